@@ -1,0 +1,160 @@
+//! The processor interface: a Rust trait for plugin authors and the FFI-safe
+//! trait object the host calls through.
+
+use std::time::Duration;
+
+use abi_stable::{
+    sabi_trait,
+    std_types::{RBox, RDuration, RResult, RString},
+    StableAbi,
+};
+
+use crate::panic::catch;
+use crate::span::{RequestContextView, SpanView, StartingSpan};
+
+/// What a plugin author implements. Every method is called through [`Processor`],
+/// which catches panics so none crosses into the host.
+pub trait SpanProcessor: Send + Sync + 'static {
+    /// A short name for the host's logs (e.g. `console_file(/var/log/spans/api_12.json)`).
+    fn name(&self) -> String;
+
+    /// Whether the host should build a [`StartingSpan`] and call `on_start`.
+    /// Exporters that only look at ended spans return `false` to save that work.
+    fn needs_on_start(&self) -> bool {
+        true
+    }
+
+    fn on_start(&self, _span: &mut StartingSpan<'_>, _request: &RequestContextView<'_>) {}
+
+    /// Must not block: hand the span to a bounded queue or a buffered writer.
+    fn on_end(&self, span: &SpanView<'_>);
+
+    fn force_flush(&self, _timeout: Duration) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Flushes, releases resources and joins threads within `timeout`.
+    fn shutdown(&self, _timeout: Duration) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+#[allow(non_local_definitions)]
+mod abi {
+    use super::*;
+
+    /// The vtable the host sees. New methods go after `shutdown`, so an older plugin
+    /// keeps loading in a newer host.
+    #[sabi_trait]
+    pub trait ProcessorAbi: Send + Sync {
+        fn name(&self) -> RString;
+
+        fn needs_on_start(&self) -> bool;
+
+        fn on_start(
+            &self,
+            span: &mut StartingSpan<'_>,
+            request: &RequestContextView<'_>,
+        ) -> RResult<(), RString>;
+
+        fn on_end(&self, span: &SpanView<'_>) -> RResult<(), RString>;
+
+        fn force_flush(&self, timeout: RDuration) -> RResult<(), RString>;
+
+        #[sabi(last_prefix_field)]
+        fn shutdown(&self, timeout: RDuration) -> RResult<(), RString>;
+    }
+}
+
+use abi::{ProcessorAbi, ProcessorAbi_TO};
+
+/// Runs the author's processor with every panic caught and turned into an error.
+struct Guarded<P>(P);
+
+impl<P: SpanProcessor> ProcessorAbi for Guarded<P> {
+    fn name(&self) -> RString {
+        catch(|| self.0.name())
+            .unwrap_or_else(|panic| format!("<name panicked: {panic}>"))
+            .into()
+    }
+
+    fn needs_on_start(&self) -> bool {
+        catch(|| self.0.needs_on_start()).unwrap_or(true)
+    }
+
+    fn on_start(
+        &self,
+        span: &mut StartingSpan<'_>,
+        request: &RequestContextView<'_>,
+    ) -> RResult<(), RString> {
+        catch(|| self.0.on_start(span, request))
+            .map_err(RString::from)
+            .into()
+    }
+
+    fn on_end(&self, span: &SpanView<'_>) -> RResult<(), RString> {
+        catch(|| self.0.on_end(span)).map_err(RString::from).into()
+    }
+
+    fn force_flush(&self, timeout: RDuration) -> RResult<(), RString> {
+        catch(|| self.0.force_flush(timeout.into()))
+            .and_then(|result| result)
+            .map_err(RString::from)
+            .into()
+    }
+
+    fn shutdown(&self, timeout: RDuration) -> RResult<(), RString> {
+        catch(|| self.0.shutdown(timeout.into()))
+            .and_then(|result| result)
+            .map_err(RString::from)
+            .into()
+    }
+}
+
+/// A plugin's span processor as an FFI-safe, owned trait object.
+#[repr(transparent)]
+#[derive(StableAbi)]
+pub struct Processor(ProcessorAbi_TO<'static, RBox<()>>);
+
+impl Processor {
+    pub fn new<P: SpanProcessor>(processor: P) -> Self {
+        Processor(ProcessorAbi_TO::from_value(
+            Guarded(processor),
+            abi_stable::sabi_trait::TD_Opaque,
+        ))
+    }
+
+    pub fn name(&self) -> String {
+        self.0.name().into()
+    }
+
+    pub fn needs_on_start(&self) -> bool {
+        self.0.needs_on_start()
+    }
+
+    /// Errors are panics caught inside the plugin.
+    pub fn on_start(
+        &self,
+        span: &mut StartingSpan<'_>,
+        request: &RequestContextView<'_>,
+    ) -> Result<(), String> {
+        into_std(self.0.on_start(span, request))
+    }
+
+    /// Errors are panics caught inside the plugin.
+    pub fn on_end(&self, span: &SpanView<'_>) -> Result<(), String> {
+        into_std(self.0.on_end(span))
+    }
+
+    pub fn force_flush(&self, timeout: Duration) -> Result<(), String> {
+        into_std(self.0.force_flush(timeout.into()))
+    }
+
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), String> {
+        into_std(self.0.shutdown(timeout.into()))
+    }
+}
+
+fn into_std(result: RResult<(), RString>) -> Result<(), String> {
+    result.into_result().map_err(String::from)
+}

@@ -1,0 +1,267 @@
+//! The processor: formats each ended span on the calling thread and appends it to a
+//! buffered output in one locked write, so records never tear; a plugin-owned thread
+//! flushes the buffer on an interval.
+
+use std::cell::RefCell;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use spanplug_api::{Logger, SpanProcessor, SpanView};
+
+use crate::format::{write_span, Layout};
+
+/// How often write errors are logged at most.
+const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
+const BUFFER_BYTES: usize = 64 * 1024;
+
+/// Files this process has open, so two processors never share one.
+static OPEN_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static RECORD: RefCell<String> = RefCell::new(String::with_capacity(4096));
+}
+
+pub enum Destination {
+    /// A file inside this directory, named for the service and process.
+    Directory { dir: PathBuf, service: String },
+    Stdout,
+}
+
+pub struct Settings {
+    pub destination: Destination,
+    pub layout: Layout,
+    pub flush_interval: Duration,
+}
+
+pub struct ConsoleProcessor {
+    shared: Arc<Shared>,
+    flusher: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Shared {
+    name: String,
+    layout: Layout,
+    /// Stdout is flushed after every span so it reads as it happens.
+    flush_every_span: bool,
+    output: Mutex<Output>,
+    stopping: Mutex<bool>,
+    wake: Condvar,
+    written: AtomicU64,
+    dropped: AtomicU64,
+    logger: Logger,
+    file: Option<PathBuf>,
+}
+
+struct Output {
+    writer: Option<BufWriter<Box<dyn Write + Send>>>,
+    dirty: bool,
+    last_error_log: Option<Instant>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl ConsoleProcessor {
+    pub fn start(settings: Settings, logger: Logger) -> Result<Self, String> {
+        let (writer, file, name): (Box<dyn Write + Send>, _, _) = match &settings.destination {
+            Destination::Directory { dir, service } => {
+                let extension = match settings.layout {
+                    Layout::Pretty => "json",
+                    Layout::Lines => "jsonl",
+                };
+                let (file, path) = open_span_file(dir, service, extension)?;
+                let name = format!("console_file({})", path.display());
+                (Box::new(file), Some(path), name)
+            }
+            Destination::Stdout => (Box::new(std::io::stdout()), None, "console_file(stdout)".into()),
+        };
+        let shared = Arc::new(Shared {
+            name,
+            layout: settings.layout,
+            flush_every_span: file.is_none(),
+            output: Mutex::new(Output {
+                writer: Some(BufWriter::with_capacity(BUFFER_BYTES, writer)),
+                dirty: false,
+                last_error_log: None,
+            }),
+            stopping: Mutex::new(false),
+            wake: Condvar::new(),
+            written: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            logger,
+            file,
+        });
+        let flusher = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("spanplug-console-file-flush".into())
+                .spawn(move || shared.flush_periodically(settings.flush_interval))
+                .map_err(|e| format!("cannot start the flush thread: {e}"))?
+        };
+        Ok(ConsoleProcessor {
+            shared,
+            flusher: Mutex::new(Some(flusher)),
+        })
+    }
+}
+
+/// Creates `<dir>/<service>_<pid>.<ext>`, or `<service>_<pid>_<n>.<ext>` when this
+/// process already writes the first name.
+fn open_span_file(dir: &Path, service: &str, extension: &str) -> Result<(File, PathBuf), String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create the spans directory {}: {e}", dir.display()))?;
+    let stem = format!("{}_{}", file_safe(service), std::process::id());
+    let mut open = lock(&OPEN_FILES);
+    let path = (1..)
+        .map(|n| match n {
+            1 => dir.join(format!("{stem}.{extension}")),
+            n => dir.join(format!("{stem}_{n}.{extension}")),
+        })
+        .find(|candidate| !open.contains(candidate))
+        .expect("an unbounded range always yields a free name");
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open the span file {}: {e}", path.display()))?;
+    open.push(path.clone());
+    Ok((file, path))
+}
+
+/// Service names become file names: keep `[A-Za-z0-9._-]`, replace the rest.
+fn file_safe(service: &str) -> String {
+    let safe: String = service
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.is_empty() || safe.starts_with('.') {
+        format!("service{safe}")
+    } else {
+        safe
+    }
+}
+
+impl Shared {
+    fn flush_periodically(&self, interval: Duration) {
+        let mut stopping = lock(&self.stopping);
+        while !*stopping {
+            stopping = self
+                .wake
+                .wait_timeout(stopping, interval)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            if lock(&self.output).dirty {
+                let _ = self.flush();
+            }
+        }
+    }
+
+    fn append(&self, record: &str) {
+        let mut output = lock(&self.output);
+        let result = match output.writer.as_mut() {
+            Some(writer) => writer.write_all(record.as_bytes()).and_then(|()| {
+                if self.flush_every_span {
+                    writer.flush()
+                } else {
+                    Ok(())
+                }
+            }),
+            None => Err(std::io::Error::other("the processor is shut down")),
+        };
+        match result {
+            Ok(()) => {
+                output.dirty = true;
+                self.written.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(error) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                self.report_write_error(&mut output, &error);
+            }
+        }
+    }
+
+    fn report_write_error(&self, output: &mut Output, error: &std::io::Error) {
+        let now = Instant::now();
+        if output
+            .last_error_log
+            .is_some_and(|last| now.duration_since(last) < ERROR_LOG_INTERVAL)
+        {
+            return;
+        }
+        output.last_error_log = Some(now);
+        self.logger.error(&format!(
+            "{}: span not written: {error}; {} spans dropped so far",
+            self.name,
+            self.dropped.load(Ordering::Relaxed)
+        ));
+    }
+
+    fn flush(&self) -> Result<(), String> {
+        let mut output = lock(&self.output);
+        let Some(writer) = output.writer.as_mut() else {
+            return Ok(());
+        };
+        let result = writer.flush();
+        output.dirty = false;
+        result.map_err(|e| format!("{}: flush failed: {e}", self.name))
+    }
+}
+
+impl SpanProcessor for ConsoleProcessor {
+    fn name(&self) -> String {
+        self.shared.name.clone()
+    }
+
+    fn needs_on_start(&self) -> bool {
+        false
+    }
+
+    fn on_end(&self, span: &SpanView<'_>) {
+        RECORD.with(|record| {
+            let mut record = record.borrow_mut();
+            record.clear();
+            write_span(&mut record, span, self.shared.layout);
+            self.shared.append(&record);
+        });
+    }
+
+    fn force_flush(&self, _timeout: Duration) -> Result<(), String> {
+        self.shared.flush()
+    }
+
+    fn shutdown(&self, _timeout: Duration) -> Result<(), String> {
+        *lock(&self.shared.stopping) = true;
+        self.shared.wake.notify_all();
+        if let Some(flusher) = lock(&self.flusher).take() {
+            let _ = flusher.join();
+        }
+        let flushed = self.shared.flush();
+        // Dropping the writer closes the file.
+        lock(&self.shared.output).writer = None;
+        if let Some(path) = &self.shared.file {
+            lock(&OPEN_FILES).retain(|open| open != path);
+        }
+        let dropped = self.shared.dropped.load(Ordering::Relaxed);
+        let written = self.shared.written.load(Ordering::Relaxed);
+        flushed?;
+        if dropped > 0 {
+            return Err(format!(
+                "{}: {dropped} spans dropped, {written} written",
+                self.shared.name
+            ));
+        }
+        Ok(())
+    }
+}
