@@ -1,0 +1,33 @@
+//! The spanplug host: loads span-processor plugins named in a service's tracing
+//! config and installs them into an `opentelemetry_sdk` tracer provider.
+//!
+//! ```no_run
+//! use opentelemetry::trace::{Tracer, TracerProvider as _};
+//!
+//! let config = spanplug_host::TracingConfig::from_yaml_file("service.yaml")?
+//!     .with_service_name("api-gateway");
+//! let guard = spanplug_host::init(config)?;
+//! guard.tracer("my-app").in_span("handle", |_cx| { /* work */ });
+//! guard.shutdown()?; // or drop the guard: every processor is flushed either way
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod config;
+mod elf;
+pub mod error;
+mod guard;
+pub mod import_path;
+pub mod loader;
+mod pipeline;
+mod plugin_log;
+pub mod plugins;
+pub mod request_context;
+pub mod spans_file;
+pub mod stderr_log;
+pub mod tree;
+mod view;
+
+pub use config::TracingConfig;
+pub use error::{ConfigError, InitError, LoadError};
+pub use guard::{init, ShutdownError, TracingGuard};
+pub use request_context::RequestContext;

@@ -1,1 +1,149 @@
-fn main(){}
+//! `spanplug`: inspect plugins, check tracing configs, and read span files.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use opentelemetry_sdk::Resource;
+use spanplug_host::config::{TracingConfig, LOW_SAMPLING_RATIO};
+use spanplug_host::import_path::ModuleRef;
+use spanplug_host::loader::{Plugin, PluginSearchPath};
+use spanplug_host::plugins::{load_import_path, FactoryInput};
+use spanplug_host::{spans_file, stderr_log, tree};
+
+#[derive(Parser)]
+#[command(name = "spanplug", version, about = "Inspect spanplug plugins, check tracing configs, read span files")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the functions a plugin exports, their descriptions and its API version.
+    List {
+        /// A module name (resolved like `exporter_import_path`) or a path to a `.so`.
+        plugin: String,
+        /// Extra folders to search, before the executable's own.
+        #[arg(long = "plugin-path")]
+        plugin_path: Vec<PathBuf>,
+    },
+    /// Load every plugin of a service config and call every factory; exit non-zero on failure.
+    Check {
+        /// A service YAML file with a `tracing_config` section.
+        config: PathBuf,
+        /// The service name factories are told (default: from OTEL_SERVICE_NAME).
+        #[arg(long)]
+        service_name: Option<String>,
+    },
+    /// Print each trace in console_file output (pretty or jsonl) as a tree with durations.
+    Tree {
+        /// A span file, or a folder of them (its `spans/` subfolder is read too).
+        path: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    stderr_log::init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::List { plugin, plugin_path } => list(&plugin, &plugin_path),
+        Command::Check { config, service_name } => check(&config, service_name),
+        Command::Tree { path } => print_tree(&path),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn list(plugin: &str, plugin_path: &[PathBuf]) -> anyhow::Result<()> {
+    let module = if plugin.contains('/') {
+        ModuleRef::File(PathBuf::from(plugin))
+    } else {
+        ModuleRef::Name(plugin.to_string())
+    };
+    let path = PluginSearchPath::new(plugin_path).resolve(&module)?;
+    let plugin = Plugin::load(&path)?;
+    let (package, version) = plugin.package();
+    println!("{}", path.display());
+    println!("  package: {package} {version}");
+    println!("  built against spanplug-api {}", plugin.api_version());
+    println!("  functions:");
+    let width = plugin.factories().iter().map(|f| f.name.len()).max().unwrap_or(0);
+    for factory in plugin.factories() {
+        println!("    {:width$}  {}", factory.name.as_str(), factory.description.as_str());
+    }
+    Ok(())
+}
+
+fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
+    let mut config = TracingConfig::from_yaml_file(path)?.with_env_overrides()?;
+    config.service_name = service_name.or(config.service_name);
+    println!("config: {}", path.display());
+    if !config.enabled {
+        println!("tracing: disabled (no tracing_config section, enabled: false, or SPANPLUG_TRACING_ENABLED)");
+        return Ok(());
+    }
+    println!("sampler: {}", config.describe_sampler());
+    if let Some(ratio) = config.sampling_ratio.filter(|r| *r < LOW_SAMPLING_RATIO) {
+        println!(
+            "warning: sampling_ratio {ratio} keeps fewer than 1 in {:.0} traces; a smoke test may show no spans",
+            1.0 / LOW_SAMPLING_RATIO
+        );
+    }
+    let mut resource = Resource::builder();
+    if let Some(name) = &config.service_name {
+        resource = resource.with_service_name(name.clone());
+    }
+    let resource = resource.build();
+    let search = PluginSearchPath::new(&config.plugin_path);
+    let input = FactoryInput {
+        resource: &resource,
+        exporter_config: &config.exporter_config,
+    };
+    println!("service.name: {}", input.service_name());
+    let mut failures = 0;
+    for import_path in config.import_paths() {
+        match load_import_path(&import_path, &search, &input) {
+            Ok(loaded) => {
+                println!(
+                    "ok    {} ({}, spanplug-api {})",
+                    loaded.import_path,
+                    loaded.library.display(),
+                    loaded.api_version
+                );
+                for processor in &loaded.processors {
+                    println!("        processor: {}", processor.name());
+                    if let Err(error) = processor.shutdown(config.shutdown_timeout) {
+                        println!("        warning: shutdown: {error}");
+                    }
+                }
+            }
+            Err(error) => {
+                failures += 1;
+                println!("FAIL  {import_path}\n        {}", error.to_string().replace('\n', "\n        "));
+            }
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} of {} exporter import paths failed", config.import_paths().len());
+    }
+    Ok(())
+}
+
+fn print_tree(path: &Path) -> anyhow::Result<()> {
+    let set = spans_file::read_spans(path).with_context(|| format!("cannot read {}", path.display()))?;
+    for problem in &set.problems {
+        eprintln!("warning: {problem}");
+    }
+    if set.spans.is_empty() {
+        bail!("no spans found in {}", path.display());
+    }
+    print!("{}", tree::render_trees(&set.spans));
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! Typed errors whose messages say what to do next.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+fn bullet_list(items: &[String]) -> String {
+    items.iter().map(|item| format!("\n  {item}")).collect()
+}
+
+fn paths(items: &[PathBuf]) -> String {
+    bullet_list(&items.iter().map(|p| p.display().to_string()).collect::<Vec<_>>())
+}
+
+fn available_modules(modules: &[String]) -> String {
+    if modules.is_empty() {
+        "no plugin libraries exist in those directories; set SPANPLUG_PLUGIN_PATH or tracing_config.plugin_path to the folder holding them".into()
+    } else {
+        format!("plugin libraries found there: {}", modules.join(", "))
+    }
+}
+
+/// Why a plugin could not be resolved, loaded or called.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("invalid exporter import path {import_path:?}: {reason}")]
+    BadImportPath { import_path: String, reason: String },
+
+    #[error("plugin module {module:?} not found; searched:{}\n{}", paths(searched), available_modules(available))]
+    ModuleNotFound {
+        module: String,
+        searched: Vec<PathBuf>,
+        available: Vec<String>,
+    },
+
+    #[error("plugin file {} does not exist", path.display())]
+    FileNotFound { path: PathBuf },
+
+    #[error("{} is not a loadable shared library: {reason}", path.display())]
+    InvalidLibrary { path: PathBuf, reason: String },
+
+    #[error("{} is a shared library but not a spanplug plugin (it does not export a spanplug root module; build it with spanplug_api::export_plugin!)", path.display())]
+    NotAPlugin { path: PathBuf },
+
+    #[error("{} was built against spanplug-api {plugin_version}, which this host (spanplug-api {host_version}) cannot load; rebuild the plugin against spanplug-api {host_version}", path.display())]
+    IncompatibleVersion {
+        path: PathBuf,
+        host_version: String,
+        plugin_version: String,
+    },
+
+    #[error("{} has an ABI layout incompatible with this host (spanplug-api {host_version}, plugin built against {plugin_version}): {summary}; rebuild the plugin against spanplug-api {host_version} (full report at debug log level)", path.display())]
+    IncompatibleLayout {
+        path: PathBuf,
+        host_version: String,
+        plugin_version: String,
+        summary: String,
+    },
+
+    #[error("plugin {} has no function {function:?}; it exports: {}", path.display(), available.join(", "))]
+    UnknownFunction {
+        path: PathBuf,
+        function: String,
+        available: Vec<String>,
+    },
+
+    #[error("factory {import_path} failed: {message}")]
+    FactoryFailed { import_path: String, message: String },
+
+    #[error("factory {import_path} returned no span processors")]
+    NoProcessors { import_path: String },
+}
+
+/// A tracing config that cannot be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("invalid tracing config{}: {message}", origin.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]
+    Yaml {
+        origin: Option<PathBuf>,
+        message: String,
+    },
+
+    #[error("{key}: {message}")]
+    InvalidValue { key: String, message: String },
+}
+
+/// Why tracing could not be set up.
+#[derive(Debug, Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}

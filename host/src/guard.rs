@@ -1,0 +1,183 @@
+//! `init`: config in, a running tracer provider out, and the guard that flushes it.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use opentelemetry::global;
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::Resource;
+use thiserror::Error;
+
+use crate::config::TracingConfig;
+use crate::error::InitError;
+use crate::loader::PluginSearchPath;
+use crate::pipeline::{PluginPipeline, Stage};
+use crate::plugins::{load_import_path, FactoryInput};
+
+/// Some processor could not flush or shut down in time; the message names each.
+#[derive(Debug, Error)]
+#[error("tracing shutdown incomplete: {0}")]
+pub struct ShutdownError(String);
+
+/// A plugin function installed by [`init`].
+#[derive(Clone, Debug)]
+pub struct InstalledPlugin {
+    pub import_path: String,
+    pub library: PathBuf,
+    pub api_version: String,
+    pub processors: Vec<String>,
+}
+
+/// Owns the tracer provider. Dropping it (or calling [`TracingGuard::shutdown`])
+/// flushes and shuts down every processor within the configured deadline.
+pub struct TracingGuard {
+    provider: SdkTracerProvider,
+    enabled: bool,
+    plugins: Vec<InstalledPlugin>,
+    shutdown_timeout: Duration,
+    shut_down: bool,
+}
+
+/// Sets up tracing from `config` (after applying environment overrides): loads every
+/// plugin in `exporter_import_path`, installs their processors in order into a new
+/// tracer provider, makes it the global provider, and installs the W3C trace-context
+/// and baggage propagators.
+pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
+    let config = config.with_env_overrides()?;
+    let mut resource = Resource::builder();
+    if let Some(name) = &config.service_name {
+        resource = resource.with_service_name(name.clone());
+    }
+    let resource = resource.build();
+    if !config.enabled {
+        log::info!("tracing is disabled (tracing_config.enabled / SPANPLUG_TRACING_ENABLED)");
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(Sampler::AlwaysOff)
+            .with_resource(resource)
+            .build();
+        return Ok(TracingGuard::new(provider, false, Vec::new(), config.shutdown_timeout));
+    }
+
+    let search = PluginSearchPath::new(&config.plugin_path);
+    let input = FactoryInput {
+        resource: &resource,
+        exporter_config: &config.exporter_config,
+    };
+    let mut stages: Vec<Stage> = Vec::new();
+    let mut plugins = Vec::new();
+    for import_path in config.import_paths() {
+        match load_import_path(&import_path, &search, &input) {
+            Ok(loaded) => {
+                plugins.push(InstalledPlugin {
+                    import_path: loaded.import_path.clone(),
+                    library: loaded.library,
+                    api_version: loaded.api_version,
+                    processors: loaded.processors.iter().map(|p| p.name()).collect(),
+                });
+                stages.extend(
+                    loaded
+                        .processors
+                        .into_iter()
+                        .map(|p| Stage::new(loaded.import_path.clone(), p)),
+                );
+            }
+            Err(error) => {
+                // Processors already started own threads and files: stop them.
+                for stage in &stages {
+                    if let Err(e) = stage.processor.shutdown(config.shutdown_timeout) {
+                        log::warn!("shutting down {} after a failed init: {e}", stage.name);
+                    }
+                }
+                return Err(error.into());
+            }
+        }
+    }
+
+    let provider = SdkTracerProvider::builder()
+        .with_sampler(config.sampler())
+        .with_resource(resource)
+        .with_span_processor(PluginPipeline::new(stages))
+        .build();
+    global::set_tracer_provider(provider.clone());
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ]));
+    Ok(TracingGuard::new(provider, true, plugins, config.shutdown_timeout))
+}
+
+impl TracingGuard {
+    fn new(
+        provider: SdkTracerProvider,
+        enabled: bool,
+        plugins: Vec<InstalledPlugin>,
+        shutdown_timeout: Duration,
+    ) -> Self {
+        TracingGuard {
+            provider,
+            enabled,
+            plugins,
+            shutdown_timeout,
+            shut_down: false,
+        }
+    }
+
+    pub fn provider(&self) -> &SdkTracerProvider {
+        &self.provider
+    }
+
+    /// A tracer from this guard's provider (the same one installed globally).
+    pub fn tracer(&self, name: impl Into<Cow<'static, str>>) -> SdkTracer {
+        self.provider.tracer(name)
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    pub fn plugins(&self) -> &[InstalledPlugin] {
+        &self.plugins
+    }
+
+    pub fn force_flush(&self) -> Result<(), ShutdownError> {
+        self.provider
+            .force_flush()
+            .map_err(|e| ShutdownError(e.to_string()))
+    }
+
+    /// Flushes and shuts down every processor, waiting at most the configured
+    /// shutdown timeout; the error says which processors lost spans or timed out.
+    pub fn shutdown(mut self) -> Result<(), ShutdownError> {
+        self.shut_down_once()
+    }
+
+    fn shut_down_once(&mut self) -> Result<(), ShutdownError> {
+        if std::mem::replace(&mut self.shut_down, true) {
+            return Ok(());
+        }
+        self.provider
+            .shutdown_with_timeout(self.shutdown_timeout)
+            .map_err(|e| ShutdownError(e.to_string()))
+    }
+
+    /// A `tracing` layer that turns `tracing` spans into spans of this provider.
+    #[cfg(feature = "tracing-layer")]
+    pub fn tracing_layer<S>(&self) -> tracing_opentelemetry::OpenTelemetryLayer<S, SdkTracer>
+    where
+        S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    {
+        tracing_opentelemetry::layer().with_tracer(self.tracer("spanplug"))
+    }
+}
+
+impl Drop for TracingGuard {
+    fn drop(&mut self) {
+        if let Err(error) = self.shut_down_once() {
+            log::error!("{error}");
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Finding plugin libraries and loading them through abi_stable.
+//!
+//! Each file is loaded on its own with `lib_header_from_path(..).init_root_module()`:
+//! `RootModule::load_from_file` caches one library per root-module type and would
+//! hand back the first plugin for every later path. Libraries are never unloaded
+//! (unloading Rust cdylibs with thread-local destructors is unsound).
+
+use std::collections::BTreeSet;
+use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
+use std::path::{Path, PathBuf};
+
+use abi_stable::library::{lib_header_from_path, LibraryError, RootModule};
+use spanplug_api::{Factory, PluginContext, PluginModRef, Processor};
+
+use crate::elf;
+use crate::error::LoadError;
+use crate::import_path::ModuleRef;
+
+/// The environment variable listing plugin folders, colon-separated like `PYTHONPATH`.
+pub const PLUGIN_PATH_VAR: &str = "SPANPLUG_PLUGIN_PATH";
+
+/// The ordered folders searched for `lib<module>.so`.
+#[derive(Clone, Debug, Default)]
+pub struct PluginSearchPath {
+    dirs: Vec<PathBuf>,
+}
+
+impl PluginSearchPath {
+    /// `SPANPLUG_PLUGIN_PATH`, then the config's `plugin_path`, then
+    /// `<executable dir>/plugins`, then the executable's own folder (where cargo puts
+    /// the plugins it builds beside a binary).
+    pub fn new(config_dirs: &[PathBuf]) -> Self {
+        let mut dirs: Vec<PathBuf> = std::env::var_os(PLUGIN_PATH_VAR)
+            .map(|value| {
+                std::env::split_paths(&value)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        dirs.extend(config_dirs.iter().cloned());
+        if let Some(exe_dir) = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        {
+            dirs.push(exe_dir.join("plugins"));
+            dirs.push(exe_dir);
+        }
+        let mut seen = BTreeSet::new();
+        dirs.retain(|dir| seen.insert(dir.clone()));
+        PluginSearchPath { dirs }
+    }
+
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// The library file a module reference names.
+    pub fn resolve(&self, module: &ModuleRef) -> Result<PathBuf, LoadError> {
+        match module {
+            ModuleRef::File(path) if path.is_file() => Ok(path.clone()),
+            ModuleRef::File(path) => Err(LoadError::FileNotFound { path: path.clone() }),
+            ModuleRef::Name(name) => {
+                let candidates: Vec<PathBuf> = self
+                    .dirs
+                    .iter()
+                    .flat_map(|dir| {
+                        [
+                            dir.join(format!("{DLL_PREFIX}{name}{DLL_SUFFIX}")),
+                            dir.join(format!("{name}{DLL_SUFFIX}")),
+                        ]
+                    })
+                    .collect();
+                match candidates.iter().find(|c| c.is_file()) {
+                    Some(found) => Ok(found.clone()),
+                    None => Err(LoadError::ModuleNotFound {
+                        module: name.clone(),
+                        searched: candidates,
+                        available: self.available_modules(),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Module names of the shared libraries in the search folders.
+    pub fn available_modules(&self) -> Vec<String> {
+        let mut names = BTreeSet::new();
+        for dir in &self.dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let file_name = entry.file_name();
+                let Some(stem) = file_name.to_str().and_then(|n| n.strip_suffix(DLL_SUFFIX)) else {
+                    continue;
+                };
+                let module = stem.strip_prefix(DLL_PREFIX).unwrap_or(stem);
+                if !module.is_empty() {
+                    names.insert(module.to_string());
+                }
+            }
+        }
+        names.into_iter().collect()
+    }
+}
+
+/// A loaded plugin library.
+pub struct Plugin {
+    path: PathBuf,
+    module: PluginModRef,
+    api_version: String,
+}
+
+impl Plugin {
+    pub fn load(path: &Path) -> Result<Plugin, LoadError> {
+        elf::check_shared_object(path).map_err(|reason| LoadError::InvalidLibrary {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        let header = lib_header_from_path(path).map_err(|e| describe_load_error(path, None, e))?;
+        let api_version = header.version_strings().version.to_string();
+        let module = header
+            .init_root_module::<PluginModRef>()
+            .map_err(|e| describe_load_error(path, Some(&api_version), e))?;
+        Ok(Plugin {
+            path: path.to_path_buf(),
+            module,
+            api_version,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The spanplug-api version the plugin was built against.
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+
+    /// The plugin crate's package name and version.
+    pub fn package(&self) -> (&str, &str) {
+        (
+            self.module.package_name().as_str(),
+            self.module.package_version().as_str(),
+        )
+    }
+
+    pub fn factories(&self) -> &[Factory] {
+        self.module.factories().as_slice()
+    }
+
+    pub fn factory(&self, function: &str) -> Result<&Factory, LoadError> {
+        self.factories()
+            .iter()
+            .find(|f| f.name.as_str() == function)
+            .ok_or_else(|| LoadError::UnknownFunction {
+                path: self.path.clone(),
+                function: function.to_string(),
+                available: self
+                    .factories()
+                    .iter()
+                    .map(|f| f.name.to_string())
+                    .collect(),
+            })
+    }
+
+    /// Calls a factory; panics inside it were already caught by the plugin.
+    pub fn create(
+        &self,
+        function: &str,
+        ctx: &PluginContext<'_>,
+    ) -> Result<Vec<Processor>, LoadError> {
+        let factory = self.factory(function)?;
+        let import_path = ctx.import_path.to_string();
+        let processors: Vec<Processor> = (factory.create)(ctx)
+            .into_result()
+            .map_err(|message| LoadError::FactoryFailed {
+                import_path: import_path.clone(),
+                message: message.into(),
+            })?
+            .into();
+        if processors.is_empty() {
+            return Err(LoadError::NoProcessors { import_path });
+        }
+        Ok(processors)
+    }
+}
+
+fn describe_load_error(path: &Path, plugin_version: Option<&str>, error: LibraryError) -> LoadError {
+    let path = path.to_path_buf();
+    let host_version = PluginModRef::VERSION_STRINGS.version.to_string();
+    match error {
+        LibraryError::OpenError { err, .. } => LoadError::InvalidLibrary {
+            path,
+            reason: err.to_string(),
+        },
+        LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin { path },
+        LibraryError::IncompatibleVersionNumber { actual_version, .. } => {
+            LoadError::IncompatibleVersion {
+                path,
+                host_version,
+                plugin_version: actual_version.to_string(),
+            }
+        }
+        LibraryError::AbiInstability(report) => {
+            let report = report.to_string();
+            log::debug!("ABI layout report for {}:\n{report}", path.display());
+            LoadError::IncompatibleLayout {
+                path,
+                host_version,
+                plugin_version: plugin_version.unwrap_or("unknown").to_string(),
+                summary: summarize_layout_report(&report),
+            }
+        }
+        other => LoadError::InvalidLibrary {
+            path,
+            reason: summarize_layout_report(&other.to_string()),
+        },
+    }
+}
+
+/// abi_stable's layout reports run to tens of kilobytes of type dumps; the lines a
+/// user can act on start with `Error:`.
+fn summarize_layout_report(report: &str) -> String {
+    let mut seen = BTreeSet::new();
+    let errors: Vec<&str> = report
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("Error:"))
+        .filter(|line| seen.insert(*line))
+        .take(3)
+        .collect();
+    if errors.is_empty() {
+        report.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").chars().take(300).collect()
+    } else {
+        errors.join("; ")
+    }
+}

@@ -1,0 +1,202 @@
+//! The adapter into `opentelemetry_sdk`: one SDK `SpanProcessor` that runs every
+//! plugin processor in configured order, building each span's view once.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use abi_stable::std_types::{RSlice, RVec};
+use opentelemetry::trace::Span as _;
+use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::Resource;
+use spanplug_api::{OwnedKeyValue, OwnedValue, Processor, RequestContextView, SpanId, StartingSpan, StrPair};
+
+use crate::request_context::RequestContext;
+use crate::view::{key_values, span_context, span_kind, string_arrays, unix_nanos, with_span_view};
+
+/// How long `force_flush` (which the SDK calls without a deadline) waits per call.
+const FORCE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One plugin processor and where it came from.
+pub struct Stage {
+    pub import_path: String,
+    pub name: String,
+    pub processor: Processor,
+    needs_on_start: bool,
+    failures: AtomicU64,
+}
+
+impl Stage {
+    pub fn new(import_path: String, processor: Processor) -> Self {
+        Stage {
+            import_path,
+            name: processor.name(),
+            needs_on_start: processor.needs_on_start(),
+            processor,
+            failures: AtomicU64::new(0),
+        }
+    }
+
+    /// Logs the first failure and then every 1000th, so a processor that panics on
+    /// every span cannot flood the log.
+    fn record_failure(&self, call: &str, error: &str) {
+        let count = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if count == 1 || count % 1000 == 0 {
+            log::error!(
+                "span processor {} ({}) failed in {call} ({count} failures so far): {error}",
+                self.name,
+                self.import_path
+            );
+        }
+    }
+}
+
+pub struct PluginPipeline {
+    stages: Vec<Stage>,
+    any_on_start: bool,
+    resource: Resource,
+}
+
+impl fmt::Debug for PluginPipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginPipeline")
+            .field("stages", &self.stages.iter().map(|s| &s.name).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl PluginPipeline {
+    pub fn new(stages: Vec<Stage>) -> Self {
+        PluginPipeline {
+            any_on_start: stages.iter().any(|s| s.needs_on_start),
+            stages,
+            resource: Resource::builder_empty().build(),
+        }
+    }
+
+    /// Calls `call` on every stage with the time left before `deadline`, collecting errors.
+    fn for_each_until(
+        &self,
+        what: &str,
+        deadline: Instant,
+        call: impl Fn(&Processor, Duration) -> Result<(), String>,
+    ) -> OTelSdkResult {
+        let errors: Vec<String> = self
+            .stages
+            .iter()
+            .filter_map(|stage| {
+                let left = deadline.saturating_duration_since(Instant::now());
+                call(&stage.processor, left)
+                    .err()
+                    .map(|e| format!("{} ({}): {e}", stage.name, stage.import_path))
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(OTelSdkError::InternalFailure(format!("{what}: {}", errors.join("; "))))
+        }
+    }
+
+    fn run_on_start(&self, data: &SpanData, request: &RequestContext) -> RVec<OwnedKeyValue> {
+        let entries: Vec<StrPair<'_>> = request
+            .iter()
+            .map(|(key, value)| StrPair { key: key.into(), value: value.into() })
+            .collect();
+        let request_view = RequestContextView { entries: RSlice::from_slice(&entries) };
+        let arrays = string_arrays(data.attributes.iter().map(|kv| &kv.value));
+        let attributes = key_values(data.attributes.iter().map(|kv| (kv.key.as_str(), &kv.value)), &arrays);
+        let trace_state = data.span_context.trace_state().header();
+        let mut added = RVec::new();
+        let mut starting = StartingSpan::new(
+            span_context(&data.span_context, &trace_state),
+            SpanId(data.parent_span_id.to_bytes()),
+            data.parent_span_is_remote,
+            data.name.as_ref().into(),
+            span_kind(&data.span_kind),
+            unix_nanos(data.start_time),
+            attributes.as_slice().into(),
+            &mut added,
+        );
+        for stage in self.stages.iter().filter(|s| s.needs_on_start) {
+            if let Err(error) = stage.processor.on_start(&mut starting, &request_view) {
+                stage.record_failure("on_start", &error);
+            }
+        }
+        drop(starting);
+        added
+    }
+}
+
+fn otel_value(value: OwnedValue) -> Value {
+    let strings = |items: RVec<abi_stable::std_types::RString>| -> Vec<StringValue> {
+        items.into_iter().map(|s| StringValue::from(String::from(s))).collect()
+    };
+    match value {
+        OwnedValue::Bool(b) => Value::Bool(b),
+        OwnedValue::I64(i) => Value::I64(i),
+        OwnedValue::F64(f) => Value::F64(f),
+        OwnedValue::String(s) => Value::String(String::from(s).into()),
+        OwnedValue::BoolArray(items) => Value::Array(Array::Bool(items.into())),
+        OwnedValue::I64Array(items) => Value::Array(Array::I64(items.into())),
+        OwnedValue::F64Array(items) => Value::Array(Array::F64(items.into())),
+        OwnedValue::StringArray(items) => Value::Array(Array::String(strings(items))),
+    }
+}
+
+impl SpanProcessor for PluginPipeline {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        if !self.any_on_start {
+            return;
+        }
+        let Some(data) = span.exported_data() else {
+            return;
+        };
+        // The parent context carries the request context; a span started from an
+        // explicit remote context falls back to the thread's current one.
+        let request = cx
+            .get::<RequestContext>()
+            .cloned()
+            .or_else(RequestContext::current)
+            .unwrap_or_default();
+        let added = self.run_on_start(&data, &request);
+        for kv in added {
+            span.set_attribute(KeyValue::new(String::from(kv.key), otel_value(kv.value)));
+        }
+    }
+
+    fn on_end(&self, span: SpanData) {
+        // Like the SDK's own exporting processors: record-only spans are not exported.
+        if !span.span_context.is_sampled() {
+            return;
+        }
+        with_span_view(&span, &self.resource, |view| {
+            for stage in &self.stages {
+                if let Err(error) = stage.processor.on_end(view) {
+                    stage.record_failure("on_end", &error);
+                }
+            }
+        });
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.for_each_until("force_flush", Instant::now() + FORCE_FLUSH_TIMEOUT, Processor::force_flush)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let result = self.for_each_until("shutdown", Instant::now() + timeout, Processor::shutdown);
+        for stage in &self.stages {
+            let failures = stage.failures.load(Ordering::Relaxed);
+            if failures > 0 {
+                log::warn!("span processor {} ({}) failed {failures} times", stage.name, stage.import_path);
+            }
+        }
+        result
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = resource.clone();
+    }
+}

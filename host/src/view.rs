@@ -1,0 +1,181 @@
+//! Borrowed `plugin-api` views of `opentelemetry_sdk` data, built once per span and
+//! shared by every plugin processor.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use abi_stable::std_types::{RSlice, RStr};
+use opentelemetry::trace::{SpanContext as OtelSpanContext, SpanKind as OtelSpanKind, Status as OtelStatus};
+use opentelemetry::{Array, Value as OtelValue};
+use opentelemetry_sdk::trace::SpanData;
+use opentelemetry_sdk::Resource as OtelResource;
+use spanplug_api::{
+    Event, InstrumentationScope, KeyValue, Link, Resource, SpanContext, SpanId, SpanKind, SpanView,
+    Status, StatusCode, TraceId, Value,
+};
+
+pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+pub(crate) fn span_kind(kind: &OtelSpanKind) -> SpanKind {
+    match kind {
+        OtelSpanKind::Internal => SpanKind::Internal,
+        OtelSpanKind::Server => SpanKind::Server,
+        OtelSpanKind::Client => SpanKind::Client,
+        OtelSpanKind::Producer => SpanKind::Producer,
+        OtelSpanKind::Consumer => SpanKind::Consumer,
+    }
+}
+
+/// The `tracestate` header has to be rendered before a context view can borrow it.
+pub(crate) fn span_context<'a>(context: &OtelSpanContext, trace_state: &'a str) -> SpanContext<'a> {
+    SpanContext {
+        trace_id: TraceId(context.trace_id().to_bytes()),
+        span_id: SpanId(context.span_id().to_bytes()),
+        trace_flags: context.trace_flags().to_u8(),
+        is_remote: context.is_remote(),
+        trace_state: trace_state.into(),
+    }
+}
+
+/// Element views of the string arrays among `values`, in order; string arrays are
+/// the one value kind whose view needs storage of its own.
+pub(crate) fn string_arrays<'a>(values: impl Iterator<Item = &'a OtelValue>) -> Vec<Vec<RStr<'a>>> {
+    values
+        .filter_map(|value| match value {
+            OtelValue::Array(Array::String(items)) => {
+                Some(items.iter().map(|s| RStr::from(s.as_str())).collect())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Views of `attributes`; `arrays` comes from [`string_arrays`] over the same values.
+pub(crate) fn key_values<'a>(
+    attributes: impl Iterator<Item = (&'a str, &'a OtelValue)>,
+    arrays: &'a [Vec<RStr<'a>>],
+) -> Vec<KeyValue<'a>> {
+    let mut next_array = arrays.iter();
+    attributes
+        .map(|(key, value)| KeyValue {
+            key: key.into(),
+            value: match value {
+                OtelValue::Bool(b) => Value::Bool(*b),
+                OtelValue::I64(i) => Value::I64(*i),
+                OtelValue::F64(f) => Value::F64(*f),
+                OtelValue::String(s) => Value::String(s.as_str().into()),
+                OtelValue::Array(Array::Bool(items)) => Value::BoolArray(items.as_slice().into()),
+                OtelValue::Array(Array::I64(items)) => Value::I64Array(items.as_slice().into()),
+                OtelValue::Array(Array::F64(items)) => Value::F64Array(items.as_slice().into()),
+                OtelValue::Array(Array::String(_)) => Value::StringArray(
+                    next_array
+                        .next()
+                        .map(|items| RSlice::from_slice(items))
+                        .unwrap_or_default(),
+                ),
+                // Kinds added to the SDK after this host was written.
+                _ => Value::String("<unsupported attribute value>".into()),
+            },
+        })
+        .collect()
+}
+
+fn otel_key_values(kvs: &[opentelemetry::KeyValue]) -> impl Iterator<Item = (&str, &OtelValue)> + Clone {
+    kvs.iter().map(|kv| (kv.key.as_str(), &kv.value))
+}
+
+/// Calls `f` with a view of an ended span.
+pub(crate) fn with_span_view<R>(
+    span: &SpanData,
+    resource: &OtelResource,
+    f: impl FnOnce(&SpanView<'_>) -> R,
+) -> R {
+    let resource_arrays = string_arrays(resource.iter().map(|(_, v)| v));
+    let resource_attributes = key_values(resource.iter().map(|(k, v)| (k.as_str(), v)), &resource_arrays);
+    let resource_view = Resource {
+        attributes: resource_attributes.as_slice().into(),
+        schema_url: resource.schema_url().unwrap_or("").into(),
+    };
+
+    let scope = &span.instrumentation_scope;
+    let scope_kvs: Vec<&opentelemetry::KeyValue> = scope.attributes().collect();
+    let scope_arrays = string_arrays(scope_kvs.iter().map(|kv| &kv.value));
+    let scope_attributes = key_values(scope_kvs.iter().map(|kv| (kv.key.as_str(), &kv.value)), &scope_arrays);
+    let scope_view = InstrumentationScope {
+        name: scope.name().into(),
+        version: scope.version().map(RStr::from).into(),
+        schema_url: scope.schema_url().map(RStr::from).into(),
+        attributes: scope_attributes.as_slice().into(),
+    };
+
+    let span_arrays = string_arrays(span.attributes.iter().map(|kv| &kv.value));
+    let span_attributes = key_values(otel_key_values(&span.attributes), &span_arrays);
+
+    let events = &span.events.events;
+    let event_arrays: Vec<_> = events.iter().map(|e| string_arrays(e.attributes.iter().map(|kv| &kv.value))).collect();
+    let event_attributes: Vec<_> = events
+        .iter()
+        .zip(&event_arrays)
+        .map(|(e, arrays)| key_values(otel_key_values(&e.attributes), arrays))
+        .collect();
+    let event_views: Vec<Event<'_>> = events
+        .iter()
+        .zip(&event_attributes)
+        .map(|(e, attributes)| Event {
+            name: e.name.as_ref().into(),
+            time_unix_nano: unix_nanos(e.timestamp),
+            attributes: attributes.as_slice().into(),
+            dropped_attributes_count: e.dropped_attributes_count,
+        })
+        .collect();
+
+    let links = &span.links.links;
+    let link_states: Vec<String> = links.iter().map(|l| l.span_context.trace_state().header()).collect();
+    let link_arrays: Vec<_> = links.iter().map(|l| string_arrays(l.attributes.iter().map(|kv| &kv.value))).collect();
+    let link_attributes: Vec<_> = links
+        .iter()
+        .zip(&link_arrays)
+        .map(|(l, arrays)| key_values(otel_key_values(&l.attributes), arrays))
+        .collect();
+    let link_views: Vec<Link<'_>> = links
+        .iter()
+        .zip(link_states.iter().zip(&link_attributes))
+        .map(|(l, (state, attributes))| Link {
+            context: span_context(&l.span_context, state),
+            attributes: attributes.as_slice().into(),
+            dropped_attributes_count: l.dropped_attributes_count,
+        })
+        .collect();
+
+    let trace_state = span.span_context.trace_state().header();
+    let status = match &span.status {
+        OtelStatus::Unset => Status { code: StatusCode::Unset, description: RStr::from("") },
+        OtelStatus::Ok => Status { code: StatusCode::Ok, description: RStr::from("") },
+        OtelStatus::Error { description } => Status {
+            code: StatusCode::Error,
+            description: description.as_ref().into(),
+        },
+    };
+    let view = SpanView {
+        context: span_context(&span.span_context, &trace_state),
+        parent_span_id: SpanId(span.parent_span_id.to_bytes()),
+        parent_is_remote: span.parent_span_is_remote,
+        name: span.name.as_ref().into(),
+        kind: span_kind(&span.span_kind),
+        start_time_unix_nano: unix_nanos(span.start_time),
+        end_time_unix_nano: unix_nanos(span.end_time),
+        attributes: span_attributes.as_slice().into(),
+        dropped_attributes_count: span.dropped_attributes_count,
+        events: event_views.as_slice().into(),
+        dropped_events_count: span.events.dropped_count,
+        links: link_views.as_slice().into(),
+        dropped_links_count: span.links.dropped_count,
+        status,
+        resource: &resource_view,
+        scope: &scope_view,
+    };
+    f(&view)
+}
