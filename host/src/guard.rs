@@ -1,7 +1,6 @@
 //! `init`: config in, a running tracer provider out, and the guard that flushes it.
 
 use std::borrow::Cow;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use opentelemetry::global;
@@ -14,23 +13,12 @@ use thiserror::Error;
 
 use crate::config::TracingConfig;
 use crate::error::InitError;
-use crate::loader::PluginSearchPath;
-use crate::pipeline::{PluginPipeline, Stage};
-use crate::plugins::{load_import_path, FactoryInput};
+use crate::pipeline::{InstalledPlugin, PluginPipeline};
 
 /// Some processor could not flush or shut down in time; the message names each.
 #[derive(Debug, Error)]
 #[error("tracing shutdown incomplete: {0}")]
 pub struct ShutdownError(String);
-
-/// A plugin function installed by [`init`].
-#[derive(Clone, Debug)]
-pub struct InstalledPlugin {
-    pub import_path: String,
-    pub library: PathBuf,
-    pub api_version: String,
-    pub processors: Vec<String>,
-}
 
 /// Owns the tracer provider. Dropping it (or calling [`TracingGuard::shutdown`])
 /// flushes and shuts down every processor within the configured deadline.
@@ -62,45 +50,12 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
         return Ok(TracingGuard::new(provider, false, Vec::new(), config.shutdown_timeout));
     }
 
-    let search = PluginSearchPath::new(&config.plugin_path);
-    let input = FactoryInput {
-        resource: &resource,
-        exporter_config: &config.exporter_config,
-    };
-    let mut stages: Vec<Stage> = Vec::new();
-    let mut plugins = Vec::new();
-    for import_path in config.import_paths() {
-        match load_import_path(&import_path, &search, &input) {
-            Ok(loaded) => {
-                plugins.push(InstalledPlugin {
-                    import_path: loaded.import_path.clone(),
-                    library: loaded.library,
-                    api_version: loaded.api_version,
-                    processors: loaded.processors.iter().map(|p| p.name()).collect(),
-                });
-                stages.extend(
-                    loaded
-                        .processors
-                        .into_iter()
-                        .map(|p| Stage::new(loaded.import_path.clone(), p)),
-                );
-            }
-            Err(error) => {
-                // Processors already started own threads and files: stop them.
-                for stage in &stages {
-                    if let Err(e) = stage.processor.shutdown(config.shutdown_timeout) {
-                        log::warn!("shutting down {} after a failed init: {e}", stage.name);
-                    }
-                }
-                return Err(error.into());
-            }
-        }
-    }
-
+    let pipeline = PluginPipeline::load(&config, &resource)?;
+    let plugins = pipeline.plugins().to_vec();
     let provider = SdkTracerProvider::builder()
         .with_sampler(config.sampler())
         .with_resource(resource)
-        .with_span_processor(PluginPipeline::new(stages))
+        .with_span_processor(pipeline)
         .build();
     global::set_tracer_provider(provider.clone());
     global::set_text_map_propagator(TextMapCompositePropagator::new(vec![

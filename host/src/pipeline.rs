@@ -2,6 +2,7 @@
 //! plugin processor in configured order, building each span's view once.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -13,23 +14,39 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 use spanplug_api::{OwnedKeyValue, OwnedValue, Processor, RequestContextView, SpanId, StartingSpan, StrPair};
 
+use crate::config::TracingConfig;
+use crate::error::LoadError;
+use crate::loader::PluginSearchPath;
+use crate::plugins::{load_import_path, FactoryInput};
 use crate::request_context::RequestContext;
-use crate::view::{key_values, span_context, span_kind, string_arrays, unix_nanos, with_span_view};
+use crate::view::{
+    key_values, ordered_resource, span_context, span_kind, string_arrays, unix_nanos, with_span_view,
+    OrderedResource,
+};
 
 /// How long `force_flush` (which the SDK calls without a deadline) waits per call.
 const FORCE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// One plugin processor and where it came from.
-pub struct Stage {
+/// A plugin function installed into a pipeline.
+#[derive(Clone, Debug)]
+pub struct InstalledPlugin {
     pub import_path: String,
-    pub name: String,
-    pub processor: Processor,
+    pub library: PathBuf,
+    pub api_version: String,
+    pub processors: Vec<String>,
+}
+
+/// One plugin processor and where it came from.
+struct Stage {
+    import_path: String,
+    name: String,
+    processor: Processor,
     needs_on_start: bool,
     failures: AtomicU64,
 }
 
 impl Stage {
-    pub fn new(import_path: String, processor: Processor) -> Self {
+    fn new(import_path: String, processor: Processor) -> Self {
         Stage {
             import_path,
             name: processor.name(),
@@ -53,10 +70,15 @@ impl Stage {
     }
 }
 
+/// Every processor of every `exporter_import_path` entry, as one SDK processor.
+///
+/// [`init`](crate::init) installs it; an application that builds its own
+/// `SdkTracerProvider` (custom id generator, span limits) can add it directly.
 pub struct PluginPipeline {
     stages: Vec<Stage>,
+    plugins: Vec<InstalledPlugin>,
     any_on_start: bool,
-    resource: Resource,
+    resource: OrderedResource,
 }
 
 impl fmt::Debug for PluginPipeline {
@@ -68,12 +90,52 @@ impl fmt::Debug for PluginPipeline {
 }
 
 impl PluginPipeline {
-    pub fn new(stages: Vec<Stage>) -> Self {
-        PluginPipeline {
+    /// Loads every import path of `config` (as given: environment overrides are
+    /// applied by [`init`](crate::init)) and calls its factory. On failure, the
+    /// processors already started are shut down again.
+    pub fn load(config: &TracingConfig, resource: &Resource) -> Result<Self, LoadError> {
+        let search = PluginSearchPath::new(&config.plugin_path);
+        let input = FactoryInput {
+            resource,
+            exporter_config: &config.exporter_config,
+        };
+        let mut stages: Vec<Stage> = Vec::new();
+        let mut plugins = Vec::new();
+        for import_path in config.import_paths() {
+            let loaded = match load_import_path(&import_path, &search, &input) {
+                Ok(loaded) => loaded,
+                Err(error) => {
+                    for stage in &stages {
+                        if let Err(e) = stage.processor.shutdown(config.shutdown_timeout) {
+                            log::warn!("shutting down {} after a failed load: {e}", stage.name);
+                        }
+                    }
+                    return Err(error);
+                }
+            };
+            plugins.push(InstalledPlugin {
+                import_path: loaded.import_path.clone(),
+                library: loaded.library,
+                api_version: loaded.api_version,
+                processors: loaded.processors.iter().map(Processor::name).collect(),
+            });
+            stages.extend(
+                loaded
+                    .processors
+                    .into_iter()
+                    .map(|p| Stage::new(loaded.import_path.clone(), p)),
+            );
+        }
+        Ok(PluginPipeline {
             any_on_start: stages.iter().any(|s| s.needs_on_start),
             stages,
-            resource: Resource::builder_empty().build(),
-        }
+            plugins,
+            resource: ordered_resource(resource),
+        })
+    }
+
+    pub fn plugins(&self) -> &[InstalledPlugin] {
+        &self.plugins
     }
 
     /// Calls `call` on every stage with the time left before `deadline`, collecting errors.
@@ -197,6 +259,6 @@ impl SpanProcessor for PluginPipeline {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.resource = resource.clone();
+        self.resource = ordered_resource(resource);
     }
 }

@@ -10,7 +10,7 @@ use crate::error::LoadError;
 use crate::import_path::ImportPath;
 use crate::loader::{Plugin, PluginSearchPath};
 use crate::plugin_log::host_log;
-use crate::view::{key_values, string_arrays};
+use crate::view::{key_values, ordered_resource, string_arrays};
 
 /// What every factory is told about the service.
 pub struct FactoryInput<'a> {
@@ -47,8 +47,12 @@ pub fn load_import_path(
     let plugin = Plugin::load(&library)?;
 
     let service_name = input.service_name();
-    let arrays = string_arrays(input.resource.iter().map(|(_, v)| v));
-    let resource_attributes = key_values(input.resource.iter().map(|(k, v)| (k.as_str(), v)), &arrays);
+    let resource = ordered_resource(input.resource);
+    let arrays = string_arrays(resource.attributes().iter().map(|kv| &kv.value));
+    let resource_attributes = key_values(
+        resource.attributes().iter().map(|kv| (kv.key.as_str(), &kv.value)),
+        &arrays,
+    );
     let config: Vec<StrPair<'_>> = input
         .exporter_config
         .iter()

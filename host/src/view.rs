@@ -87,17 +87,46 @@ fn otel_key_values(kvs: &[opentelemetry::KeyValue]) -> impl Iterator<Item = (&st
     kvs.iter().map(|kv| (kv.key.as_str(), &kv.value))
 }
 
+/// Resource attributes in a stable order (the SDK keeps them in a hash map):
+/// `telemetry.sdk.*` first, as the Python SDK writes them, then by key.
+pub(crate) struct OrderedResource {
+    attributes: Vec<opentelemetry::KeyValue>,
+    schema_url: String,
+}
+
+impl OrderedResource {
+    pub(crate) fn attributes(&self) -> &[opentelemetry::KeyValue] {
+        &self.attributes
+    }
+}
+
+pub(crate) fn ordered_resource(resource: &OtelResource) -> OrderedResource {
+    const FIRST: [&str; 3] = ["telemetry.sdk.language", "telemetry.sdk.name", "telemetry.sdk.version"];
+    let mut attributes: Vec<opentelemetry::KeyValue> = resource
+        .iter()
+        .map(|(k, v)| opentelemetry::KeyValue::new(k.clone(), v.clone()))
+        .collect();
+    attributes.sort_by_key(|kv| {
+        let key = kv.key.as_str();
+        (FIRST.iter().position(|f| *f == key).unwrap_or(FIRST.len()), key.to_string())
+    });
+    OrderedResource {
+        attributes,
+        schema_url: resource.schema_url().unwrap_or("").to_string(),
+    }
+}
+
 /// Calls `f` with a view of an ended span.
 pub(crate) fn with_span_view<R>(
     span: &SpanData,
-    resource: &OtelResource,
+    resource: &OrderedResource,
     f: impl FnOnce(&SpanView<'_>) -> R,
 ) -> R {
-    let resource_arrays = string_arrays(resource.iter().map(|(_, v)| v));
-    let resource_attributes = key_values(resource.iter().map(|(k, v)| (k.as_str(), v)), &resource_arrays);
+    let resource_arrays = string_arrays(resource.attributes.iter().map(|kv| &kv.value));
+    let resource_attributes = key_values(otel_key_values(&resource.attributes), &resource_arrays);
     let resource_view = Resource {
         attributes: resource_attributes.as_slice().into(),
-        schema_url: resource.schema_url().unwrap_or("").into(),
+        schema_url: resource.schema_url.as_str().into(),
     };
 
     let scope = &span.instrumentation_scope;

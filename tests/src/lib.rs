@@ -1,0 +1,56 @@
+//! Helpers shared by the integration tests: where cargo put the plugin libraries,
+//! configs pointing at them, and reading `console_file` output back.
+
+use std::path::{Path, PathBuf};
+
+use spanplug_host::spans_file::{self, SpanRecord};
+use spanplug_host::TracingConfig;
+
+/// The folder holding the plugin libraries built for this test run: cargo puts
+/// cdylib dev-dependencies in `target/<profile>/deps`, beside the test binary, and
+/// copies them to `target/<profile>`.
+pub fn plugin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let deps = exe.parent().expect("test binary folder").to_path_buf();
+    for dir in [deps.clone(), deps.parent().map(Path::to_path_buf).unwrap_or_default()] {
+        if dir.join(library_file_name("console_file")).is_file() {
+            return dir;
+        }
+    }
+    panic!("plugin libraries not found beside {}; run `cargo test --workspace`", exe.display())
+}
+
+pub fn library_file_name(module: &str) -> String {
+    format!("{}{module}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)
+}
+
+pub fn plugin_file(module: &str) -> PathBuf {
+    plugin_dir().join(library_file_name(module))
+}
+
+/// A config that loads `import_paths` from this run's plugin folder and writes
+/// console_file output under `log_dir`.
+pub fn config(import_paths: &[&str], log_dir: &Path) -> TracingConfig {
+    import_paths
+        .iter()
+        .fold(TracingConfig::default(), |config, path| config.with_exporter_import_path(*path))
+        .with_plugin_dir(plugin_dir())
+        .with_exporter_config("log_dir", log_dir.to_string_lossy())
+        .with_service_name("spanplug-test")
+}
+
+/// Every span record under `log_dir`, failing the test on any unreadable record.
+pub fn read_records(log_dir: &Path) -> Vec<SpanRecord> {
+    let set = spans_file::read_spans(&log_dir.join("spans")).expect("spans folder readable");
+    assert!(set.problems.is_empty(), "unreadable span records: {:?}", set.problems);
+    set.spans
+}
+
+/// The span files `console_file` wrote under `log_dir`.
+pub fn span_files(log_dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(log_dir.join("spans"))
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+}

@@ -47,6 +47,7 @@ pub fn write_span(out: &mut String, span: &SpanView<'_>, layout: Layout) {
     json.key("events");
     json.begin_array();
     for event in span.events.iter() {
+        json.item_separator();
         json.begin_object();
         json.key("name");
         json.string(event.name.as_str());
@@ -60,6 +61,7 @@ pub fn write_span(out: &mut String, span: &SpanView<'_>, layout: Layout) {
     json.key("links");
     json.begin_array();
     for link in span.links.iter() {
+        json.item_separator();
         json.begin_object();
         json.key("context");
         write_context(&mut json, &link.context);
@@ -159,6 +161,7 @@ impl<'o> JsonWriter<'o> {
         }
     }
 
+    /// Starts the next key or array element.
     fn item_separator(&mut self) {
         if !self.empty {
             self.out.push(',');

@@ -1,0 +1,179 @@
+//! console_file writes exactly what the Python SDK's ConsoleSpanExporter writes: the
+//! same four spans as `shared/reference/python-console-spans.json`, created through the
+//! SDK with the reference's ids and times, must produce the same bytes up to the
+//! resource (which names the SDK that wrote it).
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use opentelemetry::trace::{
+    Link, Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags,
+    TraceId, TraceState, Tracer as _, TracerProvider as _,
+};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::{IdGenerator, SdkTracerProvider};
+use opentelemetry_sdk::Resource;
+use spanplug_host::PluginPipeline;
+use spanplug_tests::{config, span_files};
+
+#[derive(Debug)]
+struct ScriptedIds {
+    traces: Mutex<VecDeque<u128>>,
+    spans: Mutex<VecDeque<u64>>,
+}
+
+impl IdGenerator for ScriptedIds {
+    fn new_trace_id(&self) -> TraceId {
+        TraceId::from(self.traces.lock().unwrap().pop_front().expect("scripted trace id"))
+    }
+
+    fn new_span_id(&self) -> SpanId {
+        SpanId::from(self.spans.lock().unwrap().pop_front().expect("scripted span id"))
+    }
+}
+
+/// `2026-11-23T15:09:43.<micros>Z`.
+fn at(micros: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_795_446_583) + Duration::from_micros(micros)
+}
+
+fn reference_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/python-console-spans.json")
+}
+
+fn strings(items: &[&'static str]) -> opentelemetry::Value {
+    let items: Vec<opentelemetry::StringValue> = items.iter().map(|s| (*s).into()).collect();
+    opentelemetry::Value::Array(items.into())
+}
+
+/// Each record's text before its `"resource"` key.
+fn before_resource(text: &str) -> Vec<String> {
+    text.split("\n{")
+        .map(|record| record.split("    \"resource\": {").next().unwrap().trim_start_matches('{').to_string())
+        .collect()
+}
+
+#[test]
+fn spans_match_the_python_console_exporter_byte_for_byte() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let resource = Resource::builder_empty()
+        .with_attributes([
+            KeyValue::new("service.name", "peers-reference"),
+            KeyValue::new("service.version", "1.2.3"),
+            KeyValue::new("deployment.environment", "test"),
+        ])
+        .build();
+    let pipeline = PluginPipeline::load(&config(&[], log_dir.path()), &resource).unwrap();
+    let provider = SdkTracerProvider::builder()
+        .with_id_generator(ScriptedIds {
+            traces: Mutex::new([0xbc2564d2e265a6dbf1bcb79e2e4904c8].into()),
+            spans: Mutex::new(
+                [0xd8436f71b2c3baf9, 0x485843da67b4c379, 0x7563bd3b167a0558, 0x3d6188a6ff9ba92d].into(),
+            ),
+        })
+        .with_resource(resource)
+        .with_span_processor(pipeline)
+        .build();
+    let tracer = provider.tracer("reference");
+
+    let root = tracer
+        .span_builder("GET /orders")
+        .with_kind(SpanKind::Server)
+        .with_start_time(at(593_521))
+        .with_attributes([
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new("http.response.status_code", 200),
+            KeyValue::new("server.duration_ratio", 0.25),
+            KeyValue::new("http.ok", true),
+            KeyValue::new(
+                "http.route.segments",
+                strings(&["orders", "list"]),
+            ),
+            KeyValue::new("user.count", 3),
+        ])
+        .start(&tracer);
+    let root_cx = Context::current_with_span(root);
+    let linked = SpanContext::new(
+        TraceId::from(0x0af7651916cd43dd8448eb211c80319c),
+        SpanId::from(0xb7ad6b7169203331),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
+    let mut load = tracer
+        .span_builder("load-orders")
+        .with_start_time(at(593_578))
+        .with_links(vec![Link::new(linked, vec![KeyValue::new("link.reason", "batch")], 0)])
+        .start_with_context(&tracer, &root_cx);
+    load.add_event_with_timestamp(
+        "cache.miss",
+        at(593_592),
+        vec![
+            KeyValue::new("cache.key", "orders:42"),
+            KeyValue::new("cache.tries", 2),
+            KeyValue::new("cache.cold", false),
+        ],
+    );
+    let load_cx = root_cx.with_span(load);
+    let mut select = tracer
+        .span_builder("SELECT orders")
+        .with_kind(SpanKind::Client)
+        .with_start_time(at(593_615))
+        .with_attributes([KeyValue::new("db.system", "postgresql")])
+        .start_with_context(&tracer, &load_cx);
+    select.set_status(Status::error("connection reset by peer"));
+    select.end_with_timestamp(at(593_629));
+    load_cx.span().end_with_timestamp(at(593_910));
+    root_cx.span().end_with_timestamp(at(594_016));
+
+    let remote = SpanContext::new(
+        TraceId::from(0x4bf92f3577b34da6a3ce929d0e0e4736),
+        SpanId::from(0x00f067aa0ba902b7),
+        TraceFlags::SAMPLED,
+        true,
+        "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7".parse().unwrap(),
+    );
+    let mut user = tracer
+        .span_builder("GET /user/{id}")
+        .with_kind(SpanKind::Server)
+        .with_start_time(at(665_090))
+        .with_attributes([
+            KeyValue::new("http.response.status_code", 200),
+            KeyValue::new("tags", strings(&["a", "b"])),
+            KeyValue::new("ratio", 0.5),
+        ])
+        .start_with_context(&tracer, &Context::new().with_remote_span_context(remote));
+    user.end_with_timestamp(at(665_112));
+    provider.shutdown().unwrap();
+
+    let files = span_files(log_dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    let written = std::fs::read_to_string(&files[0]).unwrap();
+    let reference = std::fs::read_to_string(reference_path()).unwrap();
+    let (ours, theirs) = (before_resource(&written), before_resource(&reference));
+    assert_eq!(ours.len(), 4);
+    for (ours, theirs) in ours.iter().zip(&theirs) {
+        assert_eq!(ours, theirs);
+    }
+
+    // The resource keeps Python's layout with this process's attributes.
+    let records: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&written)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expected_resource = serde_json::json!({
+        "attributes": {
+            "deployment.environment": "test",
+            "service.name": "peers-reference",
+            "service.version": "1.2.3",
+        },
+        "schema_url": "",
+    });
+    for record in &records {
+        assert_eq!(record["resource"], expected_resource);
+    }
+    assert!(written.ends_with("}\n") && !written.ends_with("}\n\n"));
+    assert!(written.contains("    \"resource\": {\n        \"attributes\": {\n            \"deployment.environment\": \"test\",\n"));
+}
