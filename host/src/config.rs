@@ -131,7 +131,9 @@ impl TracingConfig {
         if size > MAX_CONFIG_BYTES {
             return Err(ConfigError::Yaml {
                 origin: Some(path.to_path_buf()),
-                message: format!("the file is {size} bytes; config files are limited to {MAX_CONFIG_BYTES}"),
+                message: format!(
+                    "the file is {size} bytes; config files are limited to {MAX_CONFIG_BYTES}"
+                ),
             });
         }
         let text = std::fs::read_to_string(path).map_err(read_error)?;
@@ -163,7 +165,10 @@ impl TracingConfig {
         let config = TracingConfig {
             enabled: raw.enabled.unwrap_or(true),
             sampling_ratio: raw.sampling_ratio,
-            exporter_import_path: raw.exporter_import_path.map(OneOrMany::into_vec).unwrap_or_default(),
+            exporter_import_path: raw
+                .exporter_import_path
+                .map(OneOrMany::into_vec)
+                .unwrap_or_default(),
             exporter_config: raw
                 .exporter_config
                 .unwrap_or_default()
@@ -189,7 +194,11 @@ impl TracingConfig {
         self
     }
 
-    pub fn with_exporter_config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with_exporter_config(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
         self.exporter_config.insert(key.into(), value.into());
         self
     }
@@ -224,10 +233,13 @@ impl TracingConfig {
             };
         }
         if let Some(value) = env_var(SAMPLING_RATIO_VAR) {
-            let ratio = value.trim().parse::<f64>().map_err(|_| ConfigError::InvalidValue {
-                key: SAMPLING_RATIO_VAR.into(),
-                message: format!("expected a number between 0 and 1, got {value:?}"),
-            })?;
+            let ratio = value
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| ConfigError::InvalidValue {
+                    key: SAMPLING_RATIO_VAR.into(),
+                    message: format!("expected a number between 0 and 1, got {value:?}"),
+                })?;
             check_ratio(SAMPLING_RATIO_VAR, ratio)?;
             self.sampling_ratio = Some(ratio);
         }
@@ -261,7 +273,9 @@ impl TracingConfig {
             return parent_based_ratio(ratio);
         }
         match env_var("OTEL_TRACES_SAMPLER") {
-            Some(name) => sampler_from_otel_env(&name, env_var("OTEL_TRACES_SAMPLER_ARG").as_deref()),
+            Some(name) => {
+                sampler_from_otel_env(&name, env_var("OTEL_TRACES_SAMPLER_ARG").as_deref())
+            }
             None => parent_based_ratio(1.0),
         }
     }
@@ -305,7 +319,10 @@ fn sampler_from_otel_env(name: &str, arg: Option<&str>) -> Sampler {
         None => 1.0,
         Some(Ok(r)) if (0.0..=1.0).contains(&r) => r,
         Some(_) => {
-            log::warn!("OTEL_TRACES_SAMPLER_ARG={:?} is not a ratio in 0..=1; using 1.0", arg.unwrap_or(""));
+            log::warn!(
+                "OTEL_TRACES_SAMPLER_ARG={:?} is not a ratio in 0..=1; using 1.0",
+                arg.unwrap_or("")
+            );
             1.0
         }
     };
@@ -354,15 +371,21 @@ mod tests {
     #[test]
     fn ratios_outside_zero_to_one_are_rejected() {
         for bad in ["1.5", "-0.1", ".nan"] {
-            let error = TracingConfig::from_yaml_str(&format!("tracing_config:\n  sampling_ratio: {bad}\n"))
-                .unwrap_err()
-                .to_string();
+            let error = TracingConfig::from_yaml_str(&format!(
+                "tracing_config:\n  sampling_ratio: {bad}\n"
+            ))
+            .unwrap_err()
+            .to_string();
             assert!(error.contains("tracing_config.sampling_ratio"), "{error}");
         }
     }
 
     #[test]
     fn no_section_means_disabled() {
-        assert!(!TracingConfig::from_yaml_str("applications: []\n").unwrap().enabled);
+        assert!(
+            !TracingConfig::from_yaml_str("applications: []\n")
+                .unwrap()
+                .enabled
+        );
     }
 }

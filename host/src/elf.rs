@@ -13,7 +13,9 @@ fn u16_at(b: &[u8], at: usize) -> u64 {
 }
 
 fn u32_at(b: &[u8], at: usize) -> u64 {
-    u64::from(u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes")))
+    u64::from(u32::from_le_bytes(
+        b[at..at + 4].try_into().expect("4 bytes"),
+    ))
 }
 
 fn u64_at(b: &[u8], at: usize) -> u64 {
@@ -24,7 +26,10 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 /// section headers, and every loadable segment, lie inside the file.
 pub fn check_shared_object(path: &Path) -> Result<(), String> {
     let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let size = file.metadata().map_err(|e| format!("cannot stat: {e}"))?.len();
+    let size = file
+        .metadata()
+        .map_err(|e| format!("cannot stat: {e}"))?
+        .len();
     let mut header = [0u8; 64];
     file.read_exact(&mut header)
         .map_err(|_| format!("file too short for an ELF header ({size} bytes)"))?;

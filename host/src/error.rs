@@ -9,7 +9,12 @@ fn bullet_list(items: &[String]) -> String {
 }
 
 fn paths(items: &[PathBuf]) -> String {
-    bullet_list(&items.iter().map(|p| p.display().to_string()).collect::<Vec<_>>())
+    bullet_list(
+        &items
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>(),
+    )
 }
 
 fn available_modules(modules: &[String]) -> String {
@@ -26,7 +31,11 @@ pub enum LoadError {
     #[error("invalid exporter import path {import_path:?}: {reason}")]
     BadImportPath { import_path: String, reason: String },
 
-    #[error("plugin module {module:?} not found; searched:{}\n{}", paths(searched), available_modules(available))]
+    #[error(
+        "plugin module {module:?} not found; searched:{}\n{}",
+        paths(searched),
+        available_modules(available)
+    )]
     ModuleNotFound {
         module: String,
         searched: Vec<PathBuf>,
@@ -65,7 +74,10 @@ pub enum LoadError {
     },
 
     #[error("factory {import_path} failed: {message}")]
-    FactoryFailed { import_path: String, message: String },
+    FactoryFailed {
+        import_path: String,
+        message: String,
+    },
 
     #[error("factory {import_path} returned no span processors")]
     NoProcessors { import_path: String },

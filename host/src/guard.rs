@@ -47,7 +47,12 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
             .with_sampler(Sampler::AlwaysOff)
             .with_resource(resource)
             .build();
-        return Ok(TracingGuard::new(provider, false, Vec::new(), config.shutdown_timeout));
+        return Ok(TracingGuard::new(
+            provider,
+            false,
+            Vec::new(),
+            config.shutdown_timeout,
+        ));
     }
 
     let pipeline = PluginPipeline::load(&config, &resource)?;
@@ -62,7 +67,12 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ]));
-    Ok(TracingGuard::new(provider, true, plugins, config.shutdown_timeout))
+    Ok(TracingGuard::new(
+        provider,
+        true,
+        plugins,
+        config.shutdown_timeout,
+    ))
 }
 
 impl TracingGuard {

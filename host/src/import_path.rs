@@ -49,7 +49,13 @@ impl ImportPath {
             )));
         }
         let module = if module.contains('/') {
-            ModuleRef::File(PathBuf::from(module))
+            let path = PathBuf::from(module);
+            if !path.is_absolute() {
+                return Err(invalid(&format!(
+                    "plugin file {module:?} is relative; explicit plugin files must be absolute paths"
+                )));
+            }
+            ModuleRef::File(path)
         } else if is_identifier(module) {
             ModuleRef::Name(module.to_string())
         } else {
@@ -89,9 +95,20 @@ mod tests {
 
     #[test]
     fn rejects_malformed_paths() {
-        for bad in ["", "console_file", "console_file:", ":f", "a.b:f", "../x:f", "m:f-g"] {
+        for bad in [
+            "",
+            "console_file",
+            "console_file:",
+            ":f",
+            "a.b:f",
+            "../x:f",
+            "m:f-g",
+        ] {
             let error = ImportPath::parse(bad).unwrap_err().to_string();
-            assert!(error.contains("expected \"module:function\""), "{bad}: {error}");
+            assert!(
+                error.contains("expected \"module:function\""),
+                "{bad}: {error}"
+            );
         }
     }
 }

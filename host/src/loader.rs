@@ -187,7 +187,11 @@ impl Plugin {
     }
 }
 
-fn describe_load_error(path: &Path, plugin_version: Option<&str>, error: LibraryError) -> LoadError {
+fn describe_load_error(
+    path: &Path,
+    plugin_version: Option<&str>,
+    error: LibraryError,
+) -> LoadError {
     let path = path.to_path_buf();
     let host_version = PluginModRef::VERSION_STRINGS.version.to_string();
     match error {
@@ -232,7 +236,14 @@ fn summarize_layout_report(report: &str) -> String {
         .take(3)
         .collect();
     if errors.is_empty() {
-        report.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").chars().take(300).collect()
+        report
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+            .chars()
+            .take(300)
+            .collect()
     } else {
         errors.join("; ")
     }

@@ -12,7 +12,9 @@ use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
-use spanplug_api::{OwnedKeyValue, OwnedValue, Processor, RequestContextView, SpanId, StartingSpan, StrPair};
+use spanplug_api::{
+    OwnedKeyValue, OwnedValue, Processor, RequestContextView, SpanId, StartingSpan, StrPair,
+};
 
 use crate::config::TracingConfig;
 use crate::error::LoadError;
@@ -20,8 +22,8 @@ use crate::loader::PluginSearchPath;
 use crate::plugins::{load_import_path, FactoryInput};
 use crate::request_context::RequestContext;
 use crate::view::{
-    key_values, ordered_resource, span_context, span_kind, string_arrays, unix_nanos, with_span_view,
-    OrderedResource,
+    key_values, ordered_resource, span_context, span_kind, string_arrays, unix_nanos,
+    with_span_view, OrderedResource,
 };
 
 /// How long `force_flush` (which the SDK calls without a deadline) waits per call.
@@ -84,7 +86,10 @@ pub struct PluginPipeline {
 impl fmt::Debug for PluginPipeline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PluginPipeline")
-            .field("stages", &self.stages.iter().map(|s| &s.name).collect::<Vec<_>>())
+            .field(
+                "stages",
+                &self.stages.iter().map(|s| &s.name).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -158,18 +163,31 @@ impl PluginPipeline {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(OTelSdkError::InternalFailure(format!("{what}: {}", errors.join("; "))))
+            Err(OTelSdkError::InternalFailure(format!(
+                "{what}: {}",
+                errors.join("; ")
+            )))
         }
     }
 
     fn run_on_start(&self, data: &SpanData, request: &RequestContext) -> RVec<OwnedKeyValue> {
         let entries: Vec<StrPair<'_>> = request
             .iter()
-            .map(|(key, value)| StrPair { key: key.into(), value: value.into() })
+            .map(|(key, value)| StrPair {
+                key: key.into(),
+                value: value.into(),
+            })
             .collect();
-        let request_view = RequestContextView { entries: RSlice::from_slice(&entries) };
+        let request_view = RequestContextView {
+            entries: RSlice::from_slice(&entries),
+        };
         let arrays = string_arrays(data.attributes.iter().map(|kv| &kv.value));
-        let attributes = key_values(data.attributes.iter().map(|kv| (kv.key.as_str(), &kv.value)), &arrays);
+        let attributes = key_values(
+            data.attributes
+                .iter()
+                .map(|kv| (kv.key.as_str(), &kv.value)),
+            &arrays,
+        );
         let trace_state = data.span_context.trace_state().header();
         let mut added = RVec::new();
         let mut starting = StartingSpan::new(
@@ -187,14 +205,16 @@ impl PluginPipeline {
                 stage.record_failure("on_start", &error);
             }
         }
-        drop(starting);
         added
     }
 }
 
 fn otel_value(value: OwnedValue) -> Value {
     let strings = |items: RVec<abi_stable::std_types::RString>| -> Vec<StringValue> {
-        items.into_iter().map(|s| StringValue::from(String::from(s))).collect()
+        items
+            .into_iter()
+            .map(|s| StringValue::from(String::from(s)))
+            .collect()
     };
     match value {
         OwnedValue::Bool(b) => Value::Bool(b),
@@ -244,7 +264,11 @@ impl SpanProcessor for PluginPipeline {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.for_each_until("force_flush", Instant::now() + FORCE_FLUSH_TIMEOUT, Processor::force_flush)
+        self.for_each_until(
+            "force_flush",
+            Instant::now() + FORCE_FLUSH_TIMEOUT,
+            Processor::force_flush,
+        )
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -252,7 +276,11 @@ impl SpanProcessor for PluginPipeline {
         for stage in &self.stages {
             let failures = stage.failures.load(Ordering::Relaxed);
             if failures > 0 {
-                log::warn!("span processor {} ({}) failed {failures} times", stage.name, stage.import_path);
+                log::warn!(
+                    "span processor {} ({}) failed {failures} times",
+                    stage.name,
+                    stage.import_path
+                );
             }
         }
         result

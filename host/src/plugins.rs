@@ -50,13 +50,19 @@ pub fn load_import_path(
     let resource = ordered_resource(input.resource);
     let arrays = string_arrays(resource.attributes().iter().map(|kv| &kv.value));
     let resource_attributes = key_values(
-        resource.attributes().iter().map(|kv| (kv.key.as_str(), &kv.value)),
+        resource
+            .attributes()
+            .iter()
+            .map(|kv| (kv.key.as_str(), &kv.value)),
         &arrays,
     );
     let config: Vec<StrPair<'_>> = input
         .exporter_config
         .iter()
-        .map(|(key, value)| StrPair { key: key.as_str().into(), value: value.as_str().into() })
+        .map(|(key, value)| StrPair {
+            key: key.as_str().into(),
+            value: value.as_str().into(),
+        })
         .collect();
     let canonical = parsed.to_string();
     let ctx = PluginContext {

@@ -206,7 +206,8 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
     };
     let (clock, fraction) = time.split_once('.').unwrap_or((time, "0"));
     let mut clock_parts = clock.splitn(3, ':');
-    let (hour, minute, second) = match (clock_parts.next(), clock_parts.next(), clock_parts.next()) {
+    let (hour, minute, second) = match (clock_parts.next(), clock_parts.next(), clock_parts.next())
+    {
         (Some(h), Some(m), Some(s)) => (number(h)?, number(m)?, number(s)?),
         _ => return Err(invalid()),
     };

@@ -27,7 +27,9 @@ pub fn render_trees(spans: &[SpanRecord]) -> String {
         let mut roots = Vec::new();
         for span in &spans {
             match span.parent_id.as_deref() {
-                Some(parent) if ids.contains(parent) => children.entry(parent).or_default().push(span),
+                Some(parent) if ids.contains(parent) => {
+                    children.entry(parent).or_default().push(span)
+                }
                 _ => roots.push(*span),
             }
         }
@@ -77,7 +79,11 @@ fn render_span(
         out.push(']');
     }
     if last_child.is_none() && span.parent_id.is_some() {
-        let _ = write!(out, " [remote parent {}]", span.parent_id.as_deref().unwrap_or(""));
+        let _ = write!(
+            out,
+            " [remote parent {}]",
+            span.parent_id.as_deref().unwrap_or("")
+        );
     }
     out.push('\n');
     let child_prefix = match last_child {
@@ -85,9 +91,19 @@ fn render_span(
         Some(true) => format!("{prefix}    "),
         Some(false) => format!("{prefix}│   "),
     };
-    let kids = children.get(span.span_id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+    let kids = children
+        .get(span.span_id.as_str())
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     for (i, child) in kids.iter().enumerate() {
-        render_span(out, child, children, &child_prefix, Some(i + 1 == kids.len()), number);
+        render_span(
+            out,
+            child,
+            children,
+            &child_prefix,
+            Some(i + 1 == kids.len()),
+            number,
+        );
     }
 }
 

@@ -4,7 +4,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use abi_stable::std_types::{RSlice, RStr};
-use opentelemetry::trace::{SpanContext as OtelSpanContext, SpanKind as OtelSpanKind, Status as OtelStatus};
+use opentelemetry::trace::{
+    SpanContext as OtelSpanContext, SpanKind as OtelSpanKind, Status as OtelStatus,
+};
 use opentelemetry::{Array, Value as OtelValue};
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource as OtelResource;
@@ -83,7 +85,9 @@ pub(crate) fn key_values<'a>(
         .collect()
 }
 
-fn otel_key_values(kvs: &[opentelemetry::KeyValue]) -> impl Iterator<Item = (&str, &OtelValue)> + Clone {
+fn otel_key_values(
+    kvs: &[opentelemetry::KeyValue],
+) -> impl Iterator<Item = (&str, &OtelValue)> + Clone {
     kvs.iter().map(|kv| (kv.key.as_str(), &kv.value))
 }
 
@@ -101,14 +105,21 @@ impl OrderedResource {
 }
 
 pub(crate) fn ordered_resource(resource: &OtelResource) -> OrderedResource {
-    const FIRST: [&str; 3] = ["telemetry.sdk.language", "telemetry.sdk.name", "telemetry.sdk.version"];
+    const FIRST: [&str; 3] = [
+        "telemetry.sdk.language",
+        "telemetry.sdk.name",
+        "telemetry.sdk.version",
+    ];
     let mut attributes: Vec<opentelemetry::KeyValue> = resource
         .iter()
         .map(|(k, v)| opentelemetry::KeyValue::new(k.clone(), v.clone()))
         .collect();
     attributes.sort_by_key(|kv| {
         let key = kv.key.as_str();
-        (FIRST.iter().position(|f| *f == key).unwrap_or(FIRST.len()), key.to_string())
+        (
+            FIRST.iter().position(|f| *f == key).unwrap_or(FIRST.len()),
+            key.to_string(),
+        )
     });
     OrderedResource {
         attributes,
@@ -132,7 +143,10 @@ pub(crate) fn with_span_view<R>(
     let scope = &span.instrumentation_scope;
     let scope_kvs: Vec<&opentelemetry::KeyValue> = scope.attributes().collect();
     let scope_arrays = string_arrays(scope_kvs.iter().map(|kv| &kv.value));
-    let scope_attributes = key_values(scope_kvs.iter().map(|kv| (kv.key.as_str(), &kv.value)), &scope_arrays);
+    let scope_attributes = key_values(
+        scope_kvs.iter().map(|kv| (kv.key.as_str(), &kv.value)),
+        &scope_arrays,
+    );
     let scope_view = InstrumentationScope {
         name: scope.name().into(),
         version: scope.version().map(RStr::from).into(),
@@ -144,7 +158,10 @@ pub(crate) fn with_span_view<R>(
     let span_attributes = key_values(otel_key_values(&span.attributes), &span_arrays);
 
     let events = &span.events.events;
-    let event_arrays: Vec<_> = events.iter().map(|e| string_arrays(e.attributes.iter().map(|kv| &kv.value))).collect();
+    let event_arrays: Vec<_> = events
+        .iter()
+        .map(|e| string_arrays(e.attributes.iter().map(|kv| &kv.value)))
+        .collect();
     let event_attributes: Vec<_> = events
         .iter()
         .zip(&event_arrays)
@@ -162,8 +179,14 @@ pub(crate) fn with_span_view<R>(
         .collect();
 
     let links = &span.links.links;
-    let link_states: Vec<String> = links.iter().map(|l| l.span_context.trace_state().header()).collect();
-    let link_arrays: Vec<_> = links.iter().map(|l| string_arrays(l.attributes.iter().map(|kv| &kv.value))).collect();
+    let link_states: Vec<String> = links
+        .iter()
+        .map(|l| l.span_context.trace_state().header())
+        .collect();
+    let link_arrays: Vec<_> = links
+        .iter()
+        .map(|l| string_arrays(l.attributes.iter().map(|kv| &kv.value)))
+        .collect();
     let link_attributes: Vec<_> = links
         .iter()
         .zip(&link_arrays)
@@ -181,8 +204,14 @@ pub(crate) fn with_span_view<R>(
 
     let trace_state = span.span_context.trace_state().header();
     let status = match &span.status {
-        OtelStatus::Unset => Status { code: StatusCode::Unset, description: RStr::from("") },
-        OtelStatus::Ok => Status { code: StatusCode::Ok, description: RStr::from("") },
+        OtelStatus::Unset => Status {
+            code: StatusCode::Unset,
+            description: RStr::from(""),
+        },
+        OtelStatus::Ok => Status {
+            code: StatusCode::Ok,
+            description: RStr::from(""),
+        },
         OtelStatus::Error { description } => Status {
             code: StatusCode::Error,
             description: description.as_ref().into(),

@@ -97,7 +97,9 @@ impl Logger {
 
 impl std::fmt::Debug for Logger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Logger").field("target", &self.target).finish()
+        f.debug_struct("Logger")
+            .field("target", &self.target)
+            .finish()
     }
 }
 
@@ -150,13 +152,34 @@ pub fn run_factory<E: Display>(
 }
 
 /// Exports a plugin's factories. Each entry names a function
-/// `fn(&PluginContext) -> Result<Vec<Processor>, E: Display>` and a one-line description:
+/// `fn(&PluginContext) -> Result<Vec<Processor>, E: Display>` and a one-line description;
+/// the name is what `exporter_import_path` uses after the colon.
 ///
-/// ```ignore
-/// spanplug_api::export_plugin! {
-///     default_tracing_exporter: "Writes spans as JSON files",
-///     debug_span_processor: "Writes spans to stdout",
+/// ```
+/// use spanplug_api::{PluginContext, Processor, SpanProcessor, SpanView};
+///
+/// struct CountSpans(std::sync::atomic::AtomicU64);
+///
+/// impl SpanProcessor for CountSpans {
+///     fn name(&self) -> String {
+///         "count_spans".into()
+///     }
+///     fn needs_on_start(&self) -> bool {
+///         false
+///     }
+///     fn on_end(&self, _span: &SpanView<'_>) {
+///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///     }
 /// }
+///
+/// fn counter(_ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+///     Ok(vec![Processor::new(CountSpans(Default::default()))])
+/// }
+///
+/// spanplug_api::export_plugin! {
+///     counter: "Counts ended spans",
+/// }
+/// # fn main() {}
 /// ```
 ///
 /// The generated entry points catch panics, so none reaches the host.

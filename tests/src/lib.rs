@@ -12,16 +12,26 @@ use spanplug_host::TracingConfig;
 pub fn plugin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let deps = exe.parent().expect("test binary folder").to_path_buf();
-    for dir in [deps.clone(), deps.parent().map(Path::to_path_buf).unwrap_or_default()] {
+    for dir in [
+        deps.clone(),
+        deps.parent().map(Path::to_path_buf).unwrap_or_default(),
+    ] {
         if dir.join(library_file_name("console_file")).is_file() {
             return dir;
         }
     }
-    panic!("plugin libraries not found beside {}; run `cargo test --workspace`", exe.display())
+    panic!(
+        "plugin libraries not found beside {}; run `cargo test --workspace`",
+        exe.display()
+    )
 }
 
 pub fn library_file_name(module: &str) -> String {
-    format!("{}{module}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)
+    format!(
+        "{}{module}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )
 }
 
 pub fn plugin_file(module: &str) -> PathBuf {
@@ -33,7 +43,9 @@ pub fn plugin_file(module: &str) -> PathBuf {
 pub fn config(import_paths: &[&str], log_dir: &Path) -> TracingConfig {
     import_paths
         .iter()
-        .fold(TracingConfig::default(), |config, path| config.with_exporter_import_path(*path))
+        .fold(TracingConfig::default(), |config, path| {
+            config.with_exporter_import_path(*path)
+        })
         .with_plugin_dir(plugin_dir())
         .with_exporter_config("log_dir", log_dir.to_string_lossy())
         .with_service_name("spanplug-test")
@@ -42,7 +54,11 @@ pub fn config(import_paths: &[&str], log_dir: &Path) -> TracingConfig {
 /// Every span record under `log_dir`, failing the test on any unreadable record.
 pub fn read_records(log_dir: &Path) -> Vec<SpanRecord> {
     let set = spans_file::read_spans(&log_dir.join("spans")).expect("spans folder readable");
-    assert!(set.problems.is_empty(), "unreadable span records: {:?}", set.problems);
+    assert!(
+        set.problems.is_empty(),
+        "unreadable span records: {:?}",
+        set.problems
+    );
     set.spans
 }
 

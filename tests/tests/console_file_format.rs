@@ -26,11 +26,23 @@ struct ScriptedIds {
 
 impl IdGenerator for ScriptedIds {
     fn new_trace_id(&self) -> TraceId {
-        TraceId::from(self.traces.lock().unwrap().pop_front().expect("scripted trace id"))
+        TraceId::from(
+            self.traces
+                .lock()
+                .unwrap()
+                .pop_front()
+                .expect("scripted trace id"),
+        )
     }
 
     fn new_span_id(&self) -> SpanId {
-        SpanId::from(self.spans.lock().unwrap().pop_front().expect("scripted span id"))
+        SpanId::from(
+            self.spans
+                .lock()
+                .unwrap()
+                .pop_front()
+                .expect("scripted span id"),
+        )
     }
 }
 
@@ -40,7 +52,8 @@ fn at(micros: u64) -> SystemTime {
 }
 
 fn reference_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/python-console-spans.json")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/reference/python-console-spans.json")
 }
 
 fn strings(items: &[&'static str]) -> opentelemetry::Value {
@@ -51,7 +64,14 @@ fn strings(items: &[&'static str]) -> opentelemetry::Value {
 /// Each record's text before its `"resource"` key.
 fn before_resource(text: &str) -> Vec<String> {
     text.split("\n{")
-        .map(|record| record.split("    \"resource\": {").next().unwrap().trim_start_matches('{').to_string())
+        .map(|record| {
+            record
+                .split("    \"resource\": {")
+                .next()
+                .unwrap()
+                .trim_start_matches('{')
+                .to_string()
+        })
         .collect()
 }
 
@@ -70,7 +90,13 @@ fn spans_match_the_python_console_exporter_byte_for_byte() {
         .with_id_generator(ScriptedIds {
             traces: Mutex::new([0xbc2564d2e265a6dbf1bcb79e2e4904c8].into()),
             spans: Mutex::new(
-                [0xd8436f71b2c3baf9, 0x485843da67b4c379, 0x7563bd3b167a0558, 0x3d6188a6ff9ba92d].into(),
+                [
+                    0xd8436f71b2c3baf9,
+                    0x485843da67b4c379,
+                    0x7563bd3b167a0558,
+                    0x3d6188a6ff9ba92d,
+                ]
+                .into(),
             ),
         })
         .with_resource(resource)
@@ -87,10 +113,7 @@ fn spans_match_the_python_console_exporter_byte_for_byte() {
             KeyValue::new("http.response.status_code", 200),
             KeyValue::new("server.duration_ratio", 0.25),
             KeyValue::new("http.ok", true),
-            KeyValue::new(
-                "http.route.segments",
-                strings(&["orders", "list"]),
-            ),
+            KeyValue::new("http.route.segments", strings(&["orders", "list"])),
             KeyValue::new("user.count", 3),
         ])
         .start(&tracer);
@@ -105,7 +128,11 @@ fn spans_match_the_python_console_exporter_byte_for_byte() {
     let mut load = tracer
         .span_builder("load-orders")
         .with_start_time(at(593_578))
-        .with_links(vec![Link::new(linked, vec![KeyValue::new("link.reason", "batch")], 0)])
+        .with_links(vec![Link::new(
+            linked,
+            vec![KeyValue::new("link.reason", "batch")],
+            0,
+        )])
         .start_with_context(&tracer, &root_cx);
     load.add_event_with_timestamp(
         "cache.miss",

@@ -67,9 +67,16 @@ fn handle_request(tracer: &SdkTracer, route: &str, user: &str) {
         .start(tracer);
     let cx = Context::current_with_span(root);
     let _root = cx.clone().attach();
-    let found = hop(tracer, &["APIGateway", "UserService", "DatabaseService"], user);
+    let found = hop(
+        tracer,
+        &["APIGateway", "UserService", "DatabaseService"],
+        user,
+    );
     let span = cx.span();
-    span.set_attribute(KeyValue::new("http.response.status_code", if found { 200 } else { 404 }));
+    span.set_attribute(KeyValue::new(
+        "http.response.status_code",
+        if found { 200 } else { 404 },
+    ));
     if !found {
         span.set_status(Status::error(format!("user {user} not found")));
     }
@@ -90,7 +97,8 @@ fn hop(tracer: &SdkTracer, deployments: &[&str], user: &str) -> bool {
             ])
             .start(tracer)
     };
-    let _route = Context::current_with_span(start("proxy_route_to_replica", SpanKind::Client)).attach();
+    let _route =
+        Context::current_with_span(start("proxy_route_to_replica", SpanKind::Client)).attach();
     let cx = Context::current_with_span(start("replica_handle_request", SpanKind::Server));
     let _handle = cx.clone().attach();
     thread::sleep(Duration::from_millis(1));

@@ -13,7 +13,11 @@ use spanplug_host::plugins::{load_import_path, FactoryInput};
 use spanplug_host::{spans_file, stderr_log, tree};
 
 #[derive(Parser)]
-#[command(name = "spanplug", version, about = "Inspect spanplug plugins, check tracing configs, read span files")]
+#[command(
+    name = "spanplug",
+    version,
+    about = "Inspect spanplug plugins, check tracing configs, read span files"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,8 +52,14 @@ fn main() -> ExitCode {
     stderr_log::init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::List { plugin, plugin_path } => list(&plugin, &plugin_path),
-        Command::Check { config, service_name } => check(&config, service_name),
+        Command::List {
+            plugin,
+            plugin_path,
+        } => list(&plugin, &plugin_path),
+        Command::Check {
+            config,
+            service_name,
+        } => check(&config, service_name),
         Command::Tree { path } => print_tree(&path),
     };
     match result {
@@ -74,9 +84,18 @@ fn list(plugin: &str, plugin_path: &[PathBuf]) -> anyhow::Result<()> {
     println!("  package: {package} {version}");
     println!("  built against spanplug-api {}", plugin.api_version());
     println!("  functions:");
-    let width = plugin.factories().iter().map(|f| f.name.len()).max().unwrap_or(0);
+    let width = plugin
+        .factories()
+        .iter()
+        .map(|f| f.name.len())
+        .max()
+        .unwrap_or(0);
     for factory in plugin.factories() {
-        println!("    {:width$}  {}", factory.name.as_str(), factory.description.as_str());
+        println!(
+            "    {:width$}  {}",
+            factory.name.as_str(),
+            factory.description.as_str()
+        );
     }
     Ok(())
 }
@@ -126,18 +145,25 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
             }
             Err(error) => {
                 failures += 1;
-                println!("FAIL  {import_path}\n        {}", error.to_string().replace('\n', "\n        "));
+                println!(
+                    "FAIL  {import_path}\n        {}",
+                    error.to_string().replace('\n', "\n        ")
+                );
             }
         }
     }
     if failures > 0 {
-        bail!("{failures} of {} exporter import paths failed", config.import_paths().len());
+        bail!(
+            "{failures} of {} exporter import paths failed",
+            config.import_paths().len()
+        );
     }
     Ok(())
 }
 
 fn print_tree(path: &Path) -> anyhow::Result<()> {
-    let set = spans_file::read_spans(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let set =
+        spans_file::read_spans(path).with_context(|| format!("cannot read {}", path.display()))?;
     for problem in &set.problems {
         eprintln!("warning: {problem}");
     }

@@ -215,8 +215,11 @@ impl<'o> JsonWriter<'o> {
     fn key(&mut self, key: &str) {
         self.item_separator();
         write_escaped(self.out, key);
-        self.out
-            .push_str(if self.layout == Layout::Pretty { ": " } else { ":" });
+        self.out.push_str(if self.layout == Layout::Pretty {
+            ": "
+        } else {
+            ":"
+        });
     }
 
     fn array<T>(&mut self, items: impl Iterator<Item = T>, mut write: impl FnMut(&mut Self, T)) {

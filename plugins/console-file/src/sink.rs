@@ -28,7 +28,10 @@ thread_local! {
 
 pub enum Destination {
     /// A file inside this directory, named for the service and process.
-    Directory { dir: PathBuf, service: String },
+    Directory {
+        dir: PathBuf,
+        service: String,
+    },
     Stdout,
 }
 
@@ -79,7 +82,11 @@ impl ConsoleProcessor {
                 let name = format!("console_file({})", path.display());
                 (Box::new(file), Some(path), name)
             }
-            Destination::Stdout => (Box::new(std::io::stdout()), None, "console_file(stdout)".into()),
+            Destination::Stdout => (
+                Box::new(std::io::stdout()),
+                None,
+                "console_file(stdout)".into(),
+            ),
         };
         let shared = Arc::new(Shared {
             name,

@@ -1,0 +1,161 @@
+//! The `spanplug` binary end to end.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn plugin_dir() -> PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let name = format!(
+        "{}console_file{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    [deps.clone(), deps.parent().unwrap().to_path_buf()]
+        .into_iter()
+        .find(|dir| dir.join(&name).is_file())
+        .expect("plugins built beside the test binary")
+}
+
+fn spanplug(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spanplug"))
+        .args(args)
+        .env("SPANPLUG_PLUGIN_PATH", plugin_dir())
+        .env_remove("SPANPLUG_TRACING_EXPORTER_IMPORT_PATH")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn list_shows_functions_descriptions_and_api_version() {
+    let output = spanplug(&["list", "console_file"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("built against spanplug-api 0.1.0"), "{text}");
+    assert!(
+        text.contains("    default_tracing_exporter  Writes each span as JSON"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    debug_span_processor      Writes each span as JSON"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_loads_every_plugin_and_fails_on_any_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("service.yaml");
+    let log_dir = dir.path().join("logs");
+    std::fs::write(
+        &config,
+        format!(
+            "applications: []\ntracing_config:\n  sampling_ratio: 0.01\n  exporter_import_path:\n    - console_file:default_tracing_exporter\n    - test_plugins:factory_error\n  exporter_config:\n    log_dir: {}\n",
+            log_dir.display()
+        ),
+    )
+    .unwrap();
+    let output = spanplug(&[
+        "check",
+        config.to_str().unwrap(),
+        "--service-name",
+        "checked",
+    ]);
+    let text = stdout(&output);
+    assert!(!output.status.success());
+    assert!(
+        text.contains("warning: sampling_ratio 0.01 keeps fewer than 1 in 10 traces"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok    console_file:default_tracing_exporter"),
+        "{text}"
+    );
+    assert!(text.contains("processor: console_file("), "{text}");
+    assert!(text.contains("FAIL  test_plugins:factory_error\n        factory test_plugins:factory_error failed: missing setting `endpoint`"), "{text}");
+    assert!(stderr(&output).contains("error: 1 of 2 exporter import paths failed"));
+    // Each plugin load is logged once, with its path and API version.
+    let log = stderr(&output);
+    assert_eq!(
+        log.matches("loaded span processor plugin console_file:default_tracing_exporter")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert!(
+        log.contains("(spanplug-api 0.1.0): 1 processor(s)"),
+        "{log}"
+    );
+}
+
+#[test]
+fn check_reports_unknown_config_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("service.yaml");
+    std::fs::write(
+        &config,
+        "tracing_config:\n  exporter_import_paths: console_file:default_tracing_exporter\n",
+    )
+    .unwrap();
+    let output = spanplug(&["check", config.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    assert!(text.contains("unknown field `exporter_import_paths`, expected one of `enabled`, `sampling_ratio`, `exporter_import_path`"), "{text}");
+}
+
+#[test]
+fn tree_prints_the_python_reference_spans() {
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/reference/python-console-spans.json");
+    let output = spanplug(&["tree", reference.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let expected = "\
+Trace 0xbc2564d2e265a6dbf1bcb79e2e4904c8 (3 spans, 495µs)
+1. GET /orders (peers-reference) - Duration: 495µs
+   └── 2. load-orders (peers-reference) - Duration: 332µs
+       └── 3. SELECT orders (peers-reference) - Duration: 14µs [ERROR: connection reset by peer]
+
+Trace 0x4bf92f3577b34da6a3ce929d0e0e4736 (1 span, 22µs)
+1. GET /user/{id} (gateway) - Duration: 22µs [remote parent 0x00f067aa0ba902b7]
+
+";
+    assert_eq!(stdout(&output), expected);
+}
+
+#[test]
+fn tree_reports_bad_records_by_line_and_shows_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/reference/python-console-spans.json");
+    let text = std::fs::read_to_string(reference).unwrap();
+    let damaged = dir.path().join("damaged.json");
+    std::fs::write(&damaged, format!("{{\"name\": \"cut off\n{text}")).unwrap();
+    let output = spanplug(&["tree", damaged.to_str().unwrap()]);
+    assert!(output.status.success());
+    assert!(
+        stderr(&output).contains("damaged.json:1: not a span record"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stdout(&output).contains("3. SELECT orders"));
+}
+
+#[test]
+fn every_command_has_help() {
+    for command in ["list", "check", "tree"] {
+        let output = spanplug(&[command, "--help"]);
+        assert!(output.status.success());
+        assert!(stdout(&output).contains("Usage: spanplug"), "{command}");
+    }
+}

@@ -1,0 +1,247 @@
+//! Every way loading a plugin can fail gives an error a user can act on, and the
+//! host keeps running.
+
+use std::path::Path;
+
+use spanplug_host::{InitError, LoadError, TracingConfig};
+use spanplug_tests::{config, library_file_name, plugin_dir, plugin_file};
+
+fn init_error(config: TracingConfig) -> String {
+    match spanplug_host::init(config) {
+        Ok(_) => panic!("init succeeded"),
+        Err(error) => error.to_string(),
+    }
+}
+
+fn load_error(import_path: &str) -> (InitError, String) {
+    let dir = tempfile::tempdir().unwrap();
+    match spanplug_host::init(config(&[import_path], dir.path())) {
+        Ok(_) => panic!("init of {import_path} succeeded"),
+        Err(error) => {
+            let message = error.to_string();
+            (error, message)
+        }
+    }
+}
+
+#[test]
+fn malformed_import_paths_show_the_expected_form() {
+    for bad in [
+        "console_file",
+        "console_file:",
+        "a.b:c",
+        "console_file:default-exporter",
+    ] {
+        let (error, message) = load_error(bad);
+        assert!(
+            matches!(error, InitError::Load(LoadError::BadImportPath { .. })),
+            "{message}"
+        );
+        assert!(
+            message.contains("expected \"module:function\""),
+            "{message}"
+        );
+        assert!(message.contains(bad), "{message}");
+    }
+}
+
+#[test]
+fn missing_module_lists_every_path_searched_and_what_exists() {
+    let (_, message) = load_error("otlp_htp:honeycomb");
+    assert!(
+        message.contains("plugin module \"otlp_htp\" not found"),
+        "{message}"
+    );
+    let searched = plugin_dir().join(library_file_name("otlp_htp"));
+    assert!(
+        message.contains(&searched.display().to_string()),
+        "{message}"
+    );
+    assert!(
+        message.contains("console_file"),
+        "available modules listed: {message}"
+    );
+}
+
+#[test]
+fn missing_explicit_file_is_named() {
+    let (_, message) = load_error("/nonexistent/libfoo.so:make");
+    assert_eq!(message, "plugin file /nonexistent/libfoo.so does not exist");
+}
+
+#[test]
+fn unknown_function_lists_the_module_functions() {
+    let (_, message) = load_error("console_file:default_exporter");
+    assert!(
+        message.contains("has no function \"default_exporter\""),
+        "{message}"
+    );
+    assert!(
+        message.contains("default_tracing_exporter, debug_span_processor"),
+        "{message}"
+    );
+}
+
+#[test]
+fn shared_library_that_is_not_a_plugin_is_recognised() {
+    let dir = tempfile::tempdir().unwrap();
+    let libm = [
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/usr/lib/x86_64-linux-gnu/libm.so.6",
+        "/lib64/libm.so.6",
+    ]
+    .into_iter()
+    .map(Path::new)
+    .find(|p| p.is_file())
+    .expect("libm present");
+    let fake = dir.path().join("libnot_a_plugin.so");
+    std::fs::copy(libm, &fake).unwrap();
+    let (_, message) = load_error(&format!("{}:make", fake.display()));
+    assert!(
+        message.contains("is a shared library but not a spanplug plugin"),
+        "{message}"
+    );
+}
+
+#[test]
+fn truncated_library_is_refused_before_dlopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(plugin_file("console_file")).unwrap();
+    for cut in [1024, 4096, 100 * 1024, bytes.len() / 2] {
+        let truncated = dir.path().join(format!("libtruncated_{cut}.so"));
+        std::fs::write(&truncated, &bytes[..cut]).unwrap();
+        let (error, message) =
+            load_error(&format!("{}:default_tracing_exporter", truncated.display()));
+        assert!(
+            matches!(error, InitError::Load(LoadError::InvalidLibrary { .. })),
+            "{message}"
+        );
+        assert!(message.contains("truncated"), "{message}");
+    }
+}
+
+#[test]
+fn text_file_is_not_a_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("libtext.so");
+    std::fs::write(
+        &text,
+        "not a library at all, but long enough to hold an ELF header if it were one....",
+    )
+    .unwrap();
+    let (_, message) = load_error(&format!("{}:f", text.display()));
+    assert!(message.contains("not an ELF file"), "{message}");
+}
+
+#[test]
+fn incompatible_api_version_names_both_versions() {
+    let (error, message) = load_error("abi_mismatch:anything");
+    assert!(
+        matches!(
+            error,
+            InitError::Load(LoadError::IncompatibleVersion { .. })
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("built against spanplug-api 0.0.1"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("spanplug-api {}", spanplug_api::API_VERSION)),
+        "{message}"
+    );
+}
+
+#[test]
+fn factory_error_is_reported_with_its_message() {
+    let (_, message) = load_error("test_plugins:factory_error");
+    assert_eq!(
+        message,
+        "factory test_plugins:factory_error failed: missing setting `endpoint`"
+    );
+}
+
+#[test]
+fn factory_panic_is_caught_and_the_host_survives() {
+    let (_, message) = load_error("test_plugins:panic_in_factory");
+    assert!(
+        message.starts_with(
+            "factory test_plugins:panic_in_factory failed: panicked: fixture factory panic (at "
+        ),
+        "{message}"
+    );
+    // Still alive, and plugins still load.
+    let dir = tempfile::tempdir().unwrap();
+    spanplug_host::init(config(
+        &["console_file:default_tracing_exporter"],
+        dir.path(),
+    ))
+    .unwrap();
+}
+
+#[test]
+fn factory_returning_nothing_is_an_error() {
+    let (_, message) = load_error("test_plugins:no_processors");
+    assert_eq!(
+        message,
+        "factory test_plugins:no_processors returned no span processors"
+    );
+}
+
+#[test]
+fn explicit_file_paths_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let import_path = format!(
+        "{}:default_tracing_exporter",
+        plugin_file("console_file").display()
+    );
+    let guard = spanplug_host::init(config(&[&import_path], dir.path())).unwrap();
+    assert_eq!(guard.plugins().len(), 1);
+    assert_eq!(guard.plugins()[0].api_version, spanplug_api::API_VERSION);
+}
+
+#[test]
+fn several_plugins_load_side_by_side() {
+    // abi_stable's RootModule::load_from_file would return the first plugin for both.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(
+        &[
+            "console_file:default_tracing_exporter",
+            "test_plugins:recorder",
+        ],
+        dir.path(),
+    );
+    config = config.with_exporter_config(
+        "record_file",
+        dir.path().join("record.txt").to_string_lossy(),
+    );
+    let guard = spanplug_host::init(config).unwrap();
+    let names: Vec<&str> = guard
+        .plugins()
+        .iter()
+        .map(|p| p.import_path.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "console_file:default_tracing_exporter",
+            "test_plugins:recorder"
+        ]
+    );
+    assert!(guard.plugins()[1].processors[0].starts_with("recorder"));
+}
+
+#[test]
+fn bad_config_values_name_the_key() {
+    let message = init_error(
+        TracingConfig::default()
+            .with_exporter_import_path("console_file:default_tracing_exporter")
+            .with_plugin_dir(plugin_dir())
+            .with_exporter_config("format", "xml"),
+    );
+    assert!(
+        message.contains("exporter_config.format: expected `pretty` or `jsonl`, got `xml`"),
+        "{message}"
+    );
+}
