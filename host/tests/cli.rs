@@ -61,8 +61,9 @@ fn check_loads_every_plugin_and_fails_on_any_error() {
     std::fs::write(
         &config,
         format!(
-            "applications: []\ntracing_config:\n  sampling_ratio: 0.01\n  exporter_import_path:\n    - console_file:default_tracing_exporter\n    - test_plugins:factory_error\n  exporter_config:\n    log_dir: {}\n",
-            log_dir.display()
+            "applications: []\ntracing_config:\n  sampling_ratio: 0.01\n  exporter_import_path:\n    - console_file:default_tracing_exporter\n    - test_plugins:recorder\n    - test_plugins:factory_error\n  exporter_config:\n    log_dir: {}\n    record_file: {}\n",
+            log_dir.display(),
+            dir.path().join("record.txt").display()
         ),
     )
     .unwrap();
@@ -84,7 +85,7 @@ fn check_loads_every_plugin_and_fails_on_any_error() {
     );
     assert!(text.contains("processor: console_file("), "{text}");
     assert!(text.contains("FAIL  test_plugins:factory_error\n        factory test_plugins:factory_error failed: missing setting `endpoint`"), "{text}");
-    assert!(stderr(&output).contains("error: 1 of 2 exporter import paths failed"));
+    assert!(stderr(&output).contains("error: 1 of 3 exporter import paths failed"));
     // Each plugin load is logged once, with its path and API version.
     let log = stderr(&output);
     assert_eq!(

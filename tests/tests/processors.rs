@@ -209,3 +209,45 @@ fn tracing_crate_spans_reach_the_plugins() {
     assert_eq!(outer.attributes["request_id"], json!("r-1"));
     assert_eq!(inner.parent_id.as_deref(), Some(outer.span_id.as_str()));
 }
+
+/// Set in the child process of `debug_span_processor_writes_to_stdout`.
+const STDOUT_CHILD: &str = "SPANPLUG_TEST_STDOUT_CHILD";
+
+#[test]
+fn debug_span_processor_writes_to_stdout() {
+    if std::env::var_os(STDOUT_CHILD).is_some() {
+        let dir = tempfile::tempdir().unwrap();
+        let guard = spanplug_host::init(config(&["console_file:debug_span_processor"], dir.path()))
+            .unwrap();
+        guard.tracer("stdout").in_span("printed", |_| {});
+        guard.shutdown().unwrap();
+        return;
+    }
+    // The plugin writes to file descriptor 1 itself, past the test harness's capture:
+    // run this test again in a child process and read its stdout.
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "debug_span_processor_writes_to_stdout",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(STDOUT_CHILD, "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let start = stdout
+        .find("{\n    \"name\": \"printed\"")
+        .expect("span record on stdout");
+    let record: serde_json::Value = serde_json::Deserializer::from_str(&stdout[start..])
+        .into_iter()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(record["kind"], json!("SpanKind.INTERNAL"));
+    assert_eq!(
+        record["resource"]["attributes"]["service.name"],
+        json!("spanplug-test")
+    );
+}

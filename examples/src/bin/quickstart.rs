@@ -27,9 +27,12 @@ fn main() -> anyhow::Result<()> {
     let log_dir = std::env::var_os("SPANPLUG_LOG_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("spanplug").join(SERVICE));
-    let config = TracingConfig::from_yaml_str(CONFIG)?
-        .with_service_name(SERVICE)
-        .with_exporter_config("log_dir", log_dir.to_string_lossy());
+    let mut config = TracingConfig::from_yaml_str(CONFIG)?.with_service_name(SERVICE);
+    // `cargo run` leaves the plugins it built as dependencies in target/<profile>/deps.
+    if let Some(exe_dir) = std::env::current_exe()?.parent() {
+        config = config.with_plugin_dir(exe_dir.join("deps"));
+    }
+    let config = config.with_exporter_config("log_dir", log_dir.to_string_lossy());
     let guard = spanplug_host::init(config)?;
     let tracer = guard.tracer("spanplug-quickstart");
 
