@@ -1,0 +1,92 @@
+//! `context_enricher`: attributes stamped on spans as they start.
+//!
+//! - `serve_context` copies the host's request context (request_id, app, deployment,
+//!   replica_id and any other keys the host set) onto every span, under
+//!   `exporter_config.context_prefix` (default: none), plus facts about the process
+//!   resolved once: `host.name`, `process.pid`, `container.id` (from cgroups, when
+//!   readable), `k8s.pod.name` and `k8s.namespace.name`. It is the spanplug form of
+//!   the `RayServeSpanProcessor` recipe.
+//! - `static_attributes` adds fixed `k=v,k2=v2` attributes from
+//!   `exporter_config.static_attributes` and `SPANPLUG_ENRICH_ATTRIBUTES` (which wins
+//!   per key).
+
+mod facts;
+
+use spanplug_api::{
+    export_plugin, OwnedValue, PluginContext, Processor, RequestContextView, SpanProcessor, SpanView,
+    StartingSpan,
+};
+
+export_plugin! {
+    serve_context: "Copies the request context (request_id, app, deployment, replica_id, ...) and host/process facts onto each span at start",
+    static_attributes: "Adds fixed attributes from exporter_config.static_attributes or SPANPLUG_ENRICH_ATTRIBUTES (k=v,k2=v2)",
+}
+
+/// Attributes every span gets, plus optionally the request context.
+struct Enricher {
+    name: &'static str,
+    fixed: Vec<(String, OwnedValue)>,
+    /// `Some(prefix)` copies the request context under that prefix.
+    context_prefix: Option<String>,
+}
+
+impl SpanProcessor for Enricher {
+    fn name(&self) -> String {
+        self.name.to_string()
+    }
+
+    fn on_start(&self, span: &mut StartingSpan<'_>, request: &RequestContextView<'_>) {
+        for (key, value) in &self.fixed {
+            span.set_attribute(key.as_str(), value.clone());
+        }
+        if let Some(prefix) = &self.context_prefix {
+            for (key, value) in request.iter() {
+                span.set_attribute(format!("{prefix}{key}"), value);
+            }
+        }
+    }
+
+    fn on_end(&self, _span: &SpanView<'_>) {}
+}
+
+fn serve_context(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+    let prefix = ctx.config_value("context_prefix").unwrap_or("").to_string();
+    Ok(vec![Processor::new(Enricher {
+        name: "context_enricher:serve_context",
+        fixed: facts::process_facts(),
+        context_prefix: Some(prefix),
+    })])
+}
+
+fn static_attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+    let mut fixed: Vec<(String, OwnedValue)> = Vec::new();
+    let sources = [
+        ("exporter_config.static_attributes", ctx.config_value("static_attributes").map(String::from)),
+        ("SPANPLUG_ENRICH_ATTRIBUTES", std::env::var("SPANPLUG_ENRICH_ATTRIBUTES").ok()),
+    ];
+    for (source, text) in sources {
+        for (key, value) in parse_pairs(source, text.as_deref().unwrap_or(""))? {
+            fixed.retain(|(k, _)| *k != key);
+            fixed.push((key, OwnedValue::from(value)));
+        }
+    }
+    if fixed.is_empty() {
+        return Err("no attributes: set exporter_config.static_attributes or SPANPLUG_ENRICH_ATTRIBUTES to k=v,k2=v2".into());
+    }
+    Ok(vec![Processor::new(Enricher {
+        name: "context_enricher:static_attributes",
+        fixed,
+        context_prefix: None,
+    })])
+}
+
+fn parse_pairs(source: &str, text: &str) -> Result<Vec<(String, String)>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| match item.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_string(), value.trim().to_string())),
+            _ => Err(format!("{source}: expected k=v pairs separated by commas, got {item:?}")),
+        })
+        .collect()
+}

@@ -1,0 +1,232 @@
+//! One batch to the backend: HTTP with a per-request timeout, retries with
+//! exponential backoff and jitter on 429/502/503/504 and connection errors,
+//! `Retry-After` honoured, OTLP partial success read back.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::Message;
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::StatusCode;
+use spanplug_api::Logger;
+
+use crate::settings::{Compression, Protocol, Settings};
+
+const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long a retry sleep runs before it checks whether the deadline moved.
+const SLEEP_SLICE: Duration = Duration::from_millis(50);
+const BODY_SNIPPET_CHARS: usize = 200;
+
+/// What happened to one batch.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted; `rejected` spans were refused by a partial-success response.
+    Delivered { rejected: u64 },
+    /// Not delivered; the reason is safe to log.
+    Failed { reason: String },
+}
+
+pub struct Transport {
+    client: Client,
+    endpoint: String,
+    endpoint_for_logs: String,
+    /// One request; the export deadline can shorten it.
+    timeout: Duration,
+    secrets: Vec<String>,
+    protocol: Protocol,
+    logger: Logger,
+    /// Non-retryable statuses already logged, so each is logged once.
+    logged_statuses: Mutex<HashSet<u16>>,
+}
+
+fn read_pem(key: &str, path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{key}: cannot read {path}: {e}"))
+}
+
+impl Transport {
+    pub fn new(settings: &Settings, logger: Logger) -> Result<Self, String> {
+        // This plugin's own rustls: pick its crypto provider (ring) once.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(settings.protocol.content_type()));
+        if settings.compression == Compression::Gzip {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        for (name, value) in &settings.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("header name {name:?} is not valid"))?;
+            let mut value = HeaderValue::from_str(value.expose())
+                .map_err(|_| format!("the value of header {name:?} contains characters not allowed in a header"))?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        let mut builder = Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("spanplug-otlp-http/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &settings.certificate {
+            let pem = read_pem("OTEL_EXPORTER_OTLP_CERTIFICATE", path)?;
+            let certificate = reqwest::Certificate::from_pem(&pem).map_err(|e| format!("{path}: not a PEM certificate: {e}"))?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        match (&settings.client_certificate, &settings.client_key) {
+            (Some(cert), Some(key)) => {
+                let mut pem = read_pem("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", cert)?;
+                pem.extend(read_pem("OTEL_EXPORTER_OTLP_CLIENT_KEY", key)?);
+                let identity = reqwest::Identity::from_pem(&pem)
+                    .map_err(|_| format!("{cert} and its key do not form a PEM client identity"))?;
+                builder = builder.identity(identity);
+            }
+            (None, None) => {}
+            _ => {
+                return Err("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY must be set together".into())
+            }
+        }
+        let client = builder.build().map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Transport {
+            client,
+            endpoint: settings.endpoint.clone(),
+            timeout: settings.timeout,
+            endpoint_for_logs: settings.endpoint_for_logs(),
+            secrets: settings.headers.iter().map(|(_, v)| v.expose().to_string()).filter(|v| !v.is_empty()).collect(),
+            protocol: settings.protocol,
+            logger,
+            logged_statuses: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Sends `body`, retrying until it is delivered, refused, or `deadline()` passes.
+    /// `deadline` is re-read between attempts: shutdown can bring it forward.
+    pub fn send(&self, body: &[u8], deadline: &dyn Fn() -> Instant) -> Outcome {
+        let mut backoff = INITIAL_BACKOFF;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let left = deadline().saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Outcome::Failed { reason: format!("export deadline passed after {} attempts", attempts - 1) };
+            }
+            let result = self.client.post(&self.endpoint).timeout(left.min(self.timeout)).body(body.to_vec()).send();
+            let (retry_after, last_error) = match result {
+                Ok(response) if response.status().is_success() => return self.delivered(response),
+                Ok(response) if is_retryable(response.status()) => {
+                    (retry_after(&response), format!("HTTP {}", response.status().as_u16()))
+                }
+                Ok(response) => return self.refused(response),
+                Err(error) if error.is_connect() || error.is_timeout() || error.is_request() => {
+                    (None, describe(&error))
+                }
+                Err(error) => return Outcome::Failed { reason: describe(&error) },
+            };
+            let wait = retry_after.unwrap_or_else(|| jitter(backoff));
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            if Instant::now() + wait >= deadline() {
+                return Outcome::Failed {
+                    reason: format!("gave up after {attempts} attempts before the export deadline; last: {last_error}"),
+                };
+            }
+            sleep_until(Instant::now() + wait, deadline);
+        }
+    }
+
+    fn delivered(&self, response: Response) -> Outcome {
+        let is_json = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let bytes = response.bytes().unwrap_or_default();
+        let parsed = if bytes.is_empty() {
+            None
+        } else if is_json || self.protocol == Protocol::Json {
+            serde_json::from_slice::<ExportTraceServiceResponse>(&bytes).ok()
+        } else {
+            ExportTraceServiceResponse::decode(bytes.as_ref()).ok()
+        };
+        let rejected = match parsed.and_then(|r| r.partial_success) {
+            Some(partial) if partial.rejected_spans > 0 || !partial.error_message.is_empty() => {
+                self.logger.warn(&format!(
+                    "{} accepted the batch partially: {} spans rejected: {}",
+                    self.endpoint_for_logs,
+                    partial.rejected_spans,
+                    self.redact(&partial.error_message)
+                ));
+                u64::try_from(partial.rejected_spans).unwrap_or(0)
+            }
+            _ => 0,
+        };
+        Outcome::Delivered { rejected }
+    }
+
+    fn refused(&self, response: Response) -> Outcome {
+        let status = response.status();
+        let body = response.text().unwrap_or_default();
+        let snippet: String = body.chars().take(BODY_SNIPPET_CHARS).map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let reason = format!("HTTP {} (not retried): {}", status.as_u16(), self.redact(snippet.trim()));
+        let first = self.logged_statuses.lock().unwrap_or_else(|p| p.into_inner()).insert(status.as_u16());
+        if first {
+            self.logger.error(&format!("{} refused a batch: {reason}", self.endpoint_for_logs));
+        }
+        Outcome::Failed { reason }
+    }
+
+    /// Backends sometimes echo credentials in error bodies.
+    fn redact(&self, text: &str) -> String {
+        self.secrets.iter().fold(text.to_string(), |text, secret| text.replace(secret.as_str(), "<redacted>"))
+    }
+}
+
+fn is_retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form falls back to the backoff).
+fn retry_after(response: &Response) -> Option<Duration> {
+    let seconds = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok()?;
+    Some(Duration::from_secs(seconds.min(MAX_BACKOFF.as_secs())))
+}
+
+/// reqwest's message without the URL, which could carry credentials.
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_connect() {
+        "connection failed"
+    } else if error.is_timeout() {
+        "request timed out"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(error);
+    let mut detail = String::new();
+    while let Some(cause) = source {
+        detail = cause.to_string();
+        source = cause.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+/// `base` scaled by a factor in [0.5, 1.5), so many exporters do not retry in step.
+fn jitter(base: Duration) -> Duration {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let mut x = u64::from(nanos) ^ 0x9e37_79b9_7f4a_7c15;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    base.mul_f64(0.5 + (x % 1000) as f64 / 1000.0)
+}
+
+fn sleep_until(until: Instant, deadline: &dyn Fn() -> Instant) {
+    loop {
+        let now = Instant::now();
+        let end = until.min(deadline());
+        if now >= end {
+            return;
+        }
+        std::thread::sleep((end - now).min(SLEEP_SLICE));
+    }
+}

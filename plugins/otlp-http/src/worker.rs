@@ -1,0 +1,286 @@
+//! The exporting processor: `on_end` copies the span into a bounded queue and
+//! returns; a thread the plugin owns batches, sends and accounts for every span.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use spanplug_api::{Logger, SpanProcessor, SpanView};
+
+use crate::encode::{self, Scope};
+use crate::settings::Settings;
+use crate::transport::{Outcome, Transport};
+
+/// Queue-full drops are reported at most this often.
+const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(10);
+
+pub struct Exporter {
+    shared: Arc<Shared>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Shared {
+    name: String,
+    settings: Settings,
+    resource: Resource,
+    transport: Transport,
+    logger: Logger,
+    state: Mutex<State>,
+    /// Wakes the worker: a full batch, a flush, or shutdown.
+    work: Condvar,
+    /// Wakes flushers and shutdown: progress was made.
+    progress: Condvar,
+    /// Mirrors `state.queue.len()` so `on_end` can skip copying a span it would drop.
+    queued: AtomicUsize,
+    counts: Counts,
+}
+
+#[derive(Default)]
+struct Counts {
+    accepted: AtomicU64,
+    delivered: AtomicU64,
+    dropped_queue_full: AtomicU64,
+    failed: AtomicU64,
+    rejected: AtomicU64,
+}
+
+struct State {
+    queue: VecDeque<(Scope, Span)>,
+    /// Spans taken off the queue and finished with (delivered, failed or rejected).
+    settled: u64,
+    /// The highest `accepted` count a flush is waiting for.
+    flush_target: u64,
+    shutdown_deadline: Option<Instant>,
+    stopped: bool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Exporter {
+    pub fn start(settings: Settings, resource: Resource, logger: Logger) -> Result<Self, String> {
+        let transport = Transport::new(&settings, logger.clone())?;
+        let name = format!("otlp_http({})", settings.endpoint_for_logs());
+        let shared = Arc::new(Shared {
+            name,
+            resource,
+            transport,
+            logger,
+            state: Mutex::new(State {
+                queue: VecDeque::with_capacity(settings.batch.max_queue_size.min(4096)),
+                settled: 0,
+                flush_target: 0,
+                shutdown_deadline: None,
+                stopped: false,
+            }),
+            settings,
+            work: Condvar::new(),
+            progress: Condvar::new(),
+            queued: AtomicUsize::new(0),
+            counts: Counts::default(),
+        });
+        let worker = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("spanplug-otlp-http".into())
+                .spawn(move || shared.run())
+                .map_err(|e| format!("cannot start the export thread: {e}"))?
+        };
+        Ok(Exporter {
+            shared,
+            worker: Mutex::new(Some(worker)),
+        })
+    }
+
+    fn summary(&self) -> String {
+        let c = &self.shared.counts;
+        format!(
+            "{} delivered, {} dropped (queue full), {} failed, {} rejected by the backend",
+            c.delivered.load(Ordering::Relaxed),
+            c.dropped_queue_full.load(Ordering::Relaxed),
+            c.failed.load(Ordering::Relaxed),
+            c.rejected.load(Ordering::Relaxed)
+        )
+    }
+}
+
+impl Shared {
+    fn run(&self) {
+        let batch_size = self.settings.batch.max_export_batch_size;
+        let mut next_scheduled = Instant::now() + self.settings.batch.schedule_delay;
+        let mut last_drop_report = (Instant::now(), 0u64);
+        loop {
+            let batch: Vec<(Scope, Span)> = {
+                let mut state = lock(&self.state);
+                loop {
+                    let urgent = state.queue.len() >= batch_size
+                        || state.flush_target > state.settled
+                        || state.shutdown_deadline.is_some();
+                    let now = Instant::now();
+                    if urgent || now >= next_scheduled {
+                        break;
+                    }
+                    state = self.work.wait_timeout(state, next_scheduled - now).unwrap_or_else(PoisonError::into_inner).0;
+                }
+                if state.queue.is_empty() {
+                    next_scheduled = Instant::now() + self.settings.batch.schedule_delay;
+                    if state.shutdown_deadline.is_some() {
+                        state.stopped = true;
+                        self.progress.notify_all();
+                        return;
+                    }
+                    // Nothing queued: any flush is complete.
+                    state.settled = state.settled.max(state.flush_target);
+                    self.progress.notify_all();
+                    continue;
+                }
+                let take = state.queue.len().min(batch_size);
+                let batch = state.queue.drain(..take).collect();
+                self.queued.fetch_sub(take, Ordering::Relaxed);
+                batch
+            };
+            self.export(batch);
+            if lock(&self.state).queue.len() < batch_size {
+                next_scheduled = Instant::now() + self.settings.batch.schedule_delay;
+            }
+            self.report_drops(&mut last_drop_report);
+        }
+    }
+
+    fn export(&self, batch: Vec<(Scope, Span)>) {
+        let count = batch.len() as u64;
+        let body = encode::body(&encode::request(&self.resource, batch), self.settings.protocol, self.settings.compression);
+        let export_deadline = Instant::now() + self.settings.batch.export_timeout;
+        let deadline = || match lock(&self.state).shutdown_deadline {
+            Some(shutdown) => shutdown.min(export_deadline),
+            None => export_deadline,
+        };
+        match self.transport.send(&body, &deadline) {
+            Outcome::Delivered { rejected } => {
+                self.counts.delivered.fetch_add(count - rejected.min(count), Ordering::Relaxed);
+                self.counts.rejected.fetch_add(rejected.min(count), Ordering::Relaxed);
+            }
+            Outcome::Failed { reason } => {
+                self.counts.failed.fetch_add(count, Ordering::Relaxed);
+                self.logger.warn(&format!("{}: {count} spans not delivered: {reason}", self.name));
+            }
+        }
+        lock(&self.state).settled += count;
+        self.progress.notify_all();
+    }
+
+    fn report_drops(&self, last: &mut (Instant, u64)) {
+        let dropped = self.counts.dropped_queue_full.load(Ordering::Relaxed);
+        if dropped > last.1 && last.0.elapsed() >= DROP_REPORT_INTERVAL {
+            self.logger.warn(&format!(
+                "{}: {} spans dropped in the last {}s because the queue was full (max_queue_size {}); {dropped} in all",
+                self.name,
+                dropped - last.1,
+                last.0.elapsed().as_secs(),
+                self.settings.batch.max_queue_size
+            ));
+            *last = (Instant::now(), dropped);
+        }
+    }
+
+    /// Waits until `done(state)` or `deadline`; true if done.
+    fn wait_for(&self, deadline: Instant, done: impl Fn(&State) -> bool) -> bool {
+        let mut state = lock(&self.state);
+        while !done(&state) {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            state = self.progress.wait_timeout(state, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
+        }
+        true
+    }
+}
+
+impl SpanProcessor for Exporter {
+    fn name(&self) -> String {
+        self.shared.name.clone()
+    }
+
+    fn needs_on_start(&self) -> bool {
+        false
+    }
+
+    fn on_end(&self, span: &SpanView<'_>) {
+        let shared = &self.shared;
+        let capacity = shared.settings.batch.max_queue_size;
+        if shared.queued.load(Ordering::Relaxed) >= capacity {
+            shared.counts.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let item = (encode::scope(span.scope), encode::span(span));
+        let mut state = lock(&shared.state);
+        if state.stopped || state.shutdown_deadline.is_some() || state.queue.len() >= capacity {
+            shared.counts.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        state.queue.push_back(item);
+        shared.counts.accepted.fetch_add(1, Ordering::Relaxed);
+        let queued = shared.queued.fetch_add(1, Ordering::Relaxed) + 1;
+        drop(state);
+        if queued == shared.settings.batch.max_export_batch_size {
+            shared.work.notify_one();
+        }
+    }
+
+    fn force_flush(&self, timeout: Duration) -> Result<(), String> {
+        let shared = &self.shared;
+        let target = {
+            let mut state = lock(&shared.state);
+            let target = state.settled + state.queue.len() as u64;
+            state.flush_target = state.flush_target.max(target);
+            target
+        };
+        shared.work.notify_one();
+        if shared.wait_for(Instant::now() + timeout, |s| s.settled >= target || s.stopped) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}: flush timed out after {timeout:?} with {} spans still queued",
+                shared.name,
+                shared.queued.load(Ordering::Relaxed)
+            ))
+        }
+    }
+
+    fn shutdown(&self, timeout: Duration) -> Result<(), String> {
+        let shared = &self.shared;
+        let deadline = Instant::now() + timeout;
+        lock(&shared.state).shutdown_deadline.get_or_insert(deadline);
+        shared.work.notify_one();
+        let stopped = shared.wait_for(deadline, |s| s.stopped);
+        if stopped {
+            if let Some(worker) = lock(&self.worker).take() {
+                let _ = worker.join();
+            }
+        }
+        let left_in_queue = lock(&shared.state).queue.len() as u64;
+        let c = &shared.counts;
+        let lost = c.dropped_queue_full.load(Ordering::Relaxed)
+            + c.failed.load(Ordering::Relaxed)
+            + c.rejected.load(Ordering::Relaxed)
+            + left_in_queue;
+        let summary = self.summary();
+        if lost == 0 && stopped {
+            shared.logger.info(&format!("{}: shut down; {summary}", shared.name));
+            Ok(())
+        } else if stopped {
+            Err(format!("{}: {lost} spans lost; {summary}", shared.name))
+        } else {
+            Err(format!(
+                "{}: shutdown deadline passed with {left_in_queue} spans still queued; {lost} spans lost; {summary}",
+                shared.name
+            ))
+        }
+    }
+}
