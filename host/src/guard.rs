@@ -1,6 +1,7 @@
 //! `init`: config in, a running tracer provider out, and the guard that flushes it.
 
 use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::global;
@@ -13,11 +14,12 @@ use thiserror::Error;
 
 use crate::config::TracingConfig;
 use crate::error::InitError;
-use crate::pipeline::{InstalledPlugin, PluginPipeline};
+use crate::pipeline::{lock, InstalledPlugin, PluginPipeline};
 
-/// Some processor could not flush or shut down in time; the message names each.
+/// Some processor could not flush or shut down in time, or lost spans; the message
+/// names each.
 #[derive(Debug, Error)]
-#[error("tracing shutdown incomplete: {0}")]
+#[error("tracing flush/shutdown incomplete: {0}")]
 pub struct ShutdownError(String);
 
 /// Owns the tracer provider. Dropping it (or calling [`TracingGuard::shutdown`])
@@ -28,6 +30,7 @@ pub struct TracingGuard {
     plugins: Vec<InstalledPlugin>,
     shutdown_timeout: Duration,
     shut_down: bool,
+    pipeline_errors: Arc<Mutex<Option<String>>>,
 }
 
 /// Sets up tracing from `config` (after applying environment overrides): loads every
@@ -47,16 +50,19 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
             .with_sampler(Sampler::AlwaysOff)
             .with_resource(resource)
             .build();
-        return Ok(TracingGuard::new(
+        return Ok(TracingGuard {
             provider,
-            false,
-            Vec::new(),
-            config.shutdown_timeout,
-        ));
+            enabled: false,
+            plugins: Vec::new(),
+            shutdown_timeout: config.shutdown_timeout,
+            shut_down: false,
+            pipeline_errors: Arc::default(),
+        });
     }
 
     let pipeline = PluginPipeline::load(&config, &resource)?;
     let plugins = pipeline.plugins().to_vec();
+    let pipeline_errors = pipeline.error_slot();
     let provider = SdkTracerProvider::builder()
         .with_sampler(config.sampler())
         .with_resource(resource)
@@ -67,28 +73,24 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ]));
-    Ok(TracingGuard::new(
+    Ok(TracingGuard {
         provider,
-        true,
+        enabled: true,
         plugins,
-        config.shutdown_timeout,
-    ))
+        shutdown_timeout: config.shutdown_timeout,
+        shut_down: false,
+        pipeline_errors,
+    })
 }
 
 impl TracingGuard {
-    fn new(
-        provider: SdkTracerProvider,
-        enabled: bool,
-        plugins: Vec<InstalledPlugin>,
-        shutdown_timeout: Duration,
-    ) -> Self {
-        TracingGuard {
-            provider,
-            enabled,
-            plugins,
-            shutdown_timeout,
-            shut_down: false,
-        }
+    /// The pipeline's own message for an SDK error, when it left one.
+    fn explain(&self, error: impl std::fmt::Display) -> ShutdownError {
+        ShutdownError(
+            lock(&self.pipeline_errors)
+                .take()
+                .unwrap_or_else(|| error.to_string()),
+        )
     }
 
     pub fn provider(&self) -> &SdkTracerProvider {
@@ -109,9 +111,7 @@ impl TracingGuard {
     }
 
     pub fn force_flush(&self) -> Result<(), ShutdownError> {
-        self.provider
-            .force_flush()
-            .map_err(|e| ShutdownError(e.to_string()))
+        self.provider.force_flush().map_err(|e| self.explain(e))
     }
 
     /// Flushes and shuts down every processor, waiting at most the configured
@@ -126,7 +126,7 @@ impl TracingGuard {
         }
         self.provider
             .shutdown_with_timeout(self.shutdown_timeout)
-            .map_err(|e| ShutdownError(e.to_string()))
+            .map_err(|e| self.explain(e))
     }
 
     /// A `tracing` layer that turns `tracing` spans into spans of this provider.

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use abi_stable::std_types::{RSlice, RVec};
@@ -81,6 +82,8 @@ pub struct PluginPipeline {
     plugins: Vec<InstalledPlugin>,
     any_on_start: bool,
     resource: OrderedResource,
+    /// The last flush or shutdown failure, in the pipeline's words (the SDK wraps them).
+    last_errors: Arc<Mutex<Option<String>>>,
 }
 
 impl fmt::Debug for PluginPipeline {
@@ -136,11 +139,17 @@ impl PluginPipeline {
             stages,
             plugins,
             resource: ordered_resource(resource),
+            last_errors: Arc::default(),
         })
     }
 
     pub fn plugins(&self) -> &[InstalledPlugin] {
         &self.plugins
+    }
+
+    /// Where the pipeline leaves its last flush or shutdown error message.
+    pub(crate) fn error_slot(&self) -> Arc<Mutex<Option<String>>> {
+        Arc::clone(&self.last_errors)
     }
 
     /// Calls `call` on every stage with the time left before `deadline`, collecting errors.
@@ -163,10 +172,9 @@ impl PluginPipeline {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(OTelSdkError::InternalFailure(format!(
-                "{what}: {}",
-                errors.join("; ")
-            )))
+            let message = errors.join("; ");
+            *lock(&self.last_errors) = Some(message.clone());
+            Err(OTelSdkError::InternalFailure(format!("{what}: {message}")))
         }
     }
 
@@ -207,6 +215,10 @@ impl PluginPipeline {
         }
         added
     }
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn otel_value(value: OwnedValue) -> Value {

@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: where cargo put the plugin libraries,
 //! configs pointing at them, and reading `console_file` output back.
 
+pub mod log_capture;
+pub mod otlp_receiver;
+
 use std::path::{Path, PathBuf};
 
 use spanplug_host::spans_file::{self, SpanRecord};

@@ -222,7 +222,7 @@ impl Shared {
         };
         let result = writer.flush();
         output.dirty = false;
-        result.map_err(|e| format!("{}: flush failed: {e}", self.name))
+        result.map_err(|e| format!("flush failed: {e}"))
     }
 }
 
@@ -264,10 +264,7 @@ impl SpanProcessor for ConsoleProcessor {
         let written = self.shared.written.load(Ordering::Relaxed);
         flushed?;
         if dropped > 0 {
-            return Err(format!(
-                "{}: {dropped} spans dropped, {written} written",
-                self.shared.name
-            ));
+            return Err(format!("{dropped} spans dropped, {written} written"));
         }
         Ok(())
     }

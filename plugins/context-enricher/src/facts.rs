@@ -25,7 +25,10 @@ pub fn container_id_in(text: &str) -> Option<String> {
 }
 
 pub fn process_facts() -> Vec<(String, OwnedValue)> {
-    let mut facts = vec![("process.pid".to_string(), OwnedValue::I64(i64::from(std::process::id())))];
+    let mut facts = vec![(
+        "process.pid".to_string(),
+        OwnedValue::I64(i64::from(std::process::id())),
+    )];
     let host = read_trimmed("/proc/sys/kernel/hostname").or_else(|| env(&["HOSTNAME"]));
     let container = read_trimmed("/proc/self/cgroup")
         .and_then(|text| container_id_in(&text))
@@ -53,9 +56,14 @@ mod tests {
     #[test]
     fn finds_container_ids_in_cgroup_and_mount_paths() {
         let id = "a".repeat(32) + &"0123456789abcdef".repeat(2);
-        assert_eq!(container_id_in(&format!("0::/system.slice/docker-{id}.scope")), Some(id.clone()));
         assert_eq!(
-            container_id_in(&format!("1 2 0:3 /var/lib/docker/containers/{id}/hostname /etc/hostname rw")),
+            container_id_in(&format!("0::/system.slice/docker-{id}.scope")),
+            Some(id.clone())
+        );
+        assert_eq!(
+            container_id_in(&format!(
+                "1 2 0:3 /var/lib/docker/containers/{id}/hostname /etc/hostname rw"
+            )),
             Some(id)
         );
         assert_eq!(container_id_in("0::/user.slice/session-3.scope"), None);

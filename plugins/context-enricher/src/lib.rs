@@ -13,8 +13,8 @@
 mod facts;
 
 use spanplug_api::{
-    export_plugin, OwnedValue, PluginContext, Processor, RequestContextView, SpanProcessor, SpanView,
-    StartingSpan,
+    export_plugin, OwnedValue, PluginContext, Processor, RequestContextView, SpanProcessor,
+    SpanView, StartingSpan,
 };
 
 export_plugin! {
@@ -61,8 +61,14 @@ fn serve_context(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
 fn static_attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     let mut fixed: Vec<(String, OwnedValue)> = Vec::new();
     let sources = [
-        ("exporter_config.static_attributes", ctx.config_value("static_attributes").map(String::from)),
-        ("SPANPLUG_ENRICH_ATTRIBUTES", std::env::var("SPANPLUG_ENRICH_ATTRIBUTES").ok()),
+        (
+            "exporter_config.static_attributes",
+            ctx.config_value("static_attributes").map(String::from),
+        ),
+        (
+            "SPANPLUG_ENRICH_ATTRIBUTES",
+            std::env::var("SPANPLUG_ENRICH_ATTRIBUTES").ok(),
+        ),
     ];
     for (source, text) in sources {
         for (key, value) in parse_pairs(source, text.as_deref().unwrap_or(""))? {
@@ -85,8 +91,12 @@ fn parse_pairs(source: &str, text: &str) -> Result<Vec<(String, String)>, String
         .map(str::trim)
         .filter(|item| !item.is_empty())
         .map(|item| match item.split_once('=') {
-            Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_string(), value.trim().to_string())),
-            _ => Err(format!("{source}: expected k=v pairs separated by commas, got {item:?}")),
+            Some((key, value)) if !key.trim().is_empty() => {
+                Ok((key.trim().to_string(), value.trim().to_string()))
+            }
+            _ => Err(format!(
+                "{source}: expected k=v pairs separated by commas, got {item:?}"
+            )),
         })
         .collect()
 }

@@ -4,9 +4,13 @@ use std::io::Write;
 
 use flate2::{write::GzEncoder, Compression as GzLevel};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{
+    any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue,
+};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span, Status};
+use opentelemetry_proto::tonic::trace::v1::{
+    span, status, ResourceSpans, ScopeSpans, Span, Status,
+};
 use prost::Message;
 use spanplug_api as api;
 
@@ -29,12 +33,19 @@ fn any_value(value: &api::Value<'_>) -> AnyValue {
         api::Value::I64(i) => V::IntValue(*i),
         api::Value::F64(f) => V::DoubleValue(*f),
         api::Value::String(s) => V::StringValue(s.to_string()),
-        api::Value::BoolArray(items) => array(items.iter().map(|b| wrap(V::BoolValue(*b))).collect()),
-        api::Value::I64Array(items) => array(items.iter().map(|i| wrap(V::IntValue(*i))).collect()),
-        api::Value::F64Array(items) => array(items.iter().map(|f| wrap(V::DoubleValue(*f))).collect()),
-        api::Value::StringArray(items) => {
-            array(items.iter().map(|s| wrap(V::StringValue(s.to_string()))).collect())
+        api::Value::BoolArray(items) => {
+            array(items.iter().map(|b| wrap(V::BoolValue(*b))).collect())
         }
+        api::Value::I64Array(items) => array(items.iter().map(|i| wrap(V::IntValue(*i))).collect()),
+        api::Value::F64Array(items) => {
+            array(items.iter().map(|f| wrap(V::DoubleValue(*f))).collect())
+        }
+        api::Value::StringArray(items) => array(
+            items
+                .iter()
+                .map(|s| wrap(V::StringValue(s.to_string())))
+                .collect(),
+        ),
     })
 }
 
@@ -152,8 +163,9 @@ pub fn scope(view: &api::InstrumentationScope<'_>) -> Scope {
 pub fn request(resource: &Resource, spans: Vec<(Scope, Span)>) -> ExportTraceServiceRequest {
     let mut scope_spans: Vec<ScopeSpans> = Vec::new();
     for (scope, span) in spans {
-        let same_scope =
-            |group: &&mut ScopeSpans| group.scope.as_ref() == Some(&scope.scope) && group.schema_url == scope.schema_url;
+        let same_scope = |group: &&mut ScopeSpans| {
+            group.scope.as_ref() == Some(&scope.scope) && group.schema_url == scope.schema_url
+        };
         match scope_spans.iter_mut().find(same_scope) {
             Some(group) => group.spans.push(span),
             None => scope_spans.push(ScopeSpans {
@@ -172,7 +184,11 @@ pub fn request(resource: &Resource, spans: Vec<(Scope, Span)>) -> ExportTraceSer
     }
 }
 
-pub fn body(request: &ExportTraceServiceRequest, protocol: Protocol, compression: Compression) -> Vec<u8> {
+pub fn body(
+    request: &ExportTraceServiceRequest,
+    protocol: Protocol,
+    compression: Compression,
+) -> Vec<u8> {
     let plain = match protocol {
         Protocol::Protobuf => request.encode_to_vec(),
         Protocol::Json => serde_json::to_vec(request).expect("OTLP messages always serialize"),

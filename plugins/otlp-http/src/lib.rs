@@ -44,7 +44,10 @@ fn start(settings: Settings, ctx: &PluginContext<'_>) -> Result<Vec<Processor>, 
     };
     let logger = ctx.logger();
     let exporter = Exporter::start(settings, resource, logger.clone())?;
-    logger.info(&format!("exporting to {}", spanplug_api::SpanProcessor::name(&exporter)));
+    logger.info(&format!(
+        "exporting to {}",
+        spanplug_api::SpanProcessor::name(&exporter)
+    ));
     Ok(vec![Processor::new(exporter)])
 }
 
@@ -90,7 +93,9 @@ fn honeycomb(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
         settings.default_header("x-honeycomb-dataset", Secret::new(dataset));
     }
     if let Some(service) = env("HONEYCOMB_SERVICE_NAME") {
-        settings.resource_overrides.push(("service.name".into(), service));
+        settings
+            .resource_overrides
+            .push(("service.name".into(), service));
     }
     start(settings, ctx)
 }

@@ -160,14 +160,21 @@ pub fn parse_headers(source: &str, text: &str) -> Result<Vec<(String, Secret)>, 
         .filter(|item| !item.is_empty())
         .map(|item| {
             let (key, value) = item.split_once('=').ok_or_else(|| {
-                format!("{source}: expected key=value pairs separated by commas; an entry has no '='")
+                format!(
+                    "{source}: expected key=value pairs separated by commas; an entry has no '='"
+                )
             })?;
             let key = key.trim();
-            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+            if key.is_empty()
+                || !key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
                 return Err(format!("{source}: {key:?} is not a valid header name"));
             }
-            let value = percent_decode(value.trim())
-                .ok_or_else(|| format!("{source}: the value of header {key:?} is not valid percent-encoded UTF-8"))?;
+            let value = percent_decode(value.trim()).ok_or_else(|| {
+                format!("{source}: the value of header {key:?} is not valid percent-encoded UTF-8")
+            })?;
             Ok((key.to_ascii_lowercase(), Secret::new(value)))
         })
         .collect()
@@ -199,7 +206,9 @@ fn check_url(key: &str, url: &str) -> Result<(), String> {
     if url.starts_with("http://") || url.starts_with("https://") {
         Ok(())
     } else {
-        Err(format!("{key}: expected an http:// or https:// URL, got {url:?}"))
+        Err(format!(
+            "{key}: expected an http:// or https:// URL, got {url:?}"
+        ))
     }
 }
 
@@ -219,7 +228,12 @@ impl Settings {
     pub fn resolve(preset: &Preset, ctx: &PluginContext<'_>) -> Result<Settings, String> {
         let lookup = Lookup { ctx };
         let endpoint = match (
-            preset.endpoint_env.and_then(|n| std::env::var(n).ok().filter(|v| !v.is_empty()).map(|v| (n, v))),
+            preset.endpoint_env.and_then(|n| {
+                std::env::var(n)
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (n, v))
+            }),
             lookup.get(Sources {
                 config: None,
                 env: None,
@@ -254,24 +268,39 @@ impl Settings {
             None => Protocol::Protobuf,
             Some((_, p)) if p == "http/protobuf" => Protocol::Protobuf,
             Some((_, p)) if p == "http/json" => Protocol::Json,
-            Some((key, other)) => {
-                return Err(format!(
-                    "{key}: otlp_http speaks `http/protobuf` (default) or `http/json`, got {other:?}"
-                ))
-            }
+            Some((key, other)) => return Err(format!(
+                "{key}: otlp_http speaks `http/protobuf` (default) or `http/json`, got {other:?}"
+            )),
         };
-        let compression = match lookup.otlp("compression", "COMPRESSION").map(|(k, v)| (k, v.to_ascii_lowercase())) {
+        let compression = match lookup
+            .otlp("compression", "COMPRESSION")
+            .map(|(k, v)| (k, v.to_ascii_lowercase()))
+        {
             None => Compression::None,
             Some((_, c)) if c == "none" => Compression::None,
             Some((_, c)) if c == "gzip" => Compression::Gzip,
-            Some((key, other)) => return Err(format!("{key}: expected `gzip` or `none`, got {other:?}")),
+            Some((key, other)) => {
+                return Err(format!("{key}: expected `gzip` or `none`, got {other:?}"))
+            }
         };
         let file = |config: &str, suffix: &str| lookup.otlp(config, suffix).map(|(_, path)| path);
         let batch = BatchSettings {
-            schedule_delay: millis(lookup.bsp("schedule_delay", "OTEL_BSP_SCHEDULE_DELAY"), 5000)?,
-            max_queue_size: count(lookup.bsp("max_queue_size", "OTEL_BSP_MAX_QUEUE_SIZE"), 2048)?,
-            max_export_batch_size: count(lookup.bsp("max_export_batch_size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), 512)?,
-            export_timeout: millis(lookup.bsp("export_timeout", "OTEL_BSP_EXPORT_TIMEOUT"), 30_000)?,
+            schedule_delay: millis(
+                lookup.bsp("schedule_delay", "OTEL_BSP_SCHEDULE_DELAY"),
+                5000,
+            )?,
+            max_queue_size: count(
+                lookup.bsp("max_queue_size", "OTEL_BSP_MAX_QUEUE_SIZE"),
+                2048,
+            )?,
+            max_export_batch_size: count(
+                lookup.bsp("max_export_batch_size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
+                512,
+            )?,
+            export_timeout: millis(
+                lookup.bsp("export_timeout", "OTEL_BSP_EXPORT_TIMEOUT"),
+                30_000,
+            )?,
         };
         // The spec: a batch larger than the queue is clamped to the queue.
         let batch = BatchSettings {
@@ -322,14 +351,23 @@ mod tests {
         assert_eq!(headers[0].1.expose(), "abc 123");
         assert_eq!(headers[1].0, "api-key");
         assert_eq!(headers[1].1.expose(), "k=v");
-        assert_eq!(format!("{headers:?}"), r#"[("x-honeycomb-team", <redacted>), ("api-key", <redacted>)]"#);
+        assert_eq!(
+            format!("{headers:?}"),
+            r#"[("x-honeycomb-team", <redacted>), ("api-key", <redacted>)]"#
+        );
         let error = parse_headers("H", "a=secret%zz").unwrap_err();
         assert!(!error.contains("secret"), "{error}");
     }
 
     #[test]
     fn traces_url_appends_the_signal_path() {
-        assert_eq!(traces_url("http://collector:4318"), "http://collector:4318/v1/traces");
-        assert_eq!(traces_url("http://collector:4318/"), "http://collector:4318/v1/traces");
+        assert_eq!(
+            traces_url("http://collector:4318"),
+            "http://collector:4318/v1/traces"
+        );
+        assert_eq!(
+            traces_url("http://collector:4318/"),
+            "http://collector:4318/v1/traces"
+        );
     }
 }

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
+};
 use reqwest::StatusCode;
 use spanplug_api::Logger;
 
@@ -52,14 +54,19 @@ impl Transport {
         // This plugin's own rustls: pick its crypto provider (ring) once.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(settings.protocol.content_type()));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(settings.protocol.content_type()),
+        );
         if settings.compression == Compression::Gzip {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
         for (name, value) in &settings.headers {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("header name {name:?} is not valid"))?;
-            let mut value = HeaderValue::from_str(value.expose())
-                .map_err(|_| format!("the value of header {name:?} contains characters not allowed in a header"))?;
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("header name {name:?} is not valid"))?;
+            let mut value = HeaderValue::from_str(value.expose()).map_err(|_| {
+                format!("the value of header {name:?} contains characters not allowed in a header")
+            })?;
             value.set_sensitive(true);
             headers.insert(name, value);
         }
@@ -68,7 +75,8 @@ impl Transport {
             .user_agent(concat!("spanplug-otlp-http/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &settings.certificate {
             let pem = read_pem("OTEL_EXPORTER_OTLP_CERTIFICATE", path)?;
-            let certificate = reqwest::Certificate::from_pem(&pem).map_err(|e| format!("{path}: not a PEM certificate: {e}"))?;
+            let certificate = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| format!("{path}: not a PEM certificate: {e}"))?;
             builder = builder.add_root_certificate(certificate);
         }
         match (&settings.client_certificate, &settings.client_key) {
@@ -84,13 +92,20 @@ impl Transport {
                 return Err("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY must be set together".into())
             }
         }
-        let client = builder.build().map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let client = builder
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Transport {
             client,
             endpoint: settings.endpoint.clone(),
             timeout: settings.timeout,
             endpoint_for_logs: settings.endpoint_for_logs(),
-            secrets: settings.headers.iter().map(|(_, v)| v.expose().to_string()).filter(|v| !v.is_empty()).collect(),
+            secrets: settings
+                .headers
+                .iter()
+                .map(|(_, v)| v.expose().to_string())
+                .filter(|v| !v.is_empty())
+                .collect(),
             protocol: settings.protocol,
             logger,
             logged_statuses: Mutex::new(HashSet::new()),
@@ -106,19 +121,31 @@ impl Transport {
             attempts += 1;
             let left = deadline().saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Outcome::Failed { reason: format!("export deadline passed after {} attempts", attempts - 1) };
+                return Outcome::Failed {
+                    reason: format!("export deadline passed after {} attempts", attempts - 1),
+                };
             }
-            let result = self.client.post(&self.endpoint).timeout(left.min(self.timeout)).body(body.to_vec()).send();
+            let result = self
+                .client
+                .post(&self.endpoint)
+                .timeout(left.min(self.timeout))
+                .body(body.to_vec())
+                .send();
             let (retry_after, last_error) = match result {
                 Ok(response) if response.status().is_success() => return self.delivered(response),
-                Ok(response) if is_retryable(response.status()) => {
-                    (retry_after(&response), format!("HTTP {}", response.status().as_u16()))
-                }
+                Ok(response) if is_retryable(response.status()) => (
+                    retry_after(&response),
+                    format!("HTTP {}", response.status().as_u16()),
+                ),
                 Ok(response) => return self.refused(response),
                 Err(error) if error.is_connect() || error.is_timeout() || error.is_request() => {
                     (None, describe(&error))
                 }
-                Err(error) => return Outcome::Failed { reason: describe(&error) },
+                Err(error) => {
+                    return Outcome::Failed {
+                        reason: describe(&error),
+                    }
+                }
             };
             let wait = retry_after.unwrap_or_else(|| jitter(backoff));
             backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -163,18 +190,35 @@ impl Transport {
     fn refused(&self, response: Response) -> Outcome {
         let status = response.status();
         let body = response.text().unwrap_or_default();
-        let snippet: String = body.chars().take(BODY_SNIPPET_CHARS).map(|c| if c.is_control() { ' ' } else { c }).collect();
-        let reason = format!("HTTP {} (not retried): {}", status.as_u16(), self.redact(snippet.trim()));
-        let first = self.logged_statuses.lock().unwrap_or_else(|p| p.into_inner()).insert(status.as_u16());
+        let snippet: String = body
+            .chars()
+            .take(BODY_SNIPPET_CHARS)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let reason = format!(
+            "HTTP {} (not retried): {}",
+            status.as_u16(),
+            self.redact(snippet.trim())
+        );
+        let first = self
+            .logged_statuses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(status.as_u16());
         if first {
-            self.logger.error(&format!("{} refused a batch: {reason}", self.endpoint_for_logs));
+            self.logger.error(&format!(
+                "{} refused a batch: {reason}",
+                self.endpoint_for_logs
+            ));
         }
         Outcome::Failed { reason }
     }
 
     /// Backends sometimes echo credentials in error bodies.
     fn redact(&self, text: &str) -> String {
-        self.secrets.iter().fold(text.to_string(), |text, secret| text.replace(secret.as_str(), "<redacted>"))
+        self.secrets.iter().fold(text.to_string(), |text, secret| {
+            text.replace(secret.as_str(), "<redacted>")
+        })
     }
 }
 
@@ -184,7 +228,14 @@ fn is_retryable(status: StatusCode) -> bool {
 
 /// `Retry-After` in seconds (the HTTP-date form falls back to the backoff).
 fn retry_after(response: &Response) -> Option<Duration> {
-    let seconds = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok()?;
+    let seconds = response
+        .headers()
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
     Some(Duration::from_secs(seconds.min(MAX_BACKOFF.as_secs())))
 }
 
@@ -212,7 +263,10 @@ fn describe(error: &reqwest::Error) -> String {
 
 /// `base` scaled by a factor in [0.5, 1.5), so many exporters do not retry in step.
 fn jitter(base: Duration) -> Duration {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let mut x = u64::from(nanos) ^ 0x9e37_79b9_7f4a_7c15;
     x ^= x << 13;
     x ^= x >> 7;

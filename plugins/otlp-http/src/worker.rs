@@ -125,7 +125,11 @@ impl Shared {
                     if urgent || now >= next_scheduled {
                         break;
                     }
-                    state = self.work.wait_timeout(state, next_scheduled - now).unwrap_or_else(PoisonError::into_inner).0;
+                    state = self
+                        .work
+                        .wait_timeout(state, next_scheduled - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
                 }
                 if state.queue.is_empty() {
                     next_scheduled = Instant::now() + self.settings.batch.schedule_delay;
@@ -154,7 +158,11 @@ impl Shared {
 
     fn export(&self, batch: Vec<(Scope, Span)>) {
         let count = batch.len() as u64;
-        let body = encode::body(&encode::request(&self.resource, batch), self.settings.protocol, self.settings.compression);
+        let body = encode::body(
+            &encode::request(&self.resource, batch),
+            self.settings.protocol,
+            self.settings.compression,
+        );
         let export_deadline = Instant::now() + self.settings.batch.export_timeout;
         let deadline = || match lock(&self.state).shutdown_deadline {
             Some(shutdown) => shutdown.min(export_deadline),
@@ -162,12 +170,19 @@ impl Shared {
         };
         match self.transport.send(&body, &deadline) {
             Outcome::Delivered { rejected } => {
-                self.counts.delivered.fetch_add(count - rejected.min(count), Ordering::Relaxed);
-                self.counts.rejected.fetch_add(rejected.min(count), Ordering::Relaxed);
+                self.counts
+                    .delivered
+                    .fetch_add(count - rejected.min(count), Ordering::Relaxed);
+                self.counts
+                    .rejected
+                    .fetch_add(rejected.min(count), Ordering::Relaxed);
             }
             Outcome::Failed { reason } => {
                 self.counts.failed.fetch_add(count, Ordering::Relaxed);
-                self.logger.warn(&format!("{}: {count} spans not delivered: {reason}", self.name));
+                self.logger.warn(&format!(
+                    "{}: {count} spans not delivered: {reason}",
+                    self.name
+                ));
             }
         }
         lock(&self.state).settled += count;
@@ -196,7 +211,11 @@ impl Shared {
             if now >= deadline {
                 return false;
             }
-            state = self.progress.wait_timeout(state, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
+            state = self
+                .progress
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
         true
     }
@@ -215,13 +234,19 @@ impl SpanProcessor for Exporter {
         let shared = &self.shared;
         let capacity = shared.settings.batch.max_queue_size;
         if shared.queued.load(Ordering::Relaxed) >= capacity {
-            shared.counts.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+            shared
+                .counts
+                .dropped_queue_full
+                .fetch_add(1, Ordering::Relaxed);
             return;
         }
         let item = (encode::scope(span.scope), encode::span(span));
         let mut state = lock(&shared.state);
         if state.stopped || state.shutdown_deadline.is_some() || state.queue.len() >= capacity {
-            shared.counts.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+            shared
+                .counts
+                .dropped_queue_full
+                .fetch_add(1, Ordering::Relaxed);
             return;
         }
         state.queue.push_back(item);
@@ -242,12 +267,13 @@ impl SpanProcessor for Exporter {
             target
         };
         shared.work.notify_one();
-        if shared.wait_for(Instant::now() + timeout, |s| s.settled >= target || s.stopped) {
+        if shared.wait_for(Instant::now() + timeout, |s| {
+            s.settled >= target || s.stopped
+        }) {
             Ok(())
         } else {
             Err(format!(
-                "{}: flush timed out after {timeout:?} with {} spans still queued",
-                shared.name,
+                "flush timed out after {timeout:?} with {} spans still queued",
                 shared.queued.load(Ordering::Relaxed)
             ))
         }
@@ -256,7 +282,9 @@ impl SpanProcessor for Exporter {
     fn shutdown(&self, timeout: Duration) -> Result<(), String> {
         let shared = &self.shared;
         let deadline = Instant::now() + timeout;
-        lock(&shared.state).shutdown_deadline.get_or_insert(deadline);
+        lock(&shared.state)
+            .shutdown_deadline
+            .get_or_insert(deadline);
         shared.work.notify_one();
         let stopped = shared.wait_for(deadline, |s| s.stopped);
         if stopped {
@@ -272,14 +300,15 @@ impl SpanProcessor for Exporter {
             + left_in_queue;
         let summary = self.summary();
         if lost == 0 && stopped {
-            shared.logger.info(&format!("{}: shut down; {summary}", shared.name));
+            shared
+                .logger
+                .info(&format!("{}: shut down; {summary}", shared.name));
             Ok(())
         } else if stopped {
-            Err(format!("{}: {lost} spans lost; {summary}", shared.name))
+            Err(format!("{lost} spans lost; {summary}"))
         } else {
             Err(format!(
-                "{}: shutdown deadline passed with {left_in_queue} spans still queued; {lost} spans lost; {summary}",
-                shared.name
+                "shutdown deadline passed with {left_in_queue} spans still queued; {lost} spans lost; {summary}"
             ))
         }
     }

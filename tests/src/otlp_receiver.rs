@@ -1,0 +1,303 @@
+//! A real OTLP/HTTP receiver on 127.0.0.1 for the tests: it decodes every request
+//! with the official protobuf schema (`opentelemetry-proto`), protobuf or JSON, gzip
+//! or not, records it, and answers as scripted.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+
+/// How the receiver answers one request.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    Ok,
+    /// An error status, with `Retry-After` seconds and a body.
+    Status {
+        code: u16,
+        retry_after: Option<u64>,
+        body: String,
+    },
+    /// 200 with an OTLP partial-success response.
+    PartialSuccess {
+        rejected: i64,
+        message: String,
+    },
+    /// Waits before answering 200.
+    Delay(Duration),
+}
+
+/// One request as received.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub request: ExportTraceServiceRequest,
+    /// The status the receiver answered with.
+    pub status: u16,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn spans(&self) -> impl Iterator<Item = &Span> {
+        self.request
+            .resource_spans
+            .iter()
+            .flat_map(|rs| rs.scope_spans.iter())
+            .flat_map(|ss| ss.spans.iter())
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    received: Mutex<Vec<Received>>,
+    script: Mutex<VecDeque<Reply>>,
+    arrived: Condvar,
+}
+
+pub struct Receiver {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A loopback port nothing listens on (for "backend down").
+pub fn unused_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Receiver {
+    pub fn start() -> Receiver {
+        Receiver::start_on(0)
+    }
+
+    pub fn start_on(port: u16) -> Receiver {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind loopback");
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(Shared::default());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&shared));
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        Receiver {
+            addr,
+            shared,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` takes it.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Replies for the next requests, in order; after them, 200.
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.shared.script.lock().unwrap().extend(replies);
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.shared.received.lock().unwrap().clone()
+    }
+
+    /// Spans of the requests answered with 2xx.
+    pub fn delivered_spans(&self) -> Vec<Span> {
+        self.requests()
+            .iter()
+            .filter(|r| (200..300).contains(&r.status))
+            .flat_map(|r| r.spans().cloned().collect::<Vec<_>>())
+            .collect()
+    }
+
+    /// Waits until `count` spans were delivered or `timeout` passed.
+    pub fn wait_for_spans(&self, count: usize, timeout: Duration) -> Vec<Span> {
+        let deadline = Instant::now() + timeout;
+        let mut received = self.shared.received.lock().unwrap();
+        loop {
+            let delivered: usize = received
+                .iter()
+                .filter(|r| (200..300).contains(&r.status))
+                .map(|r| r.spans().count())
+                .sum();
+            let now = Instant::now();
+            if delivered >= count || now >= deadline {
+                drop(received);
+                return self.delivered_spans();
+            }
+            received = self
+                .shared
+                .arrived
+                .wait_timeout(received, deadline - now)
+                .unwrap()
+                .0;
+        }
+    }
+
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn decode(headers: &HeaderMap, body: &[u8]) -> Result<(ExportTraceServiceRequest, bool), String> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let plain = if header("content-encoding") == "gzip" {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(body)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("bad gzip: {e}"))?;
+        out
+    } else {
+        body.to_vec()
+    };
+    match header("content-type") {
+        "application/x-protobuf" => ExportTraceServiceRequest::decode(plain.as_slice())
+            .map(|r| (r, false))
+            .map_err(|e| format!("bad protobuf: {e}")),
+        "application/json" => serde_json::from_slice(&plain)
+            .map(|r| (r, true))
+            .map_err(|e| format!("bad json: {e}")),
+        other => Err(format!("unexpected content type {other:?}")),
+    }
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (request, json) = match decode(&headers, &body) {
+        Ok(decoded) => decoded,
+        Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
+    };
+    let reply = shared
+        .script
+        .lock()
+        .unwrap()
+        .pop_front()
+        .unwrap_or(Reply::Ok);
+    if let Reply::Delay(delay) = reply {
+        tokio::time::sleep(delay).await;
+    }
+    let (status, response) = match &reply {
+        Reply::Ok | Reply::Delay(_) => (200, ok_response(None, json)),
+        Reply::PartialSuccess { rejected, message } => (
+            200,
+            ok_response(
+                Some(ExportTracePartialSuccess {
+                    rejected_spans: *rejected,
+                    error_message: message.clone(),
+                }),
+                json,
+            ),
+        ),
+        Reply::Status {
+            code,
+            retry_after,
+            body,
+        } => {
+            let mut response = (StatusCode::from_u16(*code).unwrap(), body.clone()).into_response();
+            if let Some(seconds) = retry_after {
+                response
+                    .headers_mut()
+                    .insert("retry-after", seconds.to_string().parse().unwrap());
+            }
+            (*code, response)
+        }
+    };
+    let received = Received {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect(),
+        request,
+        status,
+    };
+    shared.received.lock().unwrap().push(received);
+    shared.arrived.notify_all();
+    response
+}
+
+fn ok_response(partial_success: Option<ExportTracePartialSuccess>, json: bool) -> Response {
+    let message = ExportTraceServiceResponse { partial_success };
+    if json {
+        (
+            [("content-type", "application/json")],
+            serde_json::to_vec(&message).unwrap(),
+        )
+            .into_response()
+    } else {
+        (
+            [("content-type", "application/x-protobuf")],
+            message.encode_to_vec(),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,518 @@
+//! `otlp_http` against a real OTLP/HTTP receiver on 127.0.0.1 that decodes with the
+//! official protobuf schema.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use opentelemetry::trace::{
+    Link, Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags,
+    TraceId, TraceState, Tracer as _, TracerProvider as _,
+};
+use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry_proto::tonic::common::v1::{
+    any_value::Value as Any, AnyValue, ArrayValue, KeyValue as ProtoKeyValue,
+};
+use spanplug_host::{RequestContext, TracingConfig};
+use spanplug_tests::otlp_receiver::{unused_port, Receiver, Reply};
+use spanplug_tests::{log_capture, plugin_dir};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn otlp_config(endpoint: &str, extra: &[(&str, &str)]) -> TracingConfig {
+    extra.iter().fold(
+        TracingConfig::default()
+            .with_exporter_import_path("otlp_http:otlp")
+            .with_plugin_dir(plugin_dir())
+            .with_service_name("otlp-test")
+            .with_exporter_config("endpoint", endpoint)
+            .with_exporter_config("schedule_delay", "20"),
+        |config, (key, value)| config.with_exporter_config(*key, *value),
+    )
+}
+
+fn attribute<'a>(attributes: &'a [ProtoKeyValue], key: &str) -> Option<&'a Any> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+}
+
+fn array(values: Vec<Any>) -> Any {
+    Any::ArrayValue(ArrayValue {
+        values: values
+            .into_iter()
+            .map(|v| AnyValue { value: Some(v) })
+            .collect(),
+    })
+}
+
+fn at(nanos: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(1_795_446_583_000_000_000 + nanos)
+}
+
+#[test]
+fn every_span_field_round_trips_in_each_encoding() {
+    for (protocol, compression) in [
+        ("http/protobuf", "none"),
+        ("http/protobuf", "gzip"),
+        ("http/json", "none"),
+        ("http/json", "gzip"),
+    ] {
+        let receiver = Receiver::start();
+        let config = otlp_config(
+            &receiver.base_url(),
+            &[
+                ("protocol", protocol),
+                ("compression", compression),
+                ("headers", "x-custom=a%20b,x-tenant=acme"),
+            ],
+        );
+        let guard = spanplug_host::init(config).unwrap();
+        let scope = InstrumentationScope::builder("orders-lib")
+            .with_version("1.2.3")
+            .with_attributes([KeyValue::new("scope.attr", "s")])
+            .build();
+        let tracer = guard.provider().tracer_with_scope(scope);
+
+        let root = tracer
+            .span_builder("GET /orders")
+            .with_kind(SpanKind::Server)
+            .with_start_time(at(593_521_123))
+            .with_attributes([
+                KeyValue::new("s", "text ✓"),
+                KeyValue::new("i", 42),
+                KeyValue::new("f", 0.25),
+                KeyValue::new("b", true),
+                KeyValue::new(
+                    "sa",
+                    Value::Array(vec![StringValue::from("x"), StringValue::from("y")].into()),
+                ),
+                KeyValue::new("ia", Value::Array(vec![1i64, 2].into())),
+                KeyValue::new("fa", Value::Array(vec![1.5f64].into())),
+                KeyValue::new("ba", Value::Array(vec![false, true].into())),
+            ])
+            .start(&tracer);
+        let root_context = root.span_context().clone();
+        let root_cx = Context::current_with_span(root);
+        let linked = SpanContext::new(
+            TraceId::from(0x0af7651916cd43dd8448eb211c80319c),
+            SpanId::from(0xb7ad6b7169203331),
+            TraceFlags::SAMPLED,
+            true,
+            "congo=t61rcWkgMzE".parse::<TraceState>().unwrap(),
+        );
+        let mut child = tracer
+            .span_builder("SELECT orders")
+            .with_kind(SpanKind::Client)
+            .with_start_time(at(593_615_001))
+            .with_links(vec![Link::new(
+                linked,
+                vec![KeyValue::new("link.reason", "batch")],
+                0,
+            )])
+            .start_with_context(&tracer, &root_cx);
+        child.add_event_with_timestamp("retry", at(593_620_002), vec![KeyValue::new("attempt", 2)]);
+        child.set_status(Status::error("connection reset"));
+        let child_context = child.span_context().clone();
+        child.end_with_timestamp(at(593_629_003));
+        root_cx.span().end_with_timestamp(at(594_016_004));
+
+        let remote = SpanContext::new(
+            TraceId::from(0x4bf92f3577b34da6a3ce929d0e0e4736),
+            SpanId::from(0x00f067aa0ba902b7),
+            TraceFlags::SAMPLED,
+            true,
+            "rojo=00f067aa0ba902b7".parse::<TraceState>().unwrap(),
+        );
+        let mut continued = tracer
+            .span_builder("GET /user/{id}")
+            .with_kind(SpanKind::Server)
+            .start_with_context(&tracer, &Context::new().with_remote_span_context(remote));
+        continued.end();
+        guard.shutdown().unwrap();
+
+        let requests = receiver.requests();
+        assert!(!requests.is_empty());
+        let request = &requests[0];
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.path, "/v1/traces");
+        let content_type = if protocol == "http/json" {
+            "application/json"
+        } else {
+            "application/x-protobuf"
+        };
+        assert_eq!(request.header("content-type"), Some(content_type));
+        assert_eq!(
+            request.header("content-encoding"),
+            (compression == "gzip").then_some("gzip")
+        );
+        assert_eq!(request.header("x-custom"), Some("a b"));
+        assert_eq!(request.header("x-tenant"), Some("acme"));
+
+        let resource_spans = &request.request.resource_spans[0];
+        let resource = resource_spans.resource.as_ref().unwrap();
+        assert_eq!(
+            attribute(&resource.attributes, "service.name"),
+            Some(&Any::StringValue("otlp-test".into()))
+        );
+        assert_eq!(
+            attribute(&resource.attributes, "telemetry.sdk.language"),
+            Some(&Any::StringValue("rust".into()))
+        );
+        let scope = resource_spans.scope_spans[0].scope.as_ref().unwrap();
+        assert_eq!(
+            (scope.name.as_str(), scope.version.as_str()),
+            ("orders-lib", "1.2.3")
+        );
+        assert_eq!(
+            attribute(&scope.attributes, "scope.attr"),
+            Some(&Any::StringValue("s".into()))
+        );
+
+        let spans = receiver.delivered_spans();
+        assert_eq!(spans.len(), 3, "{protocol} {compression}");
+        let by_name = |name: &str| spans.iter().find(|s| s.name == name).unwrap();
+        let (root, child, continued) = (
+            by_name("GET /orders"),
+            by_name("SELECT orders"),
+            by_name("GET /user/{id}"),
+        );
+
+        assert_eq!(root.trace_id, root_context.trace_id().to_bytes());
+        assert_eq!(root.span_id, root_context.span_id().to_bytes());
+        assert!(root.parent_span_id.is_empty());
+        assert_eq!(root.flags, 0x101);
+        assert_eq!(root.kind, 2);
+        assert_eq!(root.start_time_unix_nano, 1_795_446_583_593_521_123);
+        assert_eq!(root.end_time_unix_nano, 1_795_446_583_594_016_004);
+        let expected = [
+            ("s", Any::StringValue("text ✓".into())),
+            ("i", Any::IntValue(42)),
+            ("f", Any::DoubleValue(0.25)),
+            ("b", Any::BoolValue(true)),
+            (
+                "sa",
+                array(vec![
+                    Any::StringValue("x".into()),
+                    Any::StringValue("y".into()),
+                ]),
+            ),
+            ("ia", array(vec![Any::IntValue(1), Any::IntValue(2)])),
+            ("fa", array(vec![Any::DoubleValue(1.5)])),
+            (
+                "ba",
+                array(vec![Any::BoolValue(false), Any::BoolValue(true)]),
+            ),
+        ];
+        assert_eq!(root.attributes.len(), expected.len());
+        for (key, value) in &expected {
+            assert_eq!(attribute(&root.attributes, key), Some(value), "{key}");
+        }
+        assert_eq!(root.status.as_ref().unwrap().code, 0);
+
+        assert_eq!(child.span_id, child_context.span_id().to_bytes());
+        assert_eq!(child.parent_span_id, root_context.span_id().to_bytes());
+        assert_eq!(child.kind, 3);
+        assert_eq!(
+            (child.start_time_unix_nano, child.end_time_unix_nano),
+            (1_795_446_583_593_615_001, 1_795_446_583_593_629_003)
+        );
+        let status = child.status.as_ref().unwrap();
+        assert_eq!(
+            (status.code, status.message.as_str()),
+            (2, "connection reset")
+        );
+        assert_eq!(child.events.len(), 1);
+        assert_eq!(child.events[0].name, "retry");
+        assert_eq!(child.events[0].time_unix_nano, 1_795_446_583_593_620_002);
+        assert_eq!(
+            attribute(&child.events[0].attributes, "attempt"),
+            Some(&Any::IntValue(2))
+        );
+        let link = &child.links[0];
+        assert_eq!(
+            link.trace_id,
+            0x0af7651916cd43dd8448eb211c80319cu128.to_be_bytes()
+        );
+        assert_eq!(link.span_id, 0xb7ad6b7169203331u64.to_be_bytes());
+        assert_eq!(link.trace_state, "congo=t61rcWkgMzE");
+        assert_eq!(link.flags, 0x301);
+        assert_eq!(
+            attribute(&link.attributes, "link.reason"),
+            Some(&Any::StringValue("batch".into()))
+        );
+
+        assert_eq!(
+            continued.trace_id,
+            0x4bf92f3577b34da6a3ce929d0e0e4736u128.to_be_bytes()
+        );
+        assert_eq!(
+            continued.parent_span_id,
+            0x00f067aa0ba902b7u64.to_be_bytes()
+        );
+        assert_eq!(continued.trace_state, "rojo=00f067aa0ba902b7");
+        assert_eq!(continued.flags, 0x301, "a remote parent is flagged");
+    }
+}
+
+#[test]
+fn retry_after_is_honoured_and_the_batch_delivered_once() {
+    let receiver = Receiver::start();
+    receiver.script([Reply::Status {
+        code: 503,
+        retry_after: Some(1),
+        body: "busy".into(),
+    }]);
+    let guard = spanplug_host::init(otlp_config(&receiver.base_url(), &[])).unwrap();
+    let tracer = guard.tracer("retry");
+    let started = Instant::now();
+    for i in 0..10 {
+        tracer.in_span(format!("span-{i}"), |_| {});
+    }
+    let spans = receiver.wait_for_spans(10, WAIT);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "retried before Retry-After"
+    );
+    guard.shutdown().unwrap();
+    let statuses: Vec<u16> = receiver.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [503, 200]);
+    assert_eq!(spans.len(), 10, "delivered exactly once");
+}
+
+#[test]
+fn client_errors_are_not_retried_and_the_loss_is_reported() {
+    log_capture::install();
+    let receiver = Receiver::start();
+    receiver.script([Reply::Status {
+        code: 400,
+        retry_after: None,
+        body: "invalid span: missing name".into(),
+    }]);
+    let guard = spanplug_host::init(otlp_config(&receiver.base_url(), &[])).unwrap();
+    let tracer = guard.tracer("refused");
+    for _ in 0..5 {
+        tracer.in_span("refused", |_| {});
+    }
+    guard.force_flush().unwrap();
+    let error = guard.shutdown().unwrap_err().to_string();
+    assert_eq!(receiver.requests().len(), 1, "a 400 is not retried");
+    assert!(
+        error.contains("5 spans lost; 0 delivered, 0 dropped (queue full), 5 failed"),
+        "{error}"
+    );
+    let logged = log_capture::lines_containing(&format!(
+        "127.0.0.1:{}/v1/traces refused a batch",
+        receiver.port()
+    ));
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(
+        logged[0].contains("HTTP 400 (not retried): invalid span: missing name"),
+        "{logged:?}"
+    );
+}
+
+#[test]
+fn partial_success_is_reported() {
+    log_capture::install();
+    let receiver = Receiver::start();
+    receiver.script([Reply::PartialSuccess {
+        rejected: 2,
+        message: "2 spans too old".into(),
+    }]);
+    let guard = spanplug_host::init(otlp_config(&receiver.base_url(), &[])).unwrap();
+    let tracer = guard.tracer("partial");
+    for _ in 0..3 {
+        tracer.in_span("partial", |_| {});
+    }
+    guard.force_flush().unwrap();
+    let error = guard.shutdown().unwrap_err().to_string();
+    assert!(
+        error.contains("2 spans lost; 1 delivered, 0 dropped (queue full), 0 failed, 2 rejected"),
+        "{error}"
+    );
+    let logged = log_capture::lines_containing(
+        "accepted the batch partially: 2 spans rejected: 2 spans too old",
+    );
+    assert_eq!(logged.len(), 1);
+}
+
+#[test]
+fn a_dead_backend_never_blocks_the_application_and_delivery_resumes() {
+    log_capture::install();
+    let port = unused_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let config = otlp_config(
+        &endpoint,
+        &[
+            ("max_queue_size", "100"),
+            ("max_export_batch_size", "50"),
+            ("export_timeout", "300"),
+            ("timeout", "100"),
+        ],
+    );
+    let guard = spanplug_host::init(config).unwrap();
+    let tracer = guard.tracer("outage");
+    // Backend down: the application keeps ending spans; the queue holds at most 100.
+    for _ in 0..5000 {
+        tracer.in_span("during_outage", |_| {});
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    // Backend back on the same port.
+    let receiver = Receiver::start_on(port);
+    for _ in 0..20 {
+        tracer.in_span("after_recovery", |_| {});
+    }
+    guard.force_flush().unwrap();
+    let error = guard.shutdown().unwrap_err().to_string();
+    let delivered = receiver.delivered_spans();
+    assert!(
+        delivered
+            .iter()
+            .filter(|s| s.name == "after_recovery")
+            .count()
+            == 20,
+        "delivery resumed"
+    );
+    // Every span is accounted for: delivered + dropped + failed = produced.
+    let summary = &error[error.find("lost; ").expect("loss summary") + 6..];
+    let number = |label: &str| -> u64 {
+        let end = summary
+            .find(label)
+            .unwrap_or_else(|| panic!("{label} in {error}"));
+        summary[..end].rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let (ok, dropped, failed) = (
+        number(" delivered"),
+        number(" dropped (queue full)"),
+        number(" failed"),
+    );
+    assert_eq!(ok as usize, delivered.len());
+    assert_eq!(ok + dropped + failed, 5020, "{error}");
+    assert_eq!(
+        ok, 20,
+        "nothing from the outage was delivered late or twice: {error}"
+    );
+    assert!(
+        dropped > 0 && failed > 0,
+        "a full queue drops, a dead backend fails batches: {error}"
+    );
+}
+
+#[test]
+fn shutdown_delivers_everything_queued() {
+    let receiver = Receiver::start();
+    // A long schedule delay: only shutdown makes the batch go.
+    let config = otlp_config(&receiver.base_url(), &[("schedule_delay", "60000")]);
+    let guard = spanplug_host::init(config).unwrap();
+    let tracer = guard.tracer("shutdown");
+    for _ in 0..300 {
+        tracer.in_span("queued", |_| {});
+    }
+    guard.shutdown().unwrap();
+    assert_eq!(receiver.delivered_spans().len(), 300);
+}
+
+#[test]
+fn a_shutdown_deadline_that_expires_reports_the_loss() {
+    let receiver = Receiver::start();
+    receiver.script([Reply::Delay(Duration::from_secs(3))]);
+    let config =
+        otlp_config(&receiver.base_url(), &[]).with_shutdown_timeout(Duration::from_millis(300));
+    let guard = spanplug_host::init(config).unwrap();
+    let tracer = guard.tracer("deadline");
+    for _ in 0..10 {
+        tracer.in_span("slow", |_| {});
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    let error = guard.shutdown().unwrap_err().to_string();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "shutdown kept its deadline"
+    );
+    assert!(error.contains("spans lost"), "{error}");
+}
+
+#[test]
+fn the_enricher_stamps_request_context_and_host_facts_per_request() {
+    let receiver = Receiver::start();
+    let config = TracingConfig::default()
+        .with_exporter_import_path("context_enricher:serve_context")
+        .with_exporter_import_path("context_enricher:static_attributes")
+        .with_exporter_import_path("otlp_http:otlp")
+        .with_plugin_dir(plugin_dir())
+        .with_service_name("enriched")
+        .with_exporter_config("endpoint", receiver.base_url())
+        .with_exporter_config("schedule_delay", "20")
+        .with_exporter_config("context_prefix", "ray.")
+        .with_exporter_config("static_attributes", "team=core,tier=1");
+    let guard = spanplug_host::init(config).unwrap();
+    std::thread::scope(|scope| {
+        for worker in 0..4 {
+            let tracer = guard.tracer("enricher");
+            scope.spawn(move || {
+                for request in 0..25 {
+                    let request_id = format!("req-{worker}-{request}");
+                    let _cx = RequestContext::new()
+                        .with("request_id", request_id.clone())
+                        .with("deployment", format!("Deployment{worker}"))
+                        .attach();
+                    tracer.in_span("replica_handle_request", |cx| {
+                        cx.span().set_attribute(KeyValue::new(
+                            "expected_request_id",
+                            request_id.clone(),
+                        ));
+                    });
+                }
+            });
+        }
+    });
+    guard.shutdown().unwrap();
+    let spans = receiver.delivered_spans();
+    assert_eq!(spans.len(), 100);
+    for span in &spans {
+        let Some(Any::StringValue(expected)) = attribute(&span.attributes, "expected_request_id")
+        else {
+            panic!("marker missing")
+        };
+        assert_eq!(
+            attribute(&span.attributes, "ray.request_id"),
+            Some(&Any::StringValue(expected.clone()))
+        );
+        let worker = &expected[4..5];
+        assert_eq!(
+            attribute(&span.attributes, "ray.deployment"),
+            Some(&Any::StringValue(format!("Deployment{worker}")))
+        );
+        assert_eq!(
+            attribute(&span.attributes, "process.pid"),
+            Some(&Any::IntValue(i64::from(std::process::id())))
+        );
+        assert!(attribute(&span.attributes, "host.name").is_some());
+        assert_eq!(
+            attribute(&span.attributes, "team"),
+            Some(&Any::StringValue("core".into()))
+        );
+        assert_eq!(
+            attribute(&span.attributes, "tier"),
+            Some(&Any::StringValue("1".into()))
+        );
+    }
+}
+
+#[test]
+fn bad_settings_name_the_key() {
+    let receiver = Receiver::start();
+    for (key, value, expected) in [
+        ("protocol", "grpc", "exporter_config.protocol: otlp_http speaks `http/protobuf` (default) or `http/json`, got \"grpc\""),
+        ("compression", "zstd", "exporter_config.compression: expected `gzip` or `none`, got \"zstd\""),
+        ("timeout", "10s", "exporter_config.timeout: expected milliseconds as a whole number, got \"10s\""),
+        ("max_queue_size", "0", "exporter_config.max_queue_size: expected a positive whole number, got \"0\""),
+        ("endpoint", "collector:4318", "exporter_config.endpoint: expected an http:// or https:// URL, got \"collector:4318\""),
+    ] {
+        let mut config = otlp_config(&receiver.base_url(), &[]);
+        config.exporter_config.insert(key.into(), value.into());
+        let error = spanplug_host::init(config).err().unwrap().to_string();
+        assert_eq!(error, format!("factory otlp_http:otlp failed: {expected}"));
+    }
+}
