@@ -268,9 +268,11 @@ impl Settings {
             None => Protocol::Protobuf,
             Some((_, p)) if p == "http/protobuf" => Protocol::Protobuf,
             Some((_, p)) if p == "http/json" => Protocol::Json,
-            Some((key, other)) => return Err(format!(
+            Some((key, other)) => {
+                return Err(format!(
                 "{key}: otlp_http speaks `http/protobuf` (default) or `http/json`, got {other:?}"
-            )),
+            ))
+            }
         };
         let compression = match lookup
             .otlp("compression", "COMPRESSION")

@@ -28,8 +28,9 @@ const BODY_SNIPPET_CHARS: usize = 200;
 pub enum Outcome {
     /// Accepted; `rejected` spans were refused by a partial-success response.
     Delivered { rejected: u64 },
-    /// Not delivered; the reason is safe to log.
-    Failed { reason: String },
+    /// Not delivered; the reason is safe to log. `logged` when this module already
+    /// logged it (a refusal is logged once per status code).
+    Failed { reason: String, logged: bool },
 }
 
 pub struct Transport {
@@ -123,6 +124,7 @@ impl Transport {
             if left.is_zero() {
                 return Outcome::Failed {
                     reason: format!("export deadline passed after {} attempts", attempts - 1),
+                    logged: false,
                 };
             }
             let result = self
@@ -144,6 +146,7 @@ impl Transport {
                 Err(error) => {
                     return Outcome::Failed {
                         reason: describe(&error),
+                        logged: false,
                     }
                 }
             };
@@ -152,6 +155,7 @@ impl Transport {
             if Instant::now() + wait >= deadline() {
                 return Outcome::Failed {
                     reason: format!("gave up after {attempts} attempts before the export deadline; last: {last_error}"),
+                    logged: false,
                 };
             }
             sleep_until(Instant::now() + wait, deadline);
@@ -211,7 +215,10 @@ impl Transport {
                 self.endpoint_for_logs
             ));
         }
-        Outcome::Failed { reason }
+        Outcome::Failed {
+            reason,
+            logged: true,
+        }
     }
 
     /// Backends sometimes echo credentials in error bodies.

@@ -15,8 +15,9 @@ use crate::encode::{self, Scope};
 use crate::settings::Settings;
 use crate::transport::{Outcome, Transport};
 
-/// Queue-full drops are reported at most this often.
+/// Queue-full drops and failed batches are each reported at most this often.
 const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(10);
+const FAILURE_LOG_INTERVAL: Duration = DROP_REPORT_INTERVAL;
 
 pub struct Exporter {
     shared: Arc<Shared>,
@@ -37,6 +38,7 @@ struct Shared {
     /// Mirrors `state.queue.len()` so `on_end` can skip copying a span it would drop.
     queued: AtomicUsize,
     counts: Counts,
+    last_failure_log: Mutex<Option<Instant>>,
 }
 
 #[derive(Default)]
@@ -83,6 +85,7 @@ impl Exporter {
             progress: Condvar::new(),
             queued: AtomicUsize::new(0),
             counts: Counts::default(),
+            last_failure_log: Mutex::new(None),
         });
         let worker = {
             let shared = Arc::clone(&shared);
@@ -177,12 +180,17 @@ impl Shared {
                     .rejected
                     .fetch_add(rejected.min(count), Ordering::Relaxed);
             }
-            Outcome::Failed { reason } => {
+            Outcome::Failed { reason, logged } => {
                 self.counts.failed.fetch_add(count, Ordering::Relaxed);
-                self.logger.warn(&format!(
-                    "{}: {count} spans not delivered: {reason}",
-                    self.name
-                ));
+                let mut last = lock(&self.last_failure_log);
+                if !logged && last.is_none_or(|at| at.elapsed() >= FAILURE_LOG_INTERVAL) {
+                    *last = Some(Instant::now());
+                    self.logger.warn(&format!(
+                        "{}: {count} spans not delivered: {reason}; {} failed in all",
+                        self.name,
+                        self.counts.failed.load(Ordering::Relaxed)
+                    ));
+                }
             }
         }
         lock(&self.state).settled += count;

@@ -1,0 +1,176 @@
+//! The Honeycomb, Datadog and Jaeger presets and the spec's environment variables.
+//! One test: the environment is process-wide.
+
+use opentelemetry::trace::Tracer as _;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+use spanplug_host::TracingConfig;
+use spanplug_tests::otlp_receiver::{Receiver, Reply};
+use spanplug_tests::{log_capture, plugin_dir};
+
+const HONEYCOMB_KEY: &str = "hc-secret-KEY-7788";
+const BEARER_TOKEN: &str = "tok-SECRET-4242";
+
+fn config(import_path: &str) -> TracingConfig {
+    TracingConfig::default()
+        .with_exporter_import_path(import_path)
+        .with_plugin_dir(plugin_dir())
+        .with_service_name("preset-test")
+        .with_exporter_config("schedule_delay", "20")
+}
+
+fn resource_attribute(receiver: &Receiver, key: &str) -> Option<Any> {
+    let request = receiver.requests().into_iter().find(|r| r.status == 200)?;
+    let resource = request.request.resource_spans[0].resource.clone()?;
+    resource
+        .attributes
+        .into_iter()
+        .find(|kv| kv.key == key)?
+        .value?
+        .value
+}
+
+fn send_spans(config: TracingConfig, count: usize) -> Result<(), String> {
+    let guard = spanplug_host::init(config).map_err(|e| e.to_string())?;
+    let tracer = guard.tracer("presets");
+    for _ in 0..count {
+        tracer.in_span("preset_span", |_| {});
+    }
+    guard.shutdown().map_err(|e| e.to_string())
+}
+
+fn string(value: &str) -> Option<Any> {
+    Some(Any::StringValue(value.into()))
+}
+
+#[test]
+fn presets_follow_their_vendors_and_the_spec() {
+    log_capture::install();
+    let mut errors = Vec::new();
+
+    // Honeycomb: endpoint, team key, dataset and service name from its variables;
+    // a refusal that echoes the key never shows it.
+    let honeycomb = Receiver::start();
+    honeycomb.script([Reply::Status {
+        code: 401,
+        retry_after: None,
+        body: format!("unknown API key {HONEYCOMB_KEY}"),
+    }]);
+    std::env::set_var("HONEYCOMB_API_ENDPOINT", honeycomb.base_url());
+    std::env::set_var("HONEYCOMB_WRITE_KEY", HONEYCOMB_KEY);
+    std::env::set_var("HONEYCOMB_DATASET_NAME", "orders");
+    std::env::set_var("HONEYCOMB_SERVICE_NAME", "hc-service");
+    errors.push(send_spans(config("otlp_http:honeycomb"), 1).unwrap_err());
+    send_spans(config("otlp_http:honeycomb"), 2).unwrap();
+    let requests = honeycomb.requests();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(request.path, "/v1/traces");
+        assert_eq!(request.header("x-honeycomb-team"), Some(HONEYCOMB_KEY));
+        assert_eq!(request.header("x-honeycomb-dataset"), Some("orders"));
+    }
+    assert_eq!(
+        resource_attribute(&honeycomb, "service.name"),
+        string("hc-service")
+    );
+    assert!(errors[0].contains("1 spans lost"), "{}", errors[0]);
+    assert!(
+        log_capture::lines_containing("HTTP 401 (not retried): unknown API key <redacted>").len()
+            == 1
+    );
+
+    // No key: a clear factory error.
+    std::env::remove_var("HONEYCOMB_WRITE_KEY");
+    let error = send_spans(config("otlp_http:honeycomb"), 1).unwrap_err();
+    assert!(
+        error.contains("no Honeycomb API key: set HONEYCOMB_WRITE_KEY (or HONEYCOMB_API_KEY)"),
+        "{error}"
+    );
+    errors.push(error);
+    for name in [
+        "HONEYCOMB_API_ENDPOINT",
+        "HONEYCOMB_DATASET_NAME",
+        "HONEYCOMB_SERVICE_NAME",
+    ] {
+        std::env::remove_var(name);
+    }
+
+    // Datadog: the agent's endpoint from OTEL_EXPORTER_OTLP_ENDPOINT, unified
+    // service tagging from DD_*.
+    let agent = Receiver::start();
+    std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", agent.base_url());
+    std::env::set_var("DD_SERVICE", "dd-service");
+    std::env::set_var("DD_ENV", "prod");
+    std::env::set_var("DD_VERSION", "1.4.0");
+    send_spans(config("otlp_http:datadog"), 1).unwrap();
+    assert_eq!(agent.requests()[0].path, "/v1/traces");
+    assert_eq!(
+        resource_attribute(&agent, "service.name"),
+        string("dd-service")
+    );
+    assert_eq!(
+        resource_attribute(&agent, "deployment.environment"),
+        string("prod")
+    );
+    assert_eq!(
+        resource_attribute(&agent, "service.version"),
+        string("1.4.0")
+    );
+    for name in [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "DD_SERVICE",
+        "DD_ENV",
+        "DD_VERSION",
+    ] {
+        std::env::remove_var(name);
+    }
+
+    // Jaeger with the spec's variables: a traces endpoint is used as is, headers are
+    // percent-decoded, batches are sized by OTEL_BSP_*, and the environment wins
+    // over exporter_config.
+    let collector = Receiver::start();
+    std::env::set_var(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        format!("{}/custom/traces", collector.base_url()),
+    );
+    std::env::set_var(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        format!("authorization=Bearer%20{BEARER_TOKEN}"),
+    );
+    std::env::set_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2");
+    std::env::set_var("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
+    let config = config("otlp_http:jaeger")
+        .with_exporter_config("endpoint", "http://192.0.2.1:1")
+        .with_exporter_config("protocol", "http/protobuf");
+    send_spans(config, 5).unwrap();
+    let requests = collector.requests();
+    assert!(requests.iter().all(|r| r.path == "/custom/traces"));
+    assert!(requests
+        .iter()
+        .all(|r| r.header("content-type") == Some("application/json")));
+    assert!(requests
+        .iter()
+        .all(|r| r.header("authorization") == Some(&*format!("Bearer {BEARER_TOKEN}"))));
+    assert!(requests.iter().all(|r| r.spans().count() <= 2));
+    assert_eq!(collector.delivered_spans().len(), 5);
+    for name in [
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ] {
+        std::env::remove_var(name);
+    }
+
+    // No secret in anything logged or returned.
+    let logs = log_capture::all();
+    assert!(
+        logs.iter()
+            .any(|line| line.contains("exporting to otlp_http(")),
+        "plugin logs were captured"
+    );
+    for secret in [HONEYCOMB_KEY, BEARER_TOKEN] {
+        for text in logs.iter().chain(&errors) {
+            assert!(!text.contains(secret), "secret in: {text}");
+        }
+    }
+}
