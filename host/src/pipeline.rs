@@ -217,6 +217,13 @@ impl PluginPipeline {
     }
 }
 
+/// `now + timeout`, saturating instead of overflowing on huge timeouts.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -278,13 +285,13 @@ impl SpanProcessor for PluginPipeline {
     fn force_flush(&self) -> OTelSdkResult {
         self.for_each_until(
             "force_flush",
-            Instant::now() + FORCE_FLUSH_TIMEOUT,
+            deadline_after(FORCE_FLUSH_TIMEOUT),
             Processor::force_flush,
         )
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let result = self.for_each_until("shutdown", Instant::now() + timeout, Processor::shutdown);
+        let result = self.for_each_until("shutdown", deadline_after(timeout), Processor::shutdown);
         for stage in &self.stages {
             let failures = stage.failures.load(Ordering::Relaxed);
             if failures > 0 {

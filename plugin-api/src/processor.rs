@@ -1,6 +1,7 @@
 //! The processor interface: a Rust trait for plugin authors and the FFI-safe
 //! trait object the host calls through.
 
+use std::mem::ManuallyDrop;
 use std::time::Duration;
 
 use abi_stable::{
@@ -68,8 +69,16 @@ mod abi {
 
 use abi::{ProcessorAbi, ProcessorAbi_TO};
 
-/// Runs the author's processor with every panic caught and turned into an error.
-struct Guarded<P>(P);
+/// Runs the author's processor with every panic caught and turned into an error,
+/// its destructor included (abi_stable aborts on a panic while dropping).
+struct Guarded<P: SpanProcessor>(ManuallyDrop<P>);
+
+impl<P: SpanProcessor> Drop for Guarded<P> {
+    fn drop(&mut self) {
+        // SAFETY: the value is dropped exactly once, here, and never used after.
+        let _ = catch(|| unsafe { ManuallyDrop::drop(&mut self.0) });
+    }
+}
 
 impl<P: SpanProcessor> ProcessorAbi for Guarded<P> {
     fn name(&self) -> RString {
@@ -119,7 +128,7 @@ pub struct Processor(ProcessorAbi_TO<'static, RBox<()>>);
 impl Processor {
     pub fn new<P: SpanProcessor>(processor: P) -> Self {
         Processor(ProcessorAbi_TO::from_value(
-            Guarded(processor),
+            Guarded(ManuallyDrop::new(processor)),
             abi_stable::sabi_trait::TD_Opaque,
         ))
     }

@@ -506,9 +506,10 @@ fn bad_settings_name_the_key() {
     for (key, value, expected) in [
         ("protocol", "grpc", "exporter_config.protocol: otlp_http speaks `http/protobuf` (default) or `http/json`, got \"grpc\""),
         ("compression", "zstd", "exporter_config.compression: expected `gzip` or `none`, got \"zstd\""),
-        ("timeout", "10s", "exporter_config.timeout: expected milliseconds as a whole number, got \"10s\""),
+        ("timeout", "10s", "exporter_config.timeout: expected a positive whole number of milliseconds, got \"10s\""),
+            ("schedule_delay", "0", "exporter_config.schedule_delay: expected a positive whole number of milliseconds, got \"0\""),
         ("max_queue_size", "0", "exporter_config.max_queue_size: expected a positive whole number, got \"0\""),
-        ("endpoint", "collector:4318", "exporter_config.endpoint: expected an http:// or https:// URL, got \"collector:4318\""),
+        ("endpoint", "collector:4318", "exporter_config.endpoint: expected a URL starting with http:// or https://"),
     ] {
         let mut config = otlp_config(&receiver.base_url(), &[]);
         config.exporter_config.insert(key.into(), value.into());

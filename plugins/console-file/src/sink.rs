@@ -162,15 +162,22 @@ fn file_safe(service: &str) -> String {
 
 impl Shared {
     fn flush_periodically(&self, interval: Duration) {
-        let mut stopping = lock(&self.stopping);
-        while !*stopping {
-            stopping = self
+        loop {
+            let stopping = lock(&self.stopping);
+            if *stopping {
+                return;
+            }
+            let stopping = *self
                 .wake
                 .wait_timeout(stopping, interval)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+            // Flush without holding `stopping`, so shutdown is never stuck behind a write.
             if lock(&self.output).dirty {
                 let _ = self.flush();
+            }
+            if stopping {
+                return;
             }
         }
     }

@@ -135,8 +135,12 @@ fn millis(found: Option<(String, String)>, default_ms: u64) -> Result<Duration, 
         Some((key, value)) => value
             .trim()
             .parse::<u64>()
+            .ok()
+            .filter(|ms| *ms > 0)
             .map(Duration::from_millis)
-            .map_err(|_| format!("{key}: expected milliseconds as a whole number, got {value:?}")),
+            .ok_or_else(|| {
+                format!("{key}: expected a positive whole number of milliseconds, got {value:?}")
+            }),
     }
 }
 
@@ -202,12 +206,13 @@ fn traces_url(base: &str) -> String {
     format!("{}/v1/traces", base.trim_end_matches('/'))
 }
 
+/// The value is left out of the error: a malformed URL may still carry credentials.
 fn check_url(key: &str, url: &str) -> Result<(), String> {
     if url.starts_with("http://") || url.starts_with("https://") {
         Ok(())
     } else {
         Err(format!(
-            "{key}: expected an http:// or https:// URL, got {url:?}"
+            "{key}: expected a URL starting with http:// or https://"
         ))
     }
 }

@@ -150,7 +150,10 @@ impl Transport {
                     }
                 }
             };
-            let wait = retry_after.unwrap_or_else(|| jitter(backoff));
+            // `Retry-After: 0` must not turn retries into a busy loop.
+            let wait = retry_after
+                .filter(|wait| !wait.is_zero())
+                .unwrap_or_else(|| jitter(backoff));
             backoff = (backoff * 2).min(MAX_BACKOFF);
             if Instant::now() + wait >= deadline() {
                 return Outcome::Failed {
@@ -194,16 +197,14 @@ impl Transport {
     fn refused(&self, response: Response) -> Outcome {
         let status = response.status();
         let body = response.text().unwrap_or_default();
-        let snippet: String = body
+        // Redact the whole body first: a cut could split a secret and hide it.
+        let snippet: String = self
+            .redact(&body)
             .chars()
             .take(BODY_SNIPPET_CHARS)
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
-        let reason = format!(
-            "HTTP {} (not retried): {}",
-            status.as_u16(),
-            self.redact(snippet.trim())
-        );
+        let reason = format!("HTTP {} (not retried): {}", status.as_u16(), snippet.trim());
         let first = self
             .logged_statuses
             .lock()

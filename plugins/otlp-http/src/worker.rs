@@ -15,6 +15,16 @@ use crate::encode::{self, Scope};
 use crate::settings::Settings;
 use crate::transport::{Outcome, Transport};
 
+/// At most this much of a shutdown's time is kept back from the worker's sending.
+const SHUTDOWN_MARGIN: Duration = Duration::from_millis(100);
+
+/// `now + timeout`, saturating far in the future instead of overflowing.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
 /// Queue-full drops and failed batches are each reported at most this often.
 const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 const FAILURE_LOG_INTERVAL: Duration = DROP_REPORT_INTERVAL;
@@ -46,6 +56,7 @@ struct Counts {
     accepted: AtomicU64,
     delivered: AtomicU64,
     dropped_queue_full: AtomicU64,
+    dropped_after_shutdown: AtomicU64,
     failed: AtomicU64,
     rejected: AtomicU64,
 }
@@ -102,13 +113,18 @@ impl Exporter {
 
     fn summary(&self) -> String {
         let c = &self.shared.counts;
-        format!(
+        let mut summary = format!(
             "{} delivered, {} dropped (queue full), {} failed, {} rejected by the backend",
             c.delivered.load(Ordering::Relaxed),
             c.dropped_queue_full.load(Ordering::Relaxed),
             c.failed.load(Ordering::Relaxed),
             c.rejected.load(Ordering::Relaxed)
-        )
+        );
+        let late = c.dropped_after_shutdown.load(Ordering::Relaxed);
+        if late > 0 {
+            summary.push_str(&format!(", {late} ended after shutdown began"));
+        }
+        summary
     }
 }
 
@@ -166,7 +182,7 @@ impl Shared {
             self.settings.protocol,
             self.settings.compression,
         );
-        let export_deadline = Instant::now() + self.settings.batch.export_timeout;
+        let export_deadline = deadline_after(self.settings.batch.export_timeout);
         let deadline = || match lock(&self.state).shutdown_deadline {
             Some(shutdown) => shutdown.min(export_deadline),
             None => export_deadline,
@@ -250,7 +266,14 @@ impl SpanProcessor for Exporter {
         }
         let item = (encode::scope(span.scope), encode::span(span));
         let mut state = lock(&shared.state);
-        if state.stopped || state.shutdown_deadline.is_some() || state.queue.len() >= capacity {
+        if state.stopped || state.shutdown_deadline.is_some() {
+            shared
+                .counts
+                .dropped_after_shutdown
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if state.queue.len() >= capacity {
             shared
                 .counts
                 .dropped_queue_full
@@ -270,12 +293,13 @@ impl SpanProcessor for Exporter {
         let shared = &self.shared;
         let target = {
             let mut state = lock(&shared.state);
-            let target = state.settled + state.queue.len() as u64;
+            // `accepted` changes under this lock and counts the batch in flight too.
+            let target = shared.counts.accepted.load(Ordering::Relaxed);
             state.flush_target = state.flush_target.max(target);
             target
         };
         shared.work.notify_one();
-        if shared.wait_for(Instant::now() + timeout, |s| {
+        if shared.wait_for(deadline_after(timeout), |s| {
             s.settled >= target || s.stopped
         }) {
             Ok(())
@@ -289,10 +313,13 @@ impl SpanProcessor for Exporter {
 
     fn shutdown(&self, timeout: Duration) -> Result<(), String> {
         let shared = &self.shared;
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
+        // The worker stops sending a little early so that it has finished, and its
+        // accounting is final, by the time this call gives up waiting.
+        let worker_deadline = deadline - (timeout / 10).min(SHUTDOWN_MARGIN);
         lock(&shared.state)
             .shutdown_deadline
-            .get_or_insert(deadline);
+            .get_or_insert(worker_deadline);
         shared.work.notify_one();
         let stopped = shared.wait_for(deadline, |s| s.stopped);
         if stopped {
@@ -300,12 +327,14 @@ impl SpanProcessor for Exporter {
                 let _ = worker.join();
             }
         }
-        let left_in_queue = lock(&shared.state).queue.len() as u64;
         let c = &shared.counts;
+        // Accepted but not settled: still queued, or in a batch being sent.
+        let unsent = c.accepted.load(Ordering::Relaxed) - lock(&shared.state).settled;
         let lost = c.dropped_queue_full.load(Ordering::Relaxed)
+            + c.dropped_after_shutdown.load(Ordering::Relaxed)
             + c.failed.load(Ordering::Relaxed)
             + c.rejected.load(Ordering::Relaxed)
-            + left_in_queue;
+            + unsent;
         let summary = self.summary();
         if lost == 0 && stopped {
             shared
@@ -316,7 +345,7 @@ impl SpanProcessor for Exporter {
             Err(format!("{lost} spans lost; {summary}"))
         } else {
             Err(format!(
-                "shutdown deadline passed with {left_in_queue} spans still queued; {lost} spans lost; {summary}"
+                "shutdown deadline passed with {unsent} spans unsent; {lost} spans lost; {summary}"
             ))
         }
     }
