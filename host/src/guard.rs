@@ -5,9 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::global;
-use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use thiserror::Error;
@@ -69,10 +67,7 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
         .with_span_processor(pipeline)
         .build();
     global::set_tracer_provider(provider.clone());
-    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
-        Box::new(TraceContextPropagator::new()),
-        Box::new(BaggagePropagator::new()),
-    ]));
+    global::set_text_map_propagator(crate::propagation::propagator());
     Ok(TracingGuard {
         provider,
         enabled: true,

@@ -16,11 +16,16 @@ pub mod config;
 mod elf;
 pub mod error;
 mod guard;
+#[cfg(feature = "reqwest")]
+pub mod http_client;
+#[cfg(feature = "axum")]
+pub mod http_server;
 pub mod import_path;
 pub mod loader;
 pub mod pipeline;
 mod plugin_log;
 pub mod plugins;
+pub mod propagation;
 pub mod request_context;
 pub mod spans_file;
 pub mod stderr_log;

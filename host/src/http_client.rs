@@ -1,0 +1,14 @@
+//! Context propagation for outgoing `reqwest` requests.
+
+use crate::propagation::get_trace_context;
+
+/// Adds `traceparent`, `tracestate` and `baggage` for the current context.
+pub trait InjectTraceContext {
+    fn with_trace_context(self) -> Self;
+}
+
+impl InjectTraceContext for reqwest::RequestBuilder {
+    fn with_trace_context(self) -> Self {
+        self.headers(get_trace_context())
+    }
+}

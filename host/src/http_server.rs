@@ -1,0 +1,162 @@
+//! A tower layer for axum servers: continues the caller's trace, opens a SERVER
+//! span with the OpenTelemetry HTTP semantic conventions, makes the request context
+//! (request_id, route, plus the layer's own entries) visible to `on_start`
+//! processors, and records server errors as span status.
+//!
+//! Apply it with `Router::route_layer` so the matched route is known.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use axum::extract::MatchedPath;
+use http::{HeaderValue, Request, Response};
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::{global, KeyValue};
+use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::propagation;
+use crate::request_context::RequestContext;
+
+const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// See the module docs.
+#[derive(Clone, Debug, Default)]
+pub struct TraceLayer {
+    config: Arc<LayerConfig>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct LayerConfig {
+    span_name: Option<Cow<'static, str>>,
+    context: RequestContext,
+}
+
+impl TraceLayer {
+    pub fn new() -> Self {
+        TraceLayer::default()
+    }
+
+    /// A fixed span name (e.g. Ray Serve's `replica_handle_request`); by default
+    /// `"{method} {route}"`, as the semantic conventions name server spans.
+    pub fn span_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        Arc::make_mut(&mut self.config).span_name = Some(name.into());
+        self
+    }
+
+    /// A request-context entry set on every request (e.g. `app`, `deployment`, `replica_id`).
+    pub fn with_context(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let config = Arc::make_mut(&mut self.config);
+        config.context = std::mem::take(&mut config.context).with(key, value);
+        self
+    }
+}
+
+impl<S> Layer<S> for TraceLayer {
+    type Service = TraceService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TraceService {
+            inner,
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TraceService<S> {
+    inner: S,
+    config: Arc<LayerConfig>,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, B, R> Service<Request<B>> for TraceService<S>
+where
+    S: Service<Request<B>, Response = Response<R>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: std::fmt::Display,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<S::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let parent = propagation::extract(request.headers());
+        let method = request.method().as_str().to_string();
+        let path = request.uri().path().to_string();
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|matched| matched.as_str().to_string());
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| !id.is_empty() && id.len() <= 128)
+            .map(String::from)
+            .unwrap_or_else(|| RandomIdGenerator::default().new_trace_id().to_string());
+
+        let mut context = self.config.context.clone().with("request_id", request_id.clone());
+        if let Some(route) = &route {
+            context = context.with("route", route.clone());
+        }
+        let name = match &self.config.span_name {
+            Some(name) => name.to_string(),
+            None => format!("{method} {}", route.as_deref().unwrap_or(&path)),
+        };
+        let mut attributes = vec![
+            KeyValue::new("http.request.method", method),
+            KeyValue::new("url.path", path),
+            KeyValue::new("request_id", request_id.clone()),
+        ];
+        if let Some(route) = route {
+            attributes.push(KeyValue::new("http.route", route));
+        }
+        // Processors read the request context from the parent context at span start.
+        let parent = context.to_context(&parent);
+        let tracer = global::tracer("spanplug-http-server");
+        let span = tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Server)
+            .with_attributes(attributes)
+            .start_with_context(&tracer, &parent);
+        let cx = parent.with_span(span);
+
+        // Call the clone that was polled ready, leave a fresh one for next time.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let response = inner.call(request).with_context(cx.clone());
+        Box::pin(async move {
+            let result = response.await;
+            let span = cx.span();
+            match &result {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    span.set_attribute(KeyValue::new("http.response.status_code", i64::from(status)));
+                    if status >= 500 {
+                        span.set_status(Status::error(format!("HTTP {status}")));
+                    }
+                }
+                Err(error) => span.set_status(Status::error(error.to_string())),
+            }
+            span.end();
+            result.map(|mut response| {
+                if let Ok(value) = HeaderValue::from_str(&request_id) {
+                    response.headers_mut().insert(REQUEST_ID_HEADER, value);
+                }
+                response
+            })
+        })
+    }
+}
