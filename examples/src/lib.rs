@@ -1,0 +1,3 @@
+//! Example hosts for spanplug.
+
+pub mod multi_service;
