@@ -9,7 +9,8 @@
 //!
 //! `tracestate` keys the W3C grammar allows but `opentelemetry`'s `TraceState` does not
 //! (e.g. `foo@@bar`) are kept verbatim for propagation: the extracted header rides in
-//! the context and is re-sent unchanged by [`inject`] for that trace.
+//! the context and is re-sent unchanged by [`inject`] for that trace. So does the
+//! Level 2 "random" trace flag, which the SDK does not pass on to child spans.
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{
@@ -28,12 +29,18 @@ const MAX_TRACESTATE_CHARS: usize = 512;
 /// Members longer than this are the first to go when truncating.
 const LONG_MEMBER_CHARS: usize = 128;
 
-/// The `tracestate` extracted with a remote parent, kept verbatim for propagation.
+/// What the SDK does not carry from a remote parent to its children, kept for
+/// propagation within that trace: the verbatim `tracestate`, and the Level 2
+/// "random" trace flag.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct ExtractedTraceState {
+struct RemoteTrace {
     trace_id: TraceId,
-    header: String,
+    tracestate: String,
+    random: bool,
 }
+
+/// W3C Trace Context Level 2: the trace id's rightmost 7 bytes are random.
+const RANDOM_FLAG: u8 = 0x02;
 
 fn is_lower_hex(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
@@ -137,12 +144,14 @@ impl TextMapPropagator for W3cTraceContextPropagator {
         if !context.is_valid() {
             return;
         }
-        injector.set(
-            TRACEPARENT,
-            format!("00-{}-{}-{:02x}", context.trace_id(), context.span_id(), context.trace_flags().to_u8()),
-        );
-        let state = match cx.get::<ExtractedTraceState>() {
-            Some(extracted) if extracted.trace_id == context.trace_id() => extracted.header.clone(),
+        let remote = cx.get::<RemoteTrace>().filter(|remote| remote.trace_id == context.trace_id());
+        let mut flags = context.trace_flags().to_u8();
+        if remote.is_some_and(|remote| remote.random) {
+            flags |= RANDOM_FLAG;
+        }
+        injector.set(TRACEPARENT, format!("00-{}-{}-{flags:02x}", context.trace_id(), context.span_id()));
+        let state = match remote {
+            Some(remote) if !remote.tracestate.is_empty() => remote.tracestate.clone(),
             _ => context.trace_state().header(),
         };
         if !state.is_empty() {
@@ -169,12 +178,11 @@ impl TextMapPropagator for W3cTraceContextPropagator {
             .collect();
         let state = TraceState::from_key_value(representable).unwrap_or_default();
         let remote = SpanContext::new(trace_id, span_id, flags, true, state);
-        let cx = cx.with_remote_span_context(remote);
-        if members.is_empty() {
-            cx
-        } else {
-            cx.with_value(ExtractedTraceState { trace_id, header: header_value(&members) })
-        }
+        cx.with_remote_span_context(remote).with_value(RemoteTrace {
+            trace_id,
+            tracestate: header_value(&members),
+            random: flags.to_u8() & RANDOM_FLAG != 0,
+        })
     }
 
     fn fields(&self) -> FieldIter<'_> {
