@@ -36,7 +36,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Notification, Role::Database, Role::User, Role::Gateway, Role::Proxy];
+    pub const ALL: [Role; 5] = [
+        Role::Notification,
+        Role::Database,
+        Role::User,
+        Role::Gateway,
+        Role::Proxy,
+    ];
 
     pub fn from_name(name: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|role| role.name() == name)
@@ -87,13 +93,22 @@ struct Services {
 const APP: &str = "default";
 
 fn now_seconds() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 impl Services {
     /// Calls another deployment the way Ray Serve routes to a replica: a CLIENT span
     /// `proxy_route_to_replica`, with the context injected into the request.
-    async fn call(&self, callee: Role, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        callee: Role,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let tracer = global::tracer("multi-service");
         let span = tracer
             .span_builder("proxy_route_to_replica")
@@ -115,22 +130,37 @@ impl Services {
             let response = request.send().await?;
             let status = response.status();
             let bytes = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+            Ok::<_, reqwest::Error>((
+                status,
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            ))
         }
         .with_context(cx.clone())
         .await;
         let span = cx.span();
         match result {
             Ok((status, value)) => {
-                span.set_attribute(KeyValue::new("http.response.status_code", i64::from(status.as_u16())));
+                span.set_attribute(KeyValue::new(
+                    "http.response.status_code",
+                    i64::from(status.as_u16()),
+                ));
                 if status.is_server_error() {
-                    span.set_status(Status::error(format!("{} answered {status}", callee.deployment())));
+                    span.set_status(Status::error(format!(
+                        "{} answered {status}",
+                        callee.deployment()
+                    )));
                 }
                 (status, value)
             }
             Err(error) => {
-                span.set_status(Status::error(format!("calling {}: {error}", callee.deployment())));
-                (StatusCode::BAD_GATEWAY, json!({"success": false, "error": "upstream unavailable"}))
+                span.set_status(Status::error(format!(
+                    "calling {}: {error}",
+                    callee.deployment()
+                )));
+                (
+                    StatusCode::BAD_GATEWAY,
+                    json!({"success": false, "error": "upstream unavailable"}),
+                )
             }
         }
     }
@@ -143,7 +173,8 @@ trait JsonBody {
 
 impl JsonBody for reqwest::RequestBuilder {
     fn json_body(self, body: &Value) -> Self {
-        self.header("content-type", "application/json").body(body.to_string())
+        self.header("content-type", "application/json")
+            .body(body.to_string())
     }
 }
 
@@ -158,9 +189,15 @@ where
     let cx = Context::current_with_span(span);
     let (status, value) = work.with_context(cx.clone()).await;
     let span = cx.span();
-    span.set_attribute(KeyValue::new("http.response.status_code", i64::from(status.as_u16())));
+    span.set_attribute(KeyValue::new(
+        "http.response.status_code",
+        i64::from(status.as_u16()),
+    ));
     if status.is_client_error() || status.is_server_error() {
-        let message = value["error"].as_str().unwrap_or("request failed").to_string();
+        let message = value["error"]
+            .as_str()
+            .unwrap_or("request failed")
+            .to_string();
         span.set_status(Status::error(message));
     }
     (status, value)
@@ -189,7 +226,9 @@ async fn health(State(services): State<Services>) -> Json<Value> {
 async fn gateway_user(State(services): State<Services>, UrlPath(id): UrlPath<String>) -> Response {
     reply(
         app_span(Role::Gateway, "get_user_profile", async {
-            services.call(Role::User, Method::GET, &format!("/user/{id}"), None).await
+            services
+                .call(Role::User, Method::GET, &format!("/user/{id}"), None)
+                .await
         })
         .await,
     )
@@ -198,7 +237,9 @@ async fn gateway_user(State(services): State<Services>, UrlPath(id): UrlPath<Str
 async fn gateway_register(State(services): State<Services>, Json(body): Json<Value>) -> Response {
     reply(
         app_span(Role::Gateway, "register_user", async {
-            services.call(Role::User, Method::POST, "/register", Some(body)).await
+            services
+                .call(Role::User, Method::POST, "/register", Some(body))
+                .await
         })
         .await,
     )
@@ -227,13 +268,21 @@ async fn user_profile(State(services): State<Services>, UrlPath(id): UrlPath<Str
 async fn user_register(State(services): State<Services>, Json(body): Json<Value>) -> Response {
     reply(
         app_span(Role::User, "register_user", async {
-            let (status, created) = services.call(Role::Database, Method::POST, "/users", Some(body)).await;
+            let (status, created) = services
+                .call(Role::Database, Method::POST, "/users", Some(body))
+                .await;
             if !status.is_success() {
                 return (status, created);
             }
             let user = created["user"].clone();
-            let (status, notification) =
-                services.call(Role::Notification, Method::POST, "/notify", Some(user.clone())).await;
+            let (status, notification) = services
+                .call(
+                    Role::Notification,
+                    Method::POST,
+                    "/notify",
+                    Some(user.clone()),
+                )
+                .await;
             if !status.is_success() {
                 return (status, notification);
             }
@@ -257,7 +306,10 @@ async fn database_get(State(services): State<Services>, UrlPath(id): UrlPath<Str
             tokio::time::sleep(Duration::from_millis(5)).await;
             match services.users.lock().unwrap().get(&id) {
                 Some(user) => (StatusCode::OK, json!({"user": user})),
-                None => (StatusCode::NOT_FOUND, json!({"success": false, "error": format!("User {id} not found")})),
+                None => (
+                    StatusCode::NOT_FOUND,
+                    json!({"success": false, "error": format!("User {id} not found")}),
+                ),
             }
         })
         .await,
@@ -268,7 +320,10 @@ async fn database_create(State(services): State<Services>, Json(body): Json<Valu
     reply(
         app_span(Role::Database, "create_user", async {
             let (Some(name), Some(email)) = (body["name"].as_str(), body["email"].as_str()) else {
-                return (StatusCode::BAD_REQUEST, json!({"success": false, "error": "name and email are required"}));
+                return (
+                    StatusCode::BAD_REQUEST,
+                    json!({"success": false, "error": "name and email are required"}),
+                );
             };
             // A database write takes a while.
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -301,7 +356,12 @@ async fn notify(Json(user): Json<Value>) -> Response {
 }
 
 /// The proxy forwards every request to the APIGateway, as Ray Serve's HTTP proxy does.
-async fn proxy_forward(State(services): State<Services>, method: Method, uri: Uri, body: Bytes) -> Response {
+async fn proxy_forward(
+    State(services): State<Services>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
     let body = serde_json::from_slice::<Value>(&body).ok();
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     reply(services.call(Role::Gateway, method, path, body).await)
@@ -313,12 +373,26 @@ async fn proxy_forward(State(services): State<Services>, method: Method, uri: Ur
 async fn w3c_test(State(services): State<Services>, Json(actions): Json<Vec<Value>>) -> StatusCode {
     let tracer = global::tracer("multi-service");
     for action in actions {
-        let Some(url) = action["url"].as_str() else { continue };
-        let span = tracer.span_builder("w3c_callback").with_kind(SpanKind::Client).start(&tracer);
+        let Some(url) = action["url"].as_str() else {
+            continue;
+        };
+        let span = tracer
+            .span_builder("w3c_callback")
+            .with_kind(SpanKind::Client)
+            .start(&tracer);
         let cx = Context::current_with_span(span);
-        let arguments = action.get("arguments").cloned().unwrap_or(Value::Array(Vec::new()));
+        let arguments = action
+            .get("arguments")
+            .cloned()
+            .unwrap_or(Value::Array(Vec::new()));
         let _ = async {
-            services.client.post(url).with_trace_context().json_body(&arguments).send().await
+            services
+                .client
+                .post(url)
+                .with_trace_context()
+                .json_body(&arguments)
+                .send()
+                .await
         }
         .with_context(cx)
         .await;
@@ -348,28 +422,49 @@ fn router(services: Services) -> Router {
             .route("/health", get(health))
             .route("/user/{id}", get(database_get))
             .route("/users", post(database_create)),
-        Role::Notification => Router::new().route("/health", get(health)).route("/notify", post(notify)),
+        Role::Notification => Router::new()
+            .route("/health", get(health))
+            .route("/notify", post(notify)),
     };
     let layer = match role {
-        Role::Proxy => TraceLayer::new().span_name("proxy_http_request").with_context("app", APP),
+        Role::Proxy => TraceLayer::new()
+            .span_name("proxy_http_request")
+            .with_context("app", APP),
         _ => TraceLayer::new()
             .span_name("replica_handle_request")
             .with_context("app", APP)
             .with_context("deployment", role.deployment())
-            .with_context("replica_id", format!("{}#{}", role.deployment(), std::process::id())),
+            .with_context(
+                "replica_id",
+                format!("{}#{}", role.deployment(), std::process::id()),
+            ),
     };
     routes.route_layer(layer).with_state(services)
 }
 
 fn seed_users() -> BTreeMap<String, Value> {
-    [("1", "Alice", "alice@example.com"), ("2", "Bob", "bob@example.com"), ("3", "Charlie", "charlie@example.com")]
-        .into_iter()
-        .map(|(id, name, email)| (id.to_string(), json!({"id": id, "name": name, "email": email})))
-        .collect()
+    [
+        ("1", "Alice", "alice@example.com"),
+        ("2", "Bob", "bob@example.com"),
+        ("3", "Charlie", "charlie@example.com"),
+    ]
+    .into_iter()
+    .map(|(id, name, email)| {
+        (
+            id.to_string(),
+            json!({"id": id, "name": name, "email": email}),
+        )
+    })
+    .collect()
 }
 
 /// Runs one service until SIGTERM or Ctrl-C, then flushes its spans.
-pub fn serve(role: Role, port: u16, urls: BTreeMap<Role, String>, config: &Path) -> anyhow::Result<()> {
+pub fn serve(
+    role: Role,
+    port: u16,
+    urls: BTreeMap<Role, String>,
+    config: &Path,
+) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let tracing = TracingConfig::from_yaml_file(config)?.with_service_name(role.deployment());
     let guard = spanplug_host::init(tracing)?;
@@ -380,17 +475,24 @@ pub fn serve(role: Role, port: u16, urls: BTreeMap<Role, String>, config: &Path)
     }
     let services = Services {
         role,
-        client: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?,
         urls: Arc::new(urls),
         users: Arc::new(Mutex::new(seed_users())),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let address = SocketAddr::from(([127, 0, 0, 1], port));
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|e| anyhow::anyhow!("binding {address}: {e}"))?;
-        axum::serve(listener, router(services)).with_graceful_shutdown(shutdown_signal()).await?;
+        axum::serve(listener, router(services))
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
         anyhow::Ok(())
     })?;
     drop(runtime);

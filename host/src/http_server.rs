@@ -107,7 +107,11 @@ where
             .map(String::from)
             .unwrap_or_else(|| RandomIdGenerator::default().new_trace_id().to_string());
 
-        let mut context = self.config.context.clone().with("request_id", request_id.clone());
+        let mut context = self
+            .config
+            .context
+            .clone()
+            .with("request_id", request_id.clone());
         if let Some(route) = &route {
             context = context.with("route", route.clone());
         }
@@ -143,7 +147,10 @@ where
             match &result {
                 Ok(response) => {
                     let status = response.status().as_u16();
-                    span.set_attribute(KeyValue::new("http.response.status_code", i64::from(status)));
+                    span.set_attribute(KeyValue::new(
+                        "http.response.status_code",
+                        i64::from(status),
+                    ));
                     if status >= 500 {
                         span.set_status(Status::error(format!("HTTP {status}")));
                     }

@@ -17,7 +17,9 @@ use opentelemetry::propagation::{
     text_map_propagator::FieldIter, Extractor, Injector, TextMapCompositePropagator,
     TextMapPropagator,
 };
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{
+    SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+};
 use opentelemetry::Context;
 use opentelemetry_sdk::propagation::BaggagePropagator;
 
@@ -43,7 +45,8 @@ struct RemoteTrace {
 const RANDOM_FLAG: u8 = 0x02;
 
 fn is_lower_hex(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn trim_ows(s: &str) -> &str {
@@ -56,9 +59,14 @@ pub fn parse_traceparent(value: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
     if value.len() < 55 || !value.is_ascii() {
         return None;
     }
-    let (version, trace_id, parent_id, flags) = (&value[0..2], &value[3..35], &value[36..52], &value[53..55]);
+    let (version, trace_id, parent_id, flags) =
+        (&value[0..2], &value[3..35], &value[36..52], &value[53..55]);
     let separators = [2, 35, 52].iter().all(|&i| value.as_bytes()[i] == b'-');
-    if !separators || ![version, trace_id, parent_id, flags].iter().all(|part| is_lower_hex(part)) {
+    if !separators
+        || ![version, trace_id, parent_id, flags]
+            .iter()
+            .all(|part| is_lower_hex(part))
+    {
         return None;
     }
     match version {
@@ -69,8 +77,12 @@ pub fn parse_traceparent(value: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
         _ if value.len() > 55 && value.as_bytes()[55] != b'-' => return None,
         _ => {}
     }
-    let trace_id = TraceId::from_hex(trace_id).ok().filter(|id| *id != TraceId::INVALID)?;
-    let span_id = SpanId::from_hex(parent_id).ok().filter(|id| *id != SpanId::INVALID)?;
+    let trace_id = TraceId::from_hex(trace_id)
+        .ok()
+        .filter(|id| *id != TraceId::INVALID)?;
+    let span_id = SpanId::from_hex(parent_id)
+        .ok()
+        .filter(|id| *id != SpanId::INVALID)?;
     let flags = u8::from_str_radix(flags, 16).ok()?;
     Some((trace_id, span_id, TraceFlags::new(flags)))
 }
@@ -88,12 +100,16 @@ fn valid_key(key: &str) -> bool {
 fn valid_value(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 256
-        && value.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b',' && b != b'=')
+        && value
+            .bytes()
+            .all(|b| (0x20..=0x7e).contains(&b) && b != b',' && b != b'=')
         && !value.ends_with(' ')
 }
 
 /// Combines `tracestate` header values into members; `None` when any member is invalid.
-pub fn parse_tracestate<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<Vec<(String, String)>> {
+pub fn parse_tracestate<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+) -> Option<Vec<(String, String)>> {
     let mut members: Vec<(String, String)> = Vec::new();
     for member in values.into_iter().flat_map(|v| v.split(',')).map(trim_ows) {
         if member.is_empty() {
@@ -118,10 +134,17 @@ pub fn parse_tracestate<'a>(values: impl IntoIterator<Item = &'a str>) -> Option
 /// characters first (from the end), then members from the end.
 fn truncate(mut members: Vec<(String, String)>) -> Vec<(String, String)> {
     let length = |members: &[(String, String)]| {
-        members.iter().map(|(k, v)| k.len() + v.len() + 1).sum::<usize>() + members.len().saturating_sub(1)
+        members
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 1)
+            .sum::<usize>()
+            + members.len().saturating_sub(1)
     };
     while length(&members) > MAX_TRACESTATE_CHARS {
-        match members.iter().rposition(|(k, v)| k.len() + v.len() + 1 > LONG_MEMBER_CHARS) {
+        match members
+            .iter()
+            .rposition(|(k, v)| k.len() + v.len() + 1 > LONG_MEMBER_CHARS)
+        {
             Some(long) => members.remove(long),
             None => members.pop().expect("a long list is not empty"),
         };
@@ -130,7 +153,11 @@ fn truncate(mut members: Vec<(String, String)>) -> Vec<(String, String)> {
 }
 
 fn header_value(members: &[(String, String)]) -> String {
-    members.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+    members
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// W3C Trace Context, by the letter of the spec; see the module docs.
@@ -144,12 +171,21 @@ impl TextMapPropagator for W3cTraceContextPropagator {
         if !context.is_valid() {
             return;
         }
-        let remote = cx.get::<RemoteTrace>().filter(|remote| remote.trace_id == context.trace_id());
+        let remote = cx
+            .get::<RemoteTrace>()
+            .filter(|remote| remote.trace_id == context.trace_id());
         let mut flags = context.trace_flags().to_u8();
         if remote.is_some_and(|remote| remote.random) {
             flags |= RANDOM_FLAG;
         }
-        injector.set(TRACEPARENT, format!("00-{}-{}-{flags:02x}", context.trace_id(), context.span_id()));
+        injector.set(
+            TRACEPARENT,
+            format!(
+                "00-{}-{}-{flags:02x}",
+                context.trace_id(),
+                context.span_id()
+            ),
+        );
         let state = match remote {
             Some(remote) if !remote.tracestate.is_empty() => remote.tracestate.clone(),
             _ => context.trace_state().header(),
@@ -168,7 +204,8 @@ impl TextMapPropagator for W3cTraceContextPropagator {
         let Some((trace_id, span_id, flags)) = parse_traceparent(traceparent) else {
             return cx.clone();
         };
-        let members = parse_tracestate(extractor.get_all(TRACESTATE).unwrap_or_default()).unwrap_or_default();
+        let members =
+            parse_tracestate(extractor.get_all(TRACESTATE).unwrap_or_default()).unwrap_or_default();
         // `TraceState` enforces a stricter key grammar; what it refuses still
         // propagates through `ExtractedTraceState`.
         let representable: Vec<(String, String)> = members
@@ -211,7 +248,12 @@ impl Extractor for HeaderExtractor<'_> {
     }
 
     fn get_all(&self, key: &str) -> Option<Vec<&str>> {
-        let values: Vec<&str> = self.0.get_all(key).iter().filter_map(|v| v.to_str().ok()).collect();
+        let values: Vec<&str> = self
+            .0
+            .get_all(key)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         (!values.is_empty()).then_some(values)
     }
 }
@@ -220,7 +262,10 @@ struct HeaderInjector<'a>(&'a mut HeaderMap);
 
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(key.as_bytes()), HeaderValue::from_str(&value)) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(key.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
             self.0.insert(name, value);
         }
     }
@@ -256,7 +301,10 @@ mod tests {
     fn traceparent_follows_the_spec() {
         assert!(parse_traceparent(VALID).is_some());
         assert!(parse_traceparent(&format!(" \t{VALID}\t ")).is_some());
-        assert!(parse_traceparent("cc-12345678901234567890123456789012-1234567890123456-01-future").is_some());
+        assert!(parse_traceparent(
+            "cc-12345678901234567890123456789012-1234567890123456-01-future"
+        )
+        .is_some());
         for invalid in [
             "00-12345678901234567890123456789012-1234567890123456-01.",
             "00-12345678901234567890123456789012-1234567890123456-01-extra",
@@ -270,7 +318,8 @@ mod tests {
         ] {
             assert!(parse_traceparent(invalid).is_none(), "{invalid}");
         }
-        let (_, _, flags) = parse_traceparent("00-12345678901234567890123456789012-1234567890123456-03").unwrap();
+        let (_, _, flags) =
+            parse_traceparent("00-12345678901234567890123456789012-1234567890123456-03").unwrap();
         assert_eq!(flags.to_u8(), 3, "unknown flags are kept");
     }
 
@@ -278,19 +327,37 @@ mod tests {
     fn tracestate_follows_the_spec() {
         let state = parse_tracestate(["foo=1 \t , \t bar=2", "", "baz=3,foo=9"]).unwrap();
         assert_eq!(header_value(&state), "foo=1,bar=2,baz=3");
-        assert_eq!(header_value(&parse_tracestate(["foo@@bar=1,t@v=2"]).unwrap()), "foo@@bar=1,t@v=2");
-        for invalid in ["foo =1", "FOO=1", "foo.bar=1", "@foo=1", "foo=bar=baz", "foo=,bar=3", &format!("{}=1", "z".repeat(257))] {
+        assert_eq!(
+            header_value(&parse_tracestate(["foo@@bar=1,t@v=2"]).unwrap()),
+            "foo@@bar=1,t@v=2"
+        );
+        for invalid in [
+            "foo =1",
+            "FOO=1",
+            "foo.bar=1",
+            "@foo=1",
+            "foo=bar=baz",
+            "foo=,bar=3",
+            &format!("{}=1", "z".repeat(257)),
+        ] {
             assert!(parse_tracestate([invalid]).is_none(), "{invalid}");
         }
         let members: Vec<String> = (1..=33).map(|i| format!("k{i}=v")).collect();
         assert!(parse_tracestate([members.join(",").as_str()]).is_none());
-        assert_eq!(parse_tracestate([members[..32].join(",").as_str()]).unwrap().len(), 32);
+        assert_eq!(
+            parse_tracestate([members[..32].join(",").as_str()])
+                .unwrap()
+                .len(),
+            32
+        );
     }
 
     #[test]
     fn oversized_tracestate_is_truncated_long_members_first() {
         let long = format!("long={}", "x".repeat(200));
-        let short: Vec<String> = (0..30).map(|i| format!("k{i:02}={}", "y".repeat(10))).collect();
+        let short: Vec<String> = (0..30)
+            .map(|i| format!("k{i:02}={}", "y".repeat(10)))
+            .collect();
         let header = format!("{long},{}", short.join(","));
         let state = parse_tracestate([header.as_str()]).unwrap();
         assert!(state.iter().all(|(k, _)| k != "long"));
@@ -304,7 +371,10 @@ mod tests {
         incoming.append("tracestate", "foo@@bar=1".parse().unwrap());
         incoming.append("tracestate", "rojo=00f067aa0ba902b7".parse().unwrap());
         let cx = extract(&incoming);
-        assert_eq!(cx.span().span_context().trace_id(), TraceId::from_hex("12345678901234567890123456789012").unwrap());
+        assert_eq!(
+            cx.span().span_context().trace_id(),
+            TraceId::from_hex("12345678901234567890123456789012").unwrap()
+        );
         let mut outgoing = HeaderMap::new();
         inject(&cx, &mut outgoing);
         assert_eq!(outgoing["traceparent"], VALID);
@@ -312,6 +382,9 @@ mod tests {
 
         let mut twice = incoming.clone();
         twice.append("traceparent", VALID.parse().unwrap());
-        assert!(!extract(&twice).span().span_context().is_valid(), "two traceparents restart the trace");
+        assert!(
+            !extract(&twice).span().span_context().is_valid(),
+            "two traceparents restart the trace"
+        );
     }
 }

@@ -46,13 +46,16 @@ fn serve_from_args(args: &[String]) -> anyhow::Result<()> {
     let mut config = default_config();
     let mut rest = args[1..].iter();
     while let Some(flag) = rest.next() {
-        let value = rest.next().with_context(|| format!("{flag} needs a value"))?;
+        let value = rest
+            .next()
+            .with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--port" => port = Some(value.parse::<u16>().context("--port")?),
             "--config" => config = PathBuf::from(value),
             "--upstream" => {
                 let (name, url) = value.split_once('=').context("--upstream takes role=url")?;
-                let upstream = Role::from_name(name).with_context(|| format!("unknown role {name:?}; roles: {role_names}"))?;
+                let upstream = Role::from_name(name)
+                    .with_context(|| format!("unknown role {name:?}; roles: {role_names}"))?;
                 urls.insert(upstream, url.to_string());
             }
             other => bail!("unknown option {other}"),
@@ -72,7 +75,9 @@ impl Processes {
     /// SIGTERM, so each service flushes its spans; then wait for it to exit.
     fn stop(&mut self) -> anyhow::Result<()> {
         for (_, child) in &self.0 {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
         }
         let deadline = Instant::now() + Duration::from_secs(15);
         for (role, child) in &mut self.0 {
@@ -106,7 +111,10 @@ fn wait_until_listening(port: u16, role: Role) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if Instant::now() > deadline {
-            bail!("{} did not start listening on port {port}", role.deployment());
+            bail!(
+                "{} did not start listening on port {port}",
+                role.deployment()
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -119,7 +127,9 @@ fn run_demo() -> anyhow::Result<()> {
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis();
     let log_dir = match std::env::var_os("SPANPLUG_LOG_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => std::env::temp_dir().join("spanplug-demo").join(format!("{stamp}-{}", std::process::id())),
+        None => std::env::temp_dir()
+            .join("spanplug-demo")
+            .join(format!("{stamp}-{}", std::process::id())),
     };
     // `cargo run` leaves the plugins it built as dependencies in target/<profile>/deps.
     let plugin_path = std::env::var("SPANPLUG_PLUGIN_PATH").unwrap_or_else(|_| {
@@ -128,7 +138,10 @@ fn run_demo() -> anyhow::Result<()> {
             .unwrap_or_default()
     });
 
-    let ports: BTreeMap<Role, u16> = Role::ALL.into_iter().map(|role| Ok((role, free_port()?))).collect::<anyhow::Result<_>>()?;
+    let ports: BTreeMap<Role, u16> = Role::ALL
+        .into_iter()
+        .map(|role| Ok((role, free_port()?)))
+        .collect::<anyhow::Result<_>>()?;
     let url = |role: Role| format!("http://127.0.0.1:{}", ports[&role]);
     let mut processes = Processes(Vec::new());
     for role in Role::ALL {
@@ -138,26 +151,42 @@ fn run_demo() -> anyhow::Result<()> {
             .env("SPANPLUG_LOG_DIR", &log_dir)
             .env("SPANPLUG_PLUGIN_PATH", &plugin_path);
         for upstream in role.downstream() {
-            command.args(["--upstream", &format!("{}={}", upstream.name(), url(*upstream))]);
+            command.args([
+                "--upstream",
+                &format!("{}={}", upstream.name(), url(*upstream)),
+            ]);
         }
-        let child = command.spawn().with_context(|| format!("starting {}", role.deployment()))?;
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {}", role.deployment()))?;
         processes.0.push((role, child));
         wait_until_listening(ports[&role], role)?;
     }
     println!("started proxy, APIGateway, UserService, DatabaseService, NotificationService (5 processes)\n");
 
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(send_sample_requests(&url(Role::Proxy)))?;
     processes.stop()?;
 
-    let spans = spans_file::read_spans(&log_dir).with_context(|| format!("reading {}", log_dir.display()))?;
+    let spans = spans_file::read_spans(&log_dir)
+        .with_context(|| format!("reading {}", log_dir.display()))?;
     for problem in &spans.problems {
         eprintln!("warning: {problem}");
     }
-    println!("\n{} spans from {} processes in {}\n", spans.spans.len(), Role::ALL.len(), log_dir.join("spans").display());
+    println!(
+        "\n{} spans from {} processes in {}\n",
+        spans.spans.len(),
+        Role::ALL.len(),
+        log_dir.join("spans").display()
+    );
     print!("{}", tree::render_trees(&spans.spans));
-    let continued = spans.spans.iter().any(|s| s.trace_id == "0x4bf92f3577b34da6a3ce929d0e0e4736");
+    let continued = spans
+        .spans
+        .iter()
+        .any(|s| s.trace_id == "0x4bf92f3577b34da6a3ce929d0e0e4736");
     if !continued {
         bail!("the request with an incoming traceparent did not continue its trace");
     }
@@ -165,26 +194,80 @@ fn run_demo() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Method, path, JSON body and extra headers of one sample request.
+struct Sample<'a> {
+    method: &'a str,
+    path: &'a str,
+    body: Option<&'a serde_json::Value>,
+    headers: &'a [(&'a str, &'a str)],
+}
+
 async fn send_sample_requests(proxy: &str) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
     let register = json!({"name": "David", "email": "david@example.com"});
-    let requests: [(&str, &str, Option<&serde_json::Value>, &[(&str, &str)]); 6] = [
-        ("GET", "/", None, &[]),
-        ("GET", "/user/1", None, &[]),
-        ("POST", "/register", Some(&register), &[]),
-        ("GET", "/user/99", None, &[]),
-        ("GET", "/health", None, &[]),
-        ("GET", "/user/2", None, &[("traceparent", INCOMING_TRACEPARENT), ("tracestate", INCOMING_TRACESTATE)]),
+    let requests = [
+        Sample {
+            method: "GET",
+            path: "/",
+            body: None,
+            headers: &[],
+        },
+        Sample {
+            method: "GET",
+            path: "/user/1",
+            body: None,
+            headers: &[],
+        },
+        Sample {
+            method: "POST",
+            path: "/register",
+            body: Some(&register),
+            headers: &[],
+        },
+        Sample {
+            method: "GET",
+            path: "/user/99",
+            body: None,
+            headers: &[],
+        },
+        Sample {
+            method: "GET",
+            path: "/health",
+            body: None,
+            headers: &[],
+        },
+        Sample {
+            method: "GET",
+            path: "/user/2",
+            body: None,
+            headers: &[
+                ("traceparent", INCOMING_TRACEPARENT),
+                ("tracestate", INCOMING_TRACESTATE),
+            ],
+        },
     ];
-    for (method, path, body, headers) in requests {
+    for Sample {
+        method,
+        path,
+        body,
+        headers,
+    } in requests
+    {
         let mut request = client.request(method.parse()?, format!("{proxy}{path}"));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body.to_string());
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
         }
-        let response = request.send().await.with_context(|| format!("{method} {path}"))?;
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("{method} {path}"))?;
         let status = response.status();
         let request_id = response
             .headers()
@@ -193,7 +276,11 @@ async fn send_sample_requests(proxy: &str) -> anyhow::Result<()> {
             .unwrap_or("-")
             .to_string();
         let text = response.text().await?;
-        let with_headers = if headers.is_empty() { String::new() } else { " (with incoming traceparent/tracestate)".into() };
+        let with_headers = if headers.is_empty() {
+            String::new()
+        } else {
+            " (with incoming traceparent/tracestate)".into()
+        };
         println!("{method} {path}{with_headers} -> {status} [x-request-id {request_id}]\n  {text}");
     }
     Ok(())
