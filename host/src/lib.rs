@@ -31,6 +31,7 @@ pub mod spans_file;
 pub mod stderr_log;
 pub mod tree;
 mod view;
+pub mod waterfall;
 
 pub use config::TracingConfig;
 pub use error::{ConfigError, InitError, LoadError};

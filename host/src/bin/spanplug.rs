@@ -10,7 +10,7 @@ use spanplug_host::config::{TracingConfig, LOW_SAMPLING_RATIO};
 use spanplug_host::import_path::ModuleRef;
 use spanplug_host::loader::{Plugin, PluginSearchPath};
 use spanplug_host::plugins::{load_import_path, FactoryInput};
-use spanplug_host::{spans_file, stderr_log, tree};
+use spanplug_host::{spans_file, stderr_log, tree, waterfall};
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +46,14 @@ enum Command {
         /// A span file, or a folder of them (its `spans/` subfolder is read too).
         path: PathBuf,
     },
+    /// Write console_file output as a self-contained HTML page with a waterfall per trace.
+    View {
+        /// A span file, or a folder of them (its `spans/` subfolder is read too).
+        path: PathBuf,
+        /// The page to write.
+        #[arg(short, long, default_value = "trace.html")]
+        output: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -61,6 +69,7 @@ fn main() -> ExitCode {
             service_name,
         } => check(&config, service_name),
         Command::Tree { path } => print_tree(&path),
+        Command::View { path, output } => write_view(&path, &output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -161,7 +170,8 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_tree(path: &Path) -> anyhow::Result<()> {
+/// The spans under `path`, with unreadable records reported on stderr.
+fn read_spans(path: &Path) -> anyhow::Result<Vec<spans_file::SpanRecord>> {
     let set =
         spans_file::read_spans(path).with_context(|| format!("cannot read {}", path.display()))?;
     for problem in &set.problems {
@@ -170,6 +180,18 @@ fn print_tree(path: &Path) -> anyhow::Result<()> {
     if set.spans.is_empty() {
         bail!("no spans found in {}", path.display());
     }
-    print!("{}", tree::render_trees(&set.spans));
+    Ok(set.spans)
+}
+
+fn print_tree(path: &Path) -> anyhow::Result<()> {
+    print!("{}", tree::render_trees(&read_spans(path)?));
+    Ok(())
+}
+
+fn write_view(path: &Path, output: &Path) -> anyhow::Result<()> {
+    let spans = read_spans(path)?;
+    std::fs::write(output, waterfall::render_html(&spans))
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    println!("wrote {} ({} spans)", output.display(), spans.len());
     Ok(())
 }

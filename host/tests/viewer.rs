@@ -1,0 +1,107 @@
+//! `spanplug view` in a real headless browser (Debian's chromium, which `.ci/run`
+//! installs): the page loads from a file with no network, and every span is drawn.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn chromium() -> Option<PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|path| path.is_file())
+}
+
+/// Headless flags that keep chromium off the network and out of the user's profile.
+fn headless(browser: &Path, profile: &Path) -> Command {
+    let mut command = Command::new(browser);
+    command.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,900",
+    ]);
+    command.arg(format!("--user-data-dir={}", profile.display()));
+    command
+}
+
+#[test]
+fn the_waterfall_draws_every_span_in_a_real_browser() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("SPANPLUG_REQUIRE_BROWSER").is_none(),
+            "SPANPLUG_REQUIRE_BROWSER is set but chromium is not installed"
+        );
+        eprintln!("skipped: chromium is not installed (apt-get install chromium; .ci/run does)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/reference/python-console-spans.json");
+    let page = dir.path().join("trace.html");
+    let output = Command::new(env!("CARGO_BIN_EXE_spanplug"))
+        .args([
+            "view",
+            reference.to_str().unwrap(),
+            "-o",
+            page.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "self-contained: no network references"
+    );
+
+    let url = format!("file://{}", page.display());
+    let dom = headless(&browser, &dir.path().join("profile-dom"))
+        .args(["--dump-dom", &url])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains(r#"data-spans-drawn="4""#),
+        "all four spans laid out with a width: {dom}"
+    );
+    assert!(
+        dom.contains("Trace 0xbc2564d2e265a6dbf1bcb79e2e4904c8"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(r#"class="bar ERROR""#),
+        "the failed span is drawn in the error colour"
+    );
+    assert!(
+        dom.contains("connection reset by peer"),
+        "details carry the status description"
+    );
+
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("spanplug-view.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let shot = headless(&browser, &dir.path().join("profile-shot"))
+        .arg(format!("--screenshot={}", screenshot.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        shot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let png = std::fs::read(&screenshot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "a real screenshot at {}",
+        screenshot.display()
+    );
+}
