@@ -21,6 +21,7 @@ pub mod http_client;
 #[cfg(feature = "axum")]
 pub mod http_server;
 pub mod import_path;
+pub mod install;
 pub mod loader;
 pub mod pipeline;
 mod plugin_log;

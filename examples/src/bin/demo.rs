@@ -5,7 +5,8 @@
 //! tree from the spans directory.
 //!
 //! `demo` runs it all; `demo serve <role> --port N [--upstream role=url]... [--config F]`
-//! runs one service (what `demo` starts for each process).
+//! runs one service (what `demo` starts for each process). The tracing config is
+//! `--config`, else `SPANPLUG_SERVICE_CONFIG`, else `examples/multi-service/service.yaml`.
 
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
@@ -21,8 +22,11 @@ use spanplug_host::{spans_file, stderr_log, tree};
 const INCOMING_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const INCOMING_TRACESTATE: &str = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
 
+/// `SPANPLUG_SERVICE_CONFIG`, else the example's own `service.yaml`.
 fn default_config() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("multi-service/service.yaml")
+    std::env::var_os("SPANPLUG_SERVICE_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("multi-service/service.yaml"))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -138,6 +142,7 @@ fn run_demo() -> anyhow::Result<()> {
             .unwrap_or_default()
     });
 
+    let config = default_config();
     let ports: BTreeMap<Role, u16> = Role::ALL
         .into_iter()
         .map(|role| Ok((role, free_port()?)))
@@ -148,6 +153,8 @@ fn run_demo() -> anyhow::Result<()> {
         let mut command = Command::new(&exe);
         command
             .args(["serve", role.name(), "--port", &ports[&role].to_string()])
+            .arg("--config")
+            .arg(&config)
             .env("SPANPLUG_LOG_DIR", &log_dir)
             .env("SPANPLUG_PLUGIN_PATH", &plugin_path);
         for upstream in role.downstream() {

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use opentelemetry_sdk::Resource;
 use spanplug_host::config::{TracingConfig, LOW_SAMPLING_RATIO};
 use spanplug_host::import_path::ModuleRef;
+use spanplug_host::install::install_plugins;
 use spanplug_host::loader::{Plugin, PluginSearchPath};
 use spanplug_host::plugins::{load_import_path, FactoryInput};
 use spanplug_host::{spans_file, stderr_log, tree, waterfall};
@@ -46,6 +47,15 @@ enum Command {
         /// A span file, or a folder of them (its `spans/` subfolder is read too).
         path: PathBuf,
     },
+    /// Copy plugin libraries into a plugin folder (e.g. /opt/spanplug/plugins), checking each
+    /// loads as a spanplug plugin and replacing files atomically.
+    InstallPlugins {
+        /// The plugin folder to install into (created if missing).
+        dest: PathBuf,
+        /// Plugin libraries, or folders holding them (non-plugin libraries there are skipped).
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
+    },
     /// Write console_file output as a self-contained HTML page with a waterfall per trace.
     View {
         /// A span file, or a folder of them (its `spans/` subfolder is read too).
@@ -70,6 +80,7 @@ fn main() -> ExitCode {
         } => check(&config, service_name),
         Command::Tree { path } => print_tree(&path),
         Command::View { path, output } => write_view(&path, &output),
+        Command::InstallPlugins { dest, sources } => install(&dest, &sources),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -185,6 +196,19 @@ fn read_spans(path: &Path) -> anyhow::Result<Vec<spans_file::SpanRecord>> {
 
 fn print_tree(path: &Path) -> anyhow::Result<()> {
     print!("{}", tree::render_trees(&read_spans(path)?));
+    Ok(())
+}
+
+fn install(dest: &Path, sources: &[PathBuf]) -> anyhow::Result<()> {
+    for plugin in install_plugins(sources, dest)? {
+        println!(
+            "installed {} (spanplug-api {}): {}",
+            plugin.path.display(),
+            plugin.api_version,
+            plugin.functions.join(", ")
+        );
+    }
+    println!("use it with SPANPLUG_PLUGIN_PATH={} or tracing_config.plugin_path", dest.display());
     Ok(())
 }
 
