@@ -6,8 +6,16 @@ use serde_json::Value;
 use spanplug_host::TracingConfig;
 
 fn plugin_dir() -> std::path::PathBuf {
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
-    let name = format!("{}error_spans{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let name = format!(
+        "{}error_spans{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
     [deps.clone(), deps.parent().unwrap().to_path_buf()]
         .into_iter()
         .find(|dir| dir.join(&name).is_file())
@@ -24,7 +32,10 @@ fn failed_spans_are_logged_without_health_checks_or_secrets() {
         .with_service_name("custom-plugin-test")
         .with_exporter_config("error_log_file", error_file.to_string_lossy());
     let guard = spanplug_host::init(config).unwrap();
-    assert_eq!(guard.plugins()[0].processors, [format!("error_log({})", error_file.display())]);
+    assert_eq!(
+        guard.plugins()[0].processors,
+        [format!("error_log({})", error_file.display())]
+    );
     let tracer = guard.tracer("custom");
 
     let mut ok = tracer.start("GET /user/1");
@@ -37,7 +48,10 @@ fn failed_spans_are_logged_without_health_checks_or_secrets() {
     let mut failed = tracer.start("POST /login");
     failed.set_attribute(KeyValue::new("user.name", "alice"));
     failed.set_attribute(KeyValue::new("user.password", "hunter2"));
-    failed.set_attribute(KeyValue::new("http.request.header.authorization", "Bearer abc"));
+    failed.set_attribute(KeyValue::new(
+        "http.request.header.authorization",
+        "Bearer abc",
+    ));
     failed.set_status(Status::error("invalid credentials"));
     failed.end();
     let mut server_error = tracer.start("GET /orders");
@@ -46,13 +60,22 @@ fn failed_spans_are_logged_without_health_checks_or_secrets() {
     guard.shutdown().unwrap();
 
     let text = std::fs::read_to_string(&error_file).unwrap();
-    assert!(!text.contains("hunter2") && !text.contains("Bearer abc"), "{text}");
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(
+        !text.contains("hunter2") && !text.contains("Bearer abc"),
+        "{text}"
+    );
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let names: Vec<&str> = lines.iter().map(|l| l["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["POST /login", "GET /orders"]);
     assert_eq!(lines[0]["error"], "invalid credentials");
     assert_eq!(lines[0]["service"], "custom-plugin-test");
     assert_eq!(lines[0]["attributes"]["user.name"], "alice");
     assert_eq!(lines[0]["attributes"]["user.password"], "[redacted]");
-    assert_eq!(lines[0]["attributes"]["http.request.header.authorization"], "[redacted]");
+    assert_eq!(
+        lines[0]["attributes"]["http.request.header.authorization"],
+        "[redacted]"
+    );
 }

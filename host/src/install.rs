@@ -18,7 +18,10 @@ const ROOT_MODULE_SYMBOL: &[u8] = b"_1as_0lib_1header_0root_bmodule_bloader";
 #[derive(Debug, Error)]
 pub enum InstallError {
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Load(#[from] LoadError),
     #[error("no spanplug plugin libraries in {}", dir.display())]
@@ -34,7 +37,10 @@ pub struct Installed {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
-    move |source| InstallError::Io { path: path.to_path_buf(), source }
+    move |source| InstallError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Shared libraries in `dir` that export the spanplug root module.
@@ -48,13 +54,18 @@ fn plugins_in(dir: &Path) -> Result<Vec<PathBuf>, InstallError> {
             .is_some_and(|n| n.ends_with(std::env::consts::DLL_SUFFIX));
         if is_library && path.is_file() {
             let bytes = fs::read(&path).map_err(io(&path))?;
-            if bytes.windows(ROOT_MODULE_SYMBOL.len()).any(|w| w == ROOT_MODULE_SYMBOL) {
+            if bytes
+                .windows(ROOT_MODULE_SYMBOL.len())
+                .any(|w| w == ROOT_MODULE_SYMBOL)
+            {
                 found.push(path);
             }
         }
     }
     if found.is_empty() {
-        return Err(InstallError::NoPlugins { dir: dir.to_path_buf() });
+        return Err(InstallError::NoPlugins {
+            dir: dir.to_path_buf(),
+        });
     }
     found.sort();
     Ok(found)
@@ -74,9 +85,15 @@ pub fn install_plugins(sources: &[PathBuf], dest: &Path) -> Result<Vec<Installed
     let mut installed = Vec::new();
     for library in libraries {
         let plugin = Plugin::load(&library)?;
-        let file_name = library.file_name().expect("a loaded library has a file name");
+        let file_name = library
+            .file_name()
+            .expect("a loaded library has a file name");
         let target = dest.join(file_name);
-        let staging = dest.join(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id()));
+        let staging = dest.join(format!(
+            ".{}.{}.tmp",
+            file_name.to_string_lossy(),
+            std::process::id()
+        ));
         fs::copy(&library, &staging).map_err(io(&staging))?;
         // Not writable by group or others: the host refuses such plugins.
         fs::set_permissions(&staging, fs::Permissions::from_mode(0o755)).map_err(io(&staging))?;
@@ -84,7 +101,11 @@ pub fn install_plugins(sources: &[PathBuf], dest: &Path) -> Result<Vec<Installed
         installed.push(Installed {
             path: target,
             api_version: plugin.api_version().to_string(),
-            functions: plugin.factories().iter().map(|f| f.name.to_string()).collect(),
+            functions: plugin
+                .factories()
+                .iter()
+                .map(|f| f.name.to_string())
+                .collect(),
         });
     }
     Ok(installed)

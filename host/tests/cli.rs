@@ -157,7 +157,13 @@ fn installed_plugins_load_from_their_new_folder() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("opt/spanplug/plugins");
     let source = plugin_dir();
-    let library = |name: &str| source.join(format!("{}{name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
+    let library = |name: &str| {
+        source.join(format!(
+            "{}{name}{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ))
+    };
     let output = spanplug(&[
         "install-plugins",
         dest.to_str().unwrap(),
@@ -165,8 +171,14 @@ fn installed_plugins_load_from_their_new_folder() {
         library("test_plugins").to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains("libconsole_file.so (spanplug-api 0.1.0): default_tracing_exporter, debug_span_processor"));
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(dest.join("libconsole_file.so")).unwrap().permissions());
+    assert!(stdout(&output).contains(
+        "libconsole_file.so (spanplug-api 0.1.0): default_tracing_exporter, debug_span_processor"
+    ));
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dest.join("libconsole_file.so"))
+            .unwrap()
+            .permissions(),
+    );
     assert_eq!(mode & 0o777, 0o755);
 
     // Load from the installed folder only.
@@ -185,14 +197,29 @@ fn installed_plugins_load_from_their_new_folder() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stdout(&output));
-    assert!(stdout(&output).contains(&format!("ok    console_file:default_tracing_exporter ({}", dest.join("libconsole_file.so").display())));
+    assert!(stdout(&output).contains(&format!(
+        "ok    console_file:default_tracing_exporter ({}",
+        dest.join("libconsole_file.so").display()
+    )));
 
     // A library that is not a plugin is refused.
     let text = dir.path().join("libnot_a_plugin.so");
-    std::fs::write(&text, "not a library at all, but long enough to hold an ELF header if it were one....").unwrap();
-    let output = spanplug(&["install-plugins", dest.to_str().unwrap(), text.to_str().unwrap()]);
+    std::fs::write(
+        &text,
+        "not a library at all, but long enough to hold an ELF header if it were one....",
+    )
+    .unwrap();
+    let output = spanplug(&[
+        "install-plugins",
+        dest.to_str().unwrap(),
+        text.to_str().unwrap(),
+    ]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("is not a loadable shared library: not an ELF file"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("is not a loadable shared library: not an ELF file"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

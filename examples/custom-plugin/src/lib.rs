@@ -15,14 +15,23 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value as Json};
-use spanplug_api::{export_plugin, Logger, PluginContext, Processor, SpanProcessor, SpanView, StatusCode, Value};
+use spanplug_api::{
+    export_plugin, Logger, PluginContext, Processor, SpanProcessor, SpanView, StatusCode, Value,
+};
 
 export_plugin! {
     error_log: "Appends failed spans (ERROR status or HTTP 5xx) as JSON lines to exporter_config.error_log_file, skipping health checks and redacting secrets",
 }
 
 /// Attribute keys containing any of these have their values replaced.
-const SECRET_KEY_PARTS: [&str; 6] = ["password", "secret", "token", "authorization", "api_key", "cookie"];
+const SECRET_KEY_PARTS: [&str; 6] = [
+    "password",
+    "secret",
+    "token",
+    "authorization",
+    "api_key",
+    "cookie",
+];
 
 struct ErrorLog {
     path: String,
@@ -102,14 +111,17 @@ impl SpanProcessor for ErrorLog {
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(file) = file.as_mut() {
             if let Err(error) = writeln!(file, "{line}") {
-                self.logger.error(&format!("cannot write {}: {error}", self.path));
+                self.logger
+                    .error(&format!("cannot write {}: {error}", self.path));
             }
         }
     }
 
     fn force_flush(&self, _timeout: Duration) -> Result<(), String> {
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        file.as_mut().map_or(Ok(()), |f| f.flush()).map_err(|e| e.to_string())
+        file.as_mut()
+            .map_or(Ok(()), |f| f.flush())
+            .map_err(|e| e.to_string())
     }
 
     fn shutdown(&self, timeout: Duration) -> Result<(), String> {
@@ -121,9 +133,9 @@ impl SpanProcessor for ErrorLog {
 }
 
 fn error_log(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
-    let path = ctx
-        .config_value("error_log_file")
-        .ok_or("exporter_config.error_log_file is required: the file failed spans are appended to")?;
+    let path = ctx.config_value("error_log_file").ok_or(
+        "exporter_config.error_log_file is required: the file failed spans are appended to",
+    )?;
     let file = OpenOptions::new()
         .create(true)
         .append(true)

@@ -208,7 +208,10 @@ fn install(dest: &Path, sources: &[PathBuf]) -> anyhow::Result<()> {
             plugin.functions.join(", ")
         );
     }
-    println!("use it with SPANPLUG_PLUGIN_PATH={} or tracing_config.plugin_path", dest.display());
+    println!(
+        "use it with SPANPLUG_PLUGIN_PATH={} or tracing_config.plugin_path",
+        dest.display()
+    );
     Ok(())
 }
 
