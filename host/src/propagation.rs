@@ -294,6 +294,7 @@ pub fn get_trace_context() -> HeaderMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentelemetry::baggage::BaggageExt as _;
 
     const VALID: &str = "00-12345678901234567890123456789012-1234567890123456-01";
 
@@ -379,6 +380,24 @@ mod tests {
         inject(&cx, &mut outgoing);
         assert_eq!(outgoing["traceparent"], VALID);
         assert_eq!(outgoing["tracestate"], "foo@@bar=1,rojo=00f067aa0ba902b7");
+
+        let mut with_baggage = HeaderMap::new();
+        with_baggage.insert(
+            "baggage",
+            "user.tier=gold,region=eu%20west".parse().unwrap(),
+        );
+        let cx = extract(&with_baggage);
+        assert_eq!(
+            cx.baggage().get("region").map(|v| v.as_str().to_string()),
+            Some("eu west".into())
+        );
+        let mut outgoing = HeaderMap::new();
+        inject(&cx, &mut outgoing);
+        let baggage = outgoing["baggage"].to_str().unwrap();
+        assert!(
+            baggage.contains("user.tier=gold") && baggage.contains("region=eu%20west"),
+            "{baggage}"
+        );
 
         let mut twice = incoming.clone();
         twice.append("traceparent", VALID.parse().unwrap());
