@@ -31,7 +31,7 @@ pub mod request_context;
 pub mod spans_file;
 pub mod stderr_log;
 pub mod tree;
-mod view;
+pub mod view;
 pub mod waterfall;
 
 pub use config::TracingConfig;

@@ -1,5 +1,6 @@
 //! Borrowed `plugin-api` views of `opentelemetry_sdk` data, built once per span and
-//! shared by every plugin processor.
+//! shared by every plugin processor. Public so that benchmarks and native adapters
+//! can run plugin-style processors without the `.so` boundary.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -93,7 +94,7 @@ fn otel_key_values(
 
 /// Resource attributes in a stable order (the SDK keeps them in a hash map):
 /// `telemetry.sdk.*` first, as the Python SDK writes them, then by key.
-pub(crate) struct OrderedResource {
+pub struct OrderedResource {
     attributes: Vec<opentelemetry::KeyValue>,
     schema_url: String,
 }
@@ -104,7 +105,7 @@ impl OrderedResource {
     }
 }
 
-pub(crate) fn ordered_resource(resource: &OtelResource) -> OrderedResource {
+pub fn ordered_resource(resource: &OtelResource) -> OrderedResource {
     const FIRST: [&str; 3] = [
         "telemetry.sdk.language",
         "telemetry.sdk.name",
@@ -128,7 +129,7 @@ pub(crate) fn ordered_resource(resource: &OtelResource) -> OrderedResource {
 }
 
 /// Calls `f` with a view of an ended span.
-pub(crate) fn with_span_view<R>(
+pub fn with_span_view<R>(
     span: &SpanData,
     resource: &OrderedResource,
     f: impl FnOnce(&SpanView<'_>) -> R,

@@ -10,43 +10,16 @@
 //!   `exporter_config.static_attributes` and `SPANPLUG_ENRICH_ATTRIBUTES` (which wins
 //!   per key).
 
+mod enricher;
 mod facts;
 
-use spanplug_api::{
-    export_plugin, OwnedValue, PluginContext, Processor, RequestContextView, SpanProcessor,
-    SpanView, StartingSpan,
-};
+use spanplug_api::{export_plugin, OwnedValue, PluginContext, Processor};
+
+use crate::enricher::Enricher;
 
 export_plugin! {
     serve_context: "Copies the request context (request_id, app, deployment, replica_id, ...) and host/process facts onto each span at start",
     static_attributes: "Adds fixed attributes from exporter_config.static_attributes or SPANPLUG_ENRICH_ATTRIBUTES (k=v,k2=v2)",
-}
-
-/// Attributes every span gets, plus optionally the request context.
-struct Enricher {
-    name: &'static str,
-    fixed: Vec<(String, OwnedValue)>,
-    /// `Some(prefix)` copies the request context under that prefix.
-    context_prefix: Option<String>,
-}
-
-impl SpanProcessor for Enricher {
-    fn name(&self) -> String {
-        self.name.to_string()
-    }
-
-    fn on_start(&self, span: &mut StartingSpan<'_>, request: &RequestContextView<'_>) {
-        for (key, value) in &self.fixed {
-            span.set_attribute(key.as_str(), value.clone());
-        }
-        if let Some(prefix) = &self.context_prefix {
-            for (key, value) in request.iter() {
-                span.set_attribute(format!("{prefix}{key}"), value);
-            }
-        }
-    }
-
-    fn on_end(&self, _span: &SpanView<'_>) {}
 }
 
 fn serve_context(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {

@@ -1,0 +1,1007 @@
+//! `spanplug-bench [--quick]`: answers the benchmark questions and prints
+//! `BENCHMARKS.md` to stdout. Every figure is a ratio against a baseline measured in
+//! the same run; `--quick` runs each question once at a small size (CI uses it so the
+//! benchmarks never rot; its numbers mean nothing).
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use opentelemetry::trace::{Span as _, TracerProvider as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanProcessor,
+};
+use opentelemetry_sdk::Resource;
+use spanplug_bench::{
+    cpu_time, make_span, percentile, plugin_dir, rss_bytes, run_spans, with_native_context,
+    NativeAdapter, NativeNoop, Stats,
+};
+use spanplug_examples::multi_service::{serve, Role};
+use spanplug_host::{PluginPipeline, RequestContext, TracingConfig};
+use spanplug_tests::otlp_receiver::{unused_port, Receiver};
+
+struct Options {
+    quick: bool,
+}
+
+impl Options {
+    fn pick<T>(&self, quick: T, full: T) -> T {
+        if self.quick {
+            quick
+        } else {
+            full
+        }
+    }
+
+    fn repeats(&self) -> usize {
+        self.pick(1, 5)
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("serve") => return serve_child(&args[1..]),
+        Some("startup-child") => return startup_child(&args[1]),
+        _ => {}
+    }
+    let options = Options {
+        quick: args.iter().any(|a| a == "--quick"),
+    };
+    header(&options);
+    boundary(&options)?;
+    otlp_throughput(&options)?;
+    python_baseline(&options)?;
+    app_thread_cost(&options)?;
+    scale(&options)?;
+    dead_backend_memory(&options)?;
+    startup(&options)?;
+    end_to_end(&options)?;
+    Ok(())
+}
+
+fn header(options: &Options) {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!("# Benchmarks\n");
+    println!("Produced by `cargo run --release -p spanplug-bench{}` (the same runs as `cargo bench -p spanplug-bench`).", if options.quick { " -- --quick" } else { "" });
+    println!("Machine: {cores} cores ({cpu}), shared and noisy, so every figure is a ratio against a baseline");
+    println!(
+        "measured in the same run, repeated; cells show `median (min–max)` over the repeats.\n"
+    );
+    if options.quick {
+        println!("**Quick mode: one small run per question, to keep the benchmarks working. Not a measurement.**\n");
+    }
+}
+
+fn resource() -> Resource {
+    Resource::builder_empty().with_service_name("bench").build()
+}
+
+fn native_provider(processor: impl SpanProcessor + 'static, sampler: Sampler) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .with_resource(resource())
+        .with_span_processor(processor)
+        .build()
+}
+
+fn plugin_config(import_paths: &[&str], config: &[(&str, &str)]) -> TracingConfig {
+    let base = import_paths
+        .iter()
+        .fold(TracingConfig::default(), |c, p| {
+            c.with_exporter_import_path(*p)
+        })
+        .with_plugin_dir(plugin_dir());
+    config
+        .iter()
+        .fold(base, |c, (k, v)| c.with_exporter_config(*k, *v))
+}
+
+fn plugin_provider(
+    import_paths: &[&str],
+    config: &[(&str, &str)],
+    sampler: Sampler,
+) -> anyhow::Result<SdkTracerProvider> {
+    let pipeline = PluginPipeline::load(&plugin_config(import_paths, config), &resource())?;
+    Ok(native_provider(pipeline, sampler))
+}
+
+/// Runs `count` spans, then flushes; returns the elapsed time including the flush.
+fn timed_with_flush(provider: &SdkTracerProvider, count: u64, with_event: bool) -> Duration {
+    let started = Instant::now();
+    run_spans(provider, count, with_event);
+    let _ = provider.force_flush();
+    started.elapsed()
+}
+
+fn ns_per_span(elapsed: Duration, count: u64) -> f64 {
+    elapsed.as_nanos() as f64 / count as f64
+}
+
+fn spans_per_second(elapsed: Duration, count: u64) -> f64 {
+    count as f64 / elapsed.as_secs_f64()
+}
+
+fn verdict(pass: bool) -> &'static str {
+    if pass {
+        "meets the bar"
+    } else {
+        "**misses the bar**"
+    }
+}
+
+/// Question 1: the same logic native and through a `.so`.
+fn boundary(options: &Options) -> anyhow::Result<()> {
+    let count = options.pick(2_000, 200_000);
+    println!("## 1. Boundary cost\n");
+    println!("Spans with 5 attributes, ended on one thread. *Native* is an `opentelemetry_sdk` `SpanProcessor` in the");
+    println!("host: for no-op it does nothing with the `SpanData`; for the exporters it runs the plugin's own source");
+    println!("compiled into the host (the same view is built, then the processor is called directly). *Plugin* loads");
+    println!("the `.so` through `exporter_import_path`. {count} spans per run.\n");
+    println!("| processor | native | plugin | plugin / native |");
+    println!("|---|---|---|---|");
+
+    // No-op: ns per span.
+    let (mut native, mut plugin) = (Vec::new(), Vec::new());
+    for _ in 0..options.repeats() {
+        let provider = native_provider(NativeNoop, Sampler::AlwaysOn);
+        native.push(ns_per_span(run_spans(&provider, count, false), count));
+        let provider = plugin_provider(&["bench_noop:noop"], &[], Sampler::AlwaysOn)?;
+        plugin.push(ns_per_span(run_spans(&provider, count, false), count));
+    }
+    let added = Stats::of(native.iter().zip(&plugin).map(|(n, p)| p - n).collect());
+    let (native, plugin) = (Stats::of(native), Stats::of(plugin));
+    println!(
+        "| no-op (ns/span) | {} | {} | +{} ns |",
+        native.show(0),
+        plugin.show(0),
+        added.show(0)
+    );
+    let noop_added = added.median;
+
+    // console_file: spans/s including the final flush.
+    let dir = tempfile_dir("boundary-console")?;
+    let (mut native, mut plugin) = (Vec::new(), Vec::new());
+    for run in 0..options.repeats() {
+        let native_dir = dir.join(format!("native-{run}"));
+        let processor = with_native_context(&[], |ctx| {
+            spanplug_bench::sink::ConsoleProcessor::start(
+                spanplug_bench::sink::Settings {
+                    destination: spanplug_bench::sink::Destination::Directory {
+                        dir: native_dir,
+                        service: "bench".into(),
+                    },
+                    layout: spanplug_bench::format::Layout::Pretty,
+                    flush_interval: Duration::from_secs(1),
+                },
+                ctx.logger(),
+            )
+        })
+        .map_err(anyhow::Error::msg)?;
+        let provider = native_provider(NativeAdapter::new(processor), Sampler::AlwaysOn);
+        native.push(spans_per_second(
+            timed_with_flush(&provider, count, false),
+            count,
+        ));
+        let _ = provider.shutdown();
+        let plugin_dir = dir.join(format!("plugin-{run}"));
+        let provider = plugin_provider(
+            &["console_file:default_tracing_exporter"],
+            &[("log_dir", &plugin_dir.to_string_lossy())],
+            Sampler::AlwaysOn,
+        )?;
+        plugin.push(spans_per_second(
+            timed_with_flush(&provider, count, false),
+            count,
+        ));
+        let _ = provider.shutdown();
+    }
+    let console_ratio = Stats::of(plugin.iter().zip(&native).map(|(p, n)| p / n).collect());
+    println!(
+        "| console_file (spans/s) | {} | {} | {}× |",
+        Stats::of(native).show(0),
+        Stats::of(plugin).show(0),
+        console_ratio.show(2)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // otlp_http: spans/s delivered to a local receiver.
+    let batch = [("max_queue_size", "1000000"), ("schedule_delay", "100")];
+    let (mut native, mut plugin) = (Vec::new(), Vec::new());
+    for _ in 0..options.repeats() {
+        let receiver = Receiver::start();
+        let endpoint = receiver.base_url();
+        let exporter = with_native_context(
+            &[("endpoint", endpoint.as_str()), batch[0], batch[1]],
+            |ctx| {
+                let settings = spanplug_bench::settings::Settings::resolve(
+                    &spanplug_bench::settings::OTLP,
+                    ctx,
+                )?;
+                spanplug_bench::worker::Exporter::start(settings, Default::default(), ctx.logger())
+            },
+        )
+        .map_err(anyhow::Error::msg)?;
+        let provider = native_provider(NativeAdapter::new(exporter), Sampler::AlwaysOn);
+        native.push(delivered_rate(&provider, &receiver, count, false)?);
+        drop(receiver);
+        let receiver = Receiver::start();
+        let endpoint = receiver.base_url();
+        let provider = plugin_provider(
+            &["otlp_http:otlp"],
+            &[("endpoint", endpoint.as_str()), batch[0], batch[1]],
+            Sampler::AlwaysOn,
+        )?;
+        plugin.push(delivered_rate(&provider, &receiver, count, false)?);
+    }
+    let otlp_ratio = Stats::of(plugin.iter().zip(&native).map(|(p, n)| p / n).collect());
+    println!(
+        "| otlp_http (spans/s delivered) | {} | {} | {}× |",
+        Stats::of(native).show(0),
+        Stats::of(plugin).show(0),
+        otlp_ratio.show(2)
+    );
+    println!();
+    println!(
+        "Bar: the plugin adds at most 100 ns per span for no-op ({}: +{noop_added:.0} ns) and reaches 0.95× native for the",
+        verdict(noop_added <= 100.0)
+    );
+    println!(
+        "exporters (console_file {}: {:.2}×; otlp_http {}: {:.2}×). For a user: loading a processor from a `.so`",
+        verdict(console_ratio.median >= 0.95),
+        console_ratio.median,
+        verdict(otlp_ratio.median >= 0.95),
+        otlp_ratio.median
+    );
+    println!("instead of compiling it in costs about the time of one small allocation per span.\n");
+    Ok(())
+}
+
+/// Ends `count` spans, waits for the receiver to hold them all; spans/s delivered.
+fn delivered_rate(
+    provider: &SdkTracerProvider,
+    receiver: &Receiver,
+    count: u64,
+    with_event: bool,
+) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    run_spans(provider, count, with_event);
+    let _ = provider.force_flush();
+    let delivered = receiver
+        .wait_for_spans(count as usize, Duration::from_secs(120))
+        .len();
+    let elapsed = started.elapsed();
+    let _ = provider.shutdown();
+    if delivered < count as usize {
+        bail!("only {delivered} of {count} spans delivered");
+    }
+    Ok(spans_per_second(elapsed, count))
+}
+
+fn otlp_sdk_provider(
+    endpoint: &str,
+    queue: usize,
+    sampler: Sampler,
+    extra: Option<Box<dyn SpanProcessor>>,
+) -> anyhow::Result<SdkTracerProvider> {
+    use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(format!("{endpoint}/v1/traces"))
+        .with_headers(Default::default())
+        .build()?;
+    let batch = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_queue_size(queue)
+                .with_max_export_batch_size(512)
+                .with_scheduled_delay(Duration::from_millis(100))
+                .build(),
+        )
+        .build();
+    let mut builder = SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .with_resource(resource());
+    if let Some(extra) = extra {
+        builder = builder.with_span_processor(BoxedProcessor(extra));
+    }
+    Ok(builder.with_span_processor(batch).build())
+}
+
+/// `with_span_processor` takes a concrete type.
+#[derive(Debug)]
+struct BoxedProcessor(Box<dyn SpanProcessor>);
+
+impl SpanProcessor for BoxedProcessor {
+    fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &Context) {
+        self.0.on_start(span, cx)
+    }
+
+    fn on_end(&self, span: opentelemetry_sdk::trace::SpanData) {
+        self.0.on_end(span)
+    }
+
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+}
+
+/// Question 2: otlp_http against opentelemetry-otlp's HTTP exporter.
+fn otlp_throughput(options: &Options) -> anyhow::Result<()> {
+    let count = options.pick(2_000, 200_000);
+    println!("## 2. OTLP throughput\n");
+    println!("The same spans (5 attributes, 1 event) to the same local receiver, which decodes every request with");
+    println!("`opentelemetry-proto` (it runs in the benchmark process, so its decoding is in the CPU figures of both).");
+    println!("Native: `opentelemetry-otlp`'s HTTP/protobuf exporter (blocking reqwest) behind the SDK's `BatchSpanProcessor`;");
+    println!("spanplug: `otlp_http:otlp`. Both: batches of 512, 100 ms delay, a queue large enough to drop nothing. {count} spans per run.\n");
+    println!("| exporter | spans/s delivered | CPU µs per span |");
+    println!("|---|---|---|");
+    let (mut native, mut plugin, mut native_cpu, mut plugin_cpu) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..options.repeats() {
+        let receiver = Receiver::start();
+        let provider = otlp_sdk_provider(
+            &receiver.base_url(),
+            count as usize * 2,
+            Sampler::AlwaysOn,
+            None,
+        )?;
+        let cpu = cpu_time();
+        native.push(delivered_rate(&provider, &receiver, count, true)?);
+        native_cpu.push((cpu_time() - cpu).as_secs_f64() * 1e6 / count as f64);
+        drop(receiver);
+        let receiver = Receiver::start();
+        let endpoint = receiver.base_url();
+        let queue = (count * 2).to_string();
+        let provider = plugin_provider(
+            &["otlp_http:otlp"],
+            &[
+                ("endpoint", endpoint.as_str()),
+                ("max_queue_size", &queue),
+                ("schedule_delay", "100"),
+            ],
+            Sampler::AlwaysOn,
+        )?;
+        let cpu = cpu_time();
+        plugin.push(delivered_rate(&provider, &receiver, count, true)?);
+        plugin_cpu.push((cpu_time() - cpu).as_secs_f64() * 1e6 / count as f64);
+    }
+    let ratio = Stats::of(plugin.iter().zip(&native).map(|(p, n)| p / n).collect());
+    println!(
+        "| opentelemetry-otlp + BatchSpanProcessor | {} | {} |",
+        Stats::of(native).show(0),
+        Stats::of(native_cpu).show(2)
+    );
+    println!(
+        "| spanplug otlp_http | {} | {} |",
+        Stats::of(plugin).show(0),
+        Stats::of(plugin_cpu).show(2)
+    );
+    println!(
+        "\nspanplug / native: {}× spans/s. Bar ≥ 1.0×: {}.\n",
+        ratio.show(2),
+        verdict(ratio.median >= 1.0)
+    );
+    Ok(())
+}
+
+const PYTHON_SCRIPT: &str = include_str!("../python_baseline.py");
+
+/// A venv with the Python OpenTelemetry SDK from PyPI, created once.
+fn python_venv() -> anyhow::Result<PathBuf> {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-venv");
+    let python = venv.join("bin/python");
+    if !python.is_file() {
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()?;
+        if !status.success() {
+            bail!("python3 -m venv failed");
+        }
+        let status = Command::new(venv.join("bin/pip"))
+            .args([
+                "install",
+                "--quiet",
+                "opentelemetry-sdk>=1.30,<2",
+                "opentelemetry-exporter-otlp-proto-http>=1.30,<2",
+            ])
+            .status()?;
+        if !status.success() {
+            bail!("pip install of the OpenTelemetry SDK failed");
+        }
+    }
+    Ok(python)
+}
+
+fn run_python(python: &Path, mode: &str, target: &str, count: u64) -> anyhow::Result<f64> {
+    let output = Command::new(python)
+        .args(["-c", PYTHON_SCRIPT, mode, target, &count.to_string()])
+        .output()?;
+    if !output.status.success() {
+        bail!(
+            "python baseline failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse::<f64>()
+        .context("python baseline output")
+}
+
+/// Question 3: against the Python SDK that Ray users run today.
+fn python_baseline(options: &Options) -> anyhow::Result<()> {
+    let count = options.pick(1_000, 20_000);
+    println!("## 3. Against the Python SDK\n");
+    let python = match python_venv() {
+        Ok(python) => python,
+        Err(error) => {
+            println!("Skipped: {error:#}.\n");
+            return Ok(());
+        }
+    };
+    println!("The Python OpenTelemetry SDK from PyPI, in its own venv (`target/bench-venv`), exporting the same spans");
+    println!("(5 attributes, 1 event): `SimpleSpanProcessor(ConsoleSpanExporter(file))` against `console_file`, and");
+    println!("`BatchSpanProcessor(OTLPSpanExporter)` against `otlp_http`, both to the same local receiver. {count} spans per run.\n");
+    println!("| path | Python spans/s | spanplug spans/s | spanplug / Python | bar |");
+    println!("|---|---|---|---|---|");
+    let dir = tempfile_dir("python")?;
+    let (mut py_file, mut sp_file, mut py_otlp, mut sp_otlp) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for run in 0..options.repeats() {
+        py_file.push(run_python(
+            &python,
+            "file",
+            &dir.join(format!("py-{run}.json")).to_string_lossy(),
+            count,
+        )?);
+        let log_dir = dir.join(format!("sp-{run}"));
+        let provider = plugin_provider(
+            &["console_file:default_tracing_exporter"],
+            &[("log_dir", &log_dir.to_string_lossy())],
+            Sampler::AlwaysOn,
+        )?;
+        let started = Instant::now();
+        run_spans(&provider, count, true);
+        let _ = provider.shutdown();
+        sp_file.push(spans_per_second(started.elapsed(), count));
+
+        let receiver = Receiver::start();
+        py_otlp.push(run_python(
+            &python,
+            "otlp",
+            &format!("{}/v1/traces", receiver.base_url()),
+            count,
+        )?);
+        let delivered = receiver.delivered_spans().len();
+        if delivered < count as usize {
+            bail!("the Python exporter delivered {delivered} of {count}");
+        }
+        drop(receiver);
+        let receiver = Receiver::start();
+        let endpoint = receiver.base_url();
+        let provider = plugin_provider(
+            &["otlp_http:otlp"],
+            &[
+                ("endpoint", endpoint.as_str()),
+                ("schedule_delay", "100"),
+                ("max_queue_size", "1000000"),
+            ],
+            Sampler::AlwaysOn,
+        )?;
+        sp_otlp.push(delivered_rate(&provider, &receiver, count, true)?);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let file_ratio = Stats::of(sp_file.iter().zip(&py_file).map(|(s, p)| s / p).collect());
+    let otlp_ratio = Stats::of(sp_otlp.iter().zip(&py_otlp).map(|(s, p)| s / p).collect());
+    println!(
+        "| file | {} | {} | {}× | ≥ 20×: {} |",
+        Stats::of(py_file).show(0),
+        Stats::of(sp_file).show(0),
+        file_ratio.show(1),
+        verdict(file_ratio.median >= 20.0)
+    );
+    println!(
+        "| OTLP/HTTP | {} | {} | {}× | ≥ 10×: {} |",
+        Stats::of(py_otlp).show(0),
+        Stats::of(sp_otlp).show(0),
+        otlp_ratio.show(1),
+        verdict(otlp_ratio.median >= 10.0)
+    );
+    println!();
+    Ok(())
+}
+
+/// The native twin of `context_enricher:serve_context` for question 4.
+#[derive(Debug)]
+struct NativeEnricher {
+    pid: i64,
+}
+
+impl SpanProcessor for NativeEnricher {
+    fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &Context) {
+        if let Some(request) = cx.get::<RequestContext>() {
+            for (key, value) in request.iter() {
+                span.set_attribute(KeyValue::new(key.to_string(), value.to_string()));
+            }
+        }
+        span.set_attribute(KeyValue::new("process.pid", self.pid));
+    }
+
+    fn on_end(&self, _span: opentelemetry_sdk::trace::SpanData) {}
+
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// Per-span start+end latencies on the calling thread, in ns, sorted.
+fn latencies(provider: &SdkTracerProvider, count: u64) -> Vec<u64> {
+    let tracer = provider.tracer("bench");
+    let _request = RequestContext::new()
+        .with("request_id", "0af7651916cd43dd")
+        .with("app", "default")
+        .with("deployment", "UserService")
+        .with("replica_id", "UserService#1")
+        .attach();
+    let mut samples: Vec<u64> = (0..count)
+        .map(|i| {
+            let started = Instant::now();
+            make_span(&tracer, i, false);
+            started.elapsed().as_nanos() as u64
+        })
+        .collect();
+    samples.sort_unstable();
+    samples
+}
+
+/// Question 4: what the application thread pays per span.
+fn app_thread_cost(options: &Options) -> anyhow::Result<()> {
+    let count = options.pick(2_000, 100_000);
+    println!("## 4. Cost on the application thread\n");
+    println!("Start and end of a span with 5 attributes inside a request context, timed on the application thread.");
+    println!("spanplug: `[context_enricher:serve_context, otlp_http:otlp]` through the host. Native: the SDK with the");
+    println!("same processors built in (an enricher `SpanProcessor` copying the request context in `on_start`, and");
+    println!("`opentelemetry-otlp` behind `BatchSpanProcessor`). Both export to a local receiver. {count} spans per run.\n");
+    println!("| path | p50 ns | p99 ns |");
+    println!("|---|---|---|");
+    let (mut n50, mut n99, mut p50, mut p99, mut u50) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..options.repeats() {
+        let receiver = Receiver::start();
+        let native = otlp_sdk_provider(
+            &receiver.base_url(),
+            count as usize * 2,
+            Sampler::AlwaysOn,
+            Some(Box::new(NativeEnricher {
+                pid: i64::from(std::process::id()),
+            })),
+        )?;
+        let samples = latencies(&native, count);
+        n50.push(percentile(&samples, 0.5) as f64);
+        n99.push(percentile(&samples, 0.99) as f64);
+        let _ = native.shutdown();
+        let endpoint = receiver.base_url();
+        let queue = (count * 2).to_string();
+        let config = [
+            ("endpoint", endpoint.as_str()),
+            ("max_queue_size", queue.as_str()),
+        ];
+        let plugin = plugin_provider(
+            &["context_enricher:serve_context", "otlp_http:otlp"],
+            &config,
+            Sampler::AlwaysOn,
+        )?;
+        let samples = latencies(&plugin, count);
+        p50.push(percentile(&samples, 0.5) as f64);
+        p99.push(percentile(&samples, 0.99) as f64);
+        let _ = plugin.shutdown();
+        let unsampled = plugin_provider(
+            &["context_enricher:serve_context", "otlp_http:otlp"],
+            &config,
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.0))),
+        )?;
+        u50.push(percentile(&latencies(&unsampled, count), 0.5) as f64);
+        let _ = unsampled.shutdown();
+    }
+    let ratio = Stats::of(p50.iter().zip(&n50).map(|(p, n)| p / n).collect());
+    let unsampled = Stats::of(u50);
+    println!(
+        "| native SDK, sampled | {} | {} |",
+        Stats::of(n50).show(0),
+        Stats::of(n99).show(0)
+    );
+    println!(
+        "| spanplug, sampled | {} | {} |",
+        Stats::of(p50).show(0),
+        Stats::of(p99).show(0)
+    );
+    println!(
+        "| spanplug, unsampled (ratio 0) | {} | |",
+        unsampled.show(0)
+    );
+    println!(
+        "\nSampled p50 spanplug / native: {}× (bar ≤ 1.5×: {}). Unsampled p50 {:.0} ns (bar ≤ 100 ns: {}).\n",
+        ratio.show(2),
+        verdict(ratio.median <= 1.5),
+        unsampled.median,
+        verdict(unsampled.median <= 100.0)
+    );
+    Ok(())
+}
+
+/// Question 5: cost per span as the count and the thread count grow.
+fn scale(options: &Options) -> anyhow::Result<()> {
+    println!("## 5. Scale\n");
+    println!("`console_file` (jsonl) through the host, spans with 5 attributes; ns per span on the application side");
+    println!("(total wall time × threads / spans, so flat means no contention). Single runs; the spread shows in the rows.\n");
+    println!("| spans | threads | ns/span |");
+    println!("|---|---|---|");
+    let dir = tempfile_dir("scale")?;
+    let counts: Vec<u64> = options.pick(vec![1_000, 5_000], vec![10_000, 100_000, 1_000_000]);
+    let threads: Vec<u64> = vec![1, 2, 4];
+    let run = |count: u64, threads: u64, name: &str| -> anyhow::Result<f64> {
+        let log_dir = dir.join(name);
+        let provider = plugin_provider(
+            &["console_file:default_tracing_exporter"],
+            &[("log_dir", &log_dir.to_string_lossy()), ("format", "jsonl")],
+            Sampler::AlwaysOn,
+        )?;
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| run_spans(&provider, count / threads, false));
+            }
+        });
+        let elapsed = started.elapsed();
+        let _ = provider.shutdown();
+        let _ = std::fs::remove_dir_all(&log_dir);
+        Ok(elapsed.as_nanos() as f64 * threads as f64 / count as f64)
+    };
+    for &count in &counts {
+        println!(
+            "| {count} | 1 | {:.0} |",
+            run(count, 1, &format!("c{count}"))?
+        );
+    }
+    let total = *counts.last().expect("counts");
+    for &threads in &threads[1..] {
+        println!(
+            "| {total} | {threads} | {:.0} |",
+            run(total, threads, &format!("t{threads}"))?
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("\nOn 2 cores, 4 threads oversubscribe the machine: their per-thread figure includes waiting for a core.\n");
+    Ok(())
+}
+
+/// Question 6: memory with the backend down.
+fn dead_backend_memory(options: &Options) -> anyhow::Result<()> {
+    let count = options.pick(20_000u64, 1_000_000);
+    println!("## 6. Memory with a dead backend\n");
+    let endpoint = format!("http://127.0.0.1:{}", unused_port());
+    let queue = 2048u64;
+    let provider = plugin_provider(
+        &["otlp_http:otlp"],
+        &[
+            ("endpoint", endpoint.as_str()),
+            ("export_timeout", "200"),
+            ("timeout", "50"),
+        ],
+        Sampler::AlwaysOn,
+    )?;
+    let tracer = provider.tracer("bench");
+    let before = rss_bytes();
+    let mut peak = before;
+    for i in 0..count {
+        make_span(&tracer, i, false);
+        if i % 10_000 == 0 {
+            peak = peak.max(rss_bytes());
+        }
+    }
+    peak = peak.max(rss_bytes());
+    let outcome = match provider.shutdown_with_timeout(Duration::from_secs(5)) {
+        Ok(()) => "nothing lost".to_string(),
+        Err(error) => error.to_string(),
+    };
+    let accounted = outcome
+        .split("lost; ")
+        .nth(1)
+        .map(|summary| {
+            summary
+                .split(", ")
+                .filter_map(|part| part.split_whitespace().next()?.parse::<u64>().ok())
+                .sum::<u64>()
+        })
+        .unwrap_or(0);
+    // What one queued span weighs: the encoded size of the workload's span, times the
+    // overhead of the in-memory message (strings and vectors), taken as 4×.
+    let span_bytes = 4 * 200u64;
+    println!("`otlp_http:otlp` to a port nothing listens on, default queue ({queue} spans), {count} spans offered.\n");
+    println!("| RSS before | RSS peak | growth | queue bound (2048 × ~{span_bytes} B) | spans accounted for |");
+    println!("|---|---|---|---|---|");
+    let growth = peak.saturating_sub(before);
+    println!(
+        "| {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.1} MiB | {accounted} of {count} |",
+        before as f64 / 1048576.0,
+        peak as f64 / 1048576.0,
+        growth as f64 / 1048576.0,
+        (queue * span_bytes) as f64 / 1048576.0
+    );
+    // The SDK wraps the pipeline's message; keep the exporter's own words.
+    let report = outcome
+        .find(" spans lost")
+        .map(|end| {
+            let start = outcome[..end].rfind(' ').map_or(0, |i| i + 1);
+            outcome[start..]
+                .trim_end_matches(['"', ')', ']'])
+                .to_string()
+        })
+        .unwrap_or(outcome.clone());
+    println!("\nThe exporter's shutdown report: {report}\n");
+    Ok(())
+}
+
+fn startup_child(import_path: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let pipeline = PluginPipeline::load(
+        &plugin_config(&[import_path], &[("endpoint", "http://127.0.0.1:9")]),
+        &resource(),
+    )?;
+    let elapsed = started.elapsed();
+    drop(pipeline);
+    println!("{}", elapsed.as_micros());
+    Ok(())
+}
+
+/// Question 7: resolve, load, check and call each shipped plugin's factory.
+fn startup(options: &Options) -> anyhow::Result<()> {
+    println!("## 7. Start-up\n");
+    println!("Resolve, `dlopen`, check the ABI and call the factory, in a fresh process each time (first load).\n");
+    println!("| import path | ms | bar ≤ 5 ms |");
+    println!("|---|---|---|");
+    let exe = std::env::current_exe()?;
+    for import_path in [
+        "console_file:default_tracing_exporter",
+        "otlp_http:otlp",
+        "context_enricher:serve_context",
+    ] {
+        let mut samples = Vec::new();
+        for _ in 0..options.pick(1, 5) {
+            let output = Command::new(&exe)
+                .args(["startup-child", import_path])
+                .output()?;
+            if !output.status.success() {
+                bail!("{import_path}: {}", String::from_utf8_lossy(&output.stderr));
+            }
+            samples.push(
+                String::from_utf8_lossy(&output.stdout)
+                    .trim()
+                    .parse::<f64>()?
+                    / 1000.0,
+            );
+        }
+        let stats = Stats::of(samples);
+        println!(
+            "| {import_path} | {} | {} |",
+            stats.show(2),
+            verdict(stats.median <= 5.0)
+        );
+    }
+    println!();
+    Ok(())
+}
+
+fn serve_child(args: &[String]) -> anyhow::Result<()> {
+    let role = Role::from_name(&args[0]).context("role")?;
+    let port: u16 = args[1].parse()?;
+    let urls = args[2..]
+        .iter()
+        .filter_map(|pair| {
+            let (name, url) = pair.split_once('=')?;
+            Some((Role::from_name(name)?, url.to_string()))
+        })
+        .collect();
+    let config =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/multi-service/service.yaml");
+    serve(role, port, urls, &config)
+}
+
+struct Services(Vec<Child>);
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+        for child in &mut self.0 {
+            let _ = child.wait();
+        }
+    }
+}
+
+fn start_services(env: &[(&str, String)]) -> anyhow::Result<(Services, String)> {
+    let exe = std::env::current_exe()?;
+    let ports: BTreeMap<Role, u16> = Role::ALL
+        .into_iter()
+        .map(|role| Ok((role, TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())))
+        .collect::<anyhow::Result<_>>()?;
+    let mut services = Services(Vec::new());
+    for role in Role::ALL {
+        let mut command = Command::new(&exe);
+        command.args(["serve", role.name(), &ports[&role].to_string()]);
+        for upstream in role.downstream() {
+            command.arg(format!(
+                "{}=http://127.0.0.1:{}",
+                upstream.name(),
+                ports[upstream]
+            ));
+        }
+        command
+            .env("SPANPLUG_PLUGIN_PATH", plugin_dir())
+            .env("SPANPLUG_LOG", "warn");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        services.0.push(command.spawn()?);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", ports[&role])).is_err() {
+            if Instant::now() > deadline {
+                bail!("{} did not start", role.deployment());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    Ok((
+        services,
+        format!("http://127.0.0.1:{}", ports[&Role::Proxy]),
+    ))
+}
+
+/// Latencies (µs, sorted) and requests/s of `GET /user/1` through the proxy.
+fn load(proxy: &str, duration: Duration, concurrency: usize) -> anyhow::Result<(Vec<u64>, f64)> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let url = format!("{proxy}/user/1");
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        // Warm up connections and caches.
+        for _ in 0..20 {
+            client.get(&url).send().await?.bytes().await?;
+        }
+        let started = Instant::now();
+        let workers: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let (client, url) = (client.clone(), url.clone());
+                tokio::spawn(async move {
+                    let mut samples = Vec::new();
+                    while started.elapsed() < duration {
+                        let begun = Instant::now();
+                        let response = client.get(&url).send().await?;
+                        response.bytes().await?;
+                        samples.push(begun.elapsed().as_micros() as u64);
+                    }
+                    Ok::<_, reqwest::Error>(samples)
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for worker in workers {
+            all.extend(worker.await??);
+        }
+        let elapsed = started.elapsed();
+        all.sort_unstable();
+        let rate = all.len() as f64 / elapsed.as_secs_f64();
+        Ok((all, rate))
+    })
+}
+
+/// Repeated load runs of one tracing mode.
+#[derive(Default)]
+struct LoadSamples {
+    p50: Vec<f64>,
+    p99: Vec<f64>,
+    rate: Vec<f64>,
+}
+
+/// Question 8: the multi-service example under load.
+fn end_to_end(options: &Options) -> anyhow::Result<()> {
+    let duration = options.pick(Duration::from_millis(500), Duration::from_secs(10));
+    let concurrency = 4;
+    println!("## 8. End to end\n");
+    println!("The multi-service example (5 processes, 4 HTTP hops per request) under `GET /user/1` from {concurrency} concurrent");
+    println!(
+        "clients for {:?} per run, on loopback. Latency in µs.\n",
+        duration
+    );
+    println!("| tracing | p50 µs | p99 µs | requests/s | p99 / off |");
+    println!("|---|---|---|---|---|");
+    let receiver = Receiver::start();
+    let logs = tempfile_dir("e2e")?;
+    let modes: [(&str, Vec<(&str, String)>); 3] = [
+        ("off", vec![("SPANPLUG_TRACING_ENABLED", "false".into())]),
+        (
+            "console_file",
+            vec![("SPANPLUG_LOG_DIR", logs.to_string_lossy().into_owned())],
+        ),
+        (
+            "otlp_http",
+            vec![
+                (
+                    "SPANPLUG_TRACING_EXPORTER_IMPORT_PATH",
+                    "otlp_http:otlp".into(),
+                ),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url()),
+            ],
+        ),
+    ];
+    let mut results: BTreeMap<&str, LoadSamples> = BTreeMap::new();
+    for _ in 0..options.pick(1, 3) {
+        for (name, env) in &modes {
+            let (services, proxy) = start_services(env)?;
+            let (latencies, rate) = load(&proxy, duration, concurrency)?;
+            drop(services);
+            let entry = results.entry(name).or_default();
+            entry.p50.push(percentile(&latencies, 0.5) as f64);
+            entry.p99.push(percentile(&latencies, 0.99) as f64);
+            entry.rate.push(rate);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&logs);
+    let off_p99 = Stats::of(results["off"].p99.clone()).median;
+    let mut worst = 0.0f64;
+    for (name, _) in &modes {
+        let LoadSamples { p50, p99, rate } = &results[name];
+        let p99 = Stats::of(p99.clone());
+        let ratio = p99.median / off_p99;
+        if *name != "off" {
+            worst = worst.max(ratio);
+        }
+        println!(
+            "| {name} | {} | {} | {} | {ratio:.2}× |",
+            Stats::of(p50.clone()).show(0),
+            p99.show(0),
+            Stats::of(rate.clone()).show(0)
+        );
+    }
+    println!(
+        "\nBar: p99 with tracing on ≤ 1.05× off: {} (worst {worst:.2}×).\n",
+        verdict(worst <= 1.05)
+    );
+    Ok(())
+}
+
+fn tempfile_dir(name: &str) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("spanplug-bench-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

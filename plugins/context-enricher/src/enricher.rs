@@ -1,0 +1,31 @@
+//! The processor behind both functions: fixed attributes, and optionally the request
+//! context, set on every span as it starts.
+
+use spanplug_api::{OwnedValue, RequestContextView, SpanProcessor, SpanView, StartingSpan};
+
+/// Attributes every span gets, plus optionally the request context.
+pub struct Enricher {
+    pub name: &'static str,
+    pub fixed: Vec<(String, OwnedValue)>,
+    /// `Some(prefix)` copies the request context under that prefix.
+    pub context_prefix: Option<String>,
+}
+
+impl SpanProcessor for Enricher {
+    fn name(&self) -> String {
+        self.name.to_string()
+    }
+
+    fn on_start(&self, span: &mut StartingSpan<'_>, request: &RequestContextView<'_>) {
+        for (key, value) in &self.fixed {
+            span.set_attribute(key.as_str(), value.clone());
+        }
+        if let Some(prefix) = &self.context_prefix {
+            for (key, value) in request.iter() {
+                span.set_attribute(format!("{prefix}{key}"), value);
+            }
+        }
+    }
+
+    fn on_end(&self, _span: &SpanView<'_>) {}
+}
