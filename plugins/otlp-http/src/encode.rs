@@ -1,16 +1,21 @@
-//! From the borrowed span view to OTLP protobuf messages, and batches to request bodies.
+//! OTLP protobuf written straight from the borrowed span view.
+//!
+//! `on_end` encodes each span into one buffer — the bytes of an OTLP `Span` message —
+//! instead of building a tree of owned messages (about twenty allocations a span).
+//! The export thread then frames those bytes into an `ExportTraceServiceRequest`:
+//! protobuf lets a repeated message field be written as the concatenation of its
+//! encoded elements, so the spans are copied into the request as they are.
 
+use std::cell::RefCell;
 use std::io::Write;
+use std::sync::Arc;
 
 use flate2::{write::GzEncoder, Compression as GzLevel};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{
-    any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue,
-};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{
-    span, status, ResourceSpans, ScopeSpans, Span, Status,
-};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
 use prost::Message;
 use spanplug_api as api;
 
@@ -24,38 +29,180 @@ fn flags(trace_flags: u8, is_remote: bool) -> u32 {
     u32::from(trace_flags) | CONTEXT_HAS_IS_REMOTE | if is_remote { CONTEXT_IS_REMOTE } else { 0 }
 }
 
-fn any_value(value: &api::Value<'_>) -> AnyValue {
-    use any_value::Value as V;
-    let array = |values: Vec<AnyValue>| V::ArrayValue(ArrayValue { values });
-    let wrap = |v: V| AnyValue { value: Some(v) };
-    wrap(match value {
-        api::Value::Bool(b) => V::BoolValue(*b),
-        api::Value::I64(i) => V::IntValue(*i),
-        api::Value::F64(f) => V::DoubleValue(*f),
-        api::Value::String(s) => V::StringValue(s.to_string()),
-        api::Value::BoolArray(items) => {
-            array(items.iter().map(|b| wrap(V::BoolValue(*b))).collect())
-        }
-        api::Value::I64Array(items) => array(items.iter().map(|i| wrap(V::IntValue(*i))).collect()),
-        api::Value::F64Array(items) => {
-            array(items.iter().map(|f| wrap(V::DoubleValue(*f))).collect())
-        }
-        api::Value::StringArray(items) => array(
-            items
-                .iter()
-                .map(|s| wrap(V::StringValue(s.to_string())))
-                .collect(),
-        ),
-    })
+fn put_len_delimited(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
+    encode_key(tag, WireType::LengthDelimited, buf);
+    encode_varint(bytes.len() as u64, buf);
+    buf.extend_from_slice(bytes);
 }
 
+/// A string or bytes field; proto3 leaves empty ones out.
+fn put_bytes(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
+    if !bytes.is_empty() {
+        put_len_delimited(buf, tag, bytes);
+    }
+}
+
+fn put_varint(buf: &mut Vec<u8>, tag: u32, value: u64) {
+    if value != 0 {
+        encode_key(tag, WireType::Varint, buf);
+        encode_varint(value, buf);
+    }
+}
+
+fn put_fixed64(buf: &mut Vec<u8>, tag: u32, value: u64) {
+    if value != 0 {
+        encode_key(tag, WireType::SixtyFourBit, buf);
+        buf.extend_from_slice(&value.to_le_bytes());
+    }
+}
+
+fn put_fixed32(buf: &mut Vec<u8>, tag: u32, value: u32) {
+    if value != 0 {
+        encode_key(tag, WireType::ThirtyTwoBit, buf);
+        buf.extend_from_slice(&value.to_le_bytes());
+    }
+}
+
+/// A nested message written in place: its length is patched in afterwards (one
+/// byte is reserved; the rare longer message shifts its bytes once).
+fn put_message(buf: &mut Vec<u8>, tag: u32, write: impl FnOnce(&mut Vec<u8>)) {
+    encode_key(tag, WireType::LengthDelimited, buf);
+    let at = buf.len();
+    buf.push(0);
+    write(buf);
+    let len = buf.len() - at - 1;
+    if len < 0x80 {
+        buf[at] = len as u8;
+    } else {
+        let mut prefix = Vec::with_capacity(encoded_len_varint(len as u64));
+        encode_varint(len as u64, &mut prefix);
+        buf.splice(at..at + 1, prefix);
+    }
+}
+
+/// `AnyValue`: a oneof, so even default values are written.
+fn put_any_value(buf: &mut Vec<u8>, value: &api::Value<'_>) {
+    fn scalar_bool(buf: &mut Vec<u8>, b: bool) {
+        encode_key(2, WireType::Varint, buf);
+        encode_varint(u64::from(b), buf);
+    }
+    fn scalar_i64(buf: &mut Vec<u8>, i: i64) {
+        encode_key(3, WireType::Varint, buf);
+        encode_varint(i as u64, buf);
+    }
+    fn scalar_f64(buf: &mut Vec<u8>, f: f64) {
+        encode_key(4, WireType::SixtyFourBit, buf);
+        buf.extend_from_slice(&f.to_bits().to_le_bytes());
+    }
+    fn scalar_str(buf: &mut Vec<u8>, s: &str) {
+        put_len_delimited(buf, 1, s.as_bytes());
+    }
+    fn array<T>(buf: &mut Vec<u8>, items: &[T], write: impl Fn(&mut Vec<u8>, &T)) {
+        put_message(buf, 5, |buf| {
+            for item in items {
+                put_message(buf, 1, |buf| write(buf, item));
+            }
+        });
+    }
+    match value {
+        api::Value::Bool(b) => scalar_bool(buf, *b),
+        api::Value::I64(i) => scalar_i64(buf, *i),
+        api::Value::F64(f) => scalar_f64(buf, *f),
+        api::Value::String(s) => scalar_str(buf, s.as_str()),
+        api::Value::BoolArray(items) => array(buf, items.as_slice(), |buf, b| scalar_bool(buf, *b)),
+        api::Value::I64Array(items) => array(buf, items.as_slice(), |buf, i| scalar_i64(buf, *i)),
+        api::Value::F64Array(items) => array(buf, items.as_slice(), |buf, f| scalar_f64(buf, *f)),
+        api::Value::StringArray(items) => {
+            array(buf, items.as_slice(), |buf, s| scalar_str(buf, s.as_str()))
+        }
+    }
+}
+
+fn put_attributes(buf: &mut Vec<u8>, tag: u32, attributes: &[api::KeyValue<'_>]) {
+    for kv in attributes {
+        put_message(buf, tag, |buf| {
+            put_bytes(buf, 1, kv.key.as_str().as_bytes());
+            put_message(buf, 2, |buf| put_any_value(buf, &kv.value));
+        });
+    }
+}
+
+/// The bytes of the OTLP `Span` message for `view`.
+pub fn span(view: &api::SpanView<'_>) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(256 + 48 * view.attributes.len());
+    put_bytes(&mut buf, 1, &view.context.trace_id.0);
+    put_bytes(&mut buf, 2, &view.context.span_id.0);
+    put_bytes(&mut buf, 3, view.context.trace_state.as_str().as_bytes());
+    if view.parent_span_id.is_valid() {
+        put_bytes(&mut buf, 4, &view.parent_span_id.0);
+    }
+    put_bytes(&mut buf, 5, view.name.as_str().as_bytes());
+    let kind = match view.kind {
+        api::SpanKind::Internal => 1,
+        api::SpanKind::Server => 2,
+        api::SpanKind::Client => 3,
+        api::SpanKind::Producer => 4,
+        api::SpanKind::Consumer => 5,
+    };
+    put_varint(&mut buf, 6, kind);
+    put_fixed64(&mut buf, 7, view.start_time_unix_nano);
+    put_fixed64(&mut buf, 8, view.end_time_unix_nano);
+    put_attributes(&mut buf, 9, view.attributes.as_slice());
+    put_varint(&mut buf, 10, u64::from(view.dropped_attributes_count));
+    for event in view.events.iter() {
+        put_message(&mut buf, 11, |buf| {
+            put_fixed64(buf, 1, event.time_unix_nano);
+            put_bytes(buf, 2, event.name.as_str().as_bytes());
+            put_attributes(buf, 3, event.attributes.as_slice());
+            put_varint(buf, 4, u64::from(event.dropped_attributes_count));
+        });
+    }
+    put_varint(&mut buf, 12, u64::from(view.dropped_events_count));
+    for link in view.links.iter() {
+        put_message(&mut buf, 13, |buf| {
+            put_bytes(buf, 1, &link.context.trace_id.0);
+            put_bytes(buf, 2, &link.context.span_id.0);
+            put_bytes(buf, 3, link.context.trace_state.as_str().as_bytes());
+            put_attributes(buf, 4, link.attributes.as_slice());
+            put_varint(buf, 5, u64::from(link.dropped_attributes_count));
+            put_fixed32(
+                buf,
+                6,
+                flags(link.context.trace_flags, link.context.is_remote),
+            );
+        });
+    }
+    put_varint(&mut buf, 14, u64::from(view.dropped_links_count));
+    let code = match view.status.code {
+        api::StatusCode::Unset => 0,
+        api::StatusCode::Ok => 1,
+        api::StatusCode::Error => 2,
+    };
+    put_message(&mut buf, 15, |buf| {
+        put_bytes(buf, 2, view.status.description.as_str().as_bytes());
+        put_varint(buf, 3, code);
+    });
+    put_fixed32(
+        &mut buf,
+        16,
+        flags(view.context.trace_flags, view.parent_is_remote),
+    );
+    buf
+}
+
+/// Owned attribute messages, for the resource and scopes (built once, not per span):
+/// written by the same encoder as spans and decoded, so there is one conversion.
 pub fn key_values(attributes: &[api::KeyValue<'_>]) -> Vec<KeyValue> {
     attributes
         .iter()
-        .map(|kv| KeyValue {
-            key: kv.key.to_string(),
-            value: Some(any_value(&kv.value)),
-            ..Default::default()
+        .map(|kv| {
+            let mut bytes = Vec::new();
+            put_any_value(&mut bytes, &kv.value);
+            KeyValue {
+                key: kv.key.to_string(),
+                value: Some(AnyValue::decode(bytes.as_slice()).expect("our own encoding decodes")),
+                ..Default::default()
+            }
         })
         .collect()
 }
@@ -70,111 +217,129 @@ pub fn string_key_value(key: &str, value: &str) -> KeyValue {
     }
 }
 
-fn kind(kind: api::SpanKind) -> span::SpanKind {
-    match kind {
-        api::SpanKind::Internal => span::SpanKind::Internal,
-        api::SpanKind::Server => span::SpanKind::Server,
-        api::SpanKind::Client => span::SpanKind::Client,
-        api::SpanKind::Producer => span::SpanKind::Producer,
-        api::SpanKind::Consumer => span::SpanKind::Consumer,
-    }
-}
-
-fn status(view: &api::Status<'_>) -> Status {
-    let code = match view.code {
-        api::StatusCode::Unset => status::StatusCode::Unset,
-        api::StatusCode::Ok => status::StatusCode::Ok,
-        api::StatusCode::Error => status::StatusCode::Error,
-    };
-    Status {
-        message: view.description.to_string(),
-        code: code as i32,
-    }
-}
-
-/// Copies a span out of the host's view, in the form it is sent.
-pub fn span(view: &api::SpanView<'_>) -> Span {
-    let parent = if view.parent_span_id.is_valid() {
-        view.parent_span_id.0.to_vec()
-    } else {
-        Vec::new()
-    };
-    Span {
-        trace_id: view.context.trace_id.0.to_vec(),
-        span_id: view.context.span_id.0.to_vec(),
-        trace_state: view.context.trace_state.to_string(),
-        parent_span_id: parent,
-        flags: flags(view.context.trace_flags, view.parent_is_remote),
-        name: view.name.to_string(),
-        kind: kind(view.kind) as i32,
-        start_time_unix_nano: view.start_time_unix_nano,
-        end_time_unix_nano: view.end_time_unix_nano,
-        attributes: key_values(view.attributes.as_slice()),
-        dropped_attributes_count: view.dropped_attributes_count,
-        events: view
-            .events
-            .iter()
-            .map(|e| span::Event {
-                time_unix_nano: e.time_unix_nano,
-                name: e.name.to_string(),
-                attributes: key_values(e.attributes.as_slice()),
-                dropped_attributes_count: e.dropped_attributes_count,
-            })
-            .collect(),
-        dropped_events_count: view.dropped_events_count,
-        links: view
-            .links
-            .iter()
-            .map(|l| span::Link {
-                trace_id: l.context.trace_id.0.to_vec(),
-                span_id: l.context.span_id.0.to_vec(),
-                trace_state: l.context.trace_state.to_string(),
-                attributes: key_values(l.attributes.as_slice()),
-                dropped_attributes_count: l.dropped_attributes_count,
-                flags: flags(l.context.trace_flags, l.context.is_remote),
-            })
-            .collect(),
-        dropped_links_count: view.dropped_links_count,
-        status: Some(status(&view.status)),
-    }
-}
-
-/// The instrumentation scope a span came from, with its schema URL.
-#[derive(Clone, Debug, PartialEq)]
+/// The instrumentation scope a span came from, shared by the spans that have it.
+#[derive(Debug, PartialEq)]
 pub struct Scope {
     scope: InstrumentationScope,
     schema_url: String,
 }
 
-pub fn scope(view: &api::InstrumentationScope<'_>) -> Scope {
-    Scope {
-        scope: InstrumentationScope {
-            name: view.name.to_string(),
-            version: view.version.map(|v| v.to_string()).unwrap_or_default(),
-            attributes: key_values(view.attributes.as_slice()),
-            dropped_attributes_count: 0,
-        },
-        schema_url: view.schema_url.map(|v| v.to_string()).unwrap_or_default(),
+impl Scope {
+    /// Whether a scope without attributes matches this one (the common case, checked
+    /// without allocating).
+    fn is(&self, view: &api::InstrumentationScope<'_>) -> bool {
+        view.attributes.is_empty()
+            && self.scope.attributes.is_empty()
+            && self.scope.name == view.name.as_str()
+            && self.scope.version == view.version.map(|v| v.as_str()).unwrap_or_default()
+            && self.schema_url == view.schema_url.map(|v| v.as_str()).unwrap_or_default()
     }
 }
 
-/// One request's worth of spans: a single resource, spans grouped by scope in the
-/// order their scopes first appear.
-pub fn request(resource: &Resource, spans: Vec<(Scope, Span)>) -> ExportTraceServiceRequest {
-    let mut scope_spans: Vec<ScopeSpans> = Vec::new();
+thread_local! {
+    /// The last scope this thread saw: most threads end spans of one tracer.
+    static LAST_SCOPE: RefCell<Option<Arc<Scope>>> = const { RefCell::new(None) };
+}
+
+pub fn scope(view: &api::InstrumentationScope<'_>) -> Arc<Scope> {
+    LAST_SCOPE.with(|last| {
+        let mut last = last.borrow_mut();
+        match last.as_ref() {
+            Some(scope) if scope.is(view) => Arc::clone(scope),
+            _ => {
+                let scope = Arc::new(Scope {
+                    scope: InstrumentationScope {
+                        name: view.name.to_string(),
+                        version: view.version.map(|v| v.to_string()).unwrap_or_default(),
+                        attributes: key_values(view.attributes.as_slice()),
+                        dropped_attributes_count: 0,
+                    },
+                    schema_url: view.schema_url.map(|v| v.to_string()).unwrap_or_default(),
+                });
+                *last = Some(Arc::clone(&scope));
+                scope
+            }
+        }
+    })
+}
+
+/// Spans grouped by scope, in the order their scopes first appear.
+fn by_scope(spans: &[(Arc<Scope>, Vec<u8>)]) -> Vec<(&Scope, Vec<&[u8]>)> {
+    let mut groups: Vec<(&Scope, Vec<&[u8]>)> = Vec::new();
     for (scope, span) in spans {
-        let same_scope = |group: &&mut ScopeSpans| {
-            group.scope.as_ref() == Some(&scope.scope) && group.schema_url == scope.schema_url
-        };
-        match scope_spans.iter_mut().find(same_scope) {
-            Some(group) => group.spans.push(span),
-            None => scope_spans.push(ScopeSpans {
-                scope: Some(scope.scope),
-                spans: vec![span],
-                schema_url: scope.schema_url,
-            }),
+        match groups
+            .iter_mut()
+            .find(|(s, _)| std::ptr::eq(*s, &**scope) || *s == &**scope)
+        {
+            Some((_, group)) => group.push(span),
+            None => groups.push((scope, vec![span])),
         }
     }
+    groups
+}
+
+fn len_delimited_size(tag: u32, len: usize) -> usize {
+    prost::encoding::key_len(tag) + encoded_len_varint(len as u64) + len
+}
+
+/// The protobuf `ExportTraceServiceRequest` holding `spans`, framed around their bytes.
+fn request_bytes(resource: &Resource, spans: &[(Arc<Scope>, Vec<u8>)]) -> Vec<u8> {
+    let groups = by_scope(spans);
+    let scope_spans_len = |scope: &Scope, group: &[&[u8]]| {
+        let scope_len = scope.scope.encoded_len();
+        len_delimited_size(1, scope_len)
+            + group
+                .iter()
+                .map(|span| len_delimited_size(2, span.len()))
+                .sum::<usize>()
+            + if scope.schema_url.is_empty() {
+                0
+            } else {
+                len_delimited_size(3, scope.schema_url.len())
+            }
+    };
+    let resource_len = resource.encoded_len();
+    let resource_spans_len = len_delimited_size(1, resource_len)
+        + groups
+            .iter()
+            .map(|(scope, group)| len_delimited_size(2, scope_spans_len(scope, group)))
+            .sum::<usize>();
+    let mut out = Vec::with_capacity(len_delimited_size(1, resource_spans_len));
+    encode_key(1, WireType::LengthDelimited, &mut out);
+    encode_varint(resource_spans_len as u64, &mut out);
+    encode_key(1, WireType::LengthDelimited, &mut out);
+    encode_varint(resource_len as u64, &mut out);
+    resource.encode_raw(&mut out);
+    for (scope, group) in &groups {
+        encode_key(2, WireType::LengthDelimited, &mut out);
+        encode_varint(scope_spans_len(scope, group) as u64, &mut out);
+        encode_key(1, WireType::LengthDelimited, &mut out);
+        encode_varint(scope.scope.encoded_len() as u64, &mut out);
+        scope.scope.encode_raw(&mut out);
+        for span in group {
+            put_len_delimited(&mut out, 2, span);
+        }
+        put_bytes(&mut out, 3, scope.schema_url.as_bytes());
+    }
+    out
+}
+
+/// The same request as messages, for the JSON encoding.
+fn request_message(
+    resource: &Resource,
+    spans: &[(Arc<Scope>, Vec<u8>)],
+) -> ExportTraceServiceRequest {
+    let scope_spans = by_scope(spans)
+        .into_iter()
+        .map(|(scope, group)| ScopeSpans {
+            scope: Some(scope.scope.clone()),
+            spans: group
+                .into_iter()
+                .map(|bytes| Span::decode(bytes).expect("our own encoding decodes"))
+                .collect(),
+            schema_url: scope.schema_url.clone(),
+        })
+        .collect();
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(resource.clone()),
@@ -184,14 +349,17 @@ pub fn request(resource: &Resource, spans: Vec<(Scope, Span)>) -> ExportTraceSer
     }
 }
 
+/// The HTTP body for a batch: protobuf or JSON, optionally gzipped.
 pub fn body(
-    request: &ExportTraceServiceRequest,
+    resource: &Resource,
+    spans: &[(Arc<Scope>, Vec<u8>)],
     protocol: Protocol,
     compression: Compression,
 ) -> Vec<u8> {
     let plain = match protocol {
-        Protocol::Protobuf => request.encode_to_vec(),
-        Protocol::Json => serde_json::to_vec(request).expect("OTLP messages always serialize"),
+        Protocol::Protobuf => request_bytes(resource, spans),
+        Protocol::Json => serde_json::to_vec(&request_message(resource, spans))
+            .expect("OTLP messages always serialize"),
     };
     match compression {
         Compression::None => plain,
@@ -202,5 +370,21 @@ pub fn body(
                 .and_then(|()| encoder.finish())
                 .expect("gzip into memory cannot fail")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_nested_messages_get_multi_byte_lengths() {
+        let mut buf = Vec::new();
+        put_message(&mut buf, 9, |buf| put_bytes(buf, 1, &[7u8; 300]));
+        let mut expected = Vec::new();
+        let mut inner = Vec::new();
+        put_bytes(&mut inner, 1, &[7u8; 300]);
+        put_len_delimited(&mut expected, 9, &inner);
+        assert_eq!(buf, expected);
     }
 }

@@ -8,7 +8,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::Span;
 use spanplug_api::{Logger, SpanProcessor, SpanView};
 
 use crate::encode::{self, Scope};
@@ -62,7 +61,7 @@ struct Counts {
 }
 
 struct State {
-    queue: VecDeque<(Scope, Span)>,
+    queue: VecDeque<(Arc<Scope>, Vec<u8>)>,
     /// Spans taken off the queue and finished with (delivered, failed or rejected).
     settled: u64,
     /// The highest `accepted` count a flush is waiting for.
@@ -134,7 +133,7 @@ impl Shared {
         let mut next_scheduled = Instant::now() + self.settings.batch.schedule_delay;
         let mut last_drop_report = (Instant::now(), 0u64);
         loop {
-            let batch: Vec<(Scope, Span)> = {
+            let batch: Vec<(Arc<Scope>, Vec<u8>)> = {
                 let mut state = lock(&self.state);
                 loop {
                     let urgent = state.queue.len() >= batch_size
@@ -175,13 +174,15 @@ impl Shared {
         }
     }
 
-    fn export(&self, batch: Vec<(Scope, Span)>) {
+    fn export(&self, batch: Vec<(Arc<Scope>, Vec<u8>)>) {
         let count = batch.len() as u64;
         let body = encode::body(
-            &encode::request(&self.resource, batch),
+            &self.resource,
+            &batch,
             self.settings.protocol,
             self.settings.compression,
         );
+        drop(batch);
         let export_deadline = deadline_after(self.settings.batch.export_timeout);
         let deadline = || match lock(&self.state).shutdown_deadline {
             Some(shutdown) => shutdown.min(export_deadline),
