@@ -2,6 +2,7 @@
 //! shared by every plugin processor. Public so that benchmarks and native adapters
 //! can run plugin-style processors without the `.so` boundary.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use abi_stable::std_types::{RSlice, RStr};
@@ -92,16 +93,29 @@ fn otel_key_values(
     kvs.iter().map(|kv| (kv.key.as_str(), &kv.value))
 }
 
-/// Resource attributes in a stable order (the SDK keeps them in a hash map):
-/// `telemetry.sdk.*` first, as the Python SDK writes them, then by key.
+/// The resource, converted once: attributes in a stable order (the SDK keeps them in
+/// a hash map; `telemetry.sdk.*` first, as the Python SDK writes them, then by key),
+/// with the borrowed view every span shares.
 pub struct OrderedResource {
-    attributes: Vec<opentelemetry::KeyValue>,
-    schema_url: String,
+    /// Views into `attributes`, `string_arrays` and `schema_url`, built once.
+    view: Vec<KeyValue<'static>>,
+    /// Owns the element views of string-array attributes that `view` points at.
+    _string_arrays: Vec<Vec<RStr<'static>>>,
+    schema_url: Arc<str>,
+    attributes: Arc<[opentelemetry::KeyValue]>,
 }
 
 impl OrderedResource {
     pub(crate) fn attributes(&self) -> &[opentelemetry::KeyValue] {
         &self.attributes
+    }
+
+    /// The view, borrowed for as long as `self`.
+    fn view(&self) -> Resource<'_> {
+        Resource {
+            attributes: self.view.as_slice().into(),
+            schema_url: (*self.schema_url).into(),
+        }
     }
 }
 
@@ -122,9 +136,22 @@ pub fn ordered_resource(resource: &OtelResource) -> OrderedResource {
             key.to_string(),
         )
     });
+    let attributes: Arc<[opentelemetry::KeyValue]> = attributes.into();
+    let schema_url: Arc<str> = resource.schema_url().unwrap_or("").into();
+    // SAFETY: the views point into heap memory this struct owns and never mutates:
+    // the `Arc` allocation of `attributes` (and the strings inside it) and the element
+    // buffers of `string_arrays`, none of which move when the struct moves. They are
+    // only lent out through `view(&self)`, so they never outlive that memory.
+    let stable: &'static [opentelemetry::KeyValue] = unsafe { &*Arc::as_ptr(&attributes) };
+    let string_arrays = string_arrays(stable.iter().map(|kv| &kv.value));
+    let arrays: &'static [Vec<RStr<'static>>] =
+        unsafe { &*(string_arrays.as_slice() as *const [Vec<RStr<'static>>]) };
+    let view = key_values(otel_key_values(stable), arrays);
     OrderedResource {
+        view,
+        _string_arrays: string_arrays,
+        schema_url,
         attributes,
-        schema_url: resource.schema_url().unwrap_or("").to_string(),
     }
 }
 
@@ -134,12 +161,7 @@ pub fn with_span_view<R>(
     resource: &OrderedResource,
     f: impl FnOnce(&SpanView<'_>) -> R,
 ) -> R {
-    let resource_arrays = string_arrays(resource.attributes.iter().map(|kv| &kv.value));
-    let resource_attributes = key_values(otel_key_values(&resource.attributes), &resource_arrays);
-    let resource_view = Resource {
-        attributes: resource_attributes.as_slice().into(),
-        schema_url: resource.schema_url.as_str().into(),
-    };
+    let resource_view = resource.view();
 
     let scope = &span.instrumentation_scope;
     let scope_kvs: Vec<&opentelemetry::KeyValue> = scope.attributes().collect();
