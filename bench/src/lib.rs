@@ -17,6 +17,9 @@ use spanplug_host::view::{ordered_resource, with_span_view, OrderedResource};
 #[path = "../../plugins/otlp-http/src/encode.rs"]
 pub mod encode;
 #[allow(dead_code)]
+#[path = "../../plugins/context-enricher/src/facts.rs"]
+pub mod facts;
+#[allow(dead_code)]
 #[path = "../../plugins/console-file/src/format.rs"]
 pub mod format;
 #[allow(dead_code)]

@@ -49,6 +49,10 @@ fn main() -> anyhow::Result<()> {
         Some("serve") => return serve_child(&args[1..]),
         Some("startup-child") => return startup_child(&args[1]),
         Some("memory-child") => return memory_child(args[1].parse()?),
+        Some("receiver-child") => return receiver_child(),
+        Some("profile") => {
+            return profile(&args[1], args.get(2).map_or(Ok(20_000), |n| n.parse())?)
+        }
         _ => {}
     }
     let options = Options {
@@ -533,10 +537,26 @@ fn python_baseline(options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The native twin of `context_enricher:serve_context` for question 4.
+/// The native twin of `context_enricher:serve_context` for question 4: the same
+/// process facts (from the plugin's own source) and the request context.
 #[derive(Debug)]
 struct NativeEnricher {
-    pid: i64,
+    facts: Vec<KeyValue>,
+}
+
+impl NativeEnricher {
+    fn new() -> Self {
+        use spanplug_api::OwnedValue;
+        let facts = spanplug_bench::facts::process_facts()
+            .into_iter()
+            .map(|(key, value)| match value {
+                OwnedValue::I64(i) => KeyValue::new(key, i),
+                OwnedValue::String(s) => KeyValue::new(key, s.to_string()),
+                other => KeyValue::new(key, format!("{other:?}")),
+            })
+            .collect();
+        NativeEnricher { facts }
+    }
 }
 
 impl SpanProcessor for NativeEnricher {
@@ -546,7 +566,9 @@ impl SpanProcessor for NativeEnricher {
                 span.set_attribute(KeyValue::new(key.to_string(), value.to_string()));
             }
         }
-        span.set_attribute(KeyValue::new("process.pid", self.pid));
+        for fact in &self.facts {
+            span.set_attribute(fact.clone());
+        }
     }
 
     fn on_end(&self, _span: opentelemetry_sdk::trace::SpanData) {}
@@ -598,9 +620,7 @@ fn app_thread_cost(options: &Options) -> anyhow::Result<()> {
             &receiver.base_url(),
             count as usize * 2,
             Sampler::AlwaysOn,
-            Some(Box::new(NativeEnricher {
-                pid: i64::from(std::process::id()),
-            })),
+            Some(Box::new(NativeEnricher::new())),
         )?;
         let samples = latencies(&native, count);
         n50.push(percentile(&samples, 0.5) as f64);
@@ -722,6 +742,49 @@ fn scale(options: &Options) -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     println!("\nOn 2 cores, 4 threads oversubscribe the machine: their per-thread figure includes waiting for a core.\n");
+    Ok(())
+}
+
+/// One path, for `valgrind --tool=callgrind spanplug-bench profile <case> [count]`:
+/// where the instructions of a span go.
+fn profile(case: &str, count: u64) -> anyhow::Result<()> {
+    let receiver = Receiver::start();
+    let endpoint = receiver.base_url();
+    let dir = tempfile_dir("profile")?;
+    let otlp = [
+        ("endpoint", endpoint.as_str()),
+        ("max_queue_size", "1000000"),
+        ("log_dir", dir.to_str().unwrap_or("/tmp")),
+    ];
+    let provider = match case {
+        "native-noop" => native_provider(NativeNoop, Sampler::AlwaysOn),
+        "plugin-noop" => plugin_provider(&["bench_noop:noop"], &[], Sampler::AlwaysOn)?,
+        "console_file" => plugin_provider(
+            &["console_file:default_tracing_exporter"],
+            &otlp,
+            Sampler::AlwaysOn,
+        )?,
+        "otlp_http" => plugin_provider(&["otlp_http:otlp"], &otlp, Sampler::AlwaysOn)?,
+        "enricher+otlp_http" => plugin_provider(
+            &["context_enricher:serve_context", "otlp_http:otlp"],
+            &otlp,
+            Sampler::AlwaysOn,
+        )?,
+        "native-enricher+otlp" => otlp_sdk_provider(
+            &endpoint,
+            1_000_000,
+            Sampler::AlwaysOn,
+            Some(Box::new(NativeEnricher::new())),
+        )?,
+        other => bail!("unknown case {other}"),
+    };
+    let _request = RequestContext::new()
+        .with("request_id", "0af7651916cd43dd")
+        .with("app", "default")
+        .attach();
+    run_spans(&provider, count, false);
+    let _ = provider.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
@@ -991,6 +1054,29 @@ struct LoadSamples {
     rate: Vec<f64>,
 }
 
+/// An OTLP receiver in its own process, as a collector would be: prints its port,
+/// runs until killed.
+fn receiver_child() -> anyhow::Result<()> {
+    let receiver = Receiver::start();
+    println!("{}", receiver.port());
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+fn start_receiver_process() -> anyhow::Result<(Services, String)> {
+    use std::io::BufRead as _;
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg("receiver-child")
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().context("receiver stdout")?)
+        .read_line(&mut line)?;
+    let port: u16 = line.trim().parse().context("receiver port")?;
+    Ok((Services(vec![child]), format!("http://127.0.0.1:{port}")))
+}
+
 /// Question 8: the multi-service example under load.
 fn end_to_end(options: &Options) -> anyhow::Result<()> {
     let duration = options.pick(Duration::from_millis(500), Duration::from_secs(10));
@@ -1003,7 +1089,7 @@ fn end_to_end(options: &Options) -> anyhow::Result<()> {
     );
     println!("| tracing | p50 µs | p99 µs | requests/s | p99 / off |");
     println!("|---|---|---|---|---|");
-    let receiver = Receiver::start();
+    let (_collector, collector_url) = start_receiver_process()?;
     let logs = tempfile_dir("e2e")?;
     let modes: [(&str, Vec<(&str, String)>); 3] = [
         ("off", vec![("SPANPLUG_TRACING_ENABLED", "false".into())]),
@@ -1018,7 +1104,7 @@ fn end_to_end(options: &Options) -> anyhow::Result<()> {
                     "SPANPLUG_TRACING_EXPORTER_IMPORT_PATH",
                     "otlp_http:otlp".into(),
                 ),
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url()),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", collector_url.clone()),
             ],
         ),
     ];

@@ -1,6 +1,7 @@
 //! The adapter into `opentelemetry_sdk`: one SDK `SpanProcessor` that runs every
 //! plugin processor in configured order, building each span's view once.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -197,7 +198,8 @@ impl PluginPipeline {
             &arrays,
         );
         let trace_state = data.span_context.trace_state().header();
-        let mut added = RVec::new();
+        // Room for a typical enricher, so pushes do not reallocate.
+        let mut added = RVec::with_capacity(16);
         let mut starting = StartingSpan::new(
             span_context(&data.span_context, &trace_state),
             SpanId(data.parent_span_id.to_bytes()),
@@ -228,22 +230,51 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn otel_value(value: OwnedValue) -> Value {
-    let strings = |items: RVec<abi_stable::std_types::RString>| -> Vec<StringValue> {
-        items
-            .into_iter()
-            .map(|s| StringValue::from(String::from(s)))
-            .collect()
-    };
+/// How many recent strings each thread keeps for reuse.
+const INTERNED_STRINGS: usize = 32;
+
+thread_local! {
+    /// Attribute keys and values that `on_start` processors set tend to repeat
+    /// (`request_id`, `app`, `host.name`, ...): sharing them saves an allocation and a
+    /// copy per attribute per span.
+    static RECENT_STRINGS: RefCell<(Vec<Arc<str>>, usize)> = const { RefCell::new((Vec::new(), 0)) };
+}
+
+fn interned(text: &str) -> Arc<str> {
+    RECENT_STRINGS.with(|recent| {
+        let (strings, next) = &mut *recent.borrow_mut();
+        if let Some(found) = strings
+            .iter()
+            .find(|s| s.len() == text.len() && &***s == text)
+        {
+            return Arc::clone(found);
+        }
+        let string: Arc<str> = text.into();
+        if strings.len() < INTERNED_STRINGS {
+            strings.push(Arc::clone(&string));
+        } else {
+            strings[*next] = Arc::clone(&string);
+            *next = (*next + 1) % INTERNED_STRINGS;
+        }
+        string
+    })
+}
+
+fn otel_value(value: &OwnedValue) -> Value {
     match value {
-        OwnedValue::Bool(b) => Value::Bool(b),
-        OwnedValue::I64(i) => Value::I64(i),
-        OwnedValue::F64(f) => Value::F64(f),
-        OwnedValue::String(s) => Value::String(String::from(s).into()),
-        OwnedValue::BoolArray(items) => Value::Array(Array::Bool(items.into())),
-        OwnedValue::I64Array(items) => Value::Array(Array::I64(items.into())),
-        OwnedValue::F64Array(items) => Value::Array(Array::F64(items.into())),
-        OwnedValue::StringArray(items) => Value::Array(Array::String(strings(items))),
+        OwnedValue::Bool(b) => Value::Bool(*b),
+        OwnedValue::I64(i) => Value::I64(*i),
+        OwnedValue::F64(f) => Value::F64(*f),
+        OwnedValue::String(s) => Value::String(StringValue::from(interned(s.as_str()))),
+        OwnedValue::BoolArray(items) => Value::Array(Array::Bool(items.to_vec())),
+        OwnedValue::I64Array(items) => Value::Array(Array::I64(items.to_vec())),
+        OwnedValue::F64Array(items) => Value::Array(Array::F64(items.to_vec())),
+        OwnedValue::StringArray(items) => Value::Array(Array::String(
+            items
+                .iter()
+                .map(|s| StringValue::from(s.as_str().to_string()))
+                .collect(),
+        )),
     }
 }
 
@@ -263,8 +294,11 @@ impl SpanProcessor for PluginPipeline {
             .or_else(RequestContext::current)
             .unwrap_or_default();
         let added = self.run_on_start(&data, &request);
-        for kv in added {
-            span.set_attribute(KeyValue::new(String::from(kv.key), otel_value(kv.value)));
+        for kv in added.iter() {
+            span.set_attribute(KeyValue::new(
+                interned(kv.key.as_str()),
+                otel_value(&kv.value),
+            ));
         }
     }
 

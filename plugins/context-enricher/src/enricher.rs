@@ -22,7 +22,10 @@ impl SpanProcessor for Enricher {
         }
         if let Some(prefix) = &self.context_prefix {
             for (key, value) in request.iter() {
-                span.set_attribute(format!("{prefix}{key}"), value);
+                let mut name = String::with_capacity(prefix.len() + key.len());
+                name.push_str(prefix);
+                name.push_str(key);
+                span.set_attribute(name, value);
             }
         }
     }
