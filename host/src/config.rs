@@ -7,6 +7,7 @@
 //!   exporter_import_path: console_file:default_tracing_exporter   # or a list
 //!   exporter_config: {log_dir: /var/log/myservice}
 //!   plugin_path: [/opt/spanplug/plugins]
+//!   exporter_sha256: {otlp_http: 3f2a...}   # optional pins, checked before loading
 //! ```
 //!
 //! Precedence, highest first: `SPANPLUG_TRACING_*` variables, the OpenTelemetry
@@ -44,6 +45,8 @@ pub struct TracingConfig {
     /// Passed to every factory as its config map.
     pub exporter_config: BTreeMap<String, String>,
     pub plugin_path: Vec<PathBuf>,
+    /// SHA-256 pins (hex), keyed by module name or library path, checked before loading.
+    pub exporter_sha256: BTreeMap<String, String>,
     /// Set by the application; `None` lets `OTEL_SERVICE_NAME` and
     /// `OTEL_RESOURCE_ATTRIBUTES` decide, as the OpenTelemetry spec says.
     pub service_name: Option<String>,
@@ -59,6 +62,7 @@ impl Default for TracingConfig {
             exporter_import_path: Vec::new(),
             exporter_config: BTreeMap::new(),
             plugin_path: Vec::new(),
+            exporter_sha256: BTreeMap::new(),
             service_name: None,
             shutdown_timeout: Duration::from_secs(5),
         }
@@ -78,6 +82,7 @@ struct RawTracingConfig {
     exporter_import_path: Option<OneOrMany<String>>,
     exporter_config: Option<BTreeMap<String, Scalar>>,
     plugin_path: Option<OneOrMany<PathBuf>>,
+    exporter_sha256: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +181,7 @@ impl TracingConfig {
                 .map(|(k, v)| (k, v.into_string()))
                 .collect(),
             plugin_path: raw.plugin_path.map(OneOrMany::into_vec).unwrap_or_default(),
+            exporter_sha256: raw.exporter_sha256.unwrap_or_default(),
             ..TracingConfig::default()
         };
         if let Some(ratio) = config.sampling_ratio {

@@ -45,6 +45,16 @@ pub enum LoadError {
     #[error("plugin file {} does not exist", path.display())]
     FileNotFound { path: PathBuf },
 
+    #[error("refusing to load {}: {reason}; make it writable only by its owner (chmod go-w) and owned by this user or root, or set SPANPLUG_ALLOW_INSECURE_PLUGINS=1", path.display())]
+    Untrusted { path: PathBuf, reason: String },
+
+    #[error("{} does not match its pinned SHA-256 (exporter_sha256): expected {expected}, found {actual}", path.display())]
+    ChecksumMismatch {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+
     #[error("{} is not a loadable shared library: {reason}", path.display())]
     InvalidLibrary { path: PathBuf, reason: String },
 

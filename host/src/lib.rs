@@ -31,6 +31,7 @@ pub mod request_context;
 pub mod spans_file;
 pub mod stderr_log;
 pub mod tree;
+pub mod trust;
 pub mod view;
 pub mod waterfall;
 

@@ -15,6 +15,7 @@ use spanplug_api::{Factory, PluginContext, PluginModRef, Processor};
 use crate::elf;
 use crate::error::LoadError;
 use crate::import_path::ModuleRef;
+use crate::trust;
 
 /// The environment variable listing plugin folders, colon-separated like `PYTHONPATH`.
 pub const PLUGIN_PATH_VAR: &str = "SPANPLUG_PLUGIN_PATH";
@@ -112,7 +113,10 @@ pub struct Plugin {
 }
 
 impl Plugin {
+    /// Loads a plugin after checking who could have written it (see [`crate::trust`])
+    /// and that it is a complete shared object.
     pub fn load(path: &Path) -> Result<Plugin, LoadError> {
+        trust::check_trusted(path)?;
         elf::check_shared_object(path).map_err(|reason| LoadError::InvalidLibrary {
             path: path.to_path_buf(),
             reason,

@@ -111,17 +111,18 @@ impl PluginPipeline {
         let mut stages: Vec<Stage> = Vec::new();
         let mut plugins = Vec::new();
         for import_path in config.import_paths() {
-            let loaded = match load_import_path(&import_path, &search, &input) {
-                Ok(loaded) => loaded,
-                Err(error) => {
-                    for stage in &stages {
-                        if let Err(e) = stage.processor.shutdown(config.shutdown_timeout) {
-                            log::warn!("shutting down {} after a failed load: {e}", stage.name);
+            let loaded =
+                match load_import_path(&import_path, &search, &config.exporter_sha256, &input) {
+                    Ok(loaded) => loaded,
+                    Err(error) => {
+                        for stage in &stages {
+                            if let Err(e) = stage.processor.shutdown(config.shutdown_timeout) {
+                                log::warn!("shutting down {} after a failed load: {e}", stage.name);
+                            }
                         }
+                        return Err(error);
                     }
-                    return Err(error);
-                }
-            };
+                };
             plugins.push(InstalledPlugin {
                 import_path: loaded.import_path.clone(),
                 library: loaded.library,

@@ -7,9 +7,10 @@ use opentelemetry_sdk::Resource;
 use spanplug_api::{PluginContext, Processor, StrPair};
 
 use crate::error::LoadError;
-use crate::import_path::ImportPath;
+use crate::import_path::{ImportPath, ModuleRef};
 use crate::loader::{Plugin, PluginSearchPath};
 use crate::plugin_log::host_log;
+use crate::trust;
 use crate::view::{key_values, ordered_resource, string_arrays};
 
 /// What every factory is told about the service.
@@ -37,13 +38,22 @@ pub struct LoadedProcessors {
 }
 
 /// Resolves, loads, checks and calls one `module:function`, logging the result once.
+/// `pins` maps module names or library paths to the SHA-256 the file must have.
 pub fn load_import_path(
     import_path: &str,
     search: &PluginSearchPath,
+    pins: &BTreeMap<String, String>,
     input: &FactoryInput<'_>,
 ) -> Result<LoadedProcessors, LoadError> {
     let parsed = ImportPath::parse(import_path)?;
     let library = search.resolve(&parsed.module)?;
+    let pin = match &parsed.module {
+        ModuleRef::Name(name) => pins.get(name),
+        ModuleRef::File(path) => pins.get(&path.to_string_lossy().into_owned()),
+    };
+    if let Some(expected) = pin {
+        trust::check_sha256(&library, expected)?;
+    }
     let plugin = Plugin::load(&library)?;
 
     let service_name = input.service_name();

@@ -148,7 +148,7 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     println!("service.name: {}", input.service_name());
     let mut failures = 0;
     for import_path in config.import_paths() {
-        match load_import_path(&import_path, &search, &input) {
+        match load_import_path(&import_path, &search, &config.exporter_sha256, &input) {
             Ok(loaded) => {
                 println!(
                     "ok    {} ({}, spanplug-api {})",

@@ -1,0 +1,94 @@
+//! Whether a plugin file may be loaded at all: the caution `ld.so` takes in secure
+//! mode. A library that another user could have replaced runs with the service's
+//! privileges, so it is refused unless the operator says otherwise.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use crate::error::LoadError;
+
+/// Set to `1` to load plugins despite unsafe ownership or permissions.
+pub const ALLOW_INSECURE_VAR: &str = "SPANPLUG_ALLOW_INSECURE_PLUGINS";
+
+/// The effective uid of this process (from /proc; Linux).
+fn effective_uid() -> Option<u32> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn problem(path: &Path, what: &str) -> Option<String> {
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) => return Some(format!("cannot inspect {what} {}: {error}", path.display())),
+    };
+    let mode = metadata.permissions().mode();
+    // A world-writable directory with the sticky bit (like /tmp) still lets only the
+    // owner replace a file, but a plugin has no business there either.
+    if mode & 0o022 != 0 {
+        return Some(format!(
+            "{what} {} is writable by {} (mode {:o})",
+            path.display(),
+            if mode & 0o002 != 0 {
+                "every user"
+            } else {
+                "its group"
+            },
+            mode & 0o7777
+        ));
+    }
+    let owner = metadata.uid();
+    if owner != 0 && Some(owner) != effective_uid() {
+        return Some(format!(
+            "{what} {} is owned by uid {owner}, neither this user nor root",
+            path.display()
+        ));
+    }
+    None
+}
+
+/// Refuses a plugin file, or the folder holding it, that is writable by group or
+/// others or owned by someone other than this user or root.
+pub fn check_trusted(path: &Path) -> Result<(), LoadError> {
+    if std::env::var(ALLOW_INSECURE_VAR).is_ok_and(|v| v == "1") {
+        return Ok(());
+    }
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match problem(path, "plugin file").or_else(|| problem(folder, "plugin folder")) {
+        None => Ok(()),
+        Some(reason) => Err(LoadError::Untrusted {
+            path: path.to_path_buf(),
+            reason,
+        }),
+    }
+}
+
+/// Checks a file against a pinned SHA-256 (hex), before it is loaded.
+pub fn check_sha256(path: &Path, expected: &str) -> Result<(), LoadError> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).map_err(|e| LoadError::InvalidLibrary {
+        path: path.to_path_buf(),
+        reason: format!("cannot read it to check its SHA-256: {e}"),
+    })?;
+    let actual: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if actual.eq_ignore_ascii_case(expected.trim()) {
+        Ok(())
+    } else {
+        Err(LoadError::ChecksumMismatch {
+            path: path.to_path_buf(),
+            expected: expected.trim().to_ascii_lowercase(),
+            actual,
+        })
+    }
+}
