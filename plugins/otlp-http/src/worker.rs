@@ -127,8 +127,20 @@ impl Exporter {
     }
 }
 
+/// Export is background work: on a busy machine the application's own threads
+/// should get the CPU first, so the export thread runs at a lower priority (nice +10).
+/// Failure to lower it (no permission, no such call) changes nothing else.
+fn lower_thread_priority() {
+    // SAFETY: plain system calls on this thread's id; no memory is shared.
+    unsafe {
+        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, thread, 10);
+    }
+}
+
 impl Shared {
     fn run(&self) {
+        lower_thread_priority();
         let batch_size = self.settings.batch.max_export_batch_size;
         let mut next_scheduled = Instant::now() + self.settings.batch.schedule_delay;
         let mut last_drop_report = (Instant::now(), 0u64);
