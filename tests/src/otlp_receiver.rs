@@ -35,6 +35,10 @@ pub enum Reply {
     },
     /// Waits before answering 200.
     Delay(Duration),
+    /// 200 with a body of this many bytes that is not an OTLP response.
+    Garbage {
+        bytes: usize,
+    },
 }
 
 /// One request as received.
@@ -246,6 +250,14 @@ async fn handle(
     }
     let (status, response) = match &reply {
         Reply::Ok | Reply::Delay(_) => (200, ok_response(None, json)),
+        Reply::Garbage { bytes } => (
+            200,
+            (
+                [("content-type", "application/x-protobuf")],
+                vec![0xffu8; *bytes],
+            )
+                .into_response(),
+        ),
         Reply::PartialSuccess { rejected, message } => (
             200,
             ok_response(

@@ -1,0 +1,208 @@
+//! The fault matrix of RELIABILITY.md that the other suites do not already cover:
+//! hostile backends, bad files, span limits, and config abuse. Each case is real:
+//! real sockets on 127.0.0.1, real files, the real plugins.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use opentelemetry::trace::{Span as _, Tracer as _};
+use opentelemetry::KeyValue;
+use spanplug_host::TracingConfig;
+use spanplug_tests::otlp_receiver::{Receiver, Reply};
+use spanplug_tests::{config, plugin_dir, read_records, span_files};
+
+fn otlp(endpoint: &str) -> TracingConfig {
+    TracingConfig::default()
+        .with_exporter_import_path("otlp_http:otlp")
+        .with_plugin_dir(plugin_dir())
+        .with_service_name("faults")
+        .with_exporter_config("endpoint", endpoint)
+        .with_exporter_config("schedule_delay", "20")
+        .with_exporter_config("export_timeout", "1500")
+        .with_exporter_config("timeout", "300")
+}
+
+fn send(config: TracingConfig, count: usize) -> Result<(), String> {
+    let guard = spanplug_host::init(config).map_err(|e| e.to_string())?;
+    let tracer = guard.tracer("faults");
+    for _ in 0..count {
+        tracer.in_span("fault", |_| {});
+    }
+    guard.shutdown().map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_server_error_is_not_retried_and_is_counted() {
+    let receiver = Receiver::start();
+    receiver.script([Reply::Status {
+        code: 500,
+        retry_after: None,
+        body: "boom".into(),
+    }]);
+    let error = send(otlp(&receiver.base_url()), 3).unwrap_err();
+    assert_eq!(receiver.requests().len(), 1);
+    assert!(
+        error.contains("3 spans lost; 0 delivered, 0 dropped (queue full), 3 failed"),
+        "{error}"
+    );
+}
+
+#[test]
+fn connection_resets_are_retried_then_counted() {
+    // Accepts every connection and closes it at once, without a response, for 4 s.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let accepted = std::thread::spawn(move || {
+        let until = std::time::Instant::now() + Duration::from_secs(4);
+        let mut count = 0;
+        while std::time::Instant::now() < until {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+                    let _ = stream.read(&mut [0u8; 64]);
+                    count += 1;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+        count
+    });
+    let error = send(otlp(&format!("http://127.0.0.1:{port}")), 4).unwrap_err();
+    assert!(
+        error.contains("4 spans lost; 0 delivered, 0 dropped (queue full), 4 failed"),
+        "{error}"
+    );
+    assert!(accepted.join().unwrap() >= 2, "the reset was retried");
+}
+
+#[test]
+fn garbage_and_huge_response_bodies_do_not_break_delivery() {
+    let receiver = Receiver::start();
+    receiver.script([
+        Reply::Garbage { bytes: 16 },
+        Reply::Garbage {
+            bytes: 8 * 1024 * 1024,
+        },
+    ]);
+    let guard = spanplug_host::init(otlp(&receiver.base_url())).unwrap();
+    let tracer = guard.tracer("faults");
+    tracer.in_span("first", |_| {});
+    guard.force_flush().unwrap();
+    tracer.in_span("second", |_| {});
+    guard.force_flush().unwrap();
+    tracer.in_span("third", |_| {});
+    guard.shutdown().unwrap();
+    assert_eq!(receiver.delivered_spans().len(), 3);
+}
+
+#[test]
+fn span_limits_apply_and_the_drop_counts_are_exported() {
+    let receiver = Receiver::start();
+    let guard = spanplug_host::init(otlp(&receiver.base_url())).unwrap();
+    let tracer = guard.tracer("faults");
+    let mut span = tracer.start("huge");
+    for i in 0..1000 {
+        span.set_attribute(KeyValue::new(format!("attribute.{i}"), "x".repeat(100)));
+    }
+    for i in 0..500 {
+        span.add_event(format!("event {i}"), vec![]);
+    }
+    span.set_attribute(KeyValue::new("big", "y".repeat(1 << 20)));
+    span.end();
+    guard.shutdown().unwrap();
+    let spans = receiver.delivered_spans();
+    let span = &spans[0];
+    // The SDK's default limits: 128 attributes, 128 events.
+    assert_eq!(span.attributes.len(), 128);
+    assert_eq!(span.dropped_attributes_count, 1001 - 128);
+    assert_eq!(span.events.len(), 128);
+    assert_eq!(span.dropped_events_count, 500 - 128);
+}
+
+#[test]
+fn an_unusable_spans_directory_is_a_clear_factory_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-directory");
+    std::fs::write(&file, "").unwrap();
+    let error = spanplug_host::init(config(&["console_file:default_tracing_exporter"], &file))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.starts_with("factory console_file:default_tracing_exporter failed: cannot create the spans directory"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_same_exporter_listed_twice_never_shares_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let guard = spanplug_host::init(config(
+        &[
+            "console_file:default_tracing_exporter",
+            "console_file:default_tracing_exporter",
+        ],
+        dir.path(),
+    ))
+    .unwrap();
+    guard.tracer("faults").in_span("twice", |_| {});
+    guard.shutdown().unwrap();
+    let files = span_files(dir.path());
+    assert_eq!(files.len(), 2, "{files:?}");
+    // Each file holds the span exactly once, whole.
+    assert_eq!(read_records(dir.path()).len(), 2);
+}
+
+#[test]
+fn hostile_config_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.yaml");
+    let mut text = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for (name, previous) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+        .iter()
+        .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+    {
+        text.push_str(&format!("{name}: &{name} [*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous}]\n"));
+    }
+    text.push_str("tracing_config:\n  exporter_config: {payload: *i}\n");
+    std::fs::write(&bomb, text).unwrap();
+    let error = TracingConfig::from_yaml_file(&bomb)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!("invalid tracing config in {}", bomb.display())),
+        "{error}"
+    );
+
+    let huge = dir.path().join("huge.yaml");
+    std::fs::write(
+        &huge,
+        format!(
+            "tracing_config:\n  enabled: true\n#{}\n",
+            "x".repeat(2 << 20)
+        ),
+    )
+    .unwrap();
+    let error = TracingConfig::from_yaml_file(&huge)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("config files are limited to 1048576"),
+        "{error}"
+    );
+
+    let wrong_type = dir.path().join("wrong.yaml");
+    std::fs::write(&wrong_type, "tracing_config:\n  sampling_ratio: often\n").unwrap();
+    let error = TracingConfig::from_yaml_file(&wrong_type)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("sampling_ratio") && error.contains("invalid type"),
+        "{error}"
+    );
+}
