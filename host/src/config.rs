@@ -52,6 +52,8 @@ pub struct TracingConfig {
     pub service_name: Option<String>,
     /// How long the guard's shutdown waits for every processor to flush.
     pub shutdown_timeout: Duration,
+    /// How long a plugin's factory may take before `init` gives up on it.
+    pub factory_timeout: Duration,
 }
 
 impl Default for TracingConfig {
@@ -65,6 +67,7 @@ impl Default for TracingConfig {
             exporter_sha256: BTreeMap::new(),
             service_name: None,
             shutdown_timeout: Duration::from_secs(5),
+            factory_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -89,6 +89,12 @@ pub enum LoadError {
         message: String,
     },
 
+    #[error("factory {import_path} did not return within {timeout:?}; a factory must not block (the call was abandoned)")]
+    FactoryTimeout {
+        import_path: String,
+        timeout: std::time::Duration,
+    },
+
     #[error("factory {import_path} returned no span processors")]
     NoProcessors { import_path: String },
 }

@@ -107,6 +107,7 @@ impl PluginPipeline {
         let input = FactoryInput {
             resource,
             exporter_config: &config.exporter_config,
+            timeout: config.factory_timeout,
         };
         let mut stages: Vec<Stage> = Vec::new();
         let mut plugins = Vec::new();

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use opentelemetry_sdk::Resource;
 use spanplug_api::{PluginContext, Processor, StrPair};
@@ -11,12 +12,14 @@ use crate::import_path::{ImportPath, ModuleRef};
 use crate::loader::{Plugin, PluginSearchPath};
 use crate::plugin_log::host_log;
 use crate::trust;
-use crate::view::{key_values, ordered_resource, string_arrays};
+use crate::view::{key_values, ordered_resource, string_arrays, OrderedResource};
 
 /// What every factory is told about the service.
 pub struct FactoryInput<'a> {
     pub resource: &'a Resource,
     pub exporter_config: &'a BTreeMap<String, String>,
+    /// How long a factory may take before its call is abandoned.
+    pub timeout: Duration,
 }
 
 impl FactoryInput<'_> {
@@ -56,45 +59,86 @@ pub fn load_import_path(
     }
     let plugin = Plugin::load(&library)?;
 
-    let service_name = input.service_name();
-    let resource = ordered_resource(input.resource);
-    let arrays = string_arrays(resource.attributes().iter().map(|kv| &kv.value));
-    let resource_attributes = key_values(
-        resource
-            .attributes()
-            .iter()
-            .map(|kv| (kv.key.as_str(), &kv.value)),
-        &arrays,
-    );
-    let config: Vec<StrPair<'_>> = input
-        .exporter_config
-        .iter()
-        .map(|(key, value)| StrPair {
-            key: key.as_str().into(),
-            value: value.as_str().into(),
-        })
-        .collect();
     let canonical = parsed.to_string();
-    let ctx = PluginContext {
-        import_path: canonical.as_str().into(),
-        service_name: service_name.as_str().into(),
-        resource_attributes: resource_attributes.as_slice().into(),
-        config: config.as_slice().into(),
-        log: host_log,
+    let call = FactoryCall {
+        import_path: canonical.clone(),
+        function: parsed.function.clone(),
+        service_name: input.service_name(),
+        resource: ordered_resource(input.resource),
+        config: input.exporter_config.clone(),
     };
-    let processors = plugin.create(&parsed.function, &ctx)?;
+    let api_version = plugin.api_version().to_string();
+    // A factory runs on its own thread so that one that blocks cannot hang the
+    // service's start-up: after the timeout the call is abandoned and reported.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("spanplug-factory".into())
+        .spawn(move || {
+            let _ = sender.send(call.run(&plugin));
+        })
+        .map_err(|e| LoadError::FactoryFailed {
+            import_path: canonical.clone(),
+            message: format!("cannot start a thread for it: {e}"),
+        })?;
+    let processors = match receiver.recv_timeout(input.timeout) {
+        Ok(result) => result?,
+        Err(_) => {
+            return Err(LoadError::FactoryTimeout {
+                import_path: canonical,
+                timeout: input.timeout,
+            })
+        }
+    };
     let names: Vec<String> = processors.iter().map(Processor::name).collect();
     log::info!(
         "loaded span processor plugin {canonical} from {} (spanplug-api {}): {} processor(s): {}",
         library.display(),
-        plugin.api_version(),
+        api_version,
         processors.len(),
         names.join(", ")
     );
     Ok(LoadedProcessors {
         import_path: canonical,
         library,
-        api_version: plugin.api_version().to_string(),
+        api_version,
         processors,
     })
+}
+
+/// What a factory is called with, owned, so the call can run on its own thread.
+struct FactoryCall {
+    import_path: String,
+    function: String,
+    service_name: String,
+    resource: OrderedResource,
+    config: BTreeMap<String, String>,
+}
+
+impl FactoryCall {
+    fn run(&self, plugin: &Plugin) -> Result<Vec<Processor>, LoadError> {
+        let arrays = string_arrays(self.resource.attributes().iter().map(|kv| &kv.value));
+        let resource_attributes = key_values(
+            self.resource
+                .attributes()
+                .iter()
+                .map(|kv| (kv.key.as_str(), &kv.value)),
+            &arrays,
+        );
+        let config: Vec<StrPair<'_>> = self
+            .config
+            .iter()
+            .map(|(key, value)| StrPair {
+                key: key.as_str().into(),
+                value: value.as_str().into(),
+            })
+            .collect();
+        let ctx = PluginContext {
+            import_path: self.import_path.as_str().into(),
+            service_name: self.service_name.as_str().into(),
+            resource_attributes: resource_attributes.as_slice().into(),
+            config: config.as_slice().into(),
+            log: host_log,
+        };
+        plugin.create(&self.function, &ctx)
+    }
 }

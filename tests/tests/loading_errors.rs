@@ -245,3 +245,17 @@ fn bad_config_values_name_the_key() {
         "{message}"
     );
 }
+
+#[test]
+fn a_factory_that_blocks_is_abandoned_after_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(&["test_plugins:blocking_factory"], dir.path());
+    config.factory_timeout = std::time::Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let message = init_error(config);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(
+        message,
+        "factory test_plugins:blocking_factory did not return within 300ms; a factory must not block (the call was abandoned)"
+    );
+}

@@ -144,6 +144,7 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     let input = FactoryInput {
         resource: &resource,
         exporter_config: &config.exporter_config,
+        timeout: config.factory_timeout,
     };
     println!("service.name: {}", input.service_name());
     let mut failures = 0;
