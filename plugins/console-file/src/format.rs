@@ -22,10 +22,12 @@ pub fn write_span(out: &mut String, span: &SpanView<'_>, layout: Layout) {
     json.key("context");
     write_context(&mut json, &span.context);
     json.key("kind");
-    json.raw(&format!("\"SpanKind.{}\"", span.kind.as_str()));
+    json.raw("\"SpanKind.");
+    json.raw(span.kind.as_str());
+    json.raw("\"");
     json.key("parent_id");
     if span.parent_span_id.is_valid() {
-        json.raw(&format!("\"0x{}\"", span.parent_span_id));
+        json.hex_id(&span.parent_span_id.0);
     } else {
         json.raw("null");
     }
@@ -84,9 +86,9 @@ pub fn write_span(out: &mut String, span: &SpanView<'_>, layout: Layout) {
 fn write_context(json: &mut JsonWriter<'_>, context: &SpanContext<'_>) {
     json.begin_object();
     json.key("trace_id");
-    json.raw(&format!("\"0x{}\"", context.trace_id));
+    json.hex_id(&context.trace_id.0);
     json.key("span_id");
-    json.raw(&format!("\"0x{}\"", context.span_id));
+    json.hex_id(&context.span_id.0);
     json.key("trace_state");
     json.string(&trace_state_repr(context));
     json.end_object();
@@ -94,6 +96,9 @@ fn write_context(json: &mut JsonWriter<'_>, context: &SpanContext<'_>) {
 
 /// Python's `repr` of the SDK's list of `'{key=K, value=V}'` strings.
 fn trace_state_repr(context: &SpanContext<'_>) -> String {
+    if context.trace_state.is_empty() {
+        return "[]".into();
+    }
     let items: Vec<String> = context
         .trace_state_entries()
         .map(|(k, v)| python_str_repr(&format!("{{key={k}, value={v}}}")))
@@ -125,13 +130,13 @@ fn write_attributes(json: &mut JsonWriter<'_>, attributes: &[KeyValue<'_>]) {
         json.key(kv.key.as_str());
         match kv.value {
             Value::Bool(b) => json.raw(if b { "true" } else { "false" }),
-            Value::I64(i) => json.raw(&i.to_string()),
+            Value::I64(i) => json.integer(i),
             Value::F64(f) => json.raw(&python_float_repr(f)),
             Value::String(s) => json.string(s.as_str()),
             Value::BoolArray(items) => json.array(items.iter(), |j, b| {
                 j.raw(if *b { "true" } else { "false" })
             }),
-            Value::I64Array(items) => json.array(items.iter(), |j, i| j.raw(&i.to_string())),
+            Value::I64Array(items) => json.array(items.iter(), |j, i| j.integer(*i)),
             Value::F64Array(items) => {
                 json.array(items.iter(), |j, f| j.raw(&python_float_repr(*f)))
             }
@@ -239,6 +244,14 @@ impl<'o> JsonWriter<'o> {
         write_escaped(self.out, s);
     }
 
+    fn hex_id(&mut self, bytes: &[u8]) {
+        write_hex_id(self.out, bytes);
+    }
+
+    fn integer(&mut self, i: i64) {
+        let _ = write!(self.out, "{i}");
+    }
+
     fn timestamp(&mut self, unix_nanos: u64) {
         self.out.push('"');
         write_iso_timestamp(self.out, unix_nanos);
@@ -247,9 +260,20 @@ impl<'o> JsonWriter<'o> {
 }
 
 /// A JSON string with Python's `ensure_ascii=True` escaping (lower-case `\uXXXX`).
+/// Runs of plain ASCII are copied whole: most attribute text needs no escaping.
 fn write_escaped(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
+    let bytes = s.as_bytes();
+    let mut plain_from = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\' {
+            i += 1;
+            continue;
+        }
+        out.push_str(&s[plain_from..i]);
+        let c = s[i..].chars().next().expect("i is on a character boundary");
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -258,7 +282,6 @@ fn write_escaped(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
             _ => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
@@ -266,6 +289,20 @@ fn write_escaped(out: &mut String, s: &str) {
                 }
             }
         }
+        i += c.len_utf8();
+        plain_from = i;
+    }
+    out.push_str(&s[plain_from..]);
+    out.push('"');
+}
+
+/// `"0x<lower-case hex>"`, as the Python SDK writes ids.
+fn write_hex_id(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("\"0x");
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
     }
     out.push('"');
 }
