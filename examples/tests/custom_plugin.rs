@@ -4,23 +4,7 @@ use opentelemetry::trace::{Span as _, Status, Tracer as _};
 use opentelemetry::KeyValue;
 use serde_json::Value;
 use spanplug_host::TracingConfig;
-
-fn plugin_dir() -> std::path::PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let name = format!(
-        "{}error_spans{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    [deps.clone(), deps.parent().unwrap().to_path_buf()]
-        .into_iter()
-        .find(|dir| dir.join(&name).is_file())
-        .expect("the example plugin is built beside the test binary")
-}
+use spanplug_tests::plugin_dir;
 
 #[test]
 fn failed_spans_are_logged_without_health_checks_or_secrets() {

@@ -17,26 +17,10 @@ use spanplug_host::http_client::InjectTraceContext as _;
 use spanplug_host::http_server::TraceLayer;
 use spanplug_host::spans_file::{read_spans, SpanRecord};
 use spanplug_host::{RequestContext, TracingConfig, TracingGuard};
+use spanplug_tests::plugin_dir;
 
 /// The tests share the global tracer provider the layer uses: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn plugin_dir() -> std::path::PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let name = format!(
-        "{}console_file{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    [deps.clone(), deps.parent().unwrap().to_path_buf()]
-        .into_iter()
-        .find(|dir| dir.join(&name).is_file())
-        .expect("plugins built beside the test binary")
-}
 
 fn init(log_dir: &Path, import_paths: &[&str]) -> TracingGuard {
     let config = import_paths
