@@ -277,3 +277,38 @@ fn tls_is_verified_and_a_custom_ca_is_honoured() {
     .unwrap();
     assert!(server.requests() >= 1);
 }
+
+#[test]
+fn a_full_disk_is_reported_and_the_application_is_unaffected() {
+    // The span file is a link to /dev/full, where every write fails with ENOSPC.
+    let dir = tempfile::tempdir().unwrap();
+    let spans = dir.path().join("spans");
+    std::fs::create_dir(&spans).unwrap();
+    let service = "full-disk";
+    std::os::unix::fs::symlink(
+        "/dev/full",
+        spans.join(format!("{service}_{}.json", std::process::id())),
+    )
+    .unwrap();
+    spanplug_tests::log_capture::install();
+    let config =
+        config(&["console_file:default_tracing_exporter"], dir.path()).with_service_name(service);
+    let guard = spanplug_host::init(config).unwrap();
+    let tracer = guard.tracer("faults");
+    // Enough to overflow the 64 KiB buffer several times on the application thread.
+    for i in 0..2000 {
+        let mut span = tracer.start("on_a_full_disk");
+        span.set_attribute(KeyValue::new("i", i));
+        span.end();
+    }
+    let error = guard.shutdown().unwrap_err().to_string();
+    assert!(
+        error.contains("2000 spans dropped (not written), 0 written"),
+        "{error}"
+    );
+    let logged = spanplug_tests::log_capture::lines_containing("No space left on device");
+    assert!(
+        !logged.is_empty() && logged.len() <= 2,
+        "reported, and rate-limited: {logged:?}"
+    );
+}

@@ -62,8 +62,22 @@ struct Shared {
 
 struct Output {
     writer: Option<BufWriter<Box<dyn Write + Send>>>,
-    dirty: bool,
+    /// Spans in the buffer, not yet handed to the OS: written on a successful
+    /// flush, dropped on a failed one.
+    pending: u64,
     last_error_log: Option<Instant>,
+}
+
+impl Output {
+    /// After a failed write the buffer's contents are lost (a full disk, a closed
+    /// pipe): count them, and start a clean buffer so later spans can still get through.
+    fn discard_buffer(&mut self) -> u64 {
+        if let Some(writer) = self.writer.take() {
+            let (inner, _unwritten) = writer.into_parts();
+            self.writer = Some(BufWriter::with_capacity(BUFFER_BYTES, inner));
+        }
+        std::mem::take(&mut self.pending)
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -94,7 +108,7 @@ impl ConsoleProcessor {
             flush_every_span: file.is_none(),
             output: Mutex::new(Output {
                 writer: Some(BufWriter::with_capacity(BUFFER_BYTES, writer)),
-                dirty: false,
+                pending: 0,
                 last_error_log: None,
             }),
             stopping: Mutex::new(false),
@@ -173,7 +187,7 @@ impl Shared {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
             // Flush without holding `stopping`, so shutdown is never stuck behind a write.
-            if lock(&self.output).dirty {
+            if lock(&self.output).pending > 0 {
                 let _ = self.flush();
             }
             if stopping {
@@ -184,26 +198,35 @@ impl Shared {
 
     fn append(&self, record: &str) {
         let mut output = lock(&self.output);
-        let result = match output.writer.as_mut() {
-            Some(writer) => writer.write_all(record.as_bytes()).and_then(|()| {
-                if self.flush_every_span {
-                    writer.flush()
-                } else {
-                    Ok(())
-                }
-            }),
-            None => Err(std::io::Error::other("the processor is shut down")),
+        let Some(writer) = output.writer.as_mut() else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
         };
-        match result {
-            Ok(()) => {
-                output.dirty = true;
-                self.written.fetch_add(1, Ordering::Relaxed);
+        let result = writer.write_all(record.as_bytes());
+        output.pending += 1;
+        let result = result.and_then(|()| {
+            if self.flush_every_span {
+                self.flush_locked(&mut output)
+            } else {
+                Ok(())
             }
-            Err(error) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                self.report_write_error(&mut output, &error);
-            }
+        });
+        if let Err(error) = result {
+            let lost = output.discard_buffer();
+            self.dropped.fetch_add(lost, Ordering::Relaxed);
+            self.report_write_error(&mut output, &error);
         }
+    }
+
+    /// Hands the buffer to the OS; on success its spans count as written.
+    fn flush_locked(&self, output: &mut Output) -> std::io::Result<()> {
+        let Some(writer) = output.writer.as_mut() else {
+            return Ok(());
+        };
+        writer.flush()?;
+        self.written
+            .fetch_add(std::mem::take(&mut output.pending), Ordering::Relaxed);
+        Ok(())
     }
 
     fn report_write_error(&self, output: &mut Output, error: &std::io::Error) {
@@ -224,12 +247,12 @@ impl Shared {
 
     fn flush(&self) -> Result<(), String> {
         let mut output = lock(&self.output);
-        let Some(writer) = output.writer.as_mut() else {
-            return Ok(());
-        };
-        let result = writer.flush();
-        output.dirty = false;
-        result.map_err(|e| format!("flush failed: {e}"))
+        self.flush_locked(&mut output).map_err(|error| {
+            let lost = output.discard_buffer();
+            self.dropped.fetch_add(lost, Ordering::Relaxed);
+            self.report_write_error(&mut output, &error);
+            format!("flush failed: {error}; {lost} spans lost")
+        })
     }
 }
 
@@ -261,7 +284,8 @@ impl SpanProcessor for ConsoleProcessor {
         if let Some(flusher) = lock(&self.flusher).take() {
             let _ = flusher.join();
         }
-        let flushed = self.shared.flush();
+        // A failed final flush is counted in `dropped` like any other write error.
+        let _ = self.shared.flush();
         // Dropping the writer closes the file.
         lock(&self.shared.output).writer = None;
         if let Some(path) = &self.shared.file {
@@ -269,9 +293,10 @@ impl SpanProcessor for ConsoleProcessor {
         }
         let dropped = self.shared.dropped.load(Ordering::Relaxed);
         let written = self.shared.written.load(Ordering::Relaxed);
-        flushed?;
         if dropped > 0 {
-            return Err(format!("{dropped} spans dropped, {written} written"));
+            return Err(format!(
+                "{dropped} spans dropped (not written), {written} written"
+            ));
         }
         Ok(())
     }
