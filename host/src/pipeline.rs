@@ -47,7 +47,16 @@ struct Stage {
     processor: Processor,
     needs_on_start: bool,
     failures: AtomicU64,
+    /// Counts `on_end` calls, so one in `SLOW_SAMPLE_EVERY` is timed.
+    calls: AtomicU64,
+    slow_calls: AtomicU64,
 }
+
+/// One `on_end` call in this many is timed (timing every call would cost more than
+/// the plugin boundary itself).
+const SLOW_SAMPLE_EVERY: u64 = 32;
+/// A sampled `on_end` slower than this is reported: it runs on the application thread.
+const SLOW_ON_END: Duration = Duration::from_millis(5);
 
 impl Stage {
     fn new(import_path: String, processor: Processor) -> Self {
@@ -57,6 +66,21 @@ impl Stage {
             needs_on_start: processor.needs_on_start(),
             processor,
             failures: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
+            slow_calls: AtomicU64::new(0),
+        }
+    }
+
+    /// A processor's `on_end` blocks the application thread that ends the span; say
+    /// so (first, then every 100th slow sample).
+    fn record_slow(&self, elapsed: Duration) {
+        let count = self.slow_calls.fetch_add(1, Ordering::Relaxed) + 1;
+        if count == 1 || count % 100 == 0 {
+            log::warn!(
+                "span processor {} ({}) is slow in on_end: {elapsed:?} on the application thread ({count} slow samples so far); processors must not block",
+                self.name,
+                self.import_path
+            );
         }
     }
 
@@ -311,8 +335,13 @@ impl SpanProcessor for PluginPipeline {
         }
         with_span_view(&span, &self.resource, |view| {
             for stage in &self.stages {
+                let timed = stage.calls.fetch_add(1, Ordering::Relaxed) % SLOW_SAMPLE_EVERY == 0;
+                let started = timed.then(Instant::now);
                 if let Err(error) = stage.processor.on_end(view) {
                     stage.record_failure("on_end", &error);
+                }
+                if let Some(elapsed) = started.map(|s| s.elapsed()).filter(|e| *e > SLOW_ON_END) {
+                    stage.record_slow(elapsed);
                 }
             }
         });

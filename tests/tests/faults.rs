@@ -312,3 +312,24 @@ fn a_full_disk_is_reported_and_the_application_is_unaffected() {
         "reported, and rate-limited: {logged:?}"
     );
 }
+
+#[test]
+fn a_slow_processor_is_reported_and_its_neighbours_still_work() {
+    spanplug_tests::log_capture::install();
+    let dir = tempfile::tempdir().unwrap();
+    let guard = spanplug_host::init(config(
+        &["test_plugins:slow", "console_file:default_tracing_exporter"],
+        dir.path(),
+    ))
+    .unwrap();
+    let tracer = guard.tracer("faults");
+    for _ in 0..40 {
+        tracer.in_span("slowed", |_| {});
+    }
+    guard.shutdown().unwrap();
+    assert_eq!(read_records(dir.path()).len(), 40);
+    let logged = spanplug_tests::log_capture::lines_containing(
+        "span processor slow (test_plugins:slow) is slow in on_end",
+    );
+    assert!(!logged.is_empty(), "the slow processor is named in the log");
+}
