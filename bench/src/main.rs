@@ -58,15 +58,28 @@ fn main() -> anyhow::Result<()> {
     let options = Options {
         quick: args.iter().any(|a| a == "--quick"),
     };
+    // `--only 2,8` runs some questions (for iterating on one); the default is all.
+    let only: Option<Vec<usize>> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(|list| list.split(',').filter_map(|n| n.parse().ok()).collect());
+    let questions: [fn(&Options) -> anyhow::Result<()>; 8] = [
+        boundary,
+        otlp_throughput,
+        python_baseline,
+        app_thread_cost,
+        scale,
+        dead_backend_memory,
+        startup,
+        end_to_end,
+    ];
     header(&options);
-    boundary(&options)?;
-    otlp_throughput(&options)?;
-    python_baseline(&options)?;
-    app_thread_cost(&options)?;
-    scale(&options)?;
-    dead_backend_memory(&options)?;
-    startup(&options)?;
-    end_to_end(&options)?;
+    for (number, question) in (1..).zip(questions) {
+        if only.as_ref().is_none_or(|only| only.contains(&number)) {
+            question(&options)?;
+        }
+    }
     Ok(())
 }
 

@@ -47,9 +47,11 @@ struct Stage {
     processor: Processor,
     needs_on_start: bool,
     failures: AtomicU64,
-    /// Counts `on_end` calls, so one in `SLOW_SAMPLE_EVERY` is timed.
-    calls: AtomicU64,
     slow_calls: AtomicU64,
+}
+
+thread_local! {
+    static ON_END_CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// One `on_end` call in this many is timed (timing every call would cost more than
@@ -66,7 +68,6 @@ impl Stage {
             needs_on_start: processor.needs_on_start(),
             processor,
             failures: AtomicU64::new(0),
-            calls: AtomicU64::new(0),
             slow_calls: AtomicU64::new(0),
         }
     }
@@ -333,9 +334,14 @@ impl SpanProcessor for PluginPipeline {
         if !span.span_context.is_sampled() {
             return;
         }
+        // A thread-local count, not a shared atomic: sampling must cost next to nothing.
+        let timed = ON_END_CALLS.with(|calls| {
+            let n = calls.get().wrapping_add(1);
+            calls.set(n);
+            n % SLOW_SAMPLE_EVERY == 0
+        });
         with_span_view(&span, &self.resource, |view| {
             for stage in &self.stages {
-                let timed = stage.calls.fetch_add(1, Ordering::Relaxed) % SLOW_SAMPLE_EVERY == 0;
                 let started = timed.then(Instant::now);
                 if let Err(error) = stage.processor.on_end(view) {
                     stage.record_failure("on_end", &error);
