@@ -117,7 +117,12 @@ where
         }
         let name = match &self.config.span_name {
             Some(name) => name.to_string(),
-            None => format!("{method} {}", route.as_deref().unwrap_or(&path)),
+            // Without a matched route, the method alone: raw paths would give clients
+            // unbounded span names.
+            None => match &route {
+                Some(route) => format!("{method} {route}"),
+                None => method.clone(),
+            },
         };
         let mut attributes = vec![
             KeyValue::new("http.request.method", method),
@@ -140,7 +145,12 @@ where
         // Call the clone that was polled ready, leave a fresh one for next time.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let response = inner.call(request).with_context(cx.clone());
+        // Current during `call` too: services may do work before returning their future.
+        let response = {
+            let _current = cx.clone().attach();
+            inner.call(request)
+        }
+        .with_context(cx.clone());
         Box::pin(async move {
             let result = response.await;
             let span = cx.span();

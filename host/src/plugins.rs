@@ -74,7 +74,13 @@ pub fn load_import_path(
     std::thread::Builder::new()
         .name("spanplug-factory".into())
         .spawn(move || {
-            let _ = sender.send(call.run(&plugin));
+            // Too late: `init` gave up on this factory, so stop what it started.
+            if let Err(std::sync::mpsc::SendError(Ok(processors))) = sender.send(call.run(&plugin))
+            {
+                for processor in processors {
+                    let _ = processor.shutdown(Duration::from_secs(1));
+                }
+            }
         })
         .map_err(|e| LoadError::FactoryFailed {
             import_path: canonical.clone(),
@@ -82,10 +88,16 @@ pub fn load_import_path(
         })?;
     let processors = match receiver.recv_timeout(input.timeout) {
         Ok(result) => result?,
-        Err(_) => {
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
             return Err(LoadError::FactoryTimeout {
                 import_path: canonical,
                 timeout: input.timeout,
+            })
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            return Err(LoadError::FactoryFailed {
+                import_path: canonical,
+                message: "the call ended without an answer".into(),
             })
         }
     };

@@ -38,8 +38,15 @@ const LONG_MEMBER_CHARS: usize = 128;
 struct RemoteTrace {
     trace_id: TraceId,
     tracestate: String,
+    /// The `TraceState` header as extracted: if a span's differs, it was changed
+    /// (by a sampler, say) and the span's own state is sent instead.
+    extracted_state: String,
     random: bool,
 }
+
+/// The flags this implementation knows: sampled, and Level 2's random. The spec
+/// has vendors send unknown flags as zero.
+const KNOWN_FLAGS: u8 = 0x01 | RANDOM_FLAG;
 
 /// W3C Trace Context Level 2: the trace id's rightmost 7 bytes are random.
 const RANDOM_FLAG: u8 = 0x02;
@@ -174,7 +181,7 @@ impl TextMapPropagator for W3cTraceContextPropagator {
         let remote = cx
             .get::<RemoteTrace>()
             .filter(|remote| remote.trace_id == context.trace_id());
-        let mut flags = context.trace_flags().to_u8();
+        let mut flags = context.trace_flags().to_u8() & KNOWN_FLAGS;
         if remote.is_some_and(|remote| remote.random) {
             flags |= RANDOM_FLAG;
         }
@@ -186,9 +193,12 @@ impl TextMapPropagator for W3cTraceContextPropagator {
                 context.span_id()
             ),
         );
+        let current = context.trace_state().header();
         let state = match remote {
-            Some(remote) if !remote.tracestate.is_empty() => remote.tracestate.clone(),
-            _ => context.trace_state().header(),
+            Some(remote) if !remote.tracestate.is_empty() && current == remote.extracted_state => {
+                remote.tracestate.clone()
+            }
+            _ => current,
         };
         if !state.is_empty() {
             injector.set(TRACESTATE, state);
@@ -214,9 +224,11 @@ impl TextMapPropagator for W3cTraceContextPropagator {
             .cloned()
             .collect();
         let state = TraceState::from_key_value(representable).unwrap_or_default();
+        let extracted_state = state.header();
         let remote = SpanContext::new(trace_id, span_id, flags, true, state);
         cx.with_remote_span_context(remote).with_value(RemoteTrace {
             trace_id,
+            extracted_state,
             tracestate: header_value(&members),
             random: flags.to_u8() & RANDOM_FLAG != 0,
         })
@@ -248,11 +260,13 @@ impl Extractor for HeaderExtractor<'_> {
     }
 
     fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+        // A value that is not visible ASCII still counts (as an invalid one): two
+        // `traceparent` headers must restart the trace even if one is garbage.
         let values: Vec<&str> = self
             .0
             .get_all(key)
             .iter()
-            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.to_str().unwrap_or("\u{fffd}"))
             .collect();
         (!values.is_empty()).then_some(values)
     }

@@ -2,8 +2,9 @@
 //! the Python OpenTelemetry SDK's `ConsoleSpanExporter` layout, one file per process.
 //!
 //! `exporter_config` keys:
-//! - `log_dir`: spans go to `<log_dir>/spans/<service>_<pid>.json` (default: the
-//!   system temp dir's `spanplug/logs`; the host maps `SPANPLUG_LOG_DIR` onto it).
+//! - `log_dir`: spans go to `<log_dir>/spans/<service>_<pid>.json` (default:
+//!   `$TMPDIR/spanplug-<uid>/logs`; the host maps `SPANPLUG_LOG_DIR` onto it). Folders
+//!   are created 0750 and files 0640; a spans folder writable by every user is refused.
 //! - `format`: `pretty` (default, the Python layout) or `jsonl` (one compact object
 //!   per line, in `<service>_<pid>.jsonl`).
 //! - `flush_interval_ms`: how often buffered spans reach the file (default 1000).
@@ -28,12 +29,21 @@ fn default_tracing_exporter(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, S
     let log_dir = ctx
         .config_value("log_dir")
         .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("spanplug").join("logs"));
+        .unwrap_or_else(default_log_dir);
     let destination = Destination::Directory {
         dir: log_dir.join("spans"),
         service: ctx.service_name.to_string(),
     };
     start(ctx, destination)
+}
+
+/// `$TMPDIR/spanplug-<uid>/logs`: per user, so no one else owns the folder spans go to.
+fn default_log_dir() -> PathBuf {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    std::env::temp_dir()
+        .join(format!("spanplug-{uid}"))
+        .join("logs")
 }
 
 fn debug_span_processor(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {

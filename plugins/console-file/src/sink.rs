@@ -135,8 +135,26 @@ impl ConsoleProcessor {
 /// Creates `<dir>/<service>_<pid>.<ext>`, or `<service>_<pid>_<n>.<ext>` when this
 /// process already writes the first name.
 fn open_span_file(dir: &Path, service: &str, extension: &str) -> Result<(File, PathBuf), String> {
-    std::fs::create_dir_all(dir)
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(dir)
         .map_err(|e| format!("cannot create the spans directory {}: {e}", dir.display()))?;
+    // In a folder anyone can write to, another user could plant a link where the span
+    // file will be opened: refuse it (a sticky shared folder like /tmp is no place for
+    // spans either).
+    let mode = std::fs::metadata(dir)
+        .map_err(|e| format!("cannot inspect the spans directory {}: {e}", dir.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o002 != 0 {
+        return Err(format!(
+            "the spans directory {} is writable by every user (mode {:o}); use a directory only its owner can write",
+            dir.display(),
+            mode & 0o7777
+        ));
+    }
     let stem = format!("{}_{}", file_safe(service), std::process::id());
     let mut open = lock(&OPEN_FILES);
     let path = (1..)
@@ -149,6 +167,7 @@ fn open_span_file(dir: &Path, service: &str, extension: &str) -> Result<(File, P
     let file = OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o640)
         .open(&path)
         .map_err(|e| format!("cannot open the span file {}: {e}", path.display()))?;
     open.push(path.clone());
@@ -198,21 +217,36 @@ impl Shared {
 
     fn append(&self, record: &str) {
         let mut output = lock(&self.output);
-        let Some(writer) = output.writer.as_mut() else {
+        let Some(writer) = output.writer.as_ref() else {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        let result = writer.write_all(record.as_bytes());
-        output.pending += 1;
-        let result = result.and_then(|()| {
-            if self.flush_every_span {
-                self.flush_locked(&mut output)
-            } else {
-                Ok(())
+        // Flush first when the record will not fit, so that what BufWriter hands to
+        // the OS is always exactly the pending spans (and the accounting stays exact).
+        let mut result = Ok(());
+        if !writer.buffer().is_empty() && writer.buffer().len() + record.len() > writer.capacity() {
+            result = self.flush_locked(&mut output);
+        }
+        // Whether this span is already counted (pending or written).
+        let mut counted = false;
+        if result.is_ok() {
+            let writer = output.writer.as_mut().expect("checked above");
+            result = writer.write_all(record.as_bytes());
+            if result.is_ok() {
+                // A record larger than the buffer goes straight to the OS.
+                counted = true;
+                if !writer.buffer().is_empty() {
+                    output.pending += 1;
+                } else {
+                    self.written.fetch_add(1, Ordering::Relaxed);
+                }
             }
-        });
+        }
+        if result.is_ok() && self.flush_every_span {
+            result = self.flush_locked(&mut output);
+        }
         if let Err(error) = result {
-            let lost = output.discard_buffer();
+            let lost = output.discard_buffer() + u64::from(!counted);
             self.dropped.fetch_add(lost, Ordering::Relaxed);
             self.report_write_error(&mut output, &error);
         }
