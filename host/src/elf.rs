@@ -4,7 +4,6 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
 
 const PT_LOAD: u64 = 1;
 
@@ -22,10 +21,11 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
-/// Checks that `path` is a little-endian ELF64 shared object whose program and
+/// Checks that `file` is a little-endian ELF64 shared object whose program and
 /// section headers, and every loadable segment, lie inside the file.
-pub fn check_shared_object(path: &Path) -> Result<(), String> {
-    let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+pub fn check_shared_object(file: &mut File) -> Result<(), String> {
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| format!("cannot read: {e}"))?;
     let size = file
         .metadata()
         .map_err(|e| format!("cannot stat: {e}"))?

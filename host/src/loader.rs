@@ -116,12 +116,38 @@ impl Plugin {
     /// Loads a plugin after checking who could have written it (see [`crate::trust`])
     /// and that it is a complete shared object.
     pub fn load(path: &Path) -> Result<Plugin, LoadError> {
-        trust::check_trusted(path)?;
-        elf::check_shared_object(path).map_err(|reason| LoadError::InvalidLibrary {
+        Plugin::load_pinned(path, None)
+    }
+
+    /// [`Plugin::load`], also checking the file against a pinned SHA-256. Every check
+    /// reads the one open descriptor that is then loaded (through `/proc/self/fd`),
+    /// so the file cannot be swapped between the checks and `dlopen`.
+    pub fn load_pinned(path: &Path, sha256: Option<&str>) -> Result<Plugin, LoadError> {
+        use std::os::fd::AsRawFd;
+        let mut file = std::fs::File::open(path).map_err(|e| LoadError::InvalidLibrary {
+            path: path.to_path_buf(),
+            reason: format!("cannot open it: {e}"),
+        })?;
+        trust::check_trusted(path, &file)?;
+        if let Some(expected) = sha256 {
+            trust::check_sha256(path, &mut file, expected)?;
+        }
+        elf::check_shared_object(&mut file).map_err(|reason| LoadError::InvalidLibrary {
             path: path.to_path_buf(),
             reason,
         })?;
-        let header = lib_header_from_path(path).map_err(|e| describe_load_error(path, None, e))?;
+        let by_descriptor = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        let load_from = if by_descriptor.exists() {
+            by_descriptor.as_path()
+        } else {
+            path
+        };
+        let header =
+            lib_header_from_path(load_from).map_err(|e| describe_load_error(path, None, e))?;
+        // The descriptor stays open for the life of the process, like the library it
+        // names: the dynamic loader remembers libraries by name, and a later plugin
+        // reusing this descriptor number would be taken for this one.
+        let _ = std::os::fd::IntoRawFd::into_raw_fd(file);
         let api_version = header.version_strings().version.to_string();
         let module = header
             .init_root_module::<PluginModRef>()

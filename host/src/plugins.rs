@@ -11,7 +11,6 @@ use crate::error::LoadError;
 use crate::import_path::{ImportPath, ModuleRef};
 use crate::loader::{Plugin, PluginSearchPath};
 use crate::plugin_log::host_log;
-use crate::trust;
 use crate::view::{key_values, ordered_resource, string_arrays, OrderedResource};
 
 /// What every factory is told about the service.
@@ -54,10 +53,7 @@ pub fn load_import_path(
         ModuleRef::Name(name) => pins.get(name),
         ModuleRef::File(path) => pins.get(&path.to_string_lossy().into_owned()),
     };
-    if let Some(expected) = pin {
-        trust::check_sha256(&library, expected)?;
-    }
-    let plugin = Plugin::load(&library)?;
+    let plugin = Plugin::load_pinned(&library, pin.map(String::as_str))?;
 
     let canonical = parsed.to_string();
     let call = FactoryCall {

@@ -2,6 +2,7 @@
 //! mode. A library that another user could have replaced runs with the service's
 //! privileges, so it is refused unless the operator says otherwise.
 
+use std::fs::File;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
@@ -22,8 +23,12 @@ fn effective_uid() -> Option<u32> {
         .ok()
 }
 
-fn problem(path: &Path, what: &str) -> Option<String> {
-    let metadata = match std::fs::metadata(path) {
+fn problem(
+    path: &Path,
+    what: &str,
+    metadata: std::io::Result<std::fs::Metadata>,
+) -> Option<String> {
+    let metadata = match metadata {
         Ok(metadata) => metadata,
         Err(error) => return Some(format!("cannot inspect {what} {}: {error}", path.display())),
     };
@@ -52,17 +57,21 @@ fn problem(path: &Path, what: &str) -> Option<String> {
     None
 }
 
-/// Refuses a plugin file, or the folder holding it, that is writable by group or
-/// others or owned by someone other than this user or root.
-pub fn check_trusted(path: &Path) -> Result<(), LoadError> {
+/// Refuses a plugin file, or the folder really holding it (links resolved), that is
+/// writable by group or others or owned by someone other than this user or root.
+/// The file is judged by the open descriptor that will be loaded, not by its path.
+pub fn check_trusted(path: &Path, file: &File) -> Result<(), LoadError> {
     if std::env::var(ALLOW_INSECURE_VAR).is_ok_and(|v| v == "1") {
         return Ok(());
     }
-    let folder = path
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let folder = real
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    match problem(path, "plugin file").or_else(|| problem(folder, "plugin folder")) {
+    match problem(path, "plugin file", file.metadata())
+        .or_else(|| problem(folder, "plugin folder", std::fs::metadata(folder)))
+    {
         None => Ok(()),
         Some(reason) => Err(LoadError::Untrusted {
             path: path.to_path_buf(),
@@ -71,13 +80,17 @@ pub fn check_trusted(path: &Path) -> Result<(), LoadError> {
     }
 }
 
-/// Checks a file against a pinned SHA-256 (hex), before it is loaded.
-pub fn check_sha256(path: &Path, expected: &str) -> Result<(), LoadError> {
+/// Checks the open file that will be loaded against a pinned SHA-256 (hex).
+pub fn check_sha256(path: &Path, file: &mut File, expected: &str) -> Result<(), LoadError> {
     use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(path).map_err(|e| LoadError::InvalidLibrary {
-        path: path.to_path_buf(),
-        reason: format!("cannot read it to check its SHA-256: {e}"),
-    })?;
+    use std::io::{Read, Seek, SeekFrom};
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_end(&mut bytes))
+        .map_err(|e| LoadError::InvalidLibrary {
+            path: path.to_path_buf(),
+            reason: format!("cannot read it to check its SHA-256: {e}"),
+        })?;
     let actual: String = Sha256::digest(&bytes)
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -259,3 +259,29 @@ fn a_factory_that_blocks_is_abandoned_after_the_timeout() {
         "factory test_plugins:blocking_factory did not return within 300ms; a factory must not block (the call was abandoned)"
     );
 }
+
+#[test]
+fn consecutive_loads_never_return_an_earlier_library() {
+    // Each library is loaded through the descriptor that was checked; a reused
+    // descriptor number must never make the loader hand back an earlier library.
+    use spanplug_host::loader::Plugin;
+    let names = |module: &str| -> Vec<String> {
+        let plugin = Plugin::load(&plugin_file(module)).unwrap();
+        plugin
+            .factories()
+            .iter()
+            .map(|f| f.name.to_string())
+            .collect()
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            names("console_file"),
+            ["default_tracing_exporter", "debug_span_processor"]
+        );
+        assert_eq!(
+            names("context_enricher"),
+            ["serve_context", "static_attributes"]
+        );
+        assert!(names("test_plugins").contains(&"recorder".to_string()));
+    }
+}
