@@ -4,7 +4,7 @@
 //! benchmarks never rot; its numbers mean nothing).
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@ use spanplug_bench::{
     cpu_time, make_span, percentile, plugin_dir, rss_bytes, run_spans, with_native_context,
     NativeAdapter, NativeNoop, Stats,
 };
-use spanplug_examples::multi_service::{serve, Role};
+use spanplug_examples::multi_service::{serve_from_args, Deployment, Role};
 use spanplug_host::{PluginPipeline, RequestContext, TracingConfig};
 use spanplug_tests::otlp_receiver::{unused_port, Receiver};
 
@@ -46,7 +46,7 @@ fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("serve") => return serve_child(&args[1..]),
+        Some("serve") => return serve_from_args(&args[1..], &example_config()),
         Some("startup-child") => return startup_child(&args[1]),
         Some("memory-child") => return memory_child(args[1].parse()?),
         Some("receiver-child") => return receiver_child(),
@@ -951,72 +951,19 @@ fn startup(options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve_child(args: &[String]) -> anyhow::Result<()> {
-    let role = Role::from_name(&args[0]).context("role")?;
-    let port: u16 = args[1].parse()?;
-    let urls = args[2..]
-        .iter()
-        .filter_map(|pair| {
-            let (name, url) = pair.split_once('=')?;
-            Some((Role::from_name(name)?, url.to_string()))
-        })
-        .collect();
-    let config =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/multi-service/service.yaml");
-    serve(role, port, urls, &config)
+/// The example's own tracing config; the environment picks the exporter per run.
+fn example_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/multi-service/service.yaml")
 }
 
-struct Services(Vec<Child>);
+/// A helper process that is killed when the benchmark is done with it.
+struct KillOnDrop(Child);
 
-impl Drop for Services {
+impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-        }
-        for child in &mut self.0 {
-            let _ = child.wait();
-        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
-}
-
-fn start_services(env: &[(&str, String)]) -> anyhow::Result<(Services, String)> {
-    let exe = std::env::current_exe()?;
-    let ports: BTreeMap<Role, u16> = Role::ALL
-        .into_iter()
-        .map(|role| Ok((role, TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())))
-        .collect::<anyhow::Result<_>>()?;
-    let mut services = Services(Vec::new());
-    for role in Role::ALL {
-        let mut command = Command::new(&exe);
-        command.args(["serve", role.name(), &ports[&role].to_string()]);
-        for upstream in role.downstream() {
-            command.arg(format!(
-                "{}=http://127.0.0.1:{}",
-                upstream.name(),
-                ports[upstream]
-            ));
-        }
-        command
-            .env("SPANPLUG_PLUGIN_PATH", plugin_dir())
-            .env("SPANPLUG_LOG", "warn");
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        services.0.push(command.spawn()?);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", ports[&role])).is_err() {
-            if Instant::now() > deadline {
-                bail!("{} did not start", role.deployment());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    Ok((
-        services,
-        format!("http://127.0.0.1:{}", ports[&Role::Proxy]),
-    ))
 }
 
 /// Latencies (µs, sorted) and requests/s of `GET /user/1` through the proxy.
@@ -1079,7 +1026,7 @@ fn receiver_child() -> anyhow::Result<()> {
 
 /// `niceness` > 0 runs the receiver below the services' priority, standing in for a
 /// collector on another machine.
-fn start_receiver_process(niceness: u32) -> anyhow::Result<(Services, String)> {
+fn start_receiver_process(niceness: u32) -> anyhow::Result<(KillOnDrop, String)> {
     use std::io::BufRead as _;
     let mut child = Command::new("nice")
         .args(["-n", &niceness.to_string()])
@@ -1091,7 +1038,7 @@ fn start_receiver_process(niceness: u32) -> anyhow::Result<(Services, String)> {
     std::io::BufReader::new(child.stdout.take().context("receiver stdout")?)
         .read_line(&mut line)?;
     let port: u16 = line.trim().parse().context("receiver port")?;
-    Ok((Services(vec![child]), format!("http://127.0.0.1:{port}")))
+    Ok((KillOnDrop(child), format!("http://127.0.0.1:{port}")))
 }
 
 /// Question 8: the multi-service example under load.
@@ -1140,10 +1087,21 @@ fn end_to_end(options: &Options) -> anyhow::Result<()> {
     ];
     let mut results: BTreeMap<&str, LoadSamples> = BTreeMap::new();
     for _ in 0..options.pick(1, 3) {
-        for (name, env) in &modes {
-            let (services, proxy) = start_services(env)?;
-            let (latencies, rate) = load(&proxy, duration, concurrency)?;
-            drop(services);
+        for (name, mode_env) in &modes {
+            let plugin_path = plugin_dir();
+            let mut env: Vec<(&str, &OsStr)> = vec![
+                ("SPANPLUG_PLUGIN_PATH", plugin_path.as_os_str()),
+                ("SPANPLUG_LOG", OsStr::new("warn")),
+            ];
+            env.extend(
+                mode_env
+                    .iter()
+                    .map(|(key, value)| (*key, OsStr::new(value))),
+            );
+            let mut services =
+                Deployment::start(&std::env::current_exe()?, &example_config(), &env)?;
+            let (latencies, rate) = load(&services.url(Role::Proxy), duration, concurrency)?;
+            services.stop()?;
             let entry = results.entry(name).or_default();
             entry.p50.push(percentile(&latencies, 0.5) as f64);
             entry.p99.push(percentile(&latencies, 0.99) as f64);

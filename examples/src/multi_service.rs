@@ -6,12 +6,14 @@
 //! handler, so the trees match Ray's multi-service tracing example.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::path::Path;
+use std::ffi::OsStr;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::bail;
+use anyhow::{anyhow, bail, Context as _};
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{Method, StatusCode, Uri};
@@ -507,4 +509,128 @@ async fn shutdown_signal() {
         _ = terminate.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
+}
+
+/// Runs one service from its command line:
+/// `<role> --port N [--upstream role=url]... [--config FILE]`.
+pub fn serve_from_args(args: &[String], default_config: &Path) -> anyhow::Result<()> {
+    let role_names = Role::ALL.map(Role::name).join(", ");
+    let role = args
+        .first()
+        .and_then(|name| Role::from_name(name))
+        .ok_or_else(|| anyhow!("expected a role: {role_names}"))?;
+    let mut port = None;
+    let mut urls = BTreeMap::new();
+    let mut config = default_config.to_path_buf();
+    let mut rest = args[1..].iter();
+    while let Some(flag) = rest.next() {
+        let value = rest.next().ok_or_else(|| anyhow!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--port" => port = Some(value.parse::<u16>().context("--port")?),
+            "--config" => config = PathBuf::from(value),
+            "--upstream" => {
+                let (name, url) = value.split_once('=').context("--upstream takes role=url")?;
+                let upstream = Role::from_name(name)
+                    .ok_or_else(|| anyhow!("unknown role {name:?}; roles: {role_names}"))?;
+                urls.insert(upstream, url.to_string());
+            }
+            other => bail!("unknown option {other}"),
+        }
+    }
+    serve(role, port.context("--port is required")?, urls, &config)
+}
+
+/// The five processes of the example on free loopback ports, each `exe serve ...`
+/// (an executable that calls [`serve_from_args`] for `serve`). [`Deployment::stop`]
+/// stops them with SIGTERM so they flush; dropping the deployment first kills them.
+pub struct Deployment {
+    processes: Vec<(Role, Child)>,
+    ports: BTreeMap<Role, u16>,
+}
+
+impl Deployment {
+    /// Starts every role, downstream first, each once the one it calls listens.
+    pub fn start(exe: &Path, config: &Path, env: &[(&str, &OsStr)]) -> anyhow::Result<Deployment> {
+        let ports = Role::ALL
+            .into_iter()
+            .map(|role| Ok((role, TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())))
+            .collect::<anyhow::Result<_>>()?;
+        let mut deployment = Deployment {
+            processes: Vec::new(),
+            ports,
+        };
+        for role in Role::ALL {
+            let port = deployment.ports[&role];
+            let mut command = Command::new(exe);
+            command
+                .args(["serve", role.name(), "--port", &port.to_string()])
+                .arg("--config")
+                .arg(config)
+                .envs(env.iter().copied());
+            for upstream in role.downstream() {
+                command.args([
+                    "--upstream",
+                    &format!("{}={}", upstream.name(), deployment.url(*upstream)),
+                ]);
+            }
+            let child = command
+                .spawn()
+                .map_err(|e| anyhow!("starting {}: {e}", role.deployment()))?;
+            deployment.processes.push((role, child));
+            wait_until_listening(port, role)?;
+        }
+        Ok(deployment)
+    }
+
+    pub fn url(&self, role: Role) -> String {
+        format!("http://127.0.0.1:{}", self.ports[&role])
+    }
+
+    /// SIGTERM, so each service flushes its spans; then wait for it to exit.
+    pub fn stop(&mut self) -> anyhow::Result<()> {
+        for (_, child) in &self.processes {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        for (role, child) in &mut self.processes {
+            loop {
+                match child.try_wait()? {
+                    Some(status) if status.success() => break,
+                    Some(status) => bail!("{} exited with {status}", role.deployment()),
+                    None if Instant::now() > deadline => {
+                        let _ = child.kill();
+                        bail!("{} did not stop within 15 s", role.deployment());
+                    }
+                    None => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        }
+        self.processes.clear();
+        Ok(())
+    }
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.processes {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn wait_until_listening(port: u16, role: Role) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!(
+                "{} did not start listening on port {port}",
+                role.deployment()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
 }

@@ -8,15 +8,13 @@
 //! runs one service (what `demo` starts for each process). The tracing config is
 //! `--config`, else `SPANPLUG_SERVICE_CONFIG`, else `examples/multi-service/service.yaml`.
 
-use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use serde_json::json;
-use spanplug_examples::multi_service::{serve, Role};
+use spanplug_examples::multi_service::{serve_from_args, Deployment, Role};
 use spanplug_host::{spans_file, stderr_log, tree};
 
 const INCOMING_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -34,95 +32,9 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None => run_demo(),
-        Some("serve") => serve_from_args(&args[1..]),
+        Some("serve") => serve_from_args(&args[1..], &default_config()),
         Some(other) => bail!("unknown command {other:?}; usage: demo | demo serve <role> --port N [--upstream role=url]... [--config FILE]"),
     }
-}
-
-fn serve_from_args(args: &[String]) -> anyhow::Result<()> {
-    let role_names = Role::ALL.map(Role::name).join(", ");
-    let role = args
-        .first()
-        .and_then(|name| Role::from_name(name))
-        .with_context(|| format!("expected a role: {role_names}"))?;
-    let mut port = None;
-    let mut urls = BTreeMap::new();
-    let mut config = default_config();
-    let mut rest = args[1..].iter();
-    while let Some(flag) = rest.next() {
-        let value = rest
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--port" => port = Some(value.parse::<u16>().context("--port")?),
-            "--config" => config = PathBuf::from(value),
-            "--upstream" => {
-                let (name, url) = value.split_once('=').context("--upstream takes role=url")?;
-                let upstream = Role::from_name(name)
-                    .with_context(|| format!("unknown role {name:?}; roles: {role_names}"))?;
-                urls.insert(upstream, url.to_string());
-            }
-            other => bail!("unknown option {other}"),
-        }
-    }
-    serve(role, port.context("--port is required")?, urls, &config)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Stops the processes when the demo ends, however it ends.
-struct Processes(Vec<(Role, Child)>);
-
-impl Processes {
-    /// SIGTERM, so each service flushes its spans; then wait for it to exit.
-    fn stop(&mut self) -> anyhow::Result<()> {
-        for (_, child) in &self.0 {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-        }
-        let deadline = Instant::now() + Duration::from_secs(15);
-        for (role, child) in &mut self.0 {
-            loop {
-                match child.try_wait()? {
-                    Some(status) if status.success() => break,
-                    Some(status) => bail!("{} exited with {status}", role.deployment()),
-                    None if Instant::now() > deadline => {
-                        let _ = child.kill();
-                        bail!("{} did not stop within 15 s", role.deployment());
-                    }
-                    None => std::thread::sleep(Duration::from_millis(20)),
-                }
-            }
-        }
-        self.0.clear();
-        Ok(())
-    }
-}
-
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn wait_until_listening(port: u16, role: Role) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            bail!(
-                "{} did not start listening on port {port}",
-                role.deployment()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
 }
 
 fn run_demo() -> anyhow::Result<()> {
@@ -142,41 +54,22 @@ fn run_demo() -> anyhow::Result<()> {
             .unwrap_or_default()
     });
 
-    let config = default_config();
-    let ports: BTreeMap<Role, u16> = Role::ALL
-        .into_iter()
-        .map(|role| Ok((role, free_port()?)))
-        .collect::<anyhow::Result<_>>()?;
-    let url = |role: Role| format!("http://127.0.0.1:{}", ports[&role]);
-    let mut processes = Processes(Vec::new());
-    for role in Role::ALL {
-        let mut command = Command::new(&exe);
-        command
-            .args(["serve", role.name(), "--port", &ports[&role].to_string()])
-            .arg("--config")
-            .arg(&config)
-            .env("SPANPLUG_LOG_DIR", &log_dir)
-            .env("SPANPLUG_PLUGIN_PATH", &plugin_path);
-        for upstream in role.downstream() {
-            command.args([
-                "--upstream",
-                &format!("{}={}", upstream.name(), url(*upstream)),
-            ]);
-        }
-        let child = command
-            .spawn()
-            .with_context(|| format!("starting {}", role.deployment()))?;
-        processes.0.push((role, child));
-        wait_until_listening(ports[&role], role)?;
-    }
+    let mut deployment = Deployment::start(
+        &exe,
+        &default_config(),
+        &[
+            ("SPANPLUG_LOG_DIR", log_dir.as_os_str()),
+            ("SPANPLUG_PLUGIN_PATH", OsStr::new(&plugin_path)),
+        ],
+    )?;
     println!("started proxy, APIGateway, UserService, DatabaseService, NotificationService (5 processes)\n");
 
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(send_sample_requests(&url(Role::Proxy)))?;
-    processes.stop()?;
+    runtime.block_on(send_sample_requests(&deployment.url(Role::Proxy)))?;
+    deployment.stop()?;
 
     let spans = spans_file::read_spans(&log_dir)
         .with_context(|| format!("reading {}", log_dir.display()))?;
