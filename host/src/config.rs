@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use opentelemetry_sdk::trace::Sampler;
+use opentelemetry_sdk::Resource;
 use serde::Deserialize;
 
 use crate::error::ConfigError;
@@ -273,6 +274,16 @@ impl TracingConfig {
         } else {
             self.exporter_import_path.clone()
         }
+    }
+
+    /// The resource: the SDK's detectors (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+    /// `telemetry.sdk.*`), with the service name set in code winning, as in the Rust SDK.
+    pub fn resource(&self) -> Resource {
+        let mut resource = Resource::builder();
+        if let Some(name) = &self.service_name {
+            resource = resource.with_service_name(name.clone());
+        }
+        resource.build()
     }
 
     /// Parent-based with a trace-id-ratio root, like Ray Serve, unless

@@ -7,7 +7,6 @@ use std::time::Duration;
 use opentelemetry::global;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
-use opentelemetry_sdk::Resource;
 use thiserror::Error;
 
 use crate::config::TracingConfig;
@@ -37,11 +36,7 @@ pub struct TracingGuard {
 /// and baggage propagators.
 pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
     let config = config.with_env_overrides()?;
-    let mut resource = Resource::builder();
-    if let Some(name) = &config.service_name {
-        resource = resource.with_service_name(name.clone());
-    }
-    let resource = resource.build();
+    let resource = config.resource();
     if !config.enabled {
         log::info!("tracing is disabled (tracing_config.enabled / SPANPLUG_TRACING_ENABLED)");
         let provider = SdkTracerProvider::builder()

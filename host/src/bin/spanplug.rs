@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
-use opentelemetry_sdk::Resource;
 use spanplug_host::config::{TracingConfig, LOW_SAMPLING_RATIO};
 use spanplug_host::import_path::ModuleRef;
 use spanplug_host::install::install_plugins;
@@ -135,11 +134,7 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
             1.0 / LOW_SAMPLING_RATIO
         );
     }
-    let mut resource = Resource::builder();
-    if let Some(name) = &config.service_name {
-        resource = resource.with_service_name(name.clone());
-    }
-    let resource = resource.build();
+    let resource = config.resource();
     let search = PluginSearchPath::new(&config.plugin_path);
     let input = FactoryInput {
         resource: &resource,
