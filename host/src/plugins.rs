@@ -11,7 +11,7 @@ use crate::error::LoadError;
 use crate::import_path::{ImportPath, ModuleRef};
 use crate::loader::{Plugin, PluginSearchPath};
 use crate::plugin_log::host_log;
-use crate::view::{key_values, ordered_resource, string_arrays, OrderedResource};
+use crate::view::{ordered_resource, OrderedResource};
 
 /// What every factory is told about the service.
 pub struct FactoryInput<'a> {
@@ -124,14 +124,6 @@ struct FactoryCall {
 
 impl FactoryCall {
     fn run(&self, plugin: &Plugin) -> Result<Vec<Processor>, LoadError> {
-        let arrays = string_arrays(self.resource.attributes().iter().map(|kv| &kv.value));
-        let resource_attributes = key_values(
-            self.resource
-                .attributes()
-                .iter()
-                .map(|kv| (kv.key.as_str(), &kv.value)),
-            &arrays,
-        );
         let config: Vec<StrPair<'_>> = self
             .config
             .iter()
@@ -143,7 +135,8 @@ impl FactoryCall {
         let ctx = PluginContext {
             import_path: self.import_path.as_str().into(),
             service_name: self.service_name.as_str().into(),
-            resource_attributes: resource_attributes.as_slice().into(),
+            // The same view every span carries, built once with the resource.
+            resource_attributes: self.resource.view().attributes,
             config: config.as_slice().into(),
             log: host_log,
         };

@@ -97,21 +97,18 @@ fn otel_key_values(
 /// a hash map; `telemetry.sdk.*` first, as the Python SDK writes them, then by key),
 /// with the borrowed view every span shares.
 pub struct OrderedResource {
-    /// Views into `attributes`, `string_arrays` and `schema_url`, built once.
+    /// Views into `_attributes`, `_string_arrays` and `schema_url`, built once.
     view: Vec<KeyValue<'static>>,
     /// Owns the element views of string-array attributes that `view` points at.
     _string_arrays: Vec<Vec<RStr<'static>>>,
     schema_url: Arc<str>,
-    attributes: Arc<[opentelemetry::KeyValue]>,
+    /// Owns the attributes `view` points at; read only through `view`.
+    _attributes: Arc<[opentelemetry::KeyValue]>,
 }
 
 impl OrderedResource {
-    pub(crate) fn attributes(&self) -> &[opentelemetry::KeyValue] {
-        &self.attributes
-    }
-
     /// The view, borrowed for as long as `self`.
-    fn view(&self) -> Resource<'_> {
+    pub(crate) fn view(&self) -> Resource<'_> {
         Resource {
             attributes: self.view.as_slice().into(),
             schema_url: (*self.schema_url).into(),
@@ -151,7 +148,7 @@ pub fn ordered_resource(resource: &OtelResource) -> OrderedResource {
         view,
         _string_arrays: string_arrays,
         schema_url,
-        attributes,
+        _attributes: attributes,
     }
 }
 
