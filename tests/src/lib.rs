@@ -55,6 +55,20 @@ pub fn config(import_paths: &[&str], log_dir: &Path) -> TracingConfig {
         .with_service_name("spanplug-test")
 }
 
+/// A config exporting with `otlp_http:otlp` to `endpoint` (a base URL), a 20 ms
+/// schedule delay, and `extra` exporter_config entries.
+pub fn otlp_config(endpoint: &str, extra: &[(&str, &str)]) -> TracingConfig {
+    extra.iter().fold(
+        TracingConfig::default()
+            .with_exporter_import_path("otlp_http:otlp")
+            .with_plugin_dir(plugin_dir())
+            .with_service_name("otlp-test")
+            .with_exporter_config("endpoint", endpoint)
+            .with_exporter_config("schedule_delay", "20"),
+        |config, (key, value)| config.with_exporter_config(*key, *value),
+    )
+}
+
 /// Every span record under `log_dir`, failing the test on any unreadable record.
 pub fn read_records(log_dir: &Path) -> Vec<SpanRecord> {
     let set = spans_file::read_spans(&log_dir.join("spans")).expect("spans folder readable");

@@ -10,17 +10,11 @@ use opentelemetry::trace::{Span as _, Tracer as _};
 use opentelemetry::KeyValue;
 use spanplug_host::TracingConfig;
 use spanplug_tests::otlp_receiver::{Receiver, Reply};
-use spanplug_tests::{config, plugin_dir, read_records, span_files};
+use spanplug_tests::{config, otlp_config, read_records, span_files};
 
+/// Short timeouts, so a dead or hostile backend settles within the test.
 fn otlp(endpoint: &str) -> TracingConfig {
-    TracingConfig::default()
-        .with_exporter_import_path("otlp_http:otlp")
-        .with_plugin_dir(plugin_dir())
-        .with_service_name("faults")
-        .with_exporter_config("endpoint", endpoint)
-        .with_exporter_config("schedule_delay", "20")
-        .with_exporter_config("export_timeout", "1500")
-        .with_exporter_config("timeout", "300")
+    otlp_config(endpoint, &[("export_timeout", "1500"), ("timeout", "300")])
 }
 
 fn send(config: TracingConfig, count: usize) -> Result<(), String> {

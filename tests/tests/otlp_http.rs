@@ -13,21 +13,9 @@ use opentelemetry_proto::tonic::common::v1::{
 };
 use spanplug_host::{RequestContext, TracingConfig};
 use spanplug_tests::otlp_receiver::{unused_port, Receiver, Reply};
-use spanplug_tests::{log_capture, plugin_dir};
+use spanplug_tests::{log_capture, otlp_config, plugin_dir};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn otlp_config(endpoint: &str, extra: &[(&str, &str)]) -> TracingConfig {
-    extra.iter().fold(
-        TracingConfig::default()
-            .with_exporter_import_path("otlp_http:otlp")
-            .with_plugin_dir(plugin_dir())
-            .with_service_name("otlp-test")
-            .with_exporter_config("endpoint", endpoint)
-            .with_exporter_config("schedule_delay", "20"),
-        |config, (key, value)| config.with_exporter_config(*key, *value),
-    )
-}
 
 fn attribute<'a>(attributes: &'a [ProtoKeyValue], key: &str) -> Option<&'a Any> {
     attributes
