@@ -2,7 +2,6 @@
 //! (the native twins the plugin path is compared with), an adapter that runs them as
 //! `opentelemetry_sdk` processors, the span workload, and statistics.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
@@ -227,23 +226,4 @@ pub fn rss_bytes() -> u64 {
         })
         .map(|kb| kb * 1024)
         .unwrap_or(0)
-}
-
-/// The folder holding this build's plugin libraries.
-pub fn plugin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("executable path");
-    let dir = exe.parent().expect("executable folder").to_path_buf();
-    let name = format!(
-        "{}console_file{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    [
-        dir.join("deps"),
-        dir.clone(),
-        dir.parent().map(|p| p.to_path_buf()).unwrap_or_default(),
-    ]
-    .into_iter()
-    .find(|candidate| candidate.join(&name).is_file())
-    .unwrap_or(dir)
 }

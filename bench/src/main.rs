@@ -17,12 +17,13 @@ use opentelemetry_sdk::trace::{
 };
 use opentelemetry_sdk::Resource;
 use spanplug_bench::{
-    cpu_time, make_span, percentile, plugin_dir, rss_bytes, run_spans, with_native_context,
-    NativeAdapter, NativeNoop, Stats,
+    cpu_time, make_span, percentile, rss_bytes, run_spans, with_native_context, NativeAdapter,
+    NativeNoop, Stats,
 };
 use spanplug_examples::multi_service::{serve_from_args, Deployment, Role};
 use spanplug_host::{PluginPipeline, RequestContext, TracingConfig};
 use spanplug_tests::otlp_receiver::{unused_port, Receiver};
+use spanplug_tests::plugin_dir;
 
 struct Options {
     quick: bool,

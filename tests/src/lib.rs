@@ -10,24 +10,27 @@ use std::path::{Path, PathBuf};
 use spanplug_host::spans_file::{self, SpanRecord};
 use spanplug_host::TracingConfig;
 
-/// The folder holding the plugin libraries built for this test run: cargo puts
-/// cdylib dev-dependencies in `target/<profile>/deps`, beside the test binary, and
-/// copies them to `target/<profile>`.
+/// The folder holding the plugin libraries of this build. Cargo puts the cdylibs a
+/// crate depends on in `target/<profile>/deps`: beside a test binary, or in `deps/`
+/// under a binary such as the benchmark (sometimes also copied to `target/<profile>`).
 pub fn plugin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let deps = exe.parent().expect("test binary folder").to_path_buf();
-    for dir in [
-        deps.clone(),
-        deps.parent().map(Path::to_path_buf).unwrap_or_default(),
-    ] {
-        if dir.join(library_file_name("console_file")).is_file() {
-            return dir;
-        }
+    let exe = std::env::current_exe().expect("executable path");
+    let dir = exe.parent().expect("executable folder").to_path_buf();
+    let candidates = [
+        dir.clone(),
+        dir.join("deps"),
+        dir.parent().map(Path::to_path_buf).unwrap_or_default(),
+    ];
+    match candidates
+        .into_iter()
+        .find(|c| c.join(library_file_name("console_file")).is_file())
+    {
+        Some(found) => found,
+        None => panic!(
+            "plugin libraries not found beside {}; build the workspace (cargo test --workspace)",
+            exe.display()
+        ),
     }
-    panic!(
-        "plugin libraries not found beside {}; run `cargo test --workspace`",
-        exe.display()
-    )
 }
 
 pub fn library_file_name(module: &str) -> String {
