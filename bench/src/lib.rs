@@ -121,14 +121,21 @@ pub fn with_native_context<R>(
             value: (*v).into(),
         })
         .collect();
-    let ctx = spanplug_api::PluginContext {
-        import_path: "native".into(),
-        service_name: "bench".into(),
-        resource_attributes: Default::default(),
-        config: config.as_slice().into(),
-        log: discard_log,
-    };
-    f(&ctx)
+    let fields = spanplug_api::abi_stable::prefix_type::WithMetadata::new(
+        spanplug_api::PluginContextFields {
+            import_path: "native".into(),
+            service_name: "bench".into(),
+            resource_attributes: Default::default(),
+            config: config.as_slice().into(),
+            entry_config_keys: Default::default(),
+            log: discard_log,
+        },
+    );
+    // SAFETY: made by `WithMetadata::new`, and it outlives the call.
+    let fields = spanplug_api::PluginContextRef(unsafe {
+        spanplug_api::abi_stable::prefix_type::PrefixRef::from_raw(&fields)
+    });
+    f(&spanplug_api::PluginContext::new(fields))
 }
 
 /// The workload: a span with 5 attributes (and optionally 1 event), started and ended.

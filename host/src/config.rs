@@ -4,16 +4,25 @@
 //! tracing_config:
 //!   enabled: true
 //!   sampling_ratio: 1.0
-//!   exporter_import_path: console_file:default_tracing_exporter   # or a list
-//!   exporter_config: {log_dir: /var/log/myservice}
+//!   exporter_import_path:            # one entry or a list; each a string or a map
+//!     - console_file:default_tracing_exporter
+//!     - import_path: otlp_http:otlp
+//!       config: {endpoint: "http://collector:4318", headers: "x-api-key=${env:API_KEY}"}
+//!   exporter_config: {log_dir: /var/log/myservice}   # shared by every entry
 //!   plugin_path: [/opt/spanplug/plugins]
 //!   exporter_sha256: {otlp_http: 3f2a...}   # optional pins, checked before loading
 //! ```
+//!
+//! Every config value may reference the environment with the OpenTelemetry
+//! configuration file's syntax: `${VAR}`, `${env:VAR}`, `${env:VAR:-default}`, and
+//! `$$` for a literal `$`. An unset variable without a default is an error.
 //!
 //! Precedence, highest first: `SPANPLUG_TRACING_*` variables, the OpenTelemetry
 //! `OTEL_TRACES_SAMPLER`/`OTEL_TRACES_SAMPLER_ARG`, the YAML, the defaults.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -35,6 +44,74 @@ pub const SAMPLING_RATIO_VAR: &str = "SPANPLUG_TRACING_SAMPLING_RATIO";
 pub const IMPORT_PATH_VAR: &str = "SPANPLUG_TRACING_EXPORTER_IMPORT_PATH";
 pub const LOG_DIR_VAR: &str = "SPANPLUG_LOG_DIR";
 
+/// Plugin settings: keys to values. `Debug` shows the keys only, since values may be
+/// secrets (headers, API keys).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ConfigMap(BTreeMap<String, String>);
+
+impl Deref for ConfigMap {
+    type Target = BTreeMap<String, String>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl DerefMut for ConfigMap {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl fmt::Debug for ConfigMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|key| (key, "<hidden>")))
+            .finish()
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ConfigMap {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        ConfigMap(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+impl ConfigMap {
+    /// `self` laid over `shared`: what one entry's plugin receives.
+    pub fn over(&self, shared: &ConfigMap) -> ConfigMap {
+        let mut merged = shared.clone();
+        merged.extend(self.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+        merged
+    }
+}
+
+/// One `exporter_import_path` entry: a `module:function` and its own settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExporterEntry {
+    pub import_path: String,
+    /// Laid over the shared `exporter_config` for this entry's plugin only.
+    pub config: ConfigMap,
+}
+
+impl ExporterEntry {
+    pub fn new(import_path: impl Into<String>) -> Self {
+        ExporterEntry {
+            import_path: import_path.into(),
+            config: ConfigMap::default(),
+        }
+    }
+
+    pub fn with_config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.insert(key.into(), value.into());
+        self
+    }
+}
+
 /// What the application asks for; see the module docs for the YAML form.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TracingConfig {
@@ -42,9 +119,9 @@ pub struct TracingConfig {
     /// Root sampling ratio in `0..=1`; `None` leaves it to `OTEL_TRACES_SAMPLER` or 1.0.
     pub sampling_ratio: Option<f64>,
     /// Each entry's processors are installed in order. Empty means the default exporter.
-    pub exporter_import_path: Vec<String>,
-    /// Passed to every factory as its config map.
-    pub exporter_config: BTreeMap<String, String>,
+    pub exporter_import_path: Vec<ExporterEntry>,
+    /// Passed to every factory, under each entry's own `config`.
+    pub exporter_config: ConfigMap,
     pub plugin_path: Vec<PathBuf>,
     /// SHA-256 pins (hex), keyed by module name or library path, checked before loading.
     pub exporter_sha256: BTreeMap<String, String>,
@@ -63,7 +140,7 @@ impl Default for TracingConfig {
             enabled: true,
             sampling_ratio: None,
             exporter_import_path: Vec::new(),
-            exporter_config: BTreeMap::new(),
+            exporter_config: ConfigMap::default(),
             plugin_path: Vec::new(),
             exporter_sha256: BTreeMap::new(),
             service_name: None,
@@ -83,8 +160,8 @@ struct Document {
 struct RawTracingConfig {
     enabled: Option<bool>,
     sampling_ratio: Option<f64>,
-    exporter_import_path: Option<OneOrMany<String>>,
-    exporter_config: Option<BTreeMap<String, Scalar>>,
+    exporter_import_path: Option<serde_yaml_ng::Value>,
+    exporter_config: Option<serde_yaml_ng::Value>,
     plugin_path: Option<OneOrMany<PathBuf>>,
     exporter_sha256: Option<BTreeMap<String, String>>,
 }
@@ -105,25 +182,178 @@ impl<T> OneOrMany<T> {
     }
 }
 
-/// `exporter_config` values may be written as YAML strings, numbers or booleans.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Scalar {
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    String(String),
+/// The keys an `exporter_import_path` entry map may have.
+const ENTRY_KEYS: &str = "import_path, config";
+
+/// A config map's value as text: strings, numbers and booleans are accepted.
+fn scalar_text(key: &str, value: &serde_yaml_ng::Value) -> Result<String, String> {
+    use serde_yaml_ng::Value;
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Null => Ok(String::new()),
+        other => Err(format!(
+            "{key}: expected a string, number or boolean, got {}",
+            yaml_kind(other)
+        )),
+    }
 }
 
-impl Scalar {
-    fn into_string(self) -> String {
-        match self {
-            Scalar::Bool(b) => b.to_string(),
-            Scalar::Int(i) => i.to_string(),
-            Scalar::Float(f) => f.to_string(),
-            Scalar::String(s) => s,
+fn yaml_kind(value: &serde_yaml_ng::Value) -> &'static str {
+    use serde_yaml_ng::Value;
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a map",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// A `key: value` map of settings, with `${...}` references resolved.
+fn config_map(key: &str, value: &serde_yaml_ng::Value) -> Result<ConfigMap, String> {
+    let serde_yaml_ng::Value::Mapping(map) = value else {
+        return Err(format!(
+            "{key}: expected a map of settings, got {}",
+            yaml_kind(value)
+        ));
+    };
+    let mut config = ConfigMap::default();
+    for (name, value) in map {
+        let Some(name) = name.as_str() else {
+            return Err(format!("{key}: setting names must be strings"));
+        };
+        let setting = format!("{key}.{name}");
+        let text = scalar_text(&setting, value)?;
+        config.insert(name.to_string(), substitute_env(&setting, &text)?);
+    }
+    Ok(config)
+}
+
+/// One `exporter_import_path` entry: `"module:function"` or
+/// `{import_path: "module:function", config: {...}}`.
+fn exporter_entry(position: usize, value: &serde_yaml_ng::Value) -> Result<ExporterEntry, String> {
+    use serde_yaml_ng::Value;
+    let here = format!("tracing_config.exporter_import_path[{position}]");
+    match value {
+        Value::String(path) => Ok(ExporterEntry::new(path.clone())),
+        Value::Mapping(map) => {
+            let mut import_path = None;
+            let mut config = ConfigMap::default();
+            for (key, value) in map {
+                match key.as_str() {
+                    Some("import_path") => match value {
+                        Value::String(path) => import_path = Some(path.clone()),
+                        other => {
+                            return Err(format!(
+                                "{here}.import_path: expected a \"module:function\" string, got {}",
+                                yaml_kind(other)
+                            ))
+                        }
+                    },
+                    Some("config") => config = config_map(&format!("{here}.config"), value)?,
+                    _ => {
+                        return Err(format!(
+                            "{here}: unknown key {}; valid keys: {ENTRY_KEYS}",
+                            key.as_str().map_or_else(|| format!("{key:?}"), |k| format!("`{k}`"))
+                        ))
+                    }
+                }
+            }
+            let import_path = import_path.ok_or_else(|| {
+                format!("{here}: an entry map needs `import_path` (\"module:function\"); valid keys: {ENTRY_KEYS}")
+            })?;
+            Ok(ExporterEntry {
+                import_path,
+                config,
+            })
+        }
+        other => Err(format!(
+            "{here}: expected a \"module:function\" string or a map with `import_path` and `config`, got {}",
+            yaml_kind(other)
+        )),
+    }
+}
+
+fn exporter_entries(value: &serde_yaml_ng::Value) -> Result<Vec<ExporterEntry>, String> {
+    match value {
+        serde_yaml_ng::Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| exporter_entry(i, item))
+            .collect(),
+        serde_yaml_ng::Value::Null => Ok(Vec::new()),
+        one => exporter_entry(0, one).map(|entry| vec![entry]),
+    }
+}
+
+/// The longest value a `${...}` substitution may produce, so that a reference cannot
+/// blow a config up.
+const MAX_SUBSTITUTED_BYTES: usize = 64 * 1024;
+
+/// Resolves `${VAR}`, `${env:VAR}` and `${env:VAR:-default}` in `text`; `$$` is a `$`.
+/// Substituted text is not scanned again.
+pub fn substitute_env(key: &str, text: &str) -> Result<String, String> {
+    if !text.contains('$') {
+        return Ok(text.to_string());
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(body) = after.strip_prefix('{') {
+            let end = body.find('}').ok_or_else(|| {
+                format!("{key}: unterminated `${{` in the value; write `$$` for a literal `$`")
+            })?;
+            let reference = &body[..end];
+            let (name, default) = match reference.split_once(":-") {
+                Some((name, default)) => (name, Some(default)),
+                None => (reference, None),
+            };
+            let name = name.strip_prefix("env:").unwrap_or(name);
+            if !is_env_name(name) {
+                return Err(format!(
+                    "{key}: `${{{reference}}}` is not a valid reference; expected ${{VAR}}, ${{env:VAR}} or ${{env:VAR:-default}}"
+                ));
+            }
+            match (std::env::var(name), default) {
+                (Ok(value), _) if !value.is_empty() => out.push_str(&value),
+                (_, Some(default)) => out.push_str(default),
+                (Ok(_), None) => {}
+                (Err(_), None) => {
+                    return Err(format!(
+                        "{key}: environment variable {name} is not set and `${{{reference}}}` has no default (write `${{env:{name}:-default}}`)"
+                    ))
+                }
+            }
+            if out.len() > MAX_SUBSTITUTED_BYTES {
+                return Err(format!(
+                    "{key}: the value is longer than {MAX_SUBSTITUTED_BYTES} bytes after substitution"
+                ));
+            }
+            rest = &body[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
         }
     }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 impl TracingConfig {
@@ -171,19 +401,23 @@ impl TracingConfig {
                 ..TracingConfig::default()
             });
         };
+        let invalid = |message: String| ConfigError::Yaml {
+            origin: origin.map(Path::to_path_buf),
+            message,
+        };
         let config = TracingConfig {
             enabled: raw.enabled.unwrap_or(true),
             sampling_ratio: raw.sampling_ratio,
-            exporter_import_path: raw
-                .exporter_import_path
-                .map(OneOrMany::into_vec)
-                .unwrap_or_default(),
-            exporter_config: raw
-                .exporter_config
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, v.into_string()))
-                .collect(),
+            exporter_import_path: match &raw.exporter_import_path {
+                Some(value) => exporter_entries(value).map_err(invalid)?,
+                None => Vec::new(),
+            },
+            exporter_config: match &raw.exporter_config {
+                Some(serde_yaml_ng::Value::Null) | None => ConfigMap::default(),
+                Some(value) => {
+                    config_map("tracing_config.exporter_config", value).map_err(invalid)?
+                }
+            },
             plugin_path: raw.plugin_path.map(OneOrMany::into_vec).unwrap_or_default(),
             exporter_sha256: raw.exporter_sha256.unwrap_or_default(),
             ..TracingConfig::default()
@@ -200,7 +434,14 @@ impl TracingConfig {
     }
 
     pub fn with_exporter_import_path(mut self, import_path: impl Into<String>) -> Self {
-        self.exporter_import_path.push(import_path.into());
+        self.exporter_import_path
+            .push(ExporterEntry::new(import_path));
+        self
+    }
+
+    /// Adds an entry with its own settings (laid over `exporter_config` for it only).
+    pub fn with_exporter(mut self, entry: ExporterEntry) -> Self {
+        self.exporter_import_path.push(entry);
         self
     }
 
@@ -258,7 +499,7 @@ impl TracingConfig {
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(String::from)
+                .map(ExporterEntry::new)
                 .collect();
         }
         if let Some(dir) = env_var(LOG_DIR_VAR) {
@@ -267,10 +508,10 @@ impl TracingConfig {
         Ok(self)
     }
 
-    /// The import paths to install: the configured ones, or the default exporter.
-    pub fn import_paths(&self) -> Vec<String> {
+    /// The entries to install: the configured ones, or the default exporter.
+    pub fn entries(&self) -> Vec<ExporterEntry> {
         if self.exporter_import_path.is_empty() {
-            vec![DEFAULT_IMPORT_PATH.to_string()]
+            vec![ExporterEntry::new(DEFAULT_IMPORT_PATH)]
         } else {
             self.exporter_import_path.clone()
         }
@@ -374,7 +615,10 @@ mod tests {
         .unwrap();
         assert!(config.enabled);
         assert_eq!(config.sampling_ratio, Some(0.5));
-        assert_eq!(config.exporter_import_path, ["a:b", "c:d"]);
+        assert_eq!(
+            config.exporter_import_path,
+            [ExporterEntry::new("a:b"), ExporterEntry::new("c:d")]
+        );
         assert_eq!(config.exporter_config["flush_interval_ms"], "50");
     }
 
@@ -406,6 +650,74 @@ mod tests {
             !TracingConfig::from_yaml_str("applications: []\n")
                 .unwrap()
                 .enabled
+        );
+    }
+
+    #[test]
+    fn entries_take_their_own_config() {
+        std::env::set_var("SPANPLUG_TEST_CONFIG_KEY", "k-123");
+        let config = TracingConfig::from_yaml_str(
+            "tracing_config:\n  exporter_import_path:\n    - context_enricher:serve_context\n    - import_path: otlp_http:otlp\n      config: {endpoint: \"http://a:4318\", headers: \"x-api-key=${env:SPANPLUG_TEST_CONFIG_KEY}\", timeout: 5}\n  exporter_config: {log_dir: /tmp/x}\n",
+        )
+        .unwrap();
+        let entries = config.entries();
+        assert_eq!(
+            entries[0],
+            ExporterEntry::new("context_enricher:serve_context")
+        );
+        assert_eq!(entries[1].import_path, "otlp_http:otlp");
+        assert_eq!(entries[1].config["headers"], "x-api-key=k-123");
+        assert_eq!(entries[1].config["timeout"], "5");
+        let merged = entries[1].config.over(&config.exporter_config);
+        assert_eq!(merged["log_dir"], "/tmp/x");
+        assert_eq!(merged["endpoint"], "http://a:4318");
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("k-123") && !debug.contains("/tmp/x"),
+            "{debug}"
+        );
+        assert!(debug.contains("headers"), "{debug}");
+    }
+
+    #[test]
+    fn substitution_follows_the_otel_config_syntax() {
+        std::env::set_var("SPANPLUG_TEST_SUB", "v");
+        std::env::remove_var("SPANPLUG_TEST_UNSET");
+        let sub = |text: &str| substitute_env("k", text);
+        assert_eq!(sub("a${SPANPLUG_TEST_SUB}b").unwrap(), "avb");
+        assert_eq!(sub("${env:SPANPLUG_TEST_SUB}").unwrap(), "v");
+        assert_eq!(sub("${env:SPANPLUG_TEST_UNSET:-dflt}").unwrap(), "dflt");
+        assert_eq!(sub("$$5 and $x").unwrap(), "$5 and $x");
+        let error = sub("${SPANPLUG_TEST_UNSET}").unwrap_err();
+        assert!(
+            error.contains("SPANPLUG_TEST_UNSET is not set") && error.starts_with("k:"),
+            "{error}"
+        );
+        assert!(sub("${not valid}")
+            .unwrap_err()
+            .contains("not a valid reference"));
+        assert!(sub("${OPEN").unwrap_err().contains("unterminated"));
+    }
+
+    #[test]
+    fn bad_entries_name_their_position_and_the_valid_keys() {
+        let error = |yaml: &str| TracingConfig::from_yaml_str(yaml).unwrap_err().to_string();
+        let e = error("tracing_config:\n  exporter_import_path: [a:b, {config: {x: 1}}]\n");
+        assert!(
+            e.contains("exporter_import_path[1]") && e.contains("needs `import_path`"),
+            "{e}"
+        );
+        let e = error("tracing_config:\n  exporter_import_path: [{import_path: a:b, confg: {}}]\n");
+        assert!(
+            e.contains("unknown key `confg`; valid keys: import_path, config"),
+            "{e}"
+        );
+        let e = error("tracing_config:\n  exporter_import_path: 5\n");
+        assert!(e.contains("got a number"), "{e}");
+        let e = error("tracing_config:\n  exporter_config: {a: {b: c}}\n");
+        assert!(
+            e.contains("exporter_config.a: expected a string, number or boolean, got a map"),
+            "{e}"
         );
     }
 }

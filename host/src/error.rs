@@ -61,11 +61,12 @@ pub enum LoadError {
     #[error("{} is a shared library but not a spanplug plugin (it does not export a spanplug root module; build it with spanplug_api::export_plugin!)", path.display())]
     NotAPlugin { path: PathBuf },
 
-    #[error("{} was built against spanplug-api {plugin_version}, which this host (spanplug-api {host_version}) cannot load; rebuild the plugin against spanplug-api {host_version}", path.display())]
+    #[error("{} was built against spanplug-api {plugin_version}, which this host (spanplug-api {host_version}) cannot load: {reason}", path.display())]
     IncompatibleVersion {
         path: PathBuf,
         host_version: String,
         plugin_version: String,
+        reason: String,
     },
 
     #[error("{} has an ABI layout incompatible with this host (spanplug-api {host_version}, plugin built against {plugin_version}): {summary}; rebuild the plugin against spanplug-api {host_version} (full report at debug log level)", path.display())]

@@ -104,7 +104,7 @@ pub fn install_plugins(sources: &[PathBuf], dest: &Path) -> Result<Vec<Installed
             functions: plugin
                 .factories()
                 .iter()
-                .map(|f| f.name.to_string())
+                .map(|f| f.name().to_string())
                 .collect(),
         });
     }

@@ -10,7 +10,7 @@ use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_path, LibraryError, RootModule};
-use spanplug_api::{Factory, PluginContext, PluginModRef, Processor};
+use spanplug_api::{FactoryRef, PluginContextRef, PluginModRef, Processor};
 
 use crate::elf;
 use crate::error::LoadError;
@@ -149,6 +149,7 @@ impl Plugin {
         // reusing this descriptor number would be taken for this one.
         let _ = std::os::fd::IntoRawFd::into_raw_fd(file);
         let api_version = header.version_strings().version.to_string();
+        check_api_version(path, &api_version)?;
         let module = header
             .init_root_module::<PluginModRef>()
             .map_err(|e| describe_load_error(path, Some(&api_version), e))?;
@@ -176,21 +177,22 @@ impl Plugin {
         )
     }
 
-    pub fn factories(&self) -> &[Factory] {
+    pub fn factories(&self) -> &'static [FactoryRef] {
         self.module.factories().as_slice()
     }
 
-    pub fn factory(&self, function: &str) -> Result<&Factory, LoadError> {
+    pub fn factory(&self, function: &str) -> Result<FactoryRef, LoadError> {
         self.factories()
             .iter()
-            .find(|f| f.name.as_str() == function)
+            .copied()
+            .find(|f| f.name().as_str() == function)
             .ok_or_else(|| LoadError::UnknownFunction {
                 path: self.path.clone(),
                 function: function.to_string(),
                 available: self
                     .factories()
                     .iter()
-                    .map(|f| f.name.to_string())
+                    .map(|f| f.name().to_string())
                     .collect(),
             })
     }
@@ -199,11 +201,11 @@ impl Plugin {
     pub fn create(
         &self,
         function: &str,
-        ctx: &PluginContext<'_>,
+        ctx: PluginContextRef<'_>,
     ) -> Result<Vec<Processor>, LoadError> {
         let factory = self.factory(function)?;
-        let import_path = ctx.import_path.to_string();
-        let processors: Vec<Processor> = (factory.create)(ctx)
+        let import_path = ctx.import_path().to_string();
+        let processors: Vec<Processor> = (factory.create())(ctx)
             .into_result()
             .map_err(|message| LoadError::FactoryFailed {
                 import_path: import_path.clone(),
@@ -215,6 +217,39 @@ impl Plugin {
         }
         Ok(processors)
     }
+}
+
+/// The host's own version rule (abi_stable compares only `0.y`): a plugin loads when
+/// it was built against the same major and a minor no newer than the host's.
+fn check_api_version(path: &Path, plugin_version: &str) -> Result<(), LoadError> {
+    let host_version = spanplug_api::API_VERSION;
+    let parse = |v: &str| -> Option<(u64, u64, u64)> {
+        let mut parts = v.split('.').map(|p| p.parse::<u64>().ok());
+        Some((parts.next()??, parts.next()??, parts.next()??))
+    };
+    let refuse = |reason: String| LoadError::IncompatibleVersion {
+        path: path.to_path_buf(),
+        host_version: host_version.to_string(),
+        plugin_version: plugin_version.to_string(),
+        reason,
+    };
+    let (Some(plugin), Some(host)) = (parse(plugin_version), parse(host_version)) else {
+        return Err(refuse("its version is not major.minor.patch".into()));
+    };
+    // Cargo's semver: in 0.y.z, y is the major and z the minor.
+    let split = |(x, y, z): (u64, u64, u64)| if x == 0 { ((0, y), z) } else { ((x, 0), y) };
+    let ((plugin_major, plugin_minor), (host_major, host_minor)) = (split(plugin), split(host));
+    if plugin_major != host_major {
+        return Err(refuse(format!(
+            "another major version; rebuild the plugin against spanplug-api {host_version}"
+        )));
+    }
+    if plugin_minor > host_minor {
+        return Err(refuse(format!(
+            "a newer minor version than the host's; upgrade the host, or rebuild the plugin against spanplug-api {host_version}"
+        )));
+    }
+    Ok(())
 }
 
 fn describe_load_error(
@@ -235,6 +270,10 @@ fn describe_load_error(
                 path,
                 host_version,
                 plugin_version: actual_version.to_string(),
+                reason: format!(
+                    "another major version; rebuild the plugin against spanplug-api {}",
+                    spanplug_api::API_VERSION
+                ),
             }
         }
         LibraryError::AbiInstability(report) => {

@@ -4,28 +4,30 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use abi_stable::std_types::{RSlice, RVec};
+use abi_stable::std_types::{RSlice, RStr};
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 use spanplug_api::{
-    OwnedKeyValue, OwnedValue, Processor, RequestContextView, SpanId, StartingSpan, StrPair,
+    AttributeSink, Processor, RequestContextView, SpanId, StartingSpan, StrPair,
+    Value as ViewValue, ValueRef,
 };
 
+use crate::chain::{deliver, Stage};
 use crate::config::TracingConfig;
 use crate::error::LoadError;
 use crate::loader::PluginSearchPath;
 use crate::plugins::{load_import_path, FactoryInput};
 use crate::request_context::RequestContext;
 use crate::view::{
-    key_values, ordered_resource, span_context, span_kind, string_arrays, unix_nanos,
-    with_span_view, OrderedResource,
+    count_unrepresentable, key_values, ordered_resource, span_context, span_kind, string_arrays,
+    unix_nanos, unrepresentable_values, with_span_view, OrderedResource,
 };
 
 /// How long `force_flush` (which the SDK calls without a deadline) waits per call.
@@ -40,16 +42,6 @@ pub struct InstalledPlugin {
     pub processors: Vec<String>,
 }
 
-/// One plugin processor and where it came from.
-struct Stage {
-    import_path: String,
-    name: String,
-    processor: Processor,
-    needs_on_start: bool,
-    failures: AtomicU64,
-    slow_calls: AtomicU64,
-}
-
 thread_local! {
     static ON_END_CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
@@ -57,47 +49,6 @@ thread_local! {
 /// One `on_end` call in this many is timed (timing every call would cost more than
 /// the plugin boundary itself).
 const SLOW_SAMPLE_EVERY: u64 = 32;
-/// A sampled `on_end` slower than this is reported: it runs on the application thread.
-const SLOW_ON_END: Duration = Duration::from_millis(5);
-
-impl Stage {
-    fn new(import_path: String, processor: Processor) -> Self {
-        Stage {
-            import_path,
-            name: processor.name(),
-            needs_on_start: processor.needs_on_start(),
-            processor,
-            failures: AtomicU64::new(0),
-            slow_calls: AtomicU64::new(0),
-        }
-    }
-
-    /// A processor's `on_end` blocks the application thread that ends the span; say
-    /// so (first, then every 100th slow sample).
-    fn record_slow(&self, elapsed: Duration) {
-        let count = self.slow_calls.fetch_add(1, Ordering::Relaxed) + 1;
-        if count == 1 || count % 100 == 0 {
-            log::warn!(
-                "span processor {} ({}) is slow in on_end: {elapsed:?} on the application thread ({count} slow samples so far); processors must not block",
-                self.name,
-                self.import_path
-            );
-        }
-    }
-
-    /// Logs the first failure and then every 1000th, so a processor that panics on
-    /// every span cannot flood the log.
-    fn record_failure(&self, call: &str, error: &str) {
-        let count = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
-        if count == 1 || count % 1000 == 0 {
-            log::error!(
-                "span processor {} ({}) failed in {call} ({count} failures so far): {error}",
-                self.name,
-                self.import_path
-            );
-        }
-    }
-}
 
 /// Every processor of every `exporter_import_path` entry, as one SDK processor.
 ///
@@ -107,6 +58,7 @@ pub struct PluginPipeline {
     stages: Vec<Stage>,
     plugins: Vec<InstalledPlugin>,
     any_on_start: bool,
+    any_transformer: bool,
     resource: OrderedResource,
     /// The last flush or shutdown failure, in the pipeline's words (the SDK wraps them).
     last_errors: Arc<Mutex<Option<String>>>,
@@ -136,19 +88,18 @@ impl PluginPipeline {
         };
         let mut stages: Vec<Stage> = Vec::new();
         let mut plugins = Vec::new();
-        for import_path in config.import_paths() {
-            let loaded =
-                match load_import_path(&import_path, &search, &config.exporter_sha256, &input) {
-                    Ok(loaded) => loaded,
-                    Err(error) => {
-                        for stage in &stages {
-                            if let Err(e) = stage.processor.shutdown(config.shutdown_timeout) {
-                                log::warn!("shutting down {} after a failed load: {e}", stage.name);
-                            }
+        for entry in config.entries() {
+            let loaded = match load_import_path(&entry, &search, &config.exporter_sha256, &input) {
+                Ok(loaded) => loaded,
+                Err(error) => {
+                    for stage in &stages {
+                        if let Err(e) = stage.processor.shutdown(config.shutdown_timeout) {
+                            log::warn!("shutting down {} after a failed load: {e}", stage.name);
                         }
-                        return Err(error);
                     }
-                };
+                    return Err(error);
+                }
+            };
             plugins.push(InstalledPlugin {
                 import_path: loaded.import_path.clone(),
                 library: loaded.library,
@@ -164,6 +115,7 @@ impl PluginPipeline {
         }
         Ok(PluginPipeline {
             any_on_start: stages.iter().any(|s| s.needs_on_start),
+            any_transformer: stages.iter().any(|s| s.transforms),
             stages,
             plugins,
             resource: ordered_resource(resource),
@@ -206,7 +158,7 @@ impl PluginPipeline {
         }
     }
 
-    fn run_on_start(&self, data: &SpanData, request: &RequestContext) -> RVec<OwnedKeyValue> {
+    fn run_on_start(&self, data: &SpanData, request: &RequestContext) -> Vec<KeyValue> {
         let entries: Vec<StrPair<'_>> = request
             .iter()
             .map(|(key, value)| StrPair {
@@ -225,8 +177,7 @@ impl PluginPipeline {
             &arrays,
         );
         let trace_state = data.span_context.trace_state().header();
-        // Room for a typical enricher, so pushes do not reallocate.
-        let mut added = RVec::with_capacity(16);
+        let mut added = AddedAttributes::default();
         let mut starting = StartingSpan::new(
             span_context(&data.span_context, &trace_state),
             SpanId(data.parent_span_id.to_bytes()),
@@ -242,7 +193,8 @@ impl PluginPipeline {
                 stage.record_failure("on_start", &error);
             }
         }
-        added
+        drop(starting);
+        added.list
     }
 }
 
@@ -287,22 +239,77 @@ fn interned(text: &str) -> Arc<str> {
     })
 }
 
-fn otel_value(value: &OwnedValue) -> Value {
-    match value {
-        OwnedValue::Bool(b) => Value::Bool(*b),
-        OwnedValue::I64(i) => Value::I64(*i),
-        OwnedValue::F64(f) => Value::F64(*f),
-        OwnedValue::String(s) => Value::String(StringValue::from(interned(s.as_str()))),
-        OwnedValue::BoolArray(items) => Value::Array(Array::Bool(items.to_vec())),
-        OwnedValue::I64Array(items) => Value::Array(Array::I64(items.to_vec())),
-        OwnedValue::F64Array(items) => Value::Array(Array::F64(items.to_vec())),
-        OwnedValue::StringArray(items) => Value::Array(Array::String(
+/// Attributes `on_start` processors set, as SDK values; a key set twice keeps its
+/// first place and its last value.
+#[derive(Default)]
+struct AddedAttributes {
+    list: Vec<KeyValue>,
+}
+
+impl AttributeSink for AddedAttributes {
+    fn set_attribute(&mut self, key: RStr<'_>, value: ViewValue<'_>) {
+        let Some(value) = otel_value(&value) else {
+            count_unrepresentable();
+            return;
+        };
+        match self
+            .list
+            .iter_mut()
+            .find(|kv| kv.key.as_str() == key.as_str())
+        {
+            Some(slot) => slot.value = value,
+            None => self.list.push(KeyValue::new(interned(key.as_str()), value)),
+        }
+    }
+}
+
+fn otel_value(value: &ViewValue<'_>) -> Option<Value> {
+    Some(match value.get() {
+        ValueRef::Bool(b) => Value::Bool(b),
+        ValueRef::I64(i) => Value::I64(i),
+        ValueRef::F64(f) => Value::F64(f),
+        ValueRef::String(s) => Value::String(StringValue::from(interned(s))),
+        ValueRef::BoolArray(items) => Value::Array(Array::Bool(items.to_vec())),
+        ValueRef::I64Array(items) => Value::Array(Array::I64(items.to_vec())),
+        ValueRef::F64Array(items) => Value::Array(Array::F64(items.to_vec())),
+        ValueRef::StringArray(items) => Value::Array(Array::String(
             items
                 .iter()
                 .map(|s| StringValue::from(s.as_str().to_string()))
                 .collect(),
         )),
+        _ => return None,
+    })
+}
+
+/// Keys are unique (OTLP requires it; the SDK appends): a key set again keeps its first
+/// place and takes the last value. Checks a 64-bit filter of key hashes first, so the
+/// common case of no duplicates costs one pass.
+fn dedupe_attributes(attributes: &mut Vec<KeyValue>) {
+    let mut seen = 0u64;
+    let mut suspect = false;
+    for kv in attributes.iter() {
+        let key = kv.key.as_str().as_bytes();
+        let bit = 1u64
+            << ((key.len() as u64)
+                .wrapping_mul(31)
+                .wrapping_add(u64::from(key.first().copied().unwrap_or(0)))
+                .wrapping_add(u64::from(key.last().copied().unwrap_or(0)) << 3)
+                % 64);
+        suspect |= seen & bit != 0;
+        seen |= bit;
     }
+    if !suspect {
+        return;
+    }
+    let mut kept: Vec<KeyValue> = Vec::with_capacity(attributes.len());
+    for kv in attributes.drain(..) {
+        match kept.iter_mut().find(|k| k.key == kv.key) {
+            Some(slot) => slot.value = kv.value,
+            None => kept.push(kv),
+        }
+    }
+    *attributes = kept;
 }
 
 impl SpanProcessor for PluginPipeline {
@@ -320,20 +327,17 @@ impl SpanProcessor for PluginPipeline {
             .cloned()
             .or_else(RequestContext::current)
             .unwrap_or_default();
-        let added = self.run_on_start(&data, &request);
-        for kv in added.iter() {
-            span.set_attribute(KeyValue::new(
-                interned(kv.key.as_str()),
-                otel_value(&kv.value),
-            ));
+        for kv in self.run_on_start(&data, &request) {
+            span.set_attribute(kv);
         }
     }
 
-    fn on_end(&self, span: SpanData) {
-        // Like the SDK's own exporting processors: record-only spans are not exported.
-        if !span.span_context.is_sampled() {
+    fn on_end(&self, mut span: SpanData) {
+        // Record-only spans go only to the processors that saw them start.
+        if !span.span_context.is_sampled() && !self.any_on_start {
             return;
         }
+        dedupe_attributes(&mut span.attributes);
         // A thread-local count, not a shared atomic: sampling must cost next to nothing.
         let timed = ON_END_CALLS.with(|calls| {
             let n = calls.get().wrapping_add(1);
@@ -341,15 +345,7 @@ impl SpanProcessor for PluginPipeline {
             n % SLOW_SAMPLE_EVERY == 0
         });
         with_span_view(&span, &self.resource, |view| {
-            for stage in &self.stages {
-                let started = timed.then(Instant::now);
-                if let Err(error) = stage.processor.on_end(view) {
-                    stage.record_failure("on_end", &error);
-                }
-                if let Some(elapsed) = started.map(|s| s.elapsed()).filter(|e| *e > SLOW_ON_END) {
-                    stage.record_slow(elapsed);
-                }
-            }
+            deliver(&self.stages, self.any_transformer, view, timed)
         });
     }
 
@@ -363,6 +359,13 @@ impl SpanProcessor for PluginPipeline {
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         let result = self.for_each_until("shutdown", deadline_after(timeout), Processor::shutdown);
+        let unrepresentable = unrepresentable_values();
+        if unrepresentable > 0 {
+            log::warn!(
+                "{unrepresentable} attribute values so far were of kinds spanplug-api {} cannot carry (passed as UNSUPPORTED or ignored)",
+                spanplug_api::API_VERSION
+            );
+        }
         for stage in &self.stages {
             let failures = stage.failures.load(Ordering::Relaxed);
             if failures > 0 {

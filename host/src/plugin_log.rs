@@ -8,10 +8,11 @@ pub(crate) const PLUGIN_LOG_TARGET: &str = "spanplug::plugin";
 
 pub(crate) extern "C" fn host_log(level: LogLevel, origin: RStr<'_>, message: RStr<'_>) {
     let level = match level {
-        LogLevel::Error => log::Level::Error,
-        LogLevel::Warn => log::Level::Warn,
-        LogLevel::Info => log::Level::Info,
-        LogLevel::Debug => log::Level::Debug,
+        LogLevel::ERROR => log::Level::Error,
+        LogLevel::WARN => log::Level::Warn,
+        LogLevel::DEBUG => log::Level::Debug,
+        // Levels a newer interface may add are logged as info.
+        _ => log::Level::Info,
     };
     // A panicking logger must not unwind into the plugin that called us.
     let _ = std::panic::catch_unwind(|| {

@@ -4,9 +4,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use abi_stable::prefix_type::{PrefixRef, WithMetadata};
+use abi_stable::std_types::RStr;
 use opentelemetry_sdk::Resource;
-use spanplug_api::{PluginContext, Processor, StrPair};
+use spanplug_api::{PluginContextFields, PluginContextRef, Processor, StrPair};
 
+use crate::config::{ConfigMap, ExporterEntry};
 use crate::error::LoadError;
 use crate::import_path::{ImportPath, ModuleRef};
 use crate::loader::{Plugin, PluginSearchPath};
@@ -16,7 +19,8 @@ use crate::view::{ordered_resource, OrderedResource};
 /// What every factory is told about the service.
 pub struct FactoryInput<'a> {
     pub resource: &'a Resource,
-    pub exporter_config: &'a BTreeMap<String, String>,
+    /// Shared by every entry, under each entry's own `config`.
+    pub exporter_config: &'a ConfigMap,
     /// How long a factory may take before its call is abandoned.
     pub timeout: Duration,
 }
@@ -39,15 +43,15 @@ pub struct LoadedProcessors {
     pub processors: Vec<Processor>,
 }
 
-/// Resolves, loads, checks and calls one `module:function`, logging the result once.
-/// `pins` maps module names or library paths to the SHA-256 the file must have.
+/// Resolves, loads, checks and calls one entry's `module:function`, logging the result
+/// once. `pins` maps module names or library paths to the SHA-256 the file must have.
 pub fn load_import_path(
-    import_path: &str,
+    entry: &ExporterEntry,
     search: &PluginSearchPath,
     pins: &BTreeMap<String, String>,
     input: &FactoryInput<'_>,
 ) -> Result<LoadedProcessors, LoadError> {
-    let parsed = ImportPath::parse(import_path)?;
+    let parsed = ImportPath::parse(&entry.import_path)?;
     let library = search.resolve(&parsed.module)?;
     let pin = match &parsed.module {
         ModuleRef::Name(name) => pins.get(name),
@@ -61,7 +65,8 @@ pub fn load_import_path(
         function: parsed.function.clone(),
         service_name: input.service_name(),
         resource: ordered_resource(input.resource),
-        config: input.exporter_config.clone(),
+        config: entry.config.over(input.exporter_config),
+        entry_keys: entry.config.keys().cloned().collect(),
     };
     let api_version = plugin.api_version().to_string();
     // A factory runs on its own thread so that one that blocks cannot hang the
@@ -119,7 +124,8 @@ struct FactoryCall {
     function: String,
     service_name: String,
     resource: OrderedResource,
-    config: BTreeMap<String, String>,
+    config: ConfigMap,
+    entry_keys: Vec<String>,
 }
 
 impl FactoryCall {
@@ -132,14 +138,19 @@ impl FactoryCall {
                 value: value.as_str().into(),
             })
             .collect();
-        let ctx = PluginContext {
+        let entry_keys: Vec<RStr<'_>> = self.entry_keys.iter().map(|k| k.as_str().into()).collect();
+        let fields = WithMetadata::new(PluginContextFields {
             import_path: self.import_path.as_str().into(),
             service_name: self.service_name.as_str().into(),
             // The same view every span carries, built once with the resource.
             resource_attributes: self.resource.view().attributes,
             config: config.as_slice().into(),
+            entry_config_keys: entry_keys.as_slice().into(),
             log: host_log,
-        };
-        plugin.create(&self.function, &ctx)
+        });
+        // SAFETY: `fields` was made by `WithMetadata::new` and outlives the call; the
+        // reference's lifetime keeps plugins from keeping it longer.
+        let ctx = PluginContextRef(unsafe { PrefixRef::from_raw(&fields) });
+        plugin.create(&self.function, ctx)
     }
 }

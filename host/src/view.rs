@@ -2,10 +2,11 @@
 //! shared by every plugin processor. Public so that benchmarks and native adapters
 //! can run plugin-style processors without the `.so` boundary.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use abi_stable::std_types::{RSlice, RStr};
+use abi_stable::std_types::RStr;
 use opentelemetry::trace::{
     SpanContext as OtelSpanContext, SpanKind as OtelSpanKind, Status as OtelStatus,
 };
@@ -25,12 +26,25 @@ pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
 
 pub(crate) fn span_kind(kind: &OtelSpanKind) -> SpanKind {
     match kind {
-        OtelSpanKind::Internal => SpanKind::Internal,
-        OtelSpanKind::Server => SpanKind::Server,
-        OtelSpanKind::Client => SpanKind::Client,
-        OtelSpanKind::Producer => SpanKind::Producer,
-        OtelSpanKind::Consumer => SpanKind::Consumer,
+        OtelSpanKind::Internal => SpanKind::INTERNAL,
+        OtelSpanKind::Server => SpanKind::SERVER,
+        OtelSpanKind::Client => SpanKind::CLIENT,
+        OtelSpanKind::Producer => SpanKind::PRODUCER,
+        OtelSpanKind::Consumer => SpanKind::CONSUMER,
     }
+}
+
+/// Attribute values of kinds the interface cannot carry (passed as
+/// `ValueKind::UNSUPPORTED`, or set by a plugin as one); reported at shutdown.
+static UNREPRESENTABLE_VALUES: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn count_unrepresentable() {
+    UNREPRESENTABLE_VALUES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// How many values could not be represented so far, process-wide.
+pub fn unrepresentable_values() -> u64 {
+    UNREPRESENTABLE_VALUES.load(Ordering::Relaxed)
 }
 
 /// The `tracestate` header has to be rendered before a context view can borrow it.
@@ -67,21 +81,21 @@ pub(crate) fn key_values<'a>(
         .map(|(key, value)| KeyValue {
             key: key.into(),
             value: match value {
-                OtelValue::Bool(b) => Value::Bool(*b),
-                OtelValue::I64(i) => Value::I64(*i),
-                OtelValue::F64(f) => Value::F64(*f),
-                OtelValue::String(s) => Value::String(s.as_str().into()),
-                OtelValue::Array(Array::Bool(items)) => Value::BoolArray(items.as_slice().into()),
-                OtelValue::Array(Array::I64(items)) => Value::I64Array(items.as_slice().into()),
-                OtelValue::Array(Array::F64(items)) => Value::F64Array(items.as_slice().into()),
-                OtelValue::Array(Array::String(_)) => Value::StringArray(
-                    next_array
-                        .next()
-                        .map(|items| RSlice::from_slice(items))
-                        .unwrap_or_default(),
-                ),
+                OtelValue::Bool(b) => Value::from(*b),
+                OtelValue::I64(i) => Value::from(*i),
+                OtelValue::F64(f) => Value::from(*f),
+                OtelValue::String(s) => Value::from(s.as_str()),
+                OtelValue::Array(Array::Bool(items)) => Value::from(items.as_slice()),
+                OtelValue::Array(Array::I64(items)) => Value::from(items.as_slice()),
+                OtelValue::Array(Array::F64(items)) => Value::from(items.as_slice()),
+                OtelValue::Array(Array::String(_)) => {
+                    Value::string_array(next_array.next().map(Vec::as_slice).unwrap_or_default())
+                }
                 // Kinds added to the SDK after this host was written.
-                _ => Value::String("<unsupported attribute value>".into()),
+                _ => {
+                    count_unrepresentable();
+                    Value::UNSUPPORTED
+                }
             },
         })
         .collect()
@@ -225,15 +239,15 @@ pub fn with_span_view<R>(
     let trace_state = span.span_context.trace_state().header();
     let status = match &span.status {
         OtelStatus::Unset => Status {
-            code: StatusCode::Unset,
+            code: StatusCode::UNSET,
             description: RStr::from(""),
         },
         OtelStatus::Ok => Status {
-            code: StatusCode::Ok,
+            code: StatusCode::OK,
             description: RStr::from(""),
         },
         OtelStatus::Error { description } => Status {
-            code: StatusCode::Error,
+            code: StatusCode::ERROR,
             description: description.as_ref().into(),
         },
     };
@@ -254,6 +268,7 @@ pub fn with_span_view<R>(
         status,
         resource: &resource_view,
         scope: &scope_view,
+        flags: 0,
     };
     f(&view)
 }

@@ -42,7 +42,7 @@ fn list_shows_functions_descriptions_and_api_version() {
     let output = spanplug(&["list", "console_file"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.contains("built against spanplug-api 0.1.0"), "{text}");
+    assert!(text.contains("built against spanplug-api 0.2.0"), "{text}");
     assert!(
         text.contains("    default_tracing_exporter  Writes each span as JSON"),
         "{text}"
@@ -95,7 +95,7 @@ fn check_loads_every_plugin_and_fails_on_any_error() {
         "{log}"
     );
     assert!(
-        log.contains("(spanplug-api 0.1.0): 1 processor(s)"),
+        log.contains("(spanplug-api 0.2.0): 1 processor(s)"),
         "{log}"
     );
 }
@@ -172,7 +172,7 @@ fn installed_plugins_load_from_their_new_folder() {
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains(
-        "libconsole_file.so (spanplug-api 0.1.0): default_tracing_exporter, debug_span_processor"
+        "libconsole_file.so (spanplug-api 0.2.0): default_tracing_exporter, debug_span_processor"
     ));
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(dest.join("libconsole_file.so"))

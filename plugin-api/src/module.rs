@@ -1,4 +1,7 @@
-//! What a plugin `.so` exports: one root module holding a table of named factories.
+//! What a plugin `.so` exports: one root module holding a table of named factories,
+//! and the context a factory is called with. All three are prefix types: a later
+//! interface adds fields at their end, and a reader built against an older one sees
+//! them as `None`.
 
 use std::fmt::Display;
 
@@ -15,53 +18,109 @@ use crate::panic::catch;
 use crate::processor::Processor;
 use crate::span::{KeyValue, StrPair};
 
-#[repr(u8)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogLevel {
-    Error,
-    Warn,
-    Info,
-    Debug,
+open_enum! {
+    /// How important a plugin's log message is.
+    LogLevel {
+        ERROR = 0 => "ERROR",
+        WARN = 1 => "WARN",
+        INFO = 2 => "INFO",
+        DEBUG = 3 => "DEBUG",
+    } unknown => "INFO"
 }
 
-/// The host's log entry point (the type of [`PluginContext::log`]): `(level, target, message)`. The host catches its own
+/// The host's log entry point: `(level, target, message)`. The host catches its own
 /// panics in it and never blocks in it, so plugins may call it from any thread.
 pub type LogFn = extern "C" fn(LogLevel, RStr<'_>, RStr<'_>);
 
-/// Everything a factory learns about the service it is installed in.
+/// The ABI form of what a factory is told about the service it is installed in.
+/// Plugins read it through [`PluginContext`].
 #[repr(C)]
 #[derive(StableAbi)]
-pub struct PluginContext<'a> {
+#[sabi(kind(Prefix(prefix_ref = PluginContextRef)))]
+pub struct PluginContextFields<'a> {
     /// The `module:function` entry that named this factory.
     pub import_path: RStr<'a>,
     pub service_name: RStr<'a>,
     pub resource_attributes: RSlice<'a, KeyValue<'a>>,
-    /// `exporter_config` from the tracing config, with environment overrides applied.
+    /// The entry's own `config` laid over the shared `exporter_config`.
     pub config: RSlice<'a, StrPair<'a>>,
+    /// The keys of the entry's own `config` (a subset of `config`'s keys), so that a
+    /// plugin can reject misspelt settings without refusing shared ones.
+    pub entry_config_keys: RSlice<'a, RStr<'a>>,
+    /// A [`LogFn`] (written out: the derive needs the type itself).
+    #[sabi(last_prefix_field)]
     pub log: extern "C" fn(LogLevel, RStr<'_>, RStr<'_>),
 }
 
+/// Everything a factory learns about the service it is installed in.
+#[derive(Clone, Copy)]
+pub struct PluginContext<'a> {
+    fields: PluginContextRef<'a>,
+}
+
 impl<'a> PluginContext<'a> {
-    pub fn config_value(&self, key: &str) -> Option<&'a str> {
-        self.config
-            .as_slice()
-            .iter()
-            .find(|e| e.key.as_str() == key)
-            .map(|e| e.value.as_str())
+    /// For hosts and tests: reads a context the host built.
+    pub fn new(fields: PluginContextRef<'a>) -> Self {
+        PluginContext { fields }
     }
 
-    pub fn config_entries(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
-        self.config
+    pub fn import_path(&self) -> &'a str {
+        self.fields.import_path().as_str()
+    }
+
+    pub fn service_name(&self) -> &'a str {
+        self.fields.service_name().as_str()
+    }
+
+    pub fn resource_attributes(&self) -> &'a [KeyValue<'a>] {
+        self.fields.resource_attributes().as_slice()
+    }
+
+    pub fn config_value(&self, key: &str) -> Option<&'a str> {
+        self.config()
+            .find(|(k, _)| *k == key)
+            .map(|(_, value)| value)
+    }
+
+    /// Every setting this plugin receives, shared and its own.
+    pub fn config(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.fields
+            .config()
             .as_slice()
             .iter()
             .map(|e| (e.key.as_str(), e.value.as_str()))
     }
 
+    /// Refuses keys of the entry's own `config` that are not in `valid`, naming them.
+    pub fn check_keys(&self, valid: &[&str]) -> Result<(), String> {
+        let unknown: Vec<&str> = self
+            .fields
+            .entry_config_keys()
+            .as_slice()
+            .iter()
+            .map(RStr::as_str)
+            .filter(|key| !valid.contains(key))
+            .collect();
+        match unknown.as_slice() {
+            [] => Ok(()),
+            keys => Err(format!(
+                "unknown config key{} {} for {}; valid keys: {}",
+                if keys.len() == 1 { "" } else { "s" },
+                keys.iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.import_path(),
+                valid.join(", ")
+            )),
+        }
+    }
+
     /// An owned logger for processors and their threads, tagged with the import path.
     pub fn logger(&self) -> Logger {
         Logger {
-            log: self.log,
-            target: self.import_path.to_string(),
+            log: self.fields.log(),
+            target: self.import_path().to_string(),
         }
     }
 }
@@ -79,19 +138,19 @@ impl Logger {
     }
 
     pub fn error(&self, message: &str) {
-        self.log(LogLevel::Error, message);
+        self.log(LogLevel::ERROR, message);
     }
 
     pub fn warn(&self, message: &str) {
-        self.log(LogLevel::Warn, message);
+        self.log(LogLevel::WARN, message);
     }
 
     pub fn info(&self, message: &str) {
-        self.log(LogLevel::Info, message);
+        self.log(LogLevel::INFO, message);
     }
 
     pub fn debug(&self, message: &str) {
-        self.log(LogLevel::Debug, message);
+        self.log(LogLevel::DEBUG, message);
     }
 }
 
@@ -103,33 +162,31 @@ impl std::fmt::Debug for Logger {
     }
 }
 
-/// The ABI form of a factory (the type of [`Factory::create`]): never unwinds, reports failure as a message.
-pub type FactoryFn = extern "C" fn(&PluginContext<'_>) -> RResult<RVec<Processor>, RString>;
-
 /// One named function of a plugin, as `exporter_import_path` refers to it.
 #[repr(C)]
 #[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = FactoryRef)))]
 pub struct Factory {
     pub name: RStr<'static>,
     /// One line, shown by `spanplug list`.
     pub description: RStr<'static>,
-    pub create: extern "C" fn(&PluginContext<'_>) -> RResult<RVec<Processor>, RString>,
+    /// Never unwinds; reports failure as a message.
+    pub create: extern "C" fn(PluginContextRef<'_>) -> RResult<RVec<Processor>, RString>,
+    /// Whether the processors it returns transform spans (shown by `spanplug list`).
+    #[sabi(last_prefix_field)]
+    pub transforms: bool,
 }
 
 /// The root module of every plugin library.
-///
-/// Fields are only ever added after `factories`, so a plugin built against an older
-/// 0.1.z interface keeps loading in a newer host.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
-#[sabi(missing_field(panic))]
 pub struct PluginMod {
     /// The plugin crate's package name and version.
     pub package_name: RStr<'static>,
     pub package_version: RStr<'static>,
     #[sabi(last_prefix_field)]
-    pub factories: RSlice<'static, Factory>,
+    pub factories: RSlice<'static, FactoryRef>,
 }
 
 impl RootModule for PluginModRef {
@@ -142,18 +199,31 @@ impl RootModule for PluginModRef {
 /// Calls an author's factory with panics caught; used by [`export_plugin!`](crate::export_plugin).
 #[doc(hidden)]
 pub fn run_factory<E: Display>(
-    ctx: &PluginContext<'_>,
+    ctx: PluginContextRef<'_>,
     factory: fn(&PluginContext<'_>) -> Result<Vec<Processor>, E>,
 ) -> RResult<RVec<Processor>, RString> {
-    match catch(|| factory(ctx).map_err(|e| e.to_string())) {
+    let ctx = PluginContext::new(ctx);
+    match catch(|| factory(&ctx).map_err(|e| e.to_string())) {
         Ok(Ok(processors)) => RResult::ROk(processors.into()),
         Ok(Err(message)) | Err(message) => RResult::RErr(message.into()),
     }
 }
 
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __transforms {
+    () => {
+        false
+    };
+    (transformer) => {
+        true
+    };
+}
+
 /// Exports a plugin's factories. Each entry names a function
 /// `fn(&PluginContext) -> Result<Vec<Processor>, E: Display>` and a one-line description;
-/// the name is what `exporter_import_path` uses after the colon.
+/// the name is what `exporter_import_path` uses after the colon. Mark a factory whose
+/// processors transform spans with `#[transformer]`.
 ///
 /// ```
 /// use spanplug_api::{PluginContext, Processor, SpanProcessor, SpanView};
@@ -167,8 +237,10 @@ pub fn run_factory<E: Display>(
 ///     fn needs_on_start(&self) -> bool {
 ///         false
 ///     }
-///     fn on_end(&self, _span: &SpanView<'_>) {
-///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///     fn on_end(&self, span: &SpanView<'_>) {
+///         if span.is_exportable() {
+///             self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///         }
 ///     }
 /// }
 ///
@@ -185,19 +257,19 @@ pub fn run_factory<E: Display>(
 /// The generated entry points catch panics, so none reaches the host.
 #[macro_export]
 macro_rules! export_plugin {
-    ($($function:ident : $description:expr),+ $(,)?) => {
+    ($($(#[$role:ident])? $function:ident : $description:expr),+ $(,)?) => {
         #[doc(hidden)]
         mod __spanplug_plugin_exports {
             use $crate::abi_stable::{
                 library::{CheckTypeLayout, LibHeader, RootModuleResult},
-                prefix_type::PrefixTypeTrait,
+                prefix_type::{PrefixRef, PrefixTypeTrait, WithMetadata},
                 std_types::{RSlice, RStr},
             };
 
             mod entry_points {
                 $(
                     pub extern "C" fn $function(
-                        ctx: &$crate::PluginContext<'_>,
+                        ctx: $crate::PluginContextRef<'_>,
                     ) -> $crate::abi_stable::std_types::RResult<
                         $crate::abi_stable::std_types::RVec<$crate::Processor>,
                         $crate::abi_stable::std_types::RString,
@@ -207,12 +279,23 @@ macro_rules! export_plugin {
                 )+
             }
 
-            static FACTORIES: &[$crate::Factory] = &[$(
-                $crate::Factory {
-                    name: RStr::from_str(stringify!($function)),
-                    description: RStr::from_str($description),
-                    create: entry_points::$function,
-                },
+            #[allow(non_upper_case_globals)]
+            mod entries {
+                use super::*;
+                $(
+                    pub static $function: WithMetadata<$crate::Factory> =
+                        WithMetadata::new($crate::Factory {
+                            name: RStr::from_str(stringify!($function)),
+                            description: RStr::from_str($description),
+                            create: super::entry_points::$function,
+                            transforms: $crate::__transforms!($($role)?),
+                        });
+                )+
+            }
+
+            static FACTORIES: &[$crate::FactoryRef] = &[$(
+                // SAFETY: a static, initialised with `WithMetadata::new`.
+                $crate::FactoryRef(unsafe { PrefixRef::from_raw(&entries::$function) }),
             )+];
 
             fn root_module() -> $crate::PluginModRef {

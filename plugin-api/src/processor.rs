@@ -10,8 +10,9 @@ use abi_stable::{
     StableAbi,
 };
 
+use crate::edit::{EndingSpan, StartingSpan};
 use crate::panic::catch;
-use crate::span::{RequestContextView, SpanView, StartingSpan};
+use crate::span::{RequestContextView, SpanView};
 
 /// What a plugin author implements. Every method is called through [`Processor`],
 /// which catches panics so none crosses into the host.
@@ -27,8 +28,21 @@ pub trait SpanProcessor: Send + Sync + 'static {
 
     fn on_start(&self, _span: &mut StartingSpan<'_>, _request: &RequestContextView<'_>) {}
 
-    /// Must not block: hand the span to a bounded queue or a buffered writer.
+    /// Called for every span whose `on_start` this processor saw, record-only and
+    /// dropped ones included, and for every exportable span. Exporters export only
+    /// spans where [`SpanView::is_exportable`] holds. Must not block: hand the span to
+    /// a bounded queue or a buffered writer.
     fn on_end(&self, span: &SpanView<'_>);
+
+    /// Whether the host should call [`SpanProcessor::transform`]: a transformer changes
+    /// what the processors after it see.
+    fn transforms(&self) -> bool {
+        false
+    }
+
+    /// Runs on every sampled span, in list order, before any processor's `on_end`;
+    /// edits reach only the processors after this one.
+    fn transform(&self, _span: &mut EndingSpan<'_>) {}
 
     fn force_flush(&self, _timeout: Duration) -> Result<(), String> {
         Ok(())
@@ -44,8 +58,8 @@ pub trait SpanProcessor: Send + Sync + 'static {
 mod abi {
     use super::*;
 
-    /// The vtable the host sees. New methods go after `shutdown`, so an older plugin
-    /// keeps loading in a newer host.
+    /// The vtable the host sees. New methods go after `shutdown`, with default bodies,
+    /// so an older plugin keeps loading in a newer host (the default runs in its place).
     #[sabi_trait]
     pub trait ProcessorAbi: Send + Sync {
         fn name(&self) -> RString;
@@ -59,6 +73,10 @@ mod abi {
         ) -> RResult<(), RString>;
 
         fn on_end(&self, span: &SpanView<'_>) -> RResult<(), RString>;
+
+        fn transforms(&self) -> bool;
+
+        fn transform(&self, span: &mut EndingSpan<'_>) -> RResult<(), RString>;
 
         fn force_flush(&self, timeout: RDuration) -> RResult<(), RString>;
 
@@ -103,6 +121,16 @@ impl<P: SpanProcessor> ProcessorAbi for Guarded<P> {
 
     fn on_end(&self, span: &SpanView<'_>) -> RResult<(), RString> {
         catch(|| self.0.on_end(span)).map_err(RString::from).into()
+    }
+
+    fn transforms(&self) -> bool {
+        catch(|| self.0.transforms()).unwrap_or(false)
+    }
+
+    fn transform(&self, span: &mut EndingSpan<'_>) -> RResult<(), RString> {
+        catch(|| self.0.transform(span))
+            .map_err(RString::from)
+            .into()
     }
 
     fn force_flush(&self, timeout: RDuration) -> RResult<(), RString> {
@@ -153,6 +181,15 @@ impl Processor {
     /// Errors are panics caught inside the plugin.
     pub fn on_end(&self, span: &SpanView<'_>) -> Result<(), String> {
         into_std(self.0.on_end(span))
+    }
+
+    pub fn transforms(&self) -> bool {
+        self.0.transforms()
+    }
+
+    /// Errors are panics caught inside the plugin.
+    pub fn transform(&self, span: &mut EndingSpan<'_>) -> Result<(), String> {
+        into_std(self.0.transform(span))
     }
 
     pub fn force_flush(&self, timeout: Duration) -> Result<(), String> {

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use abi_stable::{
-    std_types::{ROption, RSlice, RStr, RString, RVec},
+    std_types::{ROption, RSlice, RStr},
     StableAbi,
 };
 
@@ -72,67 +72,172 @@ impl SpanContext<'_> {
     }
 }
 
-#[repr(u8)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SpanKind {
-    Internal,
-    Server,
-    Client,
-    Producer,
-    Consumer,
+open_enum! {
+    /// The OpenTelemetry span kind.
+    SpanKind {
+        INTERNAL = 0 => "INTERNAL",
+        SERVER = 1 => "SERVER",
+        CLIENT = 2 => "CLIENT",
+        PRODUCER = 3 => "PRODUCER",
+        CONSUMER = 4 => "CONSUMER",
+    } unknown => "UNSPECIFIED"
 }
 
-impl SpanKind {
-    /// The upper-case name used by OpenTelemetry SDKs (`SERVER`, `CLIENT`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SpanKind::Internal => "INTERNAL",
-            SpanKind::Server => "SERVER",
-            SpanKind::Client => "CLIENT",
-            SpanKind::Producer => "PRODUCER",
-            SpanKind::Consumer => "CONSUMER",
-        }
-    }
-}
-
-#[repr(u8)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StatusCode {
-    Unset,
-    Ok,
-    Error,
-}
-
-impl StatusCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StatusCode::Unset => "UNSET",
-            StatusCode::Ok => "OK",
-            StatusCode::Error => "ERROR",
-        }
-    }
+open_enum! {
+    /// The OpenTelemetry status code.
+    StatusCode {
+        UNSET = 0 => "UNSET",
+        OK = 1 => "OK",
+        ERROR = 2 => "ERROR",
+    } unknown => "UNSET"
 }
 
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug)]
 pub struct Status<'a> {
     pub code: StatusCode,
-    /// Only meaningful for `StatusCode::Error`; empty otherwise.
+    /// Only meaningful for `StatusCode::ERROR`; empty otherwise.
     pub description: RStr<'a>,
 }
 
-/// A typed attribute value, borrowed from the host for the duration of a call.
-#[repr(u8)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq)]
-pub enum Value<'a> {
+open_enum! {
+    /// Which member of a [`Value`] is set.
+    ValueKind {
+        /// A value the host could not represent in this interface (counted and
+        /// reported by the host), or a kind newer than the plugin's interface.
+        UNSUPPORTED = 0 => "UNSUPPORTED",
+        BOOL = 1 => "BOOL",
+        I64 = 2 => "I64",
+        F64 = 3 => "F64",
+        STRING = 4 => "STRING",
+        BOOL_ARRAY = 5 => "BOOL_ARRAY",
+        I64_ARRAY = 6 => "I64_ARRAY",
+        F64_ARRAY = 7 => "F64_ARRAY",
+        STRING_ARRAY = 8 => "STRING_ARRAY",
+    } unknown => "UNSUPPORTED"
+}
+
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy)]
+union Payload<'a> {
+    none: u8,
+    boolean: bool,
+    int: i64,
+    float: f64,
+    string: RStr<'a>,
+    bools: RSlice<'a, bool>,
+    ints: RSlice<'a, i64>,
+    floats: RSlice<'a, f64>,
+    strings: RSlice<'a, RStr<'a>>,
+}
+
+/// A typed attribute value, borrowed for the duration of a call.
+///
+/// A kind tag and a payload rather than a Rust enum, so that a later interface can add
+/// kinds (bytes, maps) without breaking plugins built against this one: they read the
+/// new kinds as [`ValueRef::Unsupported`]. Read it with [`Value::get`].
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy)]
+pub struct Value<'a> {
+    kind: ValueKind,
+    payload: Payload<'a>,
+}
+
+/// What a [`Value`] holds, as a Rust enum to match on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ValueRef<'a> {
     Bool(bool),
     I64(i64),
     F64(f64),
-    String(RStr<'a>),
-    BoolArray(RSlice<'a, bool>),
-    I64Array(RSlice<'a, i64>),
-    F64Array(RSlice<'a, f64>),
-    StringArray(RSlice<'a, RStr<'a>>),
+    String(&'a str),
+    BoolArray(&'a [bool]),
+    I64Array(&'a [i64]),
+    F64Array(&'a [f64]),
+    StringArray(&'a [RStr<'a>]),
+    /// A kind the host could not carry, or one newer than this interface.
+    Unsupported,
+}
+
+impl<'a> Value<'a> {
+    /// The value a host sends for an attribute kind it cannot represent.
+    pub const UNSUPPORTED: Value<'static> = Value {
+        kind: ValueKind::UNSUPPORTED,
+        payload: Payload { none: 0 },
+    };
+
+    pub fn kind(&self) -> ValueKind {
+        self.kind
+    }
+
+    pub fn get(&self) -> ValueRef<'a> {
+        // SAFETY: every constructor sets `kind` to the payload member it writes.
+        unsafe {
+            match self.kind {
+                ValueKind::BOOL => ValueRef::Bool(self.payload.boolean),
+                ValueKind::I64 => ValueRef::I64(self.payload.int),
+                ValueKind::F64 => ValueRef::F64(self.payload.float),
+                ValueKind::STRING => ValueRef::String(self.payload.string.as_str()),
+                ValueKind::BOOL_ARRAY => ValueRef::BoolArray(self.payload.bools.as_slice()),
+                ValueKind::I64_ARRAY => ValueRef::I64Array(self.payload.ints.as_slice()),
+                ValueKind::F64_ARRAY => ValueRef::F64Array(self.payload.floats.as_slice()),
+                ValueKind::STRING_ARRAY => ValueRef::StringArray(self.payload.strings.as_slice()),
+                _ => ValueRef::Unsupported,
+            }
+        }
+    }
+
+    /// The string, for string values.
+    pub fn as_str(&self) -> Option<&'a str> {
+        match self.get() {
+            ValueRef::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub const fn string_array(items: &'a [RStr<'a>]) -> Self {
+        Value {
+            kind: ValueKind::STRING_ARRAY,
+            payload: Payload {
+                strings: RSlice::from_slice(items),
+            },
+        }
+    }
+}
+
+macro_rules! value_from {
+    ($($ty:ty => $kind:ident, $member:ident($conv:expr)),* $(,)?) => {
+        $(impl<'a> From<$ty> for Value<'a> {
+            fn from(v: $ty) -> Self {
+                Value { kind: ValueKind::$kind, payload: Payload { $member: $conv(v) } }
+            }
+        })*
+    };
+}
+
+value_from! {
+    bool => BOOL, boolean(std::convert::identity),
+    i64 => I64, int(std::convert::identity),
+    f64 => F64, float(std::convert::identity),
+    &'a str => STRING, string(RStr::from_str),
+    &'a String => STRING, string(|s: &'a String| RStr::from_str(s)),
+    RStr<'a> => STRING, string(std::convert::identity),
+    &'a [bool] => BOOL_ARRAY, bools(RSlice::from_slice),
+    &'a [i64] => I64_ARRAY, ints(RSlice::from_slice),
+    &'a [f64] => F64_ARRAY, floats(RSlice::from_slice),
+    &'a [RStr<'a>] => STRING_ARRAY, strings(RSlice::from_slice),
+}
+
+impl fmt::Debug for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.get(), f)
+    }
+}
+
+impl PartialEq for Value<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
 }
 
 #[repr(C)]
@@ -142,18 +247,54 @@ pub struct KeyValue<'a> {
     pub value: Value<'a>,
 }
 
-/// An attribute value a plugin creates (in `on_start`), owned and sent to the host.
-#[repr(u8)]
-#[derive(StableAbi, Clone, Debug, PartialEq)]
+/// An attribute value a plugin owns (fixed attributes it sets on every span, say).
+/// Not part of the ABI: it is lent to the host as a [`Value`] with [`OwnedValue::with_value`].
+#[derive(Clone, Debug, PartialEq)]
 pub enum OwnedValue {
     Bool(bool),
     I64(i64),
     F64(f64),
-    String(RString),
-    BoolArray(RVec<bool>),
-    I64Array(RVec<i64>),
-    F64Array(RVec<f64>),
-    StringArray(RVec<RString>),
+    String(String),
+    BoolArray(Vec<bool>),
+    I64Array(Vec<i64>),
+    F64Array(Vec<f64>),
+    StringArray(Vec<String>),
+}
+
+impl OwnedValue {
+    /// Calls `f` with a borrowed view (string arrays need a short-lived index of slices).
+    pub fn with_value<R>(&self, f: impl FnOnce(Value<'_>) -> R) -> R {
+        match self {
+            OwnedValue::Bool(b) => f(Value::from(*b)),
+            OwnedValue::I64(i) => f(Value::from(*i)),
+            OwnedValue::F64(x) => f(Value::from(*x)),
+            OwnedValue::String(s) => f(Value::from(s.as_str())),
+            OwnedValue::BoolArray(items) => f(Value::from(items.as_slice())),
+            OwnedValue::I64Array(items) => f(Value::from(items.as_slice())),
+            OwnedValue::F64Array(items) => f(Value::from(items.as_slice())),
+            OwnedValue::StringArray(items) => {
+                let views: Vec<RStr<'_>> = items.iter().map(|s| RStr::from(s.as_str())).collect();
+                f(Value::from(views.as_slice()))
+            }
+        }
+    }
+
+    /// An owned copy of a borrowed value; `None` for [`ValueRef::Unsupported`].
+    pub fn from_value(value: &Value<'_>) -> Option<OwnedValue> {
+        Some(match value.get() {
+            ValueRef::Bool(b) => OwnedValue::Bool(b),
+            ValueRef::I64(i) => OwnedValue::I64(i),
+            ValueRef::F64(x) => OwnedValue::F64(x),
+            ValueRef::String(s) => OwnedValue::String(s.to_string()),
+            ValueRef::BoolArray(items) => OwnedValue::BoolArray(items.to_vec()),
+            ValueRef::I64Array(items) => OwnedValue::I64Array(items.to_vec()),
+            ValueRef::F64Array(items) => OwnedValue::F64Array(items.to_vec()),
+            ValueRef::StringArray(items) => {
+                OwnedValue::StringArray(items.iter().map(|s| s.to_string()).collect())
+            }
+            _ => return None,
+        })
+    }
 }
 
 macro_rules! owned_value_from {
@@ -172,20 +313,12 @@ owned_value_from! {
     i32 => I64(i64::from),
     u32 => I64(i64::from),
     f64 => F64(std::convert::identity),
-    &str => String(RString::from),
-    String => String(RString::from),
-    RString => String(std::convert::identity),
-    Vec<bool> => BoolArray(RVec::from),
-    Vec<i64> => I64Array(RVec::from),
-    Vec<f64> => F64Array(RVec::from),
-    Vec<String> => StringArray(|v: Vec<String>| v.into_iter().map(RString::from).collect()),
-}
-
-#[repr(C)]
-#[derive(StableAbi, Clone, Debug, PartialEq)]
-pub struct OwnedKeyValue {
-    pub key: RString,
-    pub value: OwnedValue,
+    &str => String(str::to_string),
+    String => String(std::convert::identity),
+    Vec<bool> => BoolArray(std::convert::identity),
+    Vec<i64> => I64Array(std::convert::identity),
+    Vec<f64> => F64Array(std::convert::identity),
+    Vec<String> => StringArray(std::convert::identity),
 }
 
 #[repr(C)]
@@ -239,6 +372,7 @@ pub struct SpanView<'a> {
     pub kind: SpanKind,
     pub start_time_unix_nano: u64,
     pub end_time_unix_nano: u64,
+    /// Unique keys: the host keeps the last value set for a key, in the first one's place.
     pub attributes: RSlice<'a, KeyValue<'a>>,
     pub dropped_attributes_count: u32,
     pub events: RSlice<'a, Event<'a>>,
@@ -248,16 +382,34 @@ pub struct SpanView<'a> {
     pub status: Status<'a>,
     pub resource: &'a Resource<'a>,
     pub scope: &'a InstrumentationScope<'a>,
+    /// Bits such as [`SpanView::DROPPED`]; a later interface may define more, which
+    /// older plugins ignore.
+    pub flags: u32,
 }
 
 impl<'a> SpanView<'a> {
-    /// The first attribute with this key, if any.
+    /// An earlier transformer dropped the span: it reaches this processor only because
+    /// the processor saw its `on_start`. Exporters must not export it.
+    pub const DROPPED: u32 = 1;
+
+    /// The attribute with this key, if any.
     pub fn attribute(&self, key: &str) -> Option<&Value<'a>> {
         find_value(self.attributes.as_slice(), key)
     }
 
     pub fn is_sampled(&self) -> bool {
         self.context.trace_flags & 1 == 1
+    }
+
+    /// Whether an earlier transformer dropped the span (see [`SpanView::DROPPED`]).
+    pub fn is_dropped(&self) -> bool {
+        self.flags & Self::DROPPED != 0
+    }
+
+    /// Whether an exporter should export the span: sampled and not dropped. Record-only
+    /// and dropped spans reach `on_end` only in processors that saw their `on_start`.
+    pub fn is_exportable(&self) -> bool {
+        self.is_sampled() && !self.is_dropped()
     }
 }
 
@@ -267,62 +419,6 @@ pub fn find_value<'s, 'a>(attributes: &'s [KeyValue<'a>], key: &str) -> Option<&
         .iter()
         .find(|kv| kv.key.as_str() == key)
         .map(|kv| &kv.value)
-}
-
-/// A span as it starts: readable, and open to new attributes.
-///
-/// Attributes set here go into a host-owned list that the host applies to the span
-/// after every processor's `on_start` has run.
-#[repr(C)]
-#[derive(StableAbi)]
-pub struct StartingSpan<'a> {
-    pub context: SpanContext<'a>,
-    pub parent_span_id: SpanId,
-    pub parent_is_remote: bool,
-    pub name: RStr<'a>,
-    pub kind: SpanKind,
-    pub start_time_unix_nano: u64,
-    /// Attributes the span was created with.
-    pub attributes: RSlice<'a, KeyValue<'a>>,
-    added_attributes: &'a mut RVec<OwnedKeyValue>,
-}
-
-impl<'a> StartingSpan<'a> {
-    /// Builds the view; `added` receives the attributes processors set.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        context: SpanContext<'a>,
-        parent_span_id: SpanId,
-        parent_is_remote: bool,
-        name: RStr<'a>,
-        kind: SpanKind,
-        start_time_unix_nano: u64,
-        attributes: RSlice<'a, KeyValue<'a>>,
-        added: &'a mut RVec<OwnedKeyValue>,
-    ) -> Self {
-        StartingSpan {
-            context,
-            parent_span_id,
-            parent_is_remote,
-            name,
-            kind,
-            start_time_unix_nano,
-            attributes,
-            added_attributes: added,
-        }
-    }
-
-    pub fn set_attribute(&mut self, key: impl Into<RString>, value: impl Into<OwnedValue>) {
-        self.added_attributes.push(OwnedKeyValue {
-            key: key.into(),
-            value: value.into(),
-        });
-    }
-
-    /// Attributes set so far by this and earlier processors.
-    pub fn added_attributes(&self) -> &[OwnedKeyValue] {
-        self.added_attributes.as_slice()
-    }
 }
 
 /// A borrowed string pair: a request-context entry or a config entry.
@@ -342,10 +438,6 @@ pub struct RequestContextView<'a> {
 }
 
 impl<'a> RequestContextView<'a> {
-    pub const EMPTY: RequestContextView<'static> = RequestContextView {
-        entries: RSlice::from_slice(&[]),
-    };
-
     pub fn get(&self, key: &str) -> Option<&'a str> {
         self.entries
             .as_slice()

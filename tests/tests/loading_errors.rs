@@ -270,7 +270,7 @@ fn consecutive_loads_never_return_an_earlier_library() {
         plugin
             .factories()
             .iter()
-            .map(|f| f.name.to_string())
+            .map(|f| f.name().to_string())
             .collect()
     };
     for _ in 0..3 {

@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value as Json};
 use spanplug_api::{
     export_plugin, Logger, PluginContext, Processor, SpanProcessor, SpanView, StatusCode, Value,
+    ValueRef,
 };
 
 export_plugin! {
@@ -40,28 +41,30 @@ struct ErrorLog {
 }
 
 fn is_health_check(span: &SpanView<'_>) -> bool {
-    let path = match span.attribute("url.path") {
-        Some(Value::String(path)) => path.as_str(),
-        _ => "",
-    };
+    let path = span
+        .attribute("url.path")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     path == "/health" || path == "/healthz" || span.name.as_str().ends_with("/health")
 }
 
 fn failed(span: &SpanView<'_>) -> bool {
-    span.status.code == StatusCode::Error
-        || matches!(span.attribute("http.response.status_code"), Some(Value::I64(code)) if *code >= 500)
+    span.status.code == StatusCode::ERROR
+        || matches!(span.attribute("http.response.status_code").map(Value::get), Some(ValueRef::I64(code)) if code >= 500)
 }
 
 fn json_value(value: &Value<'_>) -> Json {
-    match value {
-        Value::Bool(b) => json!(b),
-        Value::I64(i) => json!(i),
-        Value::F64(f) => json!(f),
-        Value::String(s) => json!(s.as_str()),
-        Value::BoolArray(items) => json!(items.as_slice()),
-        Value::I64Array(items) => json!(items.as_slice()),
-        Value::F64Array(items) => json!(items.as_slice()),
-        Value::StringArray(items) => json!(items.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+    match value.get() {
+        ValueRef::Bool(b) => json!(b),
+        ValueRef::I64(i) => json!(i),
+        ValueRef::F64(f) => json!(f),
+        ValueRef::String(s) => json!(s),
+        ValueRef::BoolArray(items) => json!(items),
+        ValueRef::I64Array(items) => json!(items),
+        ValueRef::F64Array(items) => json!(items),
+        ValueRef::StringArray(items) => json!(items.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+        // Kinds newer than this plugin's interface.
+        _ => Json::Null,
     }
 }
 
@@ -75,7 +78,7 @@ impl SpanProcessor for ErrorLog {
     }
 
     fn on_end(&self, span: &SpanView<'_>) {
-        if !failed(span) || is_health_check(span) {
+        if !span.is_exportable() || !failed(span) || is_health_check(span) {
             return;
         }
         let attributes: Map<String, Json> = span

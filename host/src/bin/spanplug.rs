@@ -106,14 +106,19 @@ fn list(plugin: &str, plugin_path: &[PathBuf]) -> anyhow::Result<()> {
     let width = plugin
         .factories()
         .iter()
-        .map(|f| f.name.len())
+        .map(|f| f.name().len())
         .max()
         .unwrap_or(0);
     for factory in plugin.factories() {
         println!(
-            "    {:width$}  {}",
-            factory.name.as_str(),
-            factory.description.as_str()
+            "    {:width$}  {}{}",
+            factory.name().as_str(),
+            if factory.transforms() {
+                "[transformer] "
+            } else {
+                ""
+            },
+            factory.description().as_str()
         );
     }
     Ok(())
@@ -143,8 +148,9 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     };
     println!("service.name: {}", input.service_name());
     let mut failures = 0;
-    for import_path in config.import_paths() {
-        match load_import_path(&import_path, &search, &config.exporter_sha256, &input) {
+    let entries = config.entries();
+    for entry in &entries {
+        match load_import_path(entry, &search, &config.exporter_sha256, &input) {
             Ok(loaded) => {
                 println!(
                     "ok    {} ({}, spanplug-api {})",
@@ -162,7 +168,8 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
             Err(error) => {
                 failures += 1;
                 println!(
-                    "FAIL  {import_path}\n        {}",
+                    "FAIL  {}\n        {}",
+                    entry.import_path,
                     error.to_string().replace('\n', "\n        ")
                 );
             }
@@ -171,7 +178,7 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     if failures > 0 {
         bail!(
             "{failures} of {} exporter import paths failed",
-            config.import_paths().len()
+            entries.len()
         );
     }
     Ok(())

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use spanplug_api::{KeyValue, SpanContext, SpanView, Value};
+use spanplug_api::{KeyValue, SpanContext, SpanView, ValueRef};
 
 /// `Pretty` is the ConsoleSpanExporter layout; `Lines` is one compact object per line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,19 +128,21 @@ fn write_attributes(json: &mut JsonWriter<'_>, attributes: &[KeyValue<'_>]) {
     json.begin_object();
     for kv in attributes {
         json.key(kv.key.as_str());
-        match kv.value {
-            Value::Bool(b) => json.raw(if b { "true" } else { "false" }),
-            Value::I64(i) => json.integer(i),
-            Value::F64(f) => json.raw(&python_float_repr(f)),
-            Value::String(s) => json.string(s.as_str()),
-            Value::BoolArray(items) => json.array(items.iter(), |j, b| {
+        match kv.value.get() {
+            ValueRef::Bool(b) => json.raw(if b { "true" } else { "false" }),
+            ValueRef::I64(i) => json.integer(i),
+            ValueRef::F64(f) => json.raw(&python_float_repr(f)),
+            ValueRef::String(s) => json.string(s),
+            ValueRef::BoolArray(items) => json.array(items.iter(), |j, b| {
                 j.raw(if *b { "true" } else { "false" })
             }),
-            Value::I64Array(items) => json.array(items.iter(), |j, i| j.integer(*i)),
-            Value::F64Array(items) => {
+            ValueRef::I64Array(items) => json.array(items.iter(), |j, i| j.integer(*i)),
+            ValueRef::F64Array(items) => {
                 json.array(items.iter(), |j, f| j.raw(&python_float_repr(*f)))
             }
-            Value::StringArray(items) => json.array(items.iter(), |j, s| j.string(s.as_str())),
+            ValueRef::StringArray(items) => json.array(items.iter(), |j, s| j.string(s.as_str())),
+            // A kind this plugin's interface does not know (the host counts them).
+            _ => json.raw("null"),
         }
     }
     json.end_object();

@@ -32,7 +32,7 @@ fn default_tracing_exporter(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, S
         .unwrap_or_else(default_log_dir);
     let destination = Destination::Directory {
         dir: log_dir.join("spans"),
-        service: ctx.service_name.to_string(),
+        service: ctx.service_name().to_string(),
     };
     start(ctx, destination)
 }

@@ -300,6 +300,9 @@ impl SpanProcessor for ConsoleProcessor {
     }
 
     fn on_end(&self, span: &SpanView<'_>) {
+        if !span.is_exportable() {
+            return;
+        }
         RECORD.with(|record| {
             let mut record = record.borrow_mut();
             record.clear();

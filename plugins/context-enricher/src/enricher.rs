@@ -18,14 +18,21 @@ impl SpanProcessor for Enricher {
 
     fn on_start(&self, span: &mut StartingSpan<'_>, request: &RequestContextView<'_>) {
         for (key, value) in &self.fixed {
-            span.set_attribute(key.as_str(), value.clone());
+            span.set_owned_attribute(key, value);
         }
-        if let Some(prefix) = &self.context_prefix {
-            for (key, value) in request.iter() {
-                let mut name = String::with_capacity(prefix.len() + key.len());
-                name.push_str(prefix);
-                name.push_str(key);
-                span.set_attribute(name, value);
+        match self.context_prefix.as_deref() {
+            None => {}
+            Some("") => request
+                .iter()
+                .for_each(|(key, value)| span.set_attribute(key, value)),
+            Some(prefix) => {
+                let mut name = String::with_capacity(prefix.len() + 32);
+                for (key, value) in request.iter() {
+                    name.clear();
+                    name.push_str(prefix);
+                    name.push_str(key);
+                    span.set_attribute(&name, value);
+                }
             }
         }
     }

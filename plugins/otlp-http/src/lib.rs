@@ -33,7 +33,7 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn start(settings: Settings, ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
-    let mut attributes = encode::key_values(ctx.resource_attributes.as_slice());
+    let mut attributes = encode::key_values(ctx.resource_attributes());
     for (key, value) in &settings.resource_overrides {
         attributes.retain(|kv| kv.key != *key);
         attributes.push(encode::string_key_value(key, value));

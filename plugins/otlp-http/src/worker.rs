@@ -268,6 +268,9 @@ impl SpanProcessor for Exporter {
     }
 
     fn on_end(&self, span: &SpanView<'_>) {
+        if !span.is_exportable() {
+            return;
+        }
         let shared = &self.shared;
         let capacity = shared.settings.batch.max_queue_size;
         if shared.queued.load(Ordering::Relaxed) >= capacity {

@@ -1,0 +1,172 @@
+//! Spans a plugin may change: a starting span (attributes added in `on_start`) and an
+//! ending span (the transform chain). Both lend the plugin a host-implemented vtable,
+//! so the host keeps the storage and a later interface can add edits as new methods.
+
+use abi_stable::{
+    sabi_trait,
+    sabi_types::RMut,
+    std_types::{RSlice, RStr},
+    StableAbi,
+};
+
+use crate::span::{KeyValue, OwnedValue, SpanContext, SpanId, SpanKind, SpanView, Value};
+
+#[allow(non_local_definitions)]
+mod abi {
+    use super::*;
+
+    /// Where attributes set in `on_start` go. Implemented by hosts; methods added
+    /// after the last prefix method need default bodies.
+    #[sabi_trait]
+    pub trait AttributeSink {
+        /// Sets an attribute; a key that exists is replaced.
+        #[sabi(last_prefix_field)]
+        fn set_attribute(&mut self, key: RStr<'_>, value: Value<'_>);
+    }
+
+    /// The edits a transformer may make. Implemented by hosts; methods added after
+    /// the last prefix method need default bodies.
+    #[sabi_trait]
+    pub trait SpanEditor {
+        fn set_attribute(&mut self, key: RStr<'_>, value: Value<'_>);
+
+        fn remove_attribute(&mut self, key: RStr<'_>);
+
+        fn set_event_attribute(&mut self, event: usize, key: RStr<'_>, value: Value<'_>);
+
+        fn remove_event_attribute(&mut self, event: usize, key: RStr<'_>);
+
+        fn set_name(&mut self, name: RStr<'_>);
+
+        fn set_status_description(&mut self, description: RStr<'_>);
+
+        #[sabi(last_prefix_field)]
+        fn drop_span(&mut self);
+    }
+}
+
+pub use abi::{AttributeSink, AttributeSink_TO, SpanEditor, SpanEditor_TO};
+
+/// A span as it starts: readable, and open to new attributes.
+///
+/// Attributes set here are applied to the span once every processor's `on_start` has
+/// run; setting a key that exists replaces its value.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct StartingSpan<'a> {
+    pub context: SpanContext<'a>,
+    pub parent_span_id: SpanId,
+    pub parent_is_remote: bool,
+    pub name: RStr<'a>,
+    pub kind: SpanKind,
+    pub start_time_unix_nano: u64,
+    /// Attributes the span was created with.
+    pub attributes: RSlice<'a, KeyValue<'a>>,
+    sink: AttributeSink_TO<'a, RMut<'a, ()>>,
+}
+
+impl<'a> StartingSpan<'a> {
+    /// Builds the view; for hosts. `sink` receives the attributes processors set.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new<S: AttributeSink + 'a>(
+        context: SpanContext<'a>,
+        parent_span_id: SpanId,
+        parent_is_remote: bool,
+        name: RStr<'a>,
+        kind: SpanKind,
+        start_time_unix_nano: u64,
+        attributes: RSlice<'a, KeyValue<'a>>,
+        sink: &'a mut S,
+    ) -> Self {
+        StartingSpan {
+            context,
+            parent_span_id,
+            parent_is_remote,
+            name,
+            kind,
+            start_time_unix_nano,
+            attributes,
+            sink: AttributeSink_TO::from_ptr(sink, abi_stable::sabi_trait::TD_Opaque),
+        }
+    }
+
+    /// Sets an attribute (replacing one with the same key) for this span.
+    pub fn set_attribute<'v>(&mut self, key: &str, value: impl Into<Value<'v>>) {
+        self.sink.set_attribute(key.into(), value.into());
+    }
+
+    /// [`StartingSpan::set_attribute`] with a value the plugin owns.
+    pub fn set_owned_attribute(&mut self, key: &str, value: &OwnedValue) {
+        value.with_value(|value| self.sink.set_attribute(key.into(), value));
+    }
+}
+
+/// An ended span in the transform chain: the span as earlier transformers left it,
+/// and the edits this transformer makes for the processors after it.
+///
+/// Edits are applied when `transform` returns: reading the view after an edit still
+/// shows the value before it.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct EndingSpan<'a> {
+    view: &'a SpanView<'a>,
+    editor: SpanEditor_TO<'a, RMut<'a, ()>>,
+}
+
+impl<'a> EndingSpan<'a> {
+    /// For hosts: `editor` receives the edits.
+    pub fn new<E: SpanEditor + 'a>(view: &'a SpanView<'a>, editor: &'a mut E) -> Self {
+        EndingSpan {
+            view,
+            editor: SpanEditor_TO::from_ptr(editor, abi_stable::sabi_trait::TD_Opaque),
+        }
+    }
+
+    /// The span as the transformers before this one left it.
+    pub fn view(&self) -> &SpanView<'a> {
+        self.view
+    }
+
+    /// Sets an attribute, replacing one with the same key.
+    pub fn set_attribute<'v>(&mut self, key: &str, value: impl Into<Value<'v>>) {
+        self.editor.set_attribute(key.into(), value.into());
+    }
+
+    /// [`EndingSpan::set_attribute`] with a value the plugin owns.
+    pub fn set_owned_attribute(&mut self, key: &str, value: &OwnedValue) {
+        value.with_value(|value| self.editor.set_attribute(key.into(), value));
+    }
+
+    pub fn remove_attribute(&mut self, key: &str) {
+        self.editor.remove_attribute(key.into());
+    }
+
+    /// Sets an attribute of the event at `event` (an index into the view's events).
+    pub fn set_event_attribute<'v>(
+        &mut self,
+        event: usize,
+        key: &str,
+        value: impl Into<Value<'v>>,
+    ) {
+        self.editor
+            .set_event_attribute(event, key.into(), value.into());
+    }
+
+    pub fn remove_event_attribute(&mut self, event: usize, key: &str) {
+        self.editor.remove_event_attribute(event, key.into());
+    }
+
+    pub fn set_name(&mut self, name: &str) {
+        self.editor.set_name(name.into());
+    }
+
+    /// Replaces the status description (kept only for `StatusCode::ERROR`).
+    pub fn set_status_description(&mut self, description: &str) {
+        self.editor.set_status_description(description.into());
+    }
+
+    /// No processor after this one exports the span.
+    pub fn drop_span(&mut self) {
+        self.editor.drop_span();
+    }
+}

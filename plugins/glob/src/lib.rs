@@ -1,0 +1,219 @@
+//! Shell-style globs for plugin settings: `*` (any run), `?` (one character),
+//! `[abc]`, `[a-z]`, `[!x]` (classes), and `\` to escape. Matching is linear in the
+//! text times the pattern (no backtracking blow-up), so a hostile pattern or span
+//! name cannot stall the application thread.
+
+#![warn(missing_docs)]
+
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Token {
+    Char(char),
+    Any,
+    AnyRun,
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
+}
+
+/// A compiled glob.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Glob {
+    text: String,
+    tokens: Vec<Token>,
+}
+
+/// Why a glob does not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GlobError {
+    glob: String,
+    reason: &'static str,
+}
+
+impl fmt::Display for GlobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "glob {:?} does not parse: {}", self.glob, self.reason)
+    }
+}
+
+impl std::error::Error for GlobError {}
+
+/// Patterns with more elements than this are refused: matching keeps one bit per
+/// element, and no real key or span name needs more.
+pub const MAX_GLOB_ELEMENTS: usize = 127;
+
+impl Glob {
+    /// Compiles `text`.
+    pub fn new(text: &str) -> Result<Glob, GlobError> {
+        let error = |reason| GlobError {
+            glob: text.to_string(),
+            reason,
+        };
+        let mut tokens = Vec::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            tokens.push(match c {
+                '*' => {
+                    if tokens.last() == Some(&Token::AnyRun) {
+                        continue;
+                    }
+                    Token::AnyRun
+                }
+                '?' => Token::Any,
+                '\\' => Token::Char(
+                    chars
+                        .next()
+                        .ok_or_else(|| error("it ends with a lone `\\`"))?,
+                ),
+                '[' => {
+                    let negated = chars.next_if(|c| *c == '!' || *c == '^').is_some();
+                    let mut ranges = Vec::new();
+                    let mut first = true;
+                    loop {
+                        let c = chars.next().ok_or_else(|| error("a `[` is never closed"))?;
+                        if c == ']' && !first {
+                            break;
+                        }
+                        first = false;
+                        let low = if c == '\\' {
+                            chars.next().ok_or_else(|| error("a `[` is never closed"))?
+                        } else {
+                            c
+                        };
+                        let high = if chars.next_if_eq(&'-').is_some() {
+                            match chars.next() {
+                                Some(']') => {
+                                    ranges.push((low, low));
+                                    ranges.push(('-', '-'));
+                                    break;
+                                }
+                                Some(high) => high,
+                                None => return Err(error("a `[` is never closed")),
+                            }
+                        } else {
+                            low
+                        };
+                        if high < low {
+                            return Err(error("a range in `[...]` runs backwards"));
+                        }
+                        ranges.push((low, high));
+                    }
+                    Token::Class { negated, ranges }
+                }
+                c => Token::Char(c),
+            });
+            if tokens.len() > MAX_GLOB_ELEMENTS {
+                return Err(error("more than 127 characters, classes and wildcards"));
+            }
+        }
+        Ok(Glob {
+            text: text.to_string(),
+            tokens,
+        })
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether `text` matches the whole pattern.
+    pub fn matches(&self, text: &str) -> bool {
+        // Which pattern positions are reachable after each character, one bit each: an
+        // NFA walk, linear in the text, with no allocation.
+        let n = self.tokens.len();
+        let mut states = self.close(1);
+        for c in text.chars() {
+            let mut next = 0u128;
+            for (i, token) in self.tokens.iter().enumerate() {
+                if states & (1 << i) == 0 {
+                    continue;
+                }
+                let advance = match token {
+                    Token::AnyRun => {
+                        next |= 1 << i;
+                        false
+                    }
+                    Token::Any => true,
+                    Token::Char(want) => *want == c,
+                    Token::Class { negated, ranges } => {
+                        ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated
+                    }
+                };
+                if advance {
+                    next |= 1 << (i + 1);
+                }
+            }
+            states = self.close(next);
+            if states == 0 {
+                return false;
+            }
+        }
+        states & (1 << n) != 0
+    }
+
+    /// `*` may match nothing: a state before one also reaches the state after it.
+    fn close(&self, mut states: u128) -> u128 {
+        for (i, token) in self.tokens.iter().enumerate() {
+            if states & (1 << i) != 0 && *token == Token::AnyRun {
+                states |= 1 << (i + 1);
+            }
+        }
+        states
+    }
+}
+
+impl fmt::Debug for Glob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Glob({:?})", self.text)
+    }
+}
+
+/// Splits a comma-separated setting into trimmed, non-empty items.
+pub fn list(setting: &str) -> impl Iterator<Item = &str> {
+    setting.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(glob: &str, text: &str) -> bool {
+        Glob::new(glob).unwrap().matches(text)
+    }
+
+    #[test]
+    fn matches_shell_style() {
+        assert!(m("/health", "/health"));
+        assert!(!m("/health", "/healthz"));
+        assert!(m("/health*", "/healthz"));
+        assert!(m("GET /*/items", "GET /v1/items"));
+        assert!(m("*secret*", "client_secret_id"));
+        assert!(m("a?c", "abc") && !m("a?c", "ac"));
+        assert!(m("[a-c]x", "bx") && !m("[!a-c]x", "bx") && m("[!a-c]x", "dx"));
+        assert!(m("\\*", "*") && !m("\\*", "x"));
+        assert!(m("*", "") && m("**", "anything"));
+        assert!(m("[]a]", "]") && m("[a-]", "-"));
+        assert!(m("é*", "éa"));
+    }
+
+    #[test]
+    fn refuses_what_does_not_parse() {
+        let long = "x".repeat(200);
+        for bad in ["[abc", "x\\", "[z-a]", long.as_str()] {
+            let error = Glob::new(bad).unwrap_err().to_string();
+            assert!(error.contains(&format!("{bad:?}")), "{error}");
+        }
+    }
+
+    #[test]
+    fn hostile_patterns_stay_linear() {
+        let glob = Glob::new(&"*a".repeat(60)).unwrap();
+        // 60 stars over 10,000 characters: linear steps, not 10,000^60.
+        let text = "a".repeat(10_000) + "b";
+        assert!(!glob.matches(&text));
+        assert!(glob.matches(&"a".repeat(120)));
+    }
+}

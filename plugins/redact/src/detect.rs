@@ -1,0 +1,269 @@
+//! Finders for sensitive text inside values. Each returns byte ranges; none allocates
+//! unless it finds something, and each is linear in the text.
+
+use std::ops::Range;
+
+/// A built-in detector, as `values` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detector {
+    Email,
+    Card,
+    Bearer,
+    Ipv4,
+}
+
+impl Detector {
+    pub const NAMES: &'static str = "email, card, bearer, ipv4";
+
+    pub fn parse(name: &str) -> Option<Detector> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "email" => Detector::Email,
+            "card" => Detector::Card,
+            "bearer" => Detector::Bearer,
+            "ipv4" => Detector::Ipv4,
+            _ => return None,
+        })
+    }
+
+    /// Appends the ranges of `text` this detector flags.
+    pub fn find(self, text: &str, found: &mut Vec<Range<usize>>) {
+        match self {
+            Detector::Email => emails(text, found),
+            Detector::Card => cards(text, found),
+            Detector::Bearer => bearer_tokens(text, found),
+            Detector::Ipv4 => ipv4s(text, found),
+        }
+    }
+
+    /// Whether this detector could match at all (a cheap pre-check on bytes).
+    pub fn may_match(self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        match self {
+            Detector::Email => bytes.contains(&b'@'),
+            Detector::Card => bytes
+                .iter()
+                .filter(|b| b.is_ascii_digit())
+                .nth(12)
+                .is_some(),
+            Detector::Bearer => bytes.len() > 7,
+            Detector::Ipv4 => bytes.iter().filter(|b| **b == b'.').nth(2).is_some(),
+        }
+    }
+}
+
+fn is_local(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+fn is_domain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')
+}
+
+fn emails(text: &str, found: &mut Vec<Range<usize>>) {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(offset) = bytes[from..].iter().position(|b| *b == b'@') {
+        let at = from + offset;
+        from = at + 1;
+        let start = bytes[..at]
+            .iter()
+            .rposition(|b| !is_local(*b))
+            .map_or(0, |p| p + 1);
+        let mut end = at
+            + 1
+            + bytes[at + 1..]
+                .iter()
+                .take_while(|b| is_domain(**b))
+                .count();
+        while end > at + 1 && bytes[end - 1] == b'.' {
+            end -= 1;
+        }
+        let domain = &text[at + 1..end];
+        let tld_ok = domain.rsplit_once('.').is_some_and(|(name, tld)| {
+            !name.is_empty() && tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic())
+        });
+        if start < at && tld_ok {
+            found.push(start..end);
+            from = end;
+        }
+    }
+}
+
+/// 13 to 19 digits, optionally grouped by single spaces or dashes, passing Luhn.
+fn cards(text: &str, found: &mut Vec<Range<usize>>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() || (i > 0 && bytes[i - 1].is_ascii_digit()) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut digits = Vec::with_capacity(19);
+        let mut end = i;
+        let mut j = i;
+        while j < bytes.len() && digits.len() < 20 {
+            if bytes[j].is_ascii_digit() {
+                digits.push(bytes[j] - b'0');
+                j += 1;
+                end = j;
+            } else if matches!(bytes[j], b' ' | b'-')
+                && bytes.get(j + 1).is_some_and(u8::is_ascii_digit)
+            {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let bounded = !bytes.get(end).is_some_and(u8::is_ascii_digit);
+        if (13..=19).contains(&digits.len()) && bounded && luhn(&digits) {
+            found.push(start..end);
+        }
+        i = end.max(i + 1);
+    }
+}
+
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = u32::from(*d);
+            if i % 2 == 1 {
+                let doubled = d * 2;
+                if doubled > 9 {
+                    doubled - 9
+                } else {
+                    doubled
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+}
+
+/// The token after `Bearer ` (any case); the word itself is kept.
+fn bearer_tokens(text: &str, found: &mut Vec<Range<usize>>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i + 7 <= bytes.len() {
+        if bytes[i..i + 7].eq_ignore_ascii_case(b"bearer ")
+            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
+        {
+            let start = i + 7 + bytes[i + 7..].iter().take_while(|b| **b == b' ').count();
+            let len = bytes[start..].iter().take_while(|b| is_token(**b)).count();
+            if len > 0 {
+                found.push(start..start + len);
+                i = start + len;
+                continue;
+            }
+        }
+        i += 1;
+    }
+}
+
+fn ipv4s(text: &str, found: &mut Vec<Range<usize>>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let boundary = i == 0 || !(bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b'.');
+        if !boundary || !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        let mut octets = 0;
+        let mut ok = true;
+        while octets < 4 {
+            let digits = bytes[j..]
+                .iter()
+                .take(4)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            let value: u32 = text[j..j + digits].parse().unwrap_or(256);
+            if digits == 0 || digits > 3 || value > 255 {
+                ok = false;
+                break;
+            }
+            j += digits;
+            octets += 1;
+            if octets < 4 {
+                if bytes.get(j) != Some(&b'.') {
+                    ok = false;
+                    break;
+                }
+                j += 1;
+            }
+        }
+        let bounded = !bytes.get(j).is_some_and(|b| {
+            b.is_ascii_digit() || (*b == b'.' && bytes.get(j + 1).is_some_and(u8::is_ascii_digit))
+        });
+        if ok && bounded {
+            found.push(i..j);
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find(detector: Detector, text: &str) -> Vec<&str> {
+        let mut found = Vec::new();
+        detector.find(text, &mut found);
+        found.into_iter().map(|r| &text[r]).collect()
+    }
+
+    #[test]
+    fn finds_emails_in_paths_and_prose() {
+        assert_eq!(
+            find(Detector::Email, "/users/bob.smith+x@example.co.uk/profile"),
+            ["bob.smith+x@example.co.uk"]
+        );
+        assert_eq!(
+            find(Detector::Email, "mail a@b.io, c@d.org."),
+            ["a@b.io", "c@d.org"]
+        );
+        assert!(find(Detector::Email, "user@localhost and @handle and x@y.1").is_empty());
+    }
+
+    #[test]
+    fn finds_card_numbers_that_pass_luhn() {
+        assert_eq!(
+            find(Detector::Card, "card 4111 1111 1111 1111 ok"),
+            ["4111 1111 1111 1111"]
+        );
+        assert_eq!(
+            find(Detector::Card, "5500-0000-0000-0004"),
+            ["5500-0000-0000-0004"]
+        );
+        assert!(find(Detector::Card, "4111111111111112").is_empty());
+        assert!(find(Detector::Card, "id 12345678901234567890123").is_empty());
+    }
+
+    #[test]
+    fn finds_bearer_tokens_and_ipv4() {
+        assert_eq!(
+            find(Detector::Bearer, "Authorization: Bearer abc.DEF-123"),
+            ["abc.DEF-123"]
+        );
+        assert_eq!(find(Detector::Bearer, "bearer  x/y="), ["x/y="]);
+        assert_eq!(
+            find(
+                Detector::Ipv4,
+                "from 10.0.0.12:80 via 256.1.1.1 and 1.2.3.4.5"
+            ),
+            ["10.0.0.12"]
+        );
+    }
+}
