@@ -86,3 +86,40 @@ fn demo_prints_the_seed_trace_trees() {
         .count();
     assert_eq!(files, 5);
 }
+
+/// The Anyscale guide's recipe copies the request context onto spans that already
+/// carry `request_id`: the key must still appear once per span (OTLP requires it).
+#[test]
+fn the_enricher_recipe_writes_each_attribute_key_once() {
+    let logs = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .env("SPANPLUG_LOG_DIR", logs.path())
+        .env(
+            "SPANPLUG_TRACING_EXPORTER_IMPORT_PATH",
+            "context_enricher:serve_context,console_file:default_tracing_exporter",
+        )
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut spans = 0;
+    let mut with_request_id = 0;
+    for entry in std::fs::read_dir(logs.path().join("spans")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        // Pretty records start with `{` on a line of its own.
+        for span in text.split("\n{\n").filter(|s| s.contains("\"name\"")) {
+            spans += 1;
+            let count = span.matches("\"request_id\":").count();
+            assert!(count <= 1, "request_id {count} times in {span}");
+            with_request_id += count;
+        }
+    }
+    assert_eq!(spans, 49);
+    assert!(
+        with_request_id >= 36,
+        "{with_request_id} of {spans} spans carry request_id"
+    );
+}
