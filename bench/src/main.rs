@@ -628,6 +628,7 @@ fn app_thread_cost(options: &Options) -> anyhow::Result<()> {
     println!("|---|---|---|");
     let (mut n50, mut n99, mut p50, mut p99) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut u50, mut nu50, mut timer) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut otlp50, mut chain50) = (Vec::new(), Vec::new());
     for _ in 0..options.repeats() {
         let receiver = Receiver::start();
         let native = otlp_sdk_provider(
@@ -667,6 +668,23 @@ fn app_thread_cost(options: &Options) -> anyhow::Result<()> {
             Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.0))),
         );
         nu50.push(percentile(&latencies(&native_unsampled, count), 0.5) as f64);
+        // The transform chain in front of an exporter, against the exporter alone.
+        let chain_config = [
+            ("endpoint", endpoint.as_str()),
+            ("max_queue_size", queue.as_str()),
+            ("names", "GET /health*"),
+        ];
+        for (paths, samples) in [
+            (&["otlp_http:otlp"][..], &mut otlp50),
+            (
+                &["span_filter:drop", "redact:attributes", "otlp_http:otlp"][..],
+                &mut chain50,
+            ),
+        ] {
+            let provider = plugin_provider(paths, &chain_config, Sampler::AlwaysOn)?;
+            samples.push(percentile(&latencies(&provider, count), 0.5) as f64);
+            let _ = provider.shutdown();
+        }
         let mut empty: Vec<u64> = (0..count)
             .map(|_| {
                 let started = Instant::now();
@@ -678,6 +696,7 @@ fn app_thread_cost(options: &Options) -> anyhow::Result<()> {
         timer.push(percentile(&empty, 0.5) as f64);
     }
     let ratio = Stats::of(p50.iter().zip(&n50).map(|(p, n)| p / n).collect());
+    let chain_ratio = Stats::of(chain50.iter().zip(&otlp50).map(|(c, o)| c / o).collect());
     let unsampled = Stats::of(u50);
     println!(
         "| native SDK, sampled | {} | {} |",
@@ -701,6 +720,19 @@ fn app_thread_cost(options: &Options) -> anyhow::Result<()> {
     println!(
         "| the timer alone (two `Instant::now()`) | {} | |",
         Stats::of(timer).show(0)
+    );
+    println!(
+        "| spanplug `otlp_http:otlp` alone, sampled | {} | |",
+        Stats::of(otlp50).show(0)
+    );
+    println!(
+        "| spanplug `[span_filter:drop, redact:attributes, otlp_http:otlp]`, sampled | {} | |",
+        Stats::of(chain50).show(0)
+    );
+    println!(
+        "\nThe transform chain (a filter rule and the default redaction, which match nothing in this workload) costs {}× `otlp_http:otlp` alone at p50 (bar ≤ 1.3×: {}).",
+        chain_ratio.show(2),
+        verdict(chain_ratio.median <= 1.3)
     );
     println!(
         "\nSampled p50 spanplug / native: {}× (bar ≤ 1.5×: {}). Unsampled p50 {:.0} ns (bar ≤ 100 ns: {}); an unsampled",

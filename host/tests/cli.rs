@@ -38,6 +38,19 @@ fn stderr(output: &Output) -> String {
 }
 
 #[test]
+fn list_marks_functions_that_return_transformers() {
+    let output = spanplug(&["list", "span_filter"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("    drop  [transformer] Drops spans matching any rule"),
+        "{text}"
+    );
+    let text = stdout(&spanplug(&["list", "console_file"]));
+    assert!(!text.contains("[transformer]"), "{text}");
+}
+
+#[test]
 fn list_shows_functions_descriptions_and_api_version() {
     let output = spanplug(&["list", "console_file"]);
     assert!(output.status.success(), "{}", stderr(&output));

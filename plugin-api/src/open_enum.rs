@@ -23,6 +23,7 @@ macro_rules! open_enum {
             }
 
             /// Whether this interface version knows the value.
+            #[allow(clippy::manual_range_patterns)]
             pub fn is_known(self) -> bool {
                 matches!(self.0, $($value)|+)
             }
