@@ -8,11 +8,13 @@ WORKDIR /src
 COPY . .
 RUN cargo build --release --locked \
         -p spanplug-host -p spanplug-examples \
-        -p console-file -p otlp-http -p context-enricher \
+        -p console-file -p otlp-http -p context-enricher -p span-filter -p redact \
  && target/release/spanplug install-plugins /opt/spanplug/plugins \
         target/release/libconsole_file.so \
         target/release/libotlp_http.so \
-        target/release/libcontext_enricher.so
+        target/release/libcontext_enricher.so \
+        target/release/libspan_filter.so \
+        target/release/libredact.so
 
 FROM debian:bookworm-slim
 RUN apt-get update \
