@@ -816,6 +816,11 @@ fn profile(case: &str, count: u64) -> anyhow::Result<()> {
             &otlp,
             Sampler::AlwaysOn,
         )?,
+        "chain+otlp_http" => plugin_provider(
+            &["span_filter:drop", "redact:attributes", "otlp_http:otlp"],
+            &[otlp[0], otlp[1], otlp[2], ("names", "GET /health*")],
+            Sampler::AlwaysOn,
+        )?,
         "native-enricher+otlp" => otlp_sdk_provider(
             &endpoint,
             1_000_000,

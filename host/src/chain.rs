@@ -96,44 +96,44 @@ pub(crate) fn deliver(stages: &[Stage], any_transformer: bool, base: &SpanView<'
         }
         return;
     }
-    // The version each stage's `on_end` sees: 0 is `base`, n is `overlays[n - 1]`.
-    let mut seen_by = Vec::with_capacity(stages.len());
-    let mut overlays: Vec<Overlay<'_>> = Vec::new();
-    for stage in stages {
-        seen_by.push(overlays.len());
-        let dropped = overlays.last().is_some_and(|o| o.dropped);
-        if !stage.transforms || dropped {
+    // Each overlay with the index of the first stage whose `on_end` sees it; the
+    // stages before the first one see `base`. No allocation until a transformer edits.
+    let mut overlays: Vec<(usize, Overlay<'_>)> = Vec::new();
+    for (index, stage) in stages.iter().enumerate() {
+        let latest = overlays.last().map(|(_, o)| o);
+        if !stage.transforms || latest.is_some_and(|o| o.dropped) {
             continue;
         }
         let mut editor = EditRecorder::default();
-        with_version(base, overlays.last(), |view| {
+        with_version(base, latest, |view| {
             let mut ending = EndingSpan::new(view, &mut editor);
             if let Err(error) = stage.processor.transform(&mut ending) {
                 stage.record_failure("transform", &error);
             }
         });
         if !editor.edits.is_empty() {
-            let mut next = overlays.last().cloned().unwrap_or_default();
+            let mut next = latest.cloned().unwrap_or_default();
             if let Err(error) = next.apply(base, editor.edits) {
                 stage.record_failure("transform", &error);
             }
-            overlays.push(next);
+            overlays.push((index + 1, next));
         }
     }
-    let mut at = 0;
-    while at < stages.len() {
-        let version = seen_by[at];
-        let same: usize = seen_by[at..].iter().take_while(|v| **v == version).count();
-        let overlay = version.checked_sub(1).map(|i| &overlays[i]);
+    let mut from = 0;
+    for version in 0..=overlays.len() {
+        let until = overlays
+            .get(version)
+            .map_or(stages.len(), |(start, _)| *start);
+        let overlay = version.checked_sub(1).map(|v| &overlays[v].1);
         let dropped = overlay.is_some_and(|o| o.dropped);
         with_version(base, overlay, |view| {
-            for stage in &stages[at..at + same] {
+            for stage in &stages[from..until] {
                 if !dropped || stage.needs_on_start {
                     stage.on_end(view, timed);
                 }
             }
         });
-        at += same;
+        from = until;
     }
 }
 

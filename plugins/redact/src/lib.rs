@@ -15,7 +15,9 @@
 mod detect;
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 use spanplug_api::{
@@ -45,7 +47,50 @@ enum Mode {
     Remove,
 }
 
+/// Verdicts on attribute keys, per thread and redactor: keys repeat from span to span
+/// (usually the same static strings), and judging one takes a glob match per pattern.
+/// A direct-mapped table indexed by the key's address, each slot checked against the
+/// key's text, so a reused address can never return another key's verdict; bounded by
+/// construction.
+struct JudgedKeys {
+    slots: Vec<Option<(usize, Box<str>, bool)>>,
+}
+
+const JUDGED_SLOTS: usize = 256;
+
+impl Default for JudgedKeys {
+    fn default() -> Self {
+        JudgedKeys {
+            slots: vec![None; JUDGED_SLOTS],
+        }
+    }
+}
+
+impl JudgedKeys {
+    fn verdict(&mut self, key: &str, judge: impl FnOnce(&str) -> bool) -> bool {
+        let address = key.as_ptr() as usize;
+        let slot = (address ^ (address >> 9) ^ key.len().wrapping_mul(0x9e37)) % JUDGED_SLOTS;
+        if let Some((at, text, verdict)) = &self.slots[slot] {
+            if *at == address && **text == *key {
+                return *verdict;
+            }
+        }
+        let verdict = judge(key);
+        self.slots[slot] = Some((address, key.into(), verdict));
+        verdict
+    }
+}
+
+thread_local! {
+    /// By redactor id; a process has one or two redactors, so a list beats a map.
+    static JUDGED: RefCell<Vec<(u64, JudgedKeys)>> = const { RefCell::new(Vec::new()) };
+}
+
+static NEXT_REDACTOR: AtomicU64 = AtomicU64::new(0);
+
 struct Redactor {
+    /// Names this redactor's verdicts in [`JUDGED`].
+    id: u64,
     keys: Vec<Glob>,
     detectors: Vec<Detector>,
     mode: Mode,
@@ -96,7 +141,11 @@ impl Redactor {
         Cow::Owned(out)
     }
 
-    fn key_is_sensitive(&self, key: &str) -> bool {
+    fn key_is_sensitive(&self, judged: &mut JudgedKeys, key: &str) -> bool {
+        judged.verdict(key, |key| self.judge_key(key))
+    }
+
+    fn judge_key(&self, key: &str) -> bool {
         let lower: Cow<'_, str> = if key.bytes().any(|b| b.is_ascii_uppercase()) {
             Cow::Owned(key.to_ascii_lowercase())
         } else {
@@ -105,8 +154,8 @@ impl Redactor {
         self.keys.iter().any(|g| g.matches(&lower))
     }
 
-    fn action(&self, kv: &KeyValue<'_>) -> Action {
-        if self.key_is_sensitive(kv.key.as_str()) {
+    fn action(&self, judged: &mut JudgedKeys, kv: &KeyValue<'_>) -> Action {
+        if self.key_is_sensitive(judged, kv.key.as_str()) {
             return match self.mode {
                 Mode::Remove => Action::Remove,
                 _ => Action::Replace(self.replacement(&text_of(&kv.value.get()))),
@@ -172,9 +221,25 @@ impl SpanProcessor for Redactor {
     }
 
     fn transform(&self, span: &mut EndingSpan<'_>) {
+        JUDGED.with(|judged| {
+            let mut judged = judged.borrow_mut();
+            let at = match judged.iter().position(|(id, _)| *id == self.id) {
+                Some(at) => at,
+                None => {
+                    judged.push((self.id, JudgedKeys::default()));
+                    judged.len() - 1
+                }
+            };
+            self.redact(&mut judged[at].1, span);
+        });
+    }
+}
+
+impl Redactor {
+    fn redact(&self, judged: &mut JudgedKeys, span: &mut EndingSpan<'_>) {
         let view = *span.view();
         for kv in view.attributes.iter() {
-            match self.action(kv) {
+            match self.action(judged, kv) {
                 Action::Keep => {}
                 Action::Replace(text) => span.set_attribute(kv.key.as_str(), text.as_str()),
                 Action::Remove => span.remove_attribute(kv.key.as_str()),
@@ -182,7 +247,7 @@ impl SpanProcessor for Redactor {
         }
         for (index, event) in view.events.iter().enumerate() {
             for kv in event.attributes.iter() {
-                match self.action(kv) {
+                match self.action(judged, kv) {
                     Action::Keep => {}
                     Action::Replace(text) => {
                         span.set_event_attribute(index, kv.key.as_str(), text.as_str())
@@ -226,6 +291,7 @@ fn attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
         }
     };
     Ok(vec![Processor::new(Redactor {
+        id: NEXT_REDACTOR.fetch_add(1, Ordering::Relaxed),
         keys,
         detectors,
         mode,
