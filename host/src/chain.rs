@@ -82,16 +82,15 @@ impl Stage {
 }
 
 /// Delivers an ended span to every stage. `timed` asks for `on_end` timings.
+///
+/// Record-only spans go through the transformers too (a processor after `redact`
+/// must not see what it masks), but only the processors that saw `on_start` hear of
+/// their end. A transformer that fails (panics) drops the span for the processors
+/// after it: its edits may be half done, and a redactor must fail closed.
 pub(crate) fn deliver(stages: &[Stage], any_transformer: bool, base: &SpanView<'_>, timed: bool) {
-    if !base.is_sampled() {
-        // Record-only: only the processors that saw `on_start` hear of its end.
-        for stage in stages.iter().filter(|s| s.needs_on_start) {
-            stage.on_end(base, timed);
-        }
-        return;
-    }
+    let record_only = !base.is_sampled();
     if !any_transformer {
-        for stage in stages {
+        for stage in stages.iter().filter(|s| !record_only || s.needs_on_start) {
             stage.on_end(base, timed);
         }
         return;
@@ -105,12 +104,17 @@ pub(crate) fn deliver(stages: &[Stage], any_transformer: bool, base: &SpanView<'
             continue;
         }
         let mut editor = EditRecorder::default();
-        with_version(base, latest, |view| {
+        let failed = with_version(base, latest, |view| {
             let mut ending = EndingSpan::new(view, &mut editor);
-            if let Err(error) = stage.processor.transform(&mut ending) {
-                stage.record_failure("transform", &error);
+            let result = stage.processor.transform(&mut ending);
+            if let Err(error) = &result {
+                stage.record_failure("transform (the span is dropped)", error);
             }
+            result.is_err()
         });
+        if failed {
+            editor.edits = vec![Edit::Drop];
+        }
         if !editor.edits.is_empty() {
             let mut next = latest.cloned().unwrap_or_default();
             if let Err(error) = next.apply(base, editor.edits) {
@@ -125,10 +129,10 @@ pub(crate) fn deliver(stages: &[Stage], any_transformer: bool, base: &SpanView<'
             .get(version)
             .map_or(stages.len(), |(start, _)| *start);
         let overlay = version.checked_sub(1).map(|v| &overlays[v].1);
-        let dropped = overlay.is_some_and(|o| o.dropped);
+        let hidden = record_only || overlay.is_some_and(|o| o.dropped);
         with_version(base, overlay, |view| {
             for stage in &stages[from..until] {
-                if !dropped || stage.needs_on_start {
+                if !hidden || stage.needs_on_start {
                     stage.on_end(view, timed);
                 }
             }
@@ -226,10 +230,18 @@ fn base_attributes<'b>(attributes: &[KeyValue<'b>]) -> Vec<Attribute<'b>> {
     attributes.iter().copied().map(Attribute::Base).collect()
 }
 
-/// Sets `key` in place when it exists (unique keys), appends it otherwise.
+/// Sets `key` in the first place it has (unique keys: later copies, which the SDK
+/// keeps in events, go), or appends it.
 fn set(list: &mut Vec<Attribute<'_>>, key: String, value: OwnedValue) {
-    match list.iter_mut().find(|a| a.key() == key) {
-        Some(slot) => *slot = Attribute::Owned(key, value),
+    match list.iter().position(|a| a.key() == key) {
+        Some(first) => {
+            let mut index = 0;
+            list.retain(|a| {
+                index += 1;
+                index - 1 <= first || a.key() != key
+            });
+            list[first] = Attribute::Owned(key, value);
+        }
         None => list.push(Attribute::Owned(key, value)),
     }
 }
@@ -364,7 +376,12 @@ fn with_version<R>(
     if let Some(name) = &overlay.name {
         view.name = name.as_str().into();
     }
-    if let Some(description) = &overlay.status_description {
+    // OpenTelemetry keeps a description only with an error status.
+    if let Some(description) = overlay
+        .status_description
+        .as_ref()
+        .filter(|_| view.status.code == spanplug_api::StatusCode::ERROR)
+    {
         view.status.description = description.as_str().into();
     }
     if let Some(list) = &attributes {
@@ -394,6 +411,11 @@ mod tests {
             KeyValue {
                 key: "b".into(),
                 value: Value::from("x"),
+            },
+            // A second copy, as the SDK keeps them in events: setting `a` removes it.
+            KeyValue {
+                key: "a".into(),
+                value: Value::from(2i64),
             },
         ];
         let resource = spanplug_api::Resource {

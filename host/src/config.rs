@@ -254,6 +254,7 @@ fn exporter_entry(position: usize, value: &serde_yaml_ng::Value) -> Result<Expor
                             ))
                         }
                     },
+                    Some("config") if value.is_null() => {}
                     Some("config") => config = config_map(&format!("{here}.config"), value)?,
                     _ => {
                         return Err(format!(
@@ -318,18 +319,22 @@ pub fn substitute_env(key: &str, text: &str) -> Result<String, String> {
                 None => (reference, None),
             };
             let name = name.strip_prefix("env:").unwrap_or(name);
-            if !is_env_name(name) {
+            // The reference is not echoed: its default may be a secret.
+            if !is_env_name(name) || default.is_some_and(|d| d.contains("${")) {
                 return Err(format!(
-                    "{key}: `${{{reference}}}` is not a valid reference; expected ${{VAR}}, ${{env:VAR}} or ${{env:VAR:-default}}"
+                    "{key}: a `${{...}}` reference is not valid; expected ${{VAR}}, ${{env:VAR}} or ${{env:VAR:-default}} (no references inside a default)"
                 ));
             }
             match (std::env::var(name), default) {
                 (Ok(value), _) if !value.is_empty() => out.push_str(&value),
+                (Err(std::env::VarError::NotUnicode(_)), _) => {
+                    return Err(format!("{key}: environment variable {name} is not valid UTF-8"))
+                }
                 (_, Some(default)) => out.push_str(default),
                 (Ok(_), None) => {}
                 (Err(_), None) => {
                     return Err(format!(
-                        "{key}: environment variable {name} is not set and `${{{reference}}}` has no default (write `${{env:{name}:-default}}`)"
+                        "{key}: environment variable {name} is not set and its reference has no default (write `${{env:{name}:-default}}`)"
                     ))
                 }
             }
@@ -693,9 +698,12 @@ mod tests {
             error.contains("SPANPLUG_TEST_UNSET is not set") && error.starts_with("k:"),
             "{error}"
         );
-        assert!(sub("${not valid}")
-            .unwrap_err()
-            .contains("not a valid reference"));
+        assert!(sub("${not valid}").unwrap_err().contains("is not valid"));
+        let nested = sub("${env:SPANPLUG_TEST_UNSET:-${SECRET_DEFAULT}}").unwrap_err();
+        assert!(
+            nested.contains("no references inside a default") && !nested.contains("SECRET_DEFAULT"),
+            "{nested}"
+        );
         assert!(sub("${OPEN").unwrap_err().contains("unterminated"));
     }
 

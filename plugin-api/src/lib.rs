@@ -12,9 +12,11 @@
 //!   record-only), in processors whose `needs_on_start` is true. Attributes set there
 //!   replace existing ones with the same key.
 //! - When the span ends, the host first runs the *transformers* (processors whose
-//!   `transforms` is true) in list order on sampled spans: each sees the span as the
-//!   transformers before it left it, and may drop it, set or remove attributes (event
-//!   attributes too), rename it and change its status description. Then every
+//!   `transforms` is true) in list order: each sees the span as the transformers
+//!   before it left it, and may drop it, set or remove attributes (event attributes
+//!   too), rename it and change its status description (kept for error spans only). A
+//!   transformer that panics drops the span for the processors after it (its edits
+//!   may be half done: a redactor fails closed). Then every
 //!   processor's `on_end` runs, in list order, with the span as the transformers
 //!   *before it in the list* left it: exporters read a borrowed view, never a copy.
 //! - Symmetry: a processor that saw `on_start` for a span also gets `on_end` for it,
@@ -39,7 +41,9 @@
 //!   with a default body that runs when the other side predates it;
 //! - add constants to the open enums ([`SpanKind`], [`StatusCode`], [`ValueKind`],
 //!   [`LogLevel`]: `u8` newtypes, so code built earlier sees an unknown value, and a
-//!   [`Value`] of an unknown kind reads as [`ValueRef::Unsupported`]);
+//!   [`Value`] of an unknown kind reads as [`ValueRef::Unsupported`]; a new value
+//!   kind carries its data in payload members that exist today, two of them reserved
+//!   for this, because abi_stable compares a union's members exactly);
 //! - define new bits of [`SpanView::flags`];
 //! - add new types and functions.
 //!

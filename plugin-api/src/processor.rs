@@ -40,8 +40,9 @@ pub trait SpanProcessor: Send + Sync + 'static {
         false
     }
 
-    /// Runs on every sampled span, in list order, before any processor's `on_end`;
-    /// edits reach only the processors after this one.
+    /// Runs on every ended span, in list order, before any processor's `on_end`;
+    /// edits reach only the processors after this one. A panic here drops the span
+    /// for them.
     fn transform(&self, _span: &mut EndingSpan<'_>) {}
 
     fn force_flush(&self, _timeout: Duration) -> Result<(), String> {

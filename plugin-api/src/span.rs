@@ -129,13 +129,20 @@ union Payload<'a> {
     ints: RSlice<'a, i64>,
     floats: RSlice<'a, f64>,
     strings: RSlice<'a, RStr<'a>>,
+    /// Reserved for kinds a later minor adds (byte strings): abi_stable compares union
+    /// members exactly, so new kinds must reuse members that exist from 0.2.0 on.
+    bytes: RSlice<'a, u8>,
+    /// Reserved likewise: any pointer-and-length or two-word payload.
+    words: [usize; 2],
 }
 
 /// A typed attribute value, borrowed for the duration of a call.
 ///
 /// A kind tag and a payload rather than a Rust enum, so that a later interface can add
 /// kinds (bytes, maps) without breaking plugins built against this one: they read the
-/// new kinds as [`ValueRef::Unsupported`]. Read it with [`Value::get`].
+/// new kinds as [`ValueRef::Unsupported`]. New kinds carry their data in the payload
+/// members that exist today (two reserved ones among them), since the payload's layout
+/// is fixed. Read it with [`Value::get`].
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy)]
 pub struct Value<'a> {

@@ -227,6 +227,35 @@ fn bad_filter_and_redact_settings_name_the_key_and_the_valid_ones() {
     assert!(e.contains("unknown mode \"blur\""), "{e}");
 }
 
+#[test]
+fn a_transformer_that_panics_drops_the_span_for_the_processors_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    spanplug_tests::log_capture::install();
+    let config = config(
+        &[
+            "test_plugins:failing_transformer",
+            "console_file:default_tracing_exporter",
+        ],
+        dir.path(),
+    );
+    let guard = spanplug_host::init(config).unwrap();
+    guard.tracer("t").in_span("half edited", |_| {});
+    guard.shutdown().unwrap();
+    assert!(
+        read_records(dir.path()).is_empty(),
+        "a half-done edit must not be exported"
+    );
+    let failures =
+        spanplug_tests::log_capture::lines_containing("failed in transform (the span is dropped)");
+    assert!(
+        failures
+            .iter()
+            .any(|l| l.contains("fixture panic in transform")),
+        "{:?}",
+        spanplug_tests::log_capture::all()
+    );
+}
+
 /// Records every span but samples none: the SDK's record-only decision.
 #[derive(Clone, Debug)]
 struct RecordOnly;

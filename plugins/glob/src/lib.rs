@@ -104,6 +104,9 @@ impl Glob {
                                     ranges.push(('-', '-'));
                                     break;
                                 }
+                                Some('\\') => {
+                                    chars.next().ok_or_else(|| error("a `[` is never closed"))?
+                                }
                                 Some(high) => high,
                                 None => return Err(error("a `[` is never closed")),
                             }
@@ -245,6 +248,7 @@ mod tests {
         assert!(m("\\*", "*") && !m("\\*", "x"));
         assert!(m("*", "") && m("**", "anything"));
         assert!(m("[]a]", "]") && m("[a-]", "-"));
+        assert!(m("[A-\\]]", "]") && m("[A-\\]]", "B") && !m("[A-\\]]", "c"));
         assert!(m("é*", "éa"));
         assert!(m("*", "x") && m("*ab", "cab") && !m("*ab", "abc") && m("ab*", "abc"));
         assert!(m("a*b", "axxb") && !m("a*b", "axxc"));

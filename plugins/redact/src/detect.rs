@@ -102,26 +102,37 @@ fn emails(text: &str, found: &mut Vec<Range<usize>>) {
     }
 }
 
-/// 13 to 19 digits, optionally grouped by single spaces or dashes, passing Luhn.
+/// The most digits of one run looked at together; longer runs are taken in parts.
+const MAX_RUN_DIGITS: usize = 64;
+
+/// 13 to 19 digits, optionally grouped by single spaces or dashes, starting with an
+/// issuer digit (2 to 6) and passing Luhn. In a run of groups, every stretch of whole
+/// groups is tried, so a card next to other numbers (`4111... 12/27`, a CVV) is still
+/// found, while a long unbroken number is judged whole.
 fn cards(text: &str, found: &mut Vec<Range<usize>>) {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() || (i > 0 && bytes[i - 1].is_ascii_digit()) {
+        if !bytes[i].is_ascii_digit() {
             i += 1;
             continue;
         }
-        let start = i;
-        let mut digits = [0u8; 20];
+        // One run: digits, and single separators between digits.
+        let mut digits = [0u8; MAX_RUN_DIGITS];
+        let mut at = [0usize; MAX_RUN_DIGITS];
+        // Whether digit k starts, or ends, a group of digits.
+        let mut starts = [false; MAX_RUN_DIGITS];
+        let mut ends = [false; MAX_RUN_DIGITS];
         let mut count = 0;
-        let mut end = i;
         let mut j = i;
-        while j < bytes.len() && count < digits.len() {
+        while j < bytes.len() && count < MAX_RUN_DIGITS {
             if bytes[j].is_ascii_digit() {
                 digits[count] = bytes[j] - b'0';
+                at[count] = j;
+                starts[count] = count == 0 || !bytes[j - 1].is_ascii_digit();
+                ends[count] = !bytes.get(j + 1).is_some_and(u8::is_ascii_digit);
                 count += 1;
                 j += 1;
-                end = j;
             } else if matches!(bytes[j], b' ' | b'-')
                 && bytes.get(j + 1).is_some_and(u8::is_ascii_digit)
             {
@@ -130,11 +141,21 @@ fn cards(text: &str, found: &mut Vec<Range<usize>>) {
                 break;
             }
         }
-        let bounded = !bytes.get(end).is_some_and(u8::is_ascii_digit);
-        if (13..=19).contains(&count) && bounded && luhn(&digits[..count]) {
-            found.push(start..end);
+        let mut first = 0;
+        while first + 13 <= count {
+            let window = (13..=19)
+                .rev()
+                .filter(|len| first + len <= count && starts[first] && ends[first + len - 1])
+                .find(|len| (2..=6).contains(&digits[first]) && luhn(&digits[first..first + len]));
+            match window {
+                Some(len) => {
+                    found.push(at[first]..at[first + len - 1] + 1);
+                    first += len;
+                }
+                None => first += 1,
+            }
         }
-        i = end.max(i + 1);
+        i = j.max(i + 1);
     }
 }
 
@@ -268,6 +289,20 @@ mod tests {
             ["5500-0000-0000-0004"]
         );
         assert!(find(Detector::Card, "4111111111111112").is_empty());
+        assert_eq!(
+            find(Detector::Card, "4111111111111111 12/27"),
+            ["4111111111111111"]
+        );
+        assert_eq!(
+            find(Detector::Card, "4111 1111 1111 1111 123"),
+            ["4111 1111 1111 1111"]
+        );
+        assert_eq!(
+            find(Detector::Card, "qty 12 4111111111111111"),
+            ["4111111111111111"]
+        );
+        // Luhn-valid but no issuer digit: a timestamp, not a card.
+        assert!(find(Detector::Card, "1700000000000007").is_empty());
         assert!(find(Detector::Card, "id 12345678901234567890123").is_empty());
     }
 

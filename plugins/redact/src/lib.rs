@@ -9,8 +9,13 @@
 //!   status description: `email`, `card` (13 to 19 digits passing Luhn), `bearer`
 //!   (the token after `Bearer `), `ipv4` (default `email,card,bearer`);
 //! - `mode`: `mask` writes `[REDACTED]` (default), `hash` writes `sha256:` and 16 hex
-//!   digits of the text's SHA-256 so equal values stay joinable, `remove` drops the
-//!   attribute (names and descriptions, which cannot be removed, are masked).
+//!   digits of the text's HMAC-SHA-256 under `hash_key` (plain SHA-256 without one, with
+//!   a warning) so equal values stay joinable, `remove` drops the attribute (names and
+//!   descriptions, which cannot be removed, are masked);
+//! - `hash_key`: the HMAC key for `hash` mode; keep it out of YAML with `${env:VAR}`.
+//!
+//! Not covered (the editing interface cannot change them): event names, link
+//! attributes, and resource attributes; integer and float arrays are not scanned.
 
 mod detect;
 
@@ -30,14 +35,14 @@ use crate::detect::Detector;
 
 export_plugin! {
     #[transformer]
-    attributes: "Masks secrets and personal data (config: keys globs, values email,card,bearer,ipv4, mode mask|hash|remove) before later processors export them",
+    attributes: "Masks secrets and personal data (config: keys globs, values email,card,bearer,ipv4, mode mask|hash|remove, hash_key) before later processors export them",
 }
 
 /// Attribute keys redacted by default.
 pub const DEFAULT_KEYS: &str =
     "*password*,*passwd*,*secret*,*token*,*api_key*,*api-key*,*apikey*,*authorization*,*cookie*";
 const DEFAULT_VALUES: &str = "email,card,bearer";
-const KEYS: [&str; 3] = ["keys", "values", "mode"];
+const KEYS: [&str; 4] = ["keys", "values", "mode", "hash_key"];
 const MASK: &str = "[REDACTED]";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +99,8 @@ struct Redactor {
     keys: Vec<Glob>,
     detectors: Vec<Detector>,
     mode: Mode,
+    /// The HMAC key of `hash` mode; never logged.
+    hash_key: Option<Vec<u8>>,
 }
 
 /// What to do with one attribute.
@@ -107,7 +114,10 @@ impl Redactor {
     fn replacement(&self, secret: &str) -> String {
         match self.mode {
             Mode::Hash => {
-                let digest = Sha256::digest(secret.as_bytes());
+                let digest = match &self.hash_key {
+                    Some(key) => hmac_sha256(key, secret.as_bytes()),
+                    None => Sha256::digest(secret.as_bytes()).into(),
+                };
                 let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
                 format!("sha256:{hex}")
             }
@@ -129,10 +139,15 @@ impl Redactor {
         found.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
+        // Overlapping finds merge into one redacted stretch.
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(found.len());
         for range in found {
-            if range.start < at {
-                continue;
+            match merged.last_mut() {
+                Some(last) if range.start < last.end => last.end = last.end.max(range.end),
+                _ => merged.push(range),
             }
+        }
+        for range in merged {
             out.push_str(&text[at..range.start]);
             out.push_str(&self.replacement(&text[range.clone()]));
             at = range.end;
@@ -192,6 +207,28 @@ impl Redactor {
             (Cow::Owned(text), _) => Action::Replace(text),
         }
     }
+}
+
+/// HMAC-SHA-256 (RFC 2104): a keyed hash, so that nobody without the key can test
+/// guesses (card numbers and e-mail addresses are few enough to enumerate).
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.map(|b| b ^ byte);
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
 }
 
 /// A value as text, for hashing.
@@ -290,10 +327,49 @@ fn attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
             ))
         }
     };
+    let hash_key = ctx
+        .config_value("hash_key")
+        .filter(|k| !k.is_empty())
+        .map(|k| k.as_bytes().to_vec());
+    if mode == Mode::Hash && hash_key.is_none() {
+        ctx.logger().warn(
+            "mode hash without hash_key: unkeyed hashes of card numbers or e-mail addresses can be reversed by trying guesses; set hash_key (e.g. \"${env:REDACT_HASH_KEY}\")",
+        );
+    }
     Ok(vec![Processor::new(Redactor {
         id: NEXT_REDACTOR.fetch_add(1, Ordering::Relaxed),
+        hash_key,
         keys,
         detectors,
         mode,
     })])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hmac_sha256;
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        let hex: String = hmac_sha256(b"Jefe", b"what do ya want for nothing?")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let long_key = [0xaa_u8; 131];
+        let hex: String = hmac_sha256(
+            &long_key,
+            b"Test Using Larger Than Block-Size Key - Hash Key First",
+        )
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+        assert_eq!(
+            hex,
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
 }
