@@ -86,9 +86,59 @@ impl JudgedKeys {
     }
 }
 
+/// Values already scanned and found clean, per thread and redactor: span names and
+/// many attribute values are the same static strings span after span. Direct-mapped by
+/// the text's address, each slot holding the text itself (up to [`CLEAN_TEXT_BYTES`]),
+/// so a hit is exact: a reused address with other text is scanned again.
+struct CleanValues {
+    slots: Vec<(usize, u8, [u8; CLEAN_TEXT_BYTES])>,
+}
+
+const CLEAN_TEXT_BYTES: usize = 55;
+const CLEAN_SLOTS: usize = 256;
+
+impl Default for CleanValues {
+    fn default() -> Self {
+        CleanValues {
+            slots: vec![(0, 0, [0; CLEAN_TEXT_BYTES]); CLEAN_SLOTS],
+        }
+    }
+}
+
+impl CleanValues {
+    fn slot(text: &str) -> usize {
+        let address = text.as_ptr() as usize;
+        (address ^ (address >> 9) ^ text.len().wrapping_mul(0x9e37)) % CLEAN_SLOTS
+    }
+
+    fn is_clean(&self, text: &str) -> bool {
+        let (address, len, bytes) = &self.slots[Self::slot(text)];
+        *address == text.as_ptr() as usize
+            && usize::from(*len) == text.len()
+            && bytes[..text.len()] == *text.as_bytes()
+    }
+
+    fn remember(&mut self, text: &str) {
+        if text.is_empty() || text.len() > CLEAN_TEXT_BYTES {
+            return;
+        }
+        let slot = &mut self.slots[Self::slot(text)];
+        slot.0 = text.as_ptr() as usize;
+        slot.1 = text.len() as u8;
+        slot.2[..text.len()].copy_from_slice(text.as_bytes());
+    }
+}
+
+/// What a redactor remembers on one thread.
+#[derive(Default)]
+struct Memo {
+    keys: JudgedKeys,
+    clean: CleanValues,
+}
+
 thread_local! {
     /// By redactor id; a process has one or two redactors, so a list beats a map.
-    static JUDGED: RefCell<Vec<(u64, JudgedKeys)>> = const { RefCell::new(Vec::new()) };
+    static MEMOS: RefCell<Vec<(u64, Memo)>> = const { RefCell::new(Vec::new()) };
 }
 
 static NEXT_REDACTOR: AtomicU64 = AtomicU64::new(0);
@@ -123,6 +173,18 @@ impl Redactor {
             }
             Mode::Mask | Mode::Remove => MASK.to_string(),
         }
+    }
+
+    /// [`Redactor::scrub`], skipped for text this thread already found clean.
+    fn scrub_remembered<'t>(&self, clean: &mut CleanValues, text: &'t str) -> Cow<'t, str> {
+        if clean.is_clean(text) {
+            return Cow::Borrowed(text);
+        }
+        let scrubbed = self.scrub(text);
+        if matches!(scrubbed, Cow::Borrowed(_)) {
+            clean.remember(text);
+        }
+        scrubbed
     }
 
     /// `text` with every detected range replaced; borrowed when nothing was found.
@@ -169,15 +231,15 @@ impl Redactor {
         self.keys.iter().any(|g| g.matches(&lower))
     }
 
-    fn action(&self, judged: &mut JudgedKeys, kv: &KeyValue<'_>) -> Action {
-        if self.key_is_sensitive(judged, kv.key.as_str()) {
+    fn action(&self, memo: &mut Memo, kv: &KeyValue<'_>) -> Action {
+        if self.key_is_sensitive(&mut memo.keys, kv.key.as_str()) {
             return match self.mode {
                 Mode::Remove => Action::Remove,
                 _ => Action::Replace(self.replacement(&text_of(&kv.value.get()))),
             };
         }
         let scrubbed = match kv.value.get() {
-            ValueRef::String(s) => self.scrub(s),
+            ValueRef::String(s) => self.scrub_remembered(&mut memo.clean, s),
             // Card numbers stored as integers.
             ValueRef::I64(i) if i.unsigned_abs() >= 1_000_000_000_000 => {
                 match self.scrub(&i.to_string()) {
@@ -258,25 +320,25 @@ impl SpanProcessor for Redactor {
     }
 
     fn transform(&self, span: &mut EndingSpan<'_>) {
-        JUDGED.with(|judged| {
-            let mut judged = judged.borrow_mut();
-            let at = match judged.iter().position(|(id, _)| *id == self.id) {
+        MEMOS.with(|memos| {
+            let mut memos = memos.borrow_mut();
+            let at = match memos.iter().position(|(id, _)| *id == self.id) {
                 Some(at) => at,
                 None => {
-                    judged.push((self.id, JudgedKeys::default()));
-                    judged.len() - 1
+                    memos.push((self.id, Memo::default()));
+                    memos.len() - 1
                 }
             };
-            self.redact(&mut judged[at].1, span);
+            self.redact(&mut memos[at].1, span);
         });
     }
 }
 
 impl Redactor {
-    fn redact(&self, judged: &mut JudgedKeys, span: &mut EndingSpan<'_>) {
+    fn redact(&self, memo: &mut Memo, span: &mut EndingSpan<'_>) {
         let view = *span.view();
         for kv in view.attributes.iter() {
-            match self.action(judged, kv) {
+            match self.action(memo, kv) {
                 Action::Keep => {}
                 Action::Replace(text) => span.set_attribute(kv.key.as_str(), text.as_str()),
                 Action::Remove => span.remove_attribute(kv.key.as_str()),
@@ -284,7 +346,7 @@ impl Redactor {
         }
         for (index, event) in view.events.iter().enumerate() {
             for kv in event.attributes.iter() {
-                match self.action(judged, kv) {
+                match self.action(memo, kv) {
                     Action::Keep => {}
                     Action::Replace(text) => {
                         span.set_event_attribute(index, kv.key.as_str(), text.as_str())
@@ -293,7 +355,7 @@ impl Redactor {
                 }
             }
         }
-        if let Cow::Owned(name) = self.scrub(view.name.as_str()) {
+        if let Cow::Owned(name) = self.scrub_remembered(&mut memo.clean, view.name.as_str()) {
             span.set_name(&name);
         }
         if let Cow::Owned(description) = self.scrub(view.status.description.as_str()) {
