@@ -409,7 +409,22 @@ fn attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::hmac_sha256;
+    use super::{hmac_sha256, CleanValues};
+
+    #[test]
+    fn a_remembered_address_with_new_text_is_scanned_again() {
+        let mut clean = CleanValues::default();
+        let mut buffer = String::from("user bob here");
+        clean.remember(&buffer);
+        assert!(clean.is_clean(&buffer));
+        // Same address and length, other text: not a hit.
+        buffer.replace_range(.., "bob@x.io here");
+        assert!(!clean.is_clean(&buffer));
+        // Too long to remember: never a hit.
+        let long = "x".repeat(100);
+        clean.remember(&long);
+        assert!(!clean.is_clean(&long));
+    }
 
     #[test]
     fn hmac_matches_rfc_4231() {
