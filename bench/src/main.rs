@@ -623,7 +623,8 @@ fn app_thread_cost(options: &Options) -> anyhow::Result<()> {
     println!("Start and end of a span with 5 attributes inside a request context, timed on the application thread.");
     println!("spanplug: `[context_enricher:serve_context, otlp_http:otlp]` through the host. Native: the SDK with the");
     println!("same processors built in (an enricher `SpanProcessor` copying the request context in `on_start`, and");
-    println!("`opentelemetry-otlp` behind `BatchSpanProcessor`). Both export to a local receiver. {count} spans per run.\n");
+    println!("`opentelemetry-otlp` behind `BatchSpanProcessor`). Both export to a local receiver. {count} spans per run.");
+    println!("The transform-chain rows run both configurations side by side, in 10 alternating blocks per run.\n");
     println!("| path | p50 ns | p99 ns |");
     println!("|---|---|---|");
     let (mut n50, mut n99, mut p50, mut p99) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -674,15 +675,24 @@ fn app_thread_cost(options: &Options) -> anyhow::Result<()> {
             ("max_queue_size", queue.as_str()),
             ("names", "GET /health*"),
         ];
-        for (paths, samples) in [
-            (&["otlp_http:otlp"][..], &mut otlp50),
-            (
-                &["span_filter:drop", "redact:attributes", "otlp_http:otlp"][..],
-                &mut chain50,
-            ),
+        // Both alive, measured in alternating blocks, so drifts in machine load hit both.
+        let alone = plugin_provider(&["otlp_http:otlp"], &chain_config, Sampler::AlwaysOn)?;
+        let chain = plugin_provider(
+            &["span_filter:drop", "redact:attributes", "otlp_http:otlp"],
+            &chain_config,
+            Sampler::AlwaysOn,
+        )?;
+        let (mut alone_samples, mut chain_samples) = (Vec::new(), Vec::new());
+        for _ in 0..10 {
+            alone_samples.extend(latencies(&alone, count / 10));
+            chain_samples.extend(latencies(&chain, count / 10));
+        }
+        for (provider, samples, medians) in [
+            (alone, &mut alone_samples, &mut otlp50),
+            (chain, &mut chain_samples, &mut chain50),
         ] {
-            let provider = plugin_provider(paths, &chain_config, Sampler::AlwaysOn)?;
-            samples.push(percentile(&latencies(&provider, count), 0.5) as f64);
+            samples.sort_unstable();
+            medians.push(percentile(samples, 0.5) as f64);
             let _ = provider.shutdown();
         }
         let mut empty: Vec<u64> = (0..count)

@@ -26,6 +26,8 @@ pub(crate) struct Stage {
     pub(crate) name: String,
     pub(crate) processor: Processor,
     pub(crate) needs_on_start: bool,
+    /// Whether `on_end` is called for spans the processor did not see start.
+    needs_on_end: bool,
     pub(crate) transforms: bool,
     pub(crate) failures: AtomicU64,
     slow_calls: AtomicU64,
@@ -37,6 +39,7 @@ impl Stage {
             import_path,
             name: processor.name(),
             needs_on_start: processor.needs_on_start(),
+            needs_on_end: processor.needs_on_end(),
             transforms: processor.transforms(),
             processor,
             failures: AtomicU64::new(0),
@@ -70,6 +73,12 @@ impl Stage {
         }
     }
 
+    /// Whether this stage gets `on_end` for a span; `hidden` spans (record-only or
+    /// dropped) only reach the stages that saw them start.
+    fn hears_end(&self, hidden: bool) -> bool {
+        self.needs_on_start || (!hidden && self.needs_on_end)
+    }
+
     fn on_end(&self, view: &SpanView<'_>, timed: bool) {
         let started = timed.then(Instant::now);
         if let Err(error) = self.processor.on_end(view) {
@@ -90,7 +99,7 @@ impl Stage {
 pub(crate) fn deliver(stages: &[Stage], any_transformer: bool, base: &SpanView<'_>, timed: bool) {
     let record_only = !base.is_sampled();
     if !any_transformer {
-        for stage in stages.iter().filter(|s| !record_only || s.needs_on_start) {
+        for stage in stages.iter().filter(|s| s.hears_end(record_only)) {
             stage.on_end(base, timed);
         }
         return;
@@ -131,10 +140,8 @@ pub(crate) fn deliver(stages: &[Stage], any_transformer: bool, base: &SpanView<'
         let overlay = version.checked_sub(1).map(|v| &overlays[v].1);
         let hidden = record_only || overlay.is_some_and(|o| o.dropped);
         with_version(base, overlay, |view| {
-            for stage in &stages[from..until] {
-                if !hidden || stage.needs_on_start {
-                    stage.on_end(view, timed);
-                }
+            for stage in stages[from..until].iter().filter(|s| s.hears_end(hidden)) {
+                stage.on_end(view, timed);
             }
         });
         from = until;

@@ -34,6 +34,13 @@ pub trait SpanProcessor: Send + Sync + 'static {
     /// a bounded queue or a buffered writer.
     fn on_end(&self, span: &SpanView<'_>);
 
+    /// Whether the host should call `on_end` for spans this processor did not see
+    /// start. Transformers that only transform return `false` to save the call; a
+    /// processor that saw a span's `on_start` always gets its `on_end`.
+    fn needs_on_end(&self) -> bool {
+        true
+    }
+
     /// Whether the host should call [`SpanProcessor::transform`]: a transformer changes
     /// what the processors after it see.
     fn transforms(&self) -> bool {
@@ -74,6 +81,8 @@ mod abi {
         ) -> RResult<(), RString>;
 
         fn on_end(&self, span: &SpanView<'_>) -> RResult<(), RString>;
+
+        fn needs_on_end(&self) -> bool;
 
         fn transforms(&self) -> bool;
 
@@ -122,6 +131,10 @@ impl<P: SpanProcessor> ProcessorAbi for Guarded<P> {
 
     fn on_end(&self, span: &SpanView<'_>) -> RResult<(), RString> {
         catch(|| self.0.on_end(span)).map_err(RString::from).into()
+    }
+
+    fn needs_on_end(&self) -> bool {
+        catch(|| self.0.needs_on_end()).unwrap_or(true)
     }
 
     fn transforms(&self) -> bool {
@@ -182,6 +195,10 @@ impl Processor {
     /// Errors are panics caught inside the plugin.
     pub fn on_end(&self, span: &SpanView<'_>) -> Result<(), String> {
         into_std(self.0.on_end(span))
+    }
+
+    pub fn needs_on_end(&self) -> bool {
+        self.0.needs_on_end()
     }
 
     pub fn transforms(&self) -> bool {

@@ -315,6 +315,10 @@ impl SpanProcessor for Redactor {
 
     fn on_end(&self, _span: &SpanView<'_>) {}
 
+    fn needs_on_end(&self) -> bool {
+        false
+    }
+
     fn transforms(&self) -> bool {
         true
     }

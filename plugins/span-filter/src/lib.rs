@@ -138,6 +138,10 @@ impl SpanProcessor for SpanFilter {
 
     fn on_end(&self, _span: &SpanView<'_>) {}
 
+    fn needs_on_end(&self) -> bool {
+        false
+    }
+
     fn transforms(&self) -> bool {
         true
     }
