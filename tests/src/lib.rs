@@ -16,9 +16,11 @@ use spanplug_host::TracingConfig;
 pub fn plugin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("executable path");
     let dir = exe.parent().expect("executable folder").to_path_buf();
+    // `deps/` first: cargo rewrites the libraries there on every build, while the
+    // copies beside a binary can be left over from an earlier one.
     let candidates = [
-        dir.clone(),
         dir.join("deps"),
+        dir.clone(),
         dir.parent().map(Path::to_path_buf).unwrap_or_default(),
     ];
     match candidates
