@@ -8,6 +8,12 @@ suite=${W3C_SUITE:-$repo/../shared/w3c-trace-context/test}
 venv=${W3C_VENV:-$repo/target/w3c-venv}
 demo=$repo/target/debug/demo
 
+if [ ! -f "$suite/test.py" ]; then
+    echo "error: the W3C Trace Context test suite is not at $suite" >&2
+    echo "  clone https://github.com/w3c/trace-context and set W3C_SUITE=<clone>/test" >&2
+    exit 2
+fi
+
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet 'aiohttp>=3.9,<4'

@@ -1,5 +1,5 @@
 //! console_file writes exactly what the Python SDK's ConsoleSpanExporter writes: the
-//! same four spans as `shared/reference/python-console-spans.json`, created through the
+//! same four spans as `tests/fixtures/reference/python-console-spans.json`, created through the
 //! SDK with the reference's ids and times, must produce the same bytes up to the
 //! resource (which names the SDK that wrote it).
 
@@ -53,7 +53,7 @@ fn at(micros: u64) -> SystemTime {
 
 fn reference_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/reference/python-console-spans.json")
+        .join("fixtures/reference/python-console-spans.json")
 }
 
 fn strings(items: &[&'static str]) -> opentelemetry::Value {
