@@ -52,8 +52,7 @@ fn at(micros: u64) -> SystemTime {
 }
 
 fn reference_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/reference/python-console-spans.json")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/reference/python-console-spans.json")
 }
 
 fn strings(items: &[&'static str]) -> opentelemetry::Value {
