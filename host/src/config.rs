@@ -31,6 +31,7 @@ use opentelemetry_sdk::Resource;
 use serde::Deserialize;
 
 use crate::error::ConfigError;
+use crate::import_path::is_identifier;
 
 /// The exporter used when tracing is enabled and no import path is given.
 pub const DEFAULT_IMPORT_PATH: &str = "console_file:default_tracing_exporter";
@@ -320,7 +321,7 @@ pub fn substitute_env(key: &str, text: &str) -> Result<String, String> {
             };
             let name = name.strip_prefix("env:").unwrap_or(name);
             // The reference is not echoed: its default may be a secret.
-            if !is_env_name(name) || default.is_some_and(|d| d.contains("${")) {
+            if !is_identifier(name) || default.is_some_and(|d| d.contains("${")) {
                 return Err(format!(
                     "{key}: a `${{...}}` reference is not valid; expected ${{VAR}}, ${{env:VAR}} or ${{env:VAR:-default}} (no references inside a default)"
                 ));
@@ -351,14 +352,6 @@ pub fn substitute_env(key: &str, text: &str) -> Result<String, String> {
     }
     out.push_str(rest);
     Ok(out)
-}
-
-fn is_env_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 impl TracingConfig {

@@ -74,7 +74,7 @@ impl Default for JudgedKeys {
 impl JudgedKeys {
     fn verdict(&mut self, key: &str, judge: impl FnOnce(&str) -> bool) -> bool {
         let address = key.as_ptr() as usize;
-        let slot = (address ^ (address >> 9) ^ key.len().wrapping_mul(0x9e37)) % JUDGED_SLOTS;
+        let slot = slot_of(key, JUDGED_SLOTS);
         if let Some((at, text, verdict)) = &self.slots[slot] {
             if *at == address && **text == *key {
                 return *verdict;
@@ -84,6 +84,12 @@ impl JudgedKeys {
         self.slots[slot] = Some((address, key.into(), verdict));
         verdict
     }
+}
+
+/// The slot of a direct-mapped table of `slots` that `text` belongs in, by its address.
+fn slot_of(text: &str, slots: usize) -> usize {
+    let address = text.as_ptr() as usize;
+    (address ^ (address >> 9) ^ text.len().wrapping_mul(0x9e37)) % slots
 }
 
 /// Values already scanned and found clean, per thread and redactor: span names and
@@ -107,8 +113,7 @@ impl Default for CleanValues {
 
 impl CleanValues {
     fn slot(text: &str) -> usize {
-        let address = text.as_ptr() as usize;
-        (address ^ (address >> 9) ^ text.len().wrapping_mul(0x9e37)) % CLEAN_SLOTS
+        slot_of(text, CLEAN_SLOTS)
     }
 
     fn is_clean(&self, text: &str) -> bool {
