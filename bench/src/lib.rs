@@ -16,9 +16,6 @@ use spanplug_host::view::{ordered_resource, with_span_view, OrderedResource};
 #[path = "../../plugins/otlp-http/src/encode.rs"]
 pub mod encode;
 #[allow(dead_code)]
-#[path = "../../plugins/context-enricher/src/facts.rs"]
-pub mod facts;
-#[allow(dead_code)]
 #[path = "../../plugins/console-file/src/format.rs"]
 pub mod format;
 #[allow(dead_code)]
@@ -129,6 +126,7 @@ pub fn with_native_context<R>(
             config: config.as_slice().into(),
             entry_config_keys: Default::default(),
             log: discard_log,
+            dry_run: false,
         },
     );
     // SAFETY: made by `WithMetadata::new`, and it outlives the call.

@@ -20,7 +20,7 @@ use spanplug_bench::{
     cpu_time, make_span, percentile, rss_bytes, run_spans, with_native_context, NativeAdapter,
     NativeNoop, Stats,
 };
-use spanplug_examples::multi_service::{serve_from_args, Deployment, Role};
+use spanplug_examples::multi_service::{Deployment, Role, ServeArgs};
 use spanplug_host::{PluginPipeline, RequestContext, TracingConfig};
 use spanplug_tests::otlp_receiver::{unused_port, Receiver};
 use spanplug_tests::plugin_dir;
@@ -43,28 +43,56 @@ impl Options {
     }
 }
 
+#[derive(clap::Parser)]
+#[command(
+    name = "spanplug-bench",
+    about = "Answers the benchmark questions and prints BENCHMARKS.md to stdout"
+)]
+struct Cli {
+    /// Each question once, at a small size: proves the benchmarks run (CI); the
+    /// numbers mean nothing.
+    #[arg(long)]
+    quick: bool,
+    /// Only these questions, by number (e.g. `--only 2,8`).
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    only: Option<Vec<usize>>,
+    #[command(subcommand)]
+    child: Option<SelfCommand>,
+}
+
+/// The processes the benchmark starts of itself.
+#[derive(clap::Subcommand)]
+enum SelfCommand {
+    /// One service of the multi-service example (end-to-end question).
+    #[command(hide = true)]
+    Serve(ServeArgs),
+    #[command(hide = true)]
+    StartupChild { import_path: String },
+    #[command(hide = true)]
+    MemoryChild { count: u64 },
+    #[command(hide = true)]
+    ReceiverChild,
+    /// Runs one workload under a profiler-friendly loop.
+    Profile {
+        workload: String,
+        #[arg(default_value_t = 20_000)]
+        spans: u64,
+    },
+}
+
 fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("serve") => return serve_from_args(&args[1..], &example_config()),
-        Some("startup-child") => return startup_child(&args[1]),
-        Some("memory-child") => return memory_child(args[1].parse()?),
-        Some("receiver-child") => return receiver_child(),
-        Some("profile") => {
-            return profile(&args[1], args.get(2).map_or(Ok(20_000), |n| n.parse())?)
-        }
-        _ => {}
+    let cli = <Cli as clap::Parser>::parse();
+    match cli.child {
+        Some(SelfCommand::Serve(args)) => return args.run(&example_config()),
+        Some(SelfCommand::StartupChild { import_path }) => return startup_child(&import_path),
+        Some(SelfCommand::MemoryChild { count }) => return memory_child(count),
+        Some(SelfCommand::ReceiverChild) => return receiver_child(),
+        Some(SelfCommand::Profile { workload, spans }) => return profile(&workload, spans),
+        None => {}
     }
-    let options = Options {
-        quick: args.iter().any(|a| a == "--quick"),
-    };
-    // `--only 2,8` runs some questions (for iterating on one); the default is all.
-    let only: Option<Vec<usize>> = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        .map(|list| list.split(',').filter_map(|n| n.parse().ok()).collect());
+    let options = Options { quick: cli.quick };
+    let only = cli.only;
     let questions: [fn(&Options) -> anyhow::Result<()>; 8] = [
         boundary,
         otlp_throughput,
@@ -207,6 +235,7 @@ fn boundary(options: &Options) -> anyhow::Result<()> {
                     },
                     layout: spanplug_bench::format::Layout::Pretty,
                     flush_interval: Duration::from_secs(1),
+                    dry_run: false,
                 },
                 ctx.logger(),
             )
@@ -551,27 +580,10 @@ fn python_baseline(options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The native twin of `context_enricher:serve_context` for question 4: the same
-/// process facts (from the plugin's own source) and the request context.
+/// The native twin of `context_enricher:serve_context` for question 4: copies the
+/// request context onto each span at start.
 #[derive(Debug)]
-struct NativeEnricher {
-    facts: Vec<KeyValue>,
-}
-
-impl NativeEnricher {
-    fn new() -> Self {
-        use spanplug_api::OwnedValue;
-        let facts = spanplug_bench::facts::process_facts()
-            .into_iter()
-            .map(|(key, value)| match value {
-                OwnedValue::I64(i) => KeyValue::new(key, i),
-                OwnedValue::String(s) => KeyValue::new(key, s.to_string()),
-                other => KeyValue::new(key, format!("{other:?}")),
-            })
-            .collect();
-        NativeEnricher { facts }
-    }
-}
+struct NativeEnricher;
 
 impl SpanProcessor for NativeEnricher {
     fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &Context) {
@@ -579,9 +591,6 @@ impl SpanProcessor for NativeEnricher {
             for (key, value) in request.iter() {
                 span.set_attribute(KeyValue::new(key.to_string(), value.to_string()));
             }
-        }
-        for fact in &self.facts {
-            span.set_attribute(fact.clone());
         }
     }
 
@@ -636,7 +645,7 @@ fn app_thread_cost(options: &Options) -> anyhow::Result<()> {
             &receiver.base_url(),
             count as usize * 2,
             Sampler::AlwaysOn,
-            Some(Box::new(NativeEnricher::new())),
+            Some(Box::new(NativeEnricher)),
         )?;
         let samples = latencies(&native, count);
         n50.push(percentile(&samples, 0.5) as f64);
@@ -835,7 +844,7 @@ fn profile(case: &str, count: u64) -> anyhow::Result<()> {
             &endpoint,
             1_000_000,
             Sampler::AlwaysOn,
-            Some(Box::new(NativeEnricher::new())),
+            Some(Box::new(NativeEnricher)),
         )?,
         other => bail!("unknown case {other}"),
     };

@@ -13,7 +13,7 @@ use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, bail, Context as _};
+use anyhow::{anyhow, bail};
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{Method, StatusCode, Uri};
@@ -28,7 +28,7 @@ use spanplug_host::http_server::TraceLayer;
 use spanplug_host::TracingConfig;
 
 /// The processes of the example, in start order (downstream first).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Role {
     Notification,
     Database,
@@ -498,7 +498,10 @@ pub fn serve(
         anyhow::Ok(())
     })?;
     drop(runtime);
-    guard.shutdown()?;
+    // Lost spans must not fail the service: the error names each exporter's counts.
+    if let Err(error) = guard.shutdown() {
+        log::error!("{error}");
+    }
     Ok(())
 }
 
@@ -511,41 +514,91 @@ async fn shutdown_signal() {
     }
 }
 
-/// Runs one service from its command line:
-/// `<role> --port N [--upstream role=url]... [--config FILE]`.
-pub fn serve_from_args(args: &[String], default_config: &Path) -> anyhow::Result<()> {
-    let role_names = Role::ALL.map(Role::name).join(", ");
-    let role = args
-        .first()
-        .and_then(|name| Role::from_name(name))
-        .ok_or_else(|| anyhow!("expected a role: {role_names}"))?;
-    let mut port = None;
-    let mut urls = BTreeMap::new();
-    let mut config = default_config.to_path_buf();
-    let mut rest = args[1..].iter();
-    while let Some(flag) = rest.next() {
-        let value = rest.next().ok_or_else(|| anyhow!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--port" => port = Some(value.parse::<u16>().context("--port")?),
-            "--config" => config = PathBuf::from(value),
-            "--upstream" => {
-                let (name, url) = value.split_once('=').context("--upstream takes role=url")?;
-                let upstream = Role::from_name(name)
-                    .ok_or_else(|| anyhow!("unknown role {name:?}; roles: {role_names}"))?;
-                urls.insert(upstream, url.to_string());
-            }
-            other => bail!("unknown option {other}"),
-        }
+/// One service's command line: `<role> --port N [--upstream role=url]... [--config FILE]`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Which service to run.
+    #[arg(value_enum)]
+    pub role: Role,
+    /// The loopback port to listen on.
+    #[arg(long)]
+    pub port: u16,
+    /// Where a service this one calls listens, as role=url (repeatable).
+    #[arg(long = "upstream", value_name = "ROLE=URL", value_parser = parse_upstream)]
+    pub upstreams: Vec<(Role, String)>,
+    /// The service YAML with the tracing config.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+fn parse_upstream(text: &str) -> Result<(Role, String), String> {
+    let (name, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected role=url, got {text:?}"))?;
+    let role = <Role as clap::ValueEnum>::from_str(name, false).map_err(|_| {
+        format!(
+            "unknown role {name:?}; roles: {}",
+            Role::ALL.map(Role::name).join(", ")
+        )
+    })?;
+    Ok((role, url.to_string()))
+}
+
+impl ServeArgs {
+    /// Runs the service; the config is `--config`, else `default_config`.
+    pub fn run(self, default_config: &Path) -> anyhow::Result<()> {
+        let config = self.config.unwrap_or_else(|| default_config.to_path_buf());
+        serve(
+            self.role,
+            self.port,
+            self.upstreams.into_iter().collect(),
+            &config,
+        )
     }
-    serve(role, port.context("--port is required")?, urls, &config)
 }
 
 /// The five processes of the example on free loopback ports, each `exe serve ...`
-/// (an executable that calls [`serve_from_args`] for `serve`). [`Deployment::stop`]
+/// (an executable that runs [`ServeArgs`] for `serve`). [`Deployment::stop`]
 /// stops them with SIGTERM so they flush; dropping the deployment first kills them.
+///
+/// Each process's stderr is relayed with its name in front, and the lines in which
+/// its exporters report at shutdown how many spans they delivered where are kept
+/// for [`Deployment::delivery_reports`].
 pub struct Deployment {
     processes: Vec<(Role, Child)>,
     ports: BTreeMap<Role, u16>,
+    relays: Vec<std::thread::JoinHandle<()>>,
+    reports: Arc<Mutex<Vec<(Role, String)>>>,
+}
+
+/// What exporters log at shutdown: delivered counts (otlp_http's info line) or the
+/// guard's error naming what was lost.
+fn is_delivery_report(line: &str) -> bool {
+    line.contains(": shut down; ") || line.contains("flush/shutdown incomplete")
+}
+
+/// Relays a child's stderr line by line, keeping its delivery reports.
+fn relay_stderr(
+    role: Role,
+    stderr: std::process::ChildStderr,
+    reports: Arc<Mutex<Vec<(Role, String)>>>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    use std::io::BufRead as _;
+    std::thread::Builder::new()
+        .name(format!("relay-{}", role.name()))
+        .spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("[{}] {line}", role.deployment());
+                if is_delivery_report(&line) {
+                    let report = line.strip_prefix("spanplug ").unwrap_or(&line);
+                    reports
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((role, report.to_string()));
+                }
+            }
+        })
 }
 
 impl Deployment {
@@ -558,6 +611,8 @@ impl Deployment {
         let mut deployment = Deployment {
             processes: Vec::new(),
             ports,
+            relays: Vec::new(),
+            reports: Arc::default(),
         };
         for role in Role::ALL {
             let port = deployment.ports[&role];
@@ -566,20 +621,34 @@ impl Deployment {
                 .args(["serve", role.name(), "--port", &port.to_string()])
                 .arg("--config")
                 .arg(config)
-                .envs(env.iter().copied());
+                .envs(env.iter().copied())
+                .stderr(std::process::Stdio::piped());
             for upstream in role.downstream() {
                 command.args([
                     "--upstream",
                     &format!("{}={}", upstream.name(), deployment.url(*upstream)),
                 ]);
             }
-            let child = command
+            let mut child = command
                 .spawn()
                 .map_err(|e| anyhow!("starting {}: {e}", role.deployment()))?;
+            if let Some(stderr) = child.stderr.take() {
+                let relay = relay_stderr(role, stderr, Arc::clone(&deployment.reports))?;
+                deployment.relays.push(relay);
+            }
             deployment.processes.push((role, child));
-            wait_until_listening(port, role)?;
+            let (_, child) = deployment.processes.last_mut().expect("just pushed");
+            wait_until_listening(port, role, child)?;
         }
         Ok(deployment)
+    }
+
+    /// After [`Deployment::stop`]: each process's exporter reports, in stop order.
+    pub fn delivery_reports(&self) -> Vec<(Role, String)> {
+        self.reports
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub fn url(&self, role: Role) -> String {
@@ -608,6 +677,10 @@ impl Deployment {
             }
         }
         self.processes.clear();
+        // Every child has exited, so each relay reaches the end of its pipe.
+        for relay in self.relays.drain(..) {
+            let _ = relay.join();
+        }
         Ok(())
     }
 }
@@ -621,9 +694,15 @@ impl Drop for Deployment {
     }
 }
 
-fn wait_until_listening(port: u16, role: Role) -> anyhow::Result<()> {
+fn wait_until_listening(port: u16, role: Role, child: &mut Child) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "{} exited ({status}) before it listened; its error is above",
+                role.deployment()
+            );
+        }
         if Instant::now() > deadline {
             bail!(
                 "{} did not start listening on port {port}",

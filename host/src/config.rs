@@ -11,14 +11,21 @@
 //!   exporter_config: {log_dir: /var/log/myservice}   # shared by every entry
 //!   plugin_path: [/opt/spanplug/plugins]
 //!   exporter_sha256: {otlp_http: 3f2a...}   # optional pins, checked before loading
+//!   on_error: fail                   # or warn: skip an entry that cannot be loaded
 //! ```
 //!
 //! Every config value may reference the environment with the OpenTelemetry
 //! configuration file's syntax: `${VAR}`, `${env:VAR}`, `${env:VAR:-default}`, and
 //! `$$` for a literal `$`. An unset variable without a default is an error.
 //!
-//! Precedence, highest first: `SPANPLUG_TRACING_*` variables, the OpenTelemetry
-//! `OTEL_TRACES_SAMPLER`/`OTEL_TRACES_SAMPLER_ARG`, the YAML, the defaults.
+//! Relative paths in a YAML file (`plugin_path`, and the settings named in
+//! [`PATH_SETTINGS`]) are taken relative to the file's folder.
+//!
+//! Precedence, highest first: `OTEL_SDK_DISABLED=true` (turns tracing off), the
+//! `SPANPLUG_TRACING_*` variables, the YAML, the OpenTelemetry variables
+//! (`OTEL_TRACES_SAMPLER`/`_ARG` when no ratio is configured, `OTEL_TRACES_EXPORTER`
+//! when no import path is, `OTEL_PROPAGATORS`), the defaults. Every variable is
+//! validated: a bad value is an error naming it and the valid values.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -44,6 +51,111 @@ pub const ENABLED_VAR: &str = "SPANPLUG_TRACING_ENABLED";
 pub const SAMPLING_RATIO_VAR: &str = "SPANPLUG_TRACING_SAMPLING_RATIO";
 pub const IMPORT_PATH_VAR: &str = "SPANPLUG_TRACING_EXPORTER_IMPORT_PATH";
 pub const LOG_DIR_VAR: &str = "SPANPLUG_LOG_DIR";
+pub const ON_ERROR_VAR: &str = "SPANPLUG_TRACING_ON_ERROR";
+pub const SDK_DISABLED_VAR: &str = "OTEL_SDK_DISABLED";
+pub const PROPAGATORS_VAR: &str = "OTEL_PROPAGATORS";
+pub const TRACES_EXPORTER_VAR: &str = "OTEL_TRACES_EXPORTER";
+pub const SAMPLER_VAR: &str = "OTEL_TRACES_SAMPLER";
+pub const SAMPLER_ARG_VAR: &str = "OTEL_TRACES_SAMPLER_ARG";
+
+/// Plugin settings that hold a file or folder: relative values in a YAML file are
+/// resolved against the file's folder, as `plugin_path` is.
+pub const PATH_SETTINGS: &[&str] = &["log_dir", "certificate", "client_certificate", "client_key"];
+
+/// What `init` does with an `exporter_import_path` entry that cannot be loaded
+/// (module not found, incompatible ABI, failed checksum, factory error or timeout).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnError {
+    /// `init` fails with the entry's error (the default).
+    #[default]
+    Fail,
+    /// The error is logged once; the other entries run, and with none left the
+    /// service runs with no exporter.
+    Warn,
+}
+
+impl OnError {
+    fn parse(key: &str, text: &str) -> Result<Self, ConfigError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "fail" => Ok(OnError::Fail),
+            "warn" => Ok(OnError::Warn),
+            _ => Err(ConfigError::InvalidValue {
+                key: key.into(),
+                message: format!("expected fail or warn, got {text:?}"),
+            }),
+        }
+    }
+}
+
+/// A context propagator `OTEL_PROPAGATORS` can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Propagator {
+    /// W3C Trace Context (`traceparent`, `tracestate`).
+    TraceContext,
+    /// W3C Baggage.
+    Baggage,
+}
+
+/// A sampler `OTEL_TRACES_SAMPLER` can name, with its validated argument.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum OtelSampler {
+    AlwaysOn,
+    AlwaysOff,
+    TraceIdRatio(f64),
+    ParentBasedAlwaysOn,
+    ParentBasedAlwaysOff,
+    ParentBasedTraceIdRatio(f64),
+}
+
+impl OtelSampler {
+    const VALID: &'static str = "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio";
+
+    /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` (a ratio in 0..=1, default 1).
+    fn from_env(name: &str, arg: Option<&str>) -> Result<Self, ConfigError> {
+        let ratio = match arg {
+            None => 1.0,
+            Some(text) => {
+                let ratio = text
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| ConfigError::InvalidValue {
+                        key: SAMPLER_ARG_VAR.into(),
+                        message: format!("expected a number between 0 and 1, got {text:?}"),
+                    })?;
+                check_ratio(SAMPLER_ARG_VAR, ratio)?;
+                ratio
+            }
+        };
+        Ok(match name.trim() {
+            "always_on" => OtelSampler::AlwaysOn,
+            "always_off" => OtelSampler::AlwaysOff,
+            "traceidratio" => OtelSampler::TraceIdRatio(ratio),
+            "parentbased_always_on" => OtelSampler::ParentBasedAlwaysOn,
+            "parentbased_always_off" => OtelSampler::ParentBasedAlwaysOff,
+            "parentbased_traceidratio" => OtelSampler::ParentBasedTraceIdRatio(ratio),
+            other => {
+                return Err(ConfigError::InvalidValue {
+                    key: SAMPLER_VAR.into(),
+                    message: format!("{other:?} is not supported; valid: {}", Self::VALID),
+                })
+            }
+        })
+    }
+
+    fn sampler(self) -> Sampler {
+        match self {
+            OtelSampler::AlwaysOn => Sampler::AlwaysOn,
+            OtelSampler::AlwaysOff => Sampler::AlwaysOff,
+            OtelSampler::TraceIdRatio(ratio) => Sampler::TraceIdRatioBased(ratio),
+            OtelSampler::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+            OtelSampler::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+            OtelSampler::ParentBasedTraceIdRatio(ratio) => parent_based_ratio(ratio),
+        }
+    }
+}
 
 /// Plugin settings: keys to values. `Debug` shows the keys only, since values may be
 /// secrets (headers, API keys).
@@ -133,6 +245,16 @@ pub struct TracingConfig {
     pub shutdown_timeout: Duration,
     /// How long a plugin's factory may take before `init` gives up on it.
     pub factory_timeout: Duration,
+    /// What happens to an entry that cannot be loaded.
+    pub on_error: OnError,
+    /// `OTEL_PROPAGATORS`; `None` installs W3C trace context and baggage unless the
+    /// application installed a propagator of its own, which is then kept.
+    pub propagators: Option<Vec<Propagator>>,
+    /// `OTEL_TRACES_SAMPLER`, used when no `sampling_ratio` is configured.
+    pub otel_sampler: Option<OtelSampler>,
+    /// False after `OTEL_TRACES_EXPORTER=none`: no entries means no processors rather
+    /// than the default exporter.
+    pub default_exporter: bool,
 }
 
 impl Default for TracingConfig {
@@ -147,39 +269,56 @@ impl Default for TracingConfig {
             service_name: None,
             shutdown_timeout: Duration::from_secs(5),
             factory_timeout: Duration::from_secs(10),
+            on_error: OnError::Fail,
+            propagators: None,
+            otel_sampler: None,
+            default_exporter: true,
         }
     }
 }
 
 #[derive(Deserialize)]
 struct Document {
-    tracing_config: Option<RawTracingConfig>,
+    tracing_config: Option<serde_yaml_ng::Value>,
 }
 
+/// The section's keys; values stay YAML so that each error names its key and says
+/// what is expected in words, never a Rust type.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTracingConfig {
-    enabled: Option<bool>,
-    sampling_ratio: Option<f64>,
+    enabled: Option<serde_yaml_ng::Value>,
+    sampling_ratio: Option<serde_yaml_ng::Value>,
     exporter_import_path: Option<serde_yaml_ng::Value>,
     exporter_config: Option<serde_yaml_ng::Value>,
-    plugin_path: Option<OneOrMany<PathBuf>>,
-    exporter_sha256: Option<BTreeMap<String, String>>,
+    plugin_path: Option<serde_yaml_ng::Value>,
+    exporter_sha256: Option<serde_yaml_ng::Value>,
+    on_error: Option<serde_yaml_ng::Value>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany<T> {
-    One(T),
-    Many(Vec<T>),
+fn yaml_bool(key: &str, value: &serde_yaml_ng::Value) -> Result<bool, String> {
+    value
+        .as_bool()
+        .ok_or_else(|| format!("{key}: expected true or false, got {}", yaml_kind(value)))
 }
 
-impl<T> OneOrMany<T> {
-    fn into_vec(self) -> Vec<T> {
-        match self {
-            OneOrMany::One(one) => vec![one],
-            OneOrMany::Many(many) => many,
-        }
+fn yaml_string(key: &str, value: &serde_yaml_ng::Value) -> Result<String, String> {
+    value
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("{key}: expected a string, got {}", yaml_kind(value)))
+}
+
+/// One string or a list of strings.
+fn yaml_strings(key: &str, value: &serde_yaml_ng::Value) -> Result<Vec<String>, String> {
+    match value {
+        serde_yaml_ng::Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| yaml_string(&format!("{key}[{i}]"), item))
+            .collect(),
+        serde_yaml_ng::Value::Null => Ok(Vec::new()),
+        one => Ok(vec![yaml_string(key, one)?]),
     }
 }
 
@@ -356,13 +495,14 @@ pub fn substitute_env(key: &str, text: &str) -> Result<String, String> {
 
 impl TracingConfig {
     /// Reads the `tracing_config` section of a service YAML file; other top-level
-    /// keys belong to the service and are ignored. Relative `plugin_path` entries are
-    /// taken relative to the file's folder. No section means tracing is disabled.
+    /// keys belong to the service and are ignored. Relative paths (`plugin_path`,
+    /// [`PATH_SETTINGS`]) are taken relative to the file's folder. No section means
+    /// tracing is disabled.
     pub fn from_yaml_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
-        let read_error = |source| ConfigError::Read {
+        let read_error = |error| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let size = std::fs::metadata(path).map_err(read_error)?.len();
         if size > MAX_CONFIG_BYTES {
@@ -375,12 +515,13 @@ impl TracingConfig {
         }
         let text = std::fs::read_to_string(path).map_err(read_error)?;
         let mut config = Self::parse(&text, Some(path))?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        for dir in &mut config.plugin_path {
-            if dir.is_relative() {
-                *dir = base.join(&*dir);
-            }
-        }
+        let base = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        // Absolute, so that a service that changes its working folder still finds them.
+        let base = std::path::absolute(&base).unwrap_or(base);
+        config.resolve_relative_paths(&base);
         Ok(config)
     }
 
@@ -389,41 +530,107 @@ impl TracingConfig {
     }
 
     fn parse(text: &str, origin: Option<&Path>) -> Result<Self, ConfigError> {
-        let document: Document = serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Yaml {
-            origin: origin.map(Path::to_path_buf),
-            message: e.to_string(),
-        })?;
-        let Some(raw) = document.tracing_config else {
-            return Ok(TracingConfig {
-                enabled: false,
-                ..TracingConfig::default()
-            });
-        };
         let invalid = |message: String| ConfigError::Yaml {
             origin: origin.map(Path::to_path_buf),
             message,
         };
-        let config = TracingConfig {
-            enabled: raw.enabled.unwrap_or(true),
-            sampling_ratio: raw.sampling_ratio,
-            exporter_import_path: match &raw.exporter_import_path {
-                Some(value) => exporter_entries(value).map_err(invalid)?,
-                None => Vec::new(),
-            },
-            exporter_config: match &raw.exporter_config {
-                Some(serde_yaml_ng::Value::Null) | None => ConfigMap::default(),
-                Some(value) => {
-                    config_map("tracing_config.exporter_config", value).map_err(invalid)?
-                }
-            },
-            plugin_path: raw.plugin_path.map(OneOrMany::into_vec).unwrap_or_default(),
-            exporter_sha256: raw.exporter_sha256.unwrap_or_default(),
-            ..TracingConfig::default()
+        let document: Document =
+            serde_yaml_ng::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let raw = match document.tracing_config {
+            None => {
+                return Ok(TracingConfig {
+                    enabled: false,
+                    ..TracingConfig::default()
+                })
+            }
+            Some(section @ serde_yaml_ng::Value::Mapping(_)) => {
+                serde_yaml_ng::from_value::<RawTracingConfig>(section)
+                    .map_err(|e| invalid(format!("tracing_config: {e}")))?
+            }
+            Some(other) => {
+                return Err(invalid(format!(
+                    "tracing_config: expected a map of settings, got {}",
+                    yaml_kind(&other)
+                )))
+            }
         };
-        if let Some(ratio) = config.sampling_ratio {
-            check_ratio("tracing_config.sampling_ratio", ratio)?;
+        Self::from_raw(raw).map_err(invalid)
+    }
+
+    fn from_raw(raw: RawTracingConfig) -> Result<Self, String> {
+        let mut config = TracingConfig::default();
+        if let Some(value) = &raw.enabled {
+            config.enabled = yaml_bool("tracing_config.enabled", value)?;
+        }
+        match &raw.sampling_ratio {
+            None | Some(serde_yaml_ng::Value::Null) => {}
+            Some(value) => {
+                let key = "tracing_config.sampling_ratio";
+                let ratio = value.as_f64().ok_or_else(|| {
+                    format!(
+                        "{key}: expected a number between 0 and 1, got {}",
+                        yaml_kind(value)
+                    )
+                })?;
+                check_ratio(key, ratio).map_err(|e| e.to_string())?;
+                config.sampling_ratio = Some(ratio);
+            }
+        }
+        if let Some(value) = &raw.exporter_import_path {
+            config.exporter_import_path = exporter_entries(value)?;
+        }
+        match &raw.exporter_config {
+            None | Some(serde_yaml_ng::Value::Null) => {}
+            Some(value) => {
+                config.exporter_config = config_map("tracing_config.exporter_config", value)?
+            }
+        }
+        if let Some(value) = &raw.plugin_path {
+            config.plugin_path = yaml_strings("tracing_config.plugin_path", value)?
+                .into_iter()
+                .map(PathBuf::from)
+                .collect();
+        }
+        match &raw.exporter_sha256 {
+            None | Some(serde_yaml_ng::Value::Null) => {}
+            Some(value) => {
+                config.exporter_sha256 = config_map("tracing_config.exporter_sha256", value)?.0
+            }
+        }
+        if let Some(value) = &raw.on_error {
+            let key = "tracing_config.on_error";
+            config.on_error =
+                OnError::parse(key, &yaml_string(key, value)?).map_err(|e| e.to_string())?;
         }
         Ok(config)
+    }
+
+    /// Relative `plugin_path` entries and [`PATH_SETTINGS`] values, against `base`.
+    fn resolve_relative_paths(&mut self, base: &Path) {
+        let resolve = |path: &Path| {
+            if path.is_relative() {
+                base.join(path)
+            } else {
+                path.to_path_buf()
+            }
+        };
+        for dir in &mut self.plugin_path {
+            *dir = resolve(dir);
+        }
+        let maps = std::iter::once(&mut self.exporter_config).chain(
+            self.exporter_import_path
+                .iter_mut()
+                .map(|entry| &mut entry.config),
+        );
+        for map in maps {
+            for key in PATH_SETTINGS {
+                if let Some(value) = map.get_mut(*key).filter(|v| !v.is_empty()) {
+                    *value = resolve(Path::new(value.as_str()))
+                        .to_string_lossy()
+                        .into_owned();
+                }
+            }
+        }
     }
 
     pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
@@ -467,7 +674,8 @@ impl TracingConfig {
         self
     }
 
-    /// Applies the `SPANPLUG_*` environment variables.
+    /// Applies the `SPANPLUG_*` and the OpenTelemetry environment variables (see the
+    /// module docs for their precedence).
     pub fn with_env_overrides(mut self) -> Result<Self, ConfigError> {
         if let Some(value) = env_var(ENABLED_VAR) {
             self.enabled = match value.to_ascii_lowercase().as_str() {
@@ -481,6 +689,16 @@ impl TracingConfig {
                 }
             };
         }
+        // The spec: only a case-insensitive "true" disables; other values warn.
+        if let Some(value) = env_var(SDK_DISABLED_VAR) {
+            match value.trim().to_ascii_lowercase().as_str() {
+                "true" => self.enabled = false,
+                "false" => {}
+                _ => log::warn!(
+                    "{SDK_DISABLED_VAR}={value:?} is neither true nor false; taken as false"
+                ),
+            }
+        }
         if let Some(value) = env_var(SAMPLING_RATIO_VAR) {
             let ratio = value
                 .trim()
@@ -492,6 +710,17 @@ impl TracingConfig {
             check_ratio(SAMPLING_RATIO_VAR, ratio)?;
             self.sampling_ratio = Some(ratio);
         }
+        let sampler_arg = env_var(SAMPLER_ARG_VAR);
+        self.otel_sampler = match env_var(SAMPLER_VAR) {
+            Some(name) => Some(OtelSampler::from_env(&name, sampler_arg.as_deref())?),
+            // An argument alone selects nothing, but a bad one is still a mistake.
+            None => {
+                if let Some(arg) = sampler_arg {
+                    OtelSampler::from_env("traceidratio", Some(&arg))?;
+                }
+                None
+            }
+        };
         if let Some(value) = env_var(IMPORT_PATH_VAR) {
             self.exporter_import_path = value
                 .split(',')
@@ -499,6 +728,19 @@ impl TracingConfig {
                 .filter(|s| !s.is_empty())
                 .map(ExporterEntry::new)
                 .collect();
+        }
+        if let Some(value) = env_var(TRACES_EXPORTER_VAR) {
+            let entries = traces_exporter_entries(&value)?;
+            if self.exporter_import_path.is_empty() {
+                self.default_exporter = !entries.is_empty();
+                self.exporter_import_path = entries;
+            }
+        }
+        if let Some(value) = env_var(PROPAGATORS_VAR) {
+            self.propagators = Some(propagators(&value)?);
+        }
+        if let Some(value) = env_var(ON_ERROR_VAR) {
+            self.on_error = OnError::parse(ON_ERROR_VAR, &value)?;
         }
         if let Some(dir) = env_var(LOG_DIR_VAR) {
             self.exporter_config.insert("log_dir".into(), dir);
@@ -508,17 +750,30 @@ impl TracingConfig {
 
     /// The entries to install: the configured ones, or the default exporter.
     pub fn entries(&self) -> Vec<ExporterEntry> {
-        if self.exporter_import_path.is_empty() {
+        if self.exporter_import_path.is_empty() && self.default_exporter {
             vec![ExporterEntry::new(DEFAULT_IMPORT_PATH)]
         } else {
             self.exporter_import_path.clone()
         }
     }
 
-    /// The resource: the SDK's detectors (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
-    /// `telemetry.sdk.*`), with the service name set in code winning, as in the Rust SDK.
+    /// The resource: facts about the process (`host.name`, `process.pid`,
+    /// `container.id`, `k8s.*`), then the SDK's detectors (`OTEL_SERVICE_NAME`,
+    /// `OTEL_RESOURCE_ATTRIBUTES`, `telemetry.sdk.*`), which win over them, and the
+    /// service name set in code over all, as in the Rust SDK.
     pub fn resource(&self) -> Resource {
-        let mut resource = Resource::builder();
+        use opentelemetry_sdk::resource::{
+            EnvResourceDetector, ResourceDetector, SdkProvidedResourceDetector,
+            TelemetryResourceDetector,
+        };
+        let detectors: [Box<dyn ResourceDetector>; 3] = [
+            Box::new(SdkProvidedResourceDetector),
+            Box::new(TelemetryResourceDetector),
+            Box::new(EnvResourceDetector::new()),
+        ];
+        let mut resource = Resource::builder_empty()
+            .with_attributes(crate::host_facts::process_facts())
+            .with_detectors(&detectors);
         if let Some(name) = &self.service_name {
             resource = resource.with_service_name(name.clone());
         }
@@ -528,28 +783,66 @@ impl TracingConfig {
     /// Parent-based with a trace-id-ratio root, like Ray Serve, unless
     /// `OTEL_TRACES_SAMPLER` names another sampler and no ratio was configured.
     pub fn sampler(&self) -> Sampler {
-        if let Some(ratio) = self.sampling_ratio {
-            return parent_based_ratio(ratio);
-        }
-        match env_var("OTEL_TRACES_SAMPLER") {
-            Some(name) => {
-                sampler_from_otel_env(&name, env_var("OTEL_TRACES_SAMPLER_ARG").as_deref())
-            }
-            None => parent_based_ratio(1.0),
+        match (self.sampling_ratio, self.otel_sampler) {
+            (Some(ratio), _) => parent_based_ratio(ratio),
+            (None, Some(otel)) => otel.sampler(),
+            (None, None) => parent_based_ratio(1.0),
         }
     }
 
     /// Human-readable description of the sampler, for `spanplug check`.
     pub fn describe_sampler(&self) -> String {
-        match (self.sampling_ratio, env_var("OTEL_TRACES_SAMPLER")) {
+        match (self.sampling_ratio, self.otel_sampler) {
             (Some(ratio), _) => format!("parent-based, root ratio {ratio}"),
-            (None, Some(name)) => format!(
-                "OTEL_TRACES_SAMPLER={name} (arg {})",
-                env_var("OTEL_TRACES_SAMPLER_ARG").unwrap_or_else(|| "unset".into())
-            ),
+            (None, Some(otel)) => format!("{SAMPLER_VAR}: {otel:?}"),
             (None, None) => "parent-based, root ratio 1.0 (default)".into(),
         }
     }
+}
+
+/// `OTEL_TRACES_EXPORTER`'s names as import paths (`none` alone: no exporter).
+fn traces_exporter_entries(value: &str) -> Result<Vec<ExporterEntry>, ConfigError> {
+    let mut entries = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match name {
+            "otlp" => entries.push(ExporterEntry::new("otlp_http:otlp")),
+            "console" => entries.push(ExporterEntry::new(DEFAULT_IMPORT_PATH)),
+            "none" => {}
+            other => {
+                return Err(ConfigError::InvalidValue {
+                    key: TRACES_EXPORTER_VAR.into(),
+                    message: format!(
+                        "{other:?} is not supported; valid: otlp, console, none (or name plugins in {IMPORT_PATH_VAR})"
+                    ),
+                })
+            }
+        }
+    }
+    Ok(entries)
+}
+
+/// `OTEL_PROPAGATORS`: `tracecontext`, `baggage`, or `none` alone.
+fn propagators(value: &str) -> Result<Vec<Propagator>, ConfigError> {
+    let mut chosen = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let propagator = match name {
+            "tracecontext" => Propagator::TraceContext,
+            "baggage" => Propagator::Baggage,
+            "none" => continue,
+            other => {
+                return Err(ConfigError::InvalidValue {
+                    key: PROPAGATORS_VAR.into(),
+                    message: format!(
+                        "{other:?} is not supported; valid: tracecontext, baggage, none"
+                    ),
+                })
+            }
+        };
+        if !chosen.contains(&propagator) {
+            chosen.push(propagator);
+        }
+    }
+    Ok(chosen)
 }
 
 fn env_var(name: &str) -> Option<String> {
@@ -569,36 +862,6 @@ fn check_ratio(key: &str, ratio: f64) -> Result<(), ConfigError> {
 
 fn parent_based_ratio(ratio: f64) -> Sampler {
     Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio)))
-}
-
-/// The OpenTelemetry spec's `OTEL_TRACES_SAMPLER` values; invalid input is logged and
-/// the default (`parentbased_always_on`) used, as the spec says.
-fn sampler_from_otel_env(name: &str, arg: Option<&str>) -> Sampler {
-    let ratio = || match arg.map(|a| a.trim().parse::<f64>()) {
-        None => 1.0,
-        Some(Ok(r)) if (0.0..=1.0).contains(&r) => r,
-        Some(_) => {
-            log::warn!(
-                "OTEL_TRACES_SAMPLER_ARG={:?} is not a ratio in 0..=1; using 1.0",
-                arg.unwrap_or("")
-            );
-            1.0
-        }
-    };
-    match name.trim() {
-        "always_on" => Sampler::AlwaysOn,
-        "always_off" => Sampler::AlwaysOff,
-        "traceidratio" => Sampler::TraceIdRatioBased(ratio()),
-        "parentbased_always_on" => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
-        "parentbased_always_off" => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
-        "parentbased_traceidratio" => parent_based_ratio(ratio()),
-        other => {
-            log::warn!(
-                "OTEL_TRACES_SAMPLER={other:?} is not supported (valid: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio); using parentbased_always_on"
-            );
-            Sampler::ParentBased(Box::new(Sampler::AlwaysOn))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -103,10 +103,12 @@ pub enum LoadError {
 /// A tracing config that cannot be used.
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {}: {source}", path.display())]
+    // The OS error is in the message, so it is not also a `source` (which reporters
+    // such as anyhow would print a second time).
+    #[error("cannot read config file {}: {error}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     #[error("invalid tracing config{}: {message}", origin.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]

@@ -1,6 +1,7 @@
 //! `init`: config in, a running tracer provider out, and the guard that flushes it.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,9 +10,10 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use thiserror::Error;
 
-use crate::config::TracingConfig;
+use crate::config::{Propagator, TracingConfig};
 use crate::error::InitError;
 use crate::pipeline::{lock, InstalledPlugin, PluginPipeline};
+use crate::propagation;
 
 /// Some processor could not flush or shut down in time, or lost spans; the message
 /// names each.
@@ -62,7 +64,7 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
         .with_span_processor(pipeline)
         .build();
     global::set_tracer_provider(provider.clone());
-    global::set_text_map_propagator(crate::propagation::propagator());
+    install_propagator(config.propagators.as_deref());
     Ok(TracingGuard {
         provider,
         enabled: true,
@@ -71,6 +73,30 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
         shut_down: false,
         pipeline_errors,
     })
+}
+
+/// `OTEL_PROPAGATORS` when set; otherwise W3C trace context and baggage, unless the
+/// application installed a propagator of its own (the default global one injects
+/// no fields), which is kept.
+fn install_propagator(configured: Option<&[Propagator]>) {
+    // Set once an `init` installed the global propagator, so a later one may replace it.
+    static OURS: AtomicBool = AtomicBool::new(false);
+    match configured {
+        Some(names) => {
+            global::set_text_map_propagator(propagation::propagator_of(names));
+            OURS.store(true, Ordering::Relaxed);
+        }
+        None => {
+            let installed = !OURS.load(Ordering::Relaxed)
+                && global::get_text_map_propagator(|p| p.fields().next().is_some());
+            if installed {
+                log::info!("keeping the application's text-map propagator (set OTEL_PROPAGATORS to replace it)");
+            } else {
+                global::set_text_map_propagator(propagation::propagator());
+                OURS.store(true, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 impl TracingGuard {

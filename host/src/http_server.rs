@@ -1,5 +1,7 @@
 //! A tower layer for axum servers: continues the caller's trace, opens a SERVER
-//! span with the OpenTelemetry HTTP semantic conventions, makes the request context
+//! span with the OpenTelemetry HTTP semantic conventions (`http.request.method`,
+//! `_OTHER` plus `http.request.method_original` for unknown methods, `url.path`,
+//! `url.scheme`, `http.route`, `http.response.status_code`, `error.type` on 5xx), makes the request context
 //! (request_id, route, plus the layer's own entries) visible to `on_start`
 //! processors, and records server errors as span status.
 //!
@@ -24,6 +26,27 @@ use crate::propagation;
 use crate::request_context::RequestContext;
 
 const REQUEST_ID_HEADER: &str = "x-request-id";
+/// The methods the HTTP semantic conventions know; others are recorded as `_OTHER`.
+const KNOWN_METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+/// Clients choose methods: an unknown one is kept, cut to this many bytes.
+const MAX_METHOD_ORIGINAL: usize = 64;
+
+/// `http.request.method` and, for a method the conventions do not know,
+/// `http.request.method_original` (bounded).
+fn method_attributes(method: &str) -> (&'static str, Option<String>) {
+    match KNOWN_METHODS.iter().find(|known| **known == method) {
+        Some(known) => (known, None),
+        None => {
+            let mut end = method.len().min(MAX_METHOD_ORIGINAL);
+            while !method.is_char_boundary(end) {
+                end -= 1;
+            }
+            ("_OTHER", Some(method[..end].to_string()))
+        }
+    }
+}
 
 /// See the module docs.
 #[derive(Clone, Debug, Default)]
@@ -93,7 +116,8 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let parent = propagation::extract(request.headers());
-        let method = request.method().as_str().to_string();
+        let (method, method_original) = method_attributes(request.method().as_str());
+        let scheme = request.uri().scheme_str().unwrap_or("http").to_string();
         let path = request.uri().path().to_string();
         let route = request
             .extensions()
@@ -118,17 +142,24 @@ where
         let name = match &self.config.span_name {
             Some(name) => name.to_string(),
             // Without a matched route, the method alone: raw paths would give clients
-            // unbounded span names.
-            None => match &route {
-                Some(route) => format!("{method} {route}"),
-                None => method.clone(),
-            },
+            // unbounded span names. An unknown method names the span `HTTP`.
+            None => {
+                let method = if method == "_OTHER" { "HTTP" } else { method };
+                match &route {
+                    Some(route) => format!("{method} {route}"),
+                    None => method.to_string(),
+                }
+            }
         };
         let mut attributes = vec![
             KeyValue::new("http.request.method", method),
             KeyValue::new("url.path", path),
+            KeyValue::new("url.scheme", scheme),
             KeyValue::new("request_id", request_id.clone()),
         ];
+        if let Some(original) = method_original {
+            attributes.push(KeyValue::new("http.request.method_original", original));
+        }
         if let Some(route) = route {
             attributes.push(KeyValue::new("http.route", route));
         }
@@ -162,10 +193,14 @@ where
                         i64::from(status),
                     ));
                     if status >= 500 {
+                        span.set_attribute(KeyValue::new("error.type", status.to_string()));
                         span.set_status(Status::error(format!("HTTP {status}")));
                     }
                 }
-                Err(error) => span.set_status(Status::error(error.to_string())),
+                Err(error) => {
+                    span.set_attribute(KeyValue::new("error.type", "_OTHER"));
+                    span.set_status(Status::error(error.to_string()));
+                }
             }
             span.end();
             result.map(|mut response| {

@@ -17,10 +17,11 @@ const ROOT_MODULE_SYMBOL: &[u8] = b"_1as_0lib_1header_0root_bmodule_bloader";
 
 #[derive(Debug, Error)]
 pub enum InstallError {
-    #[error("{}: {source}", path.display())]
+    // The OS error is in the message, so not also a `source` (printed once).
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(transparent)]
     Load(#[from] LoadError),
@@ -37,9 +38,9 @@ pub struct Installed {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
-    move |source| InstallError::Io {
+    move |error| InstallError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 

@@ -17,6 +17,7 @@ pub mod config;
 mod elf;
 pub mod error;
 mod guard;
+mod host_facts;
 #[cfg(feature = "reqwest")]
 pub mod http_client;
 #[cfg(feature = "axum")]
@@ -36,7 +37,7 @@ pub mod trust;
 pub mod view;
 pub mod waterfall;
 
-pub use config::TracingConfig;
+pub use config::{OnError, Propagator, TracingConfig};
 pub use error::{ConfigError, InitError, LoadError};
 pub use guard::{init, ShutdownError, TracingGuard};
 pub use pipeline::{InstalledPlugin, PluginPipeline};

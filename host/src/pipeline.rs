@@ -20,7 +20,7 @@ use spanplug_api::{
 };
 
 use crate::chain::{deliver, Stage};
-use crate::config::TracingConfig;
+use crate::config::{OnError, TracingConfig};
 use crate::error::LoadError;
 use crate::loader::PluginSearchPath;
 use crate::plugins::{load_import_path, FactoryInput};
@@ -77,20 +77,32 @@ impl fmt::Debug for PluginPipeline {
 
 impl PluginPipeline {
     /// Loads every import path of `config` (as given: environment overrides are
-    /// applied by [`init`](crate::init)) and calls its factory. On failure, the
-    /// processors already started are shut down again.
+    /// applied by [`init`](crate::init)) and calls its factory. On failure, with
+    /// `on_error: fail` the processors already started are shut down again and the
+    /// error returned; with `warn` the error is logged once and the entry skipped.
     pub fn load(config: &TracingConfig, resource: &Resource) -> Result<Self, LoadError> {
         let search = PluginSearchPath::new(&config.plugin_path);
         let input = FactoryInput {
             resource,
             exporter_config: &config.exporter_config,
             timeout: config.factory_timeout,
+            dry_run: false,
         };
         let mut stages: Vec<Stage> = Vec::new();
         let mut plugins = Vec::new();
-        for entry in config.entries() {
-            let loaded = match load_import_path(&entry, &search, &config.exporter_sha256, &input) {
+        let entries = config.entries();
+        let mut skipped = 0;
+        for entry in &entries {
+            let loaded = match load_import_path(entry, &search, &config.exporter_sha256, &input) {
                 Ok(loaded) => loaded,
+                Err(error) if config.on_error == OnError::Warn => {
+                    skipped += 1;
+                    log::error!(
+                        "exporter {} skipped (on_error: warn): {error}",
+                        entry.import_path
+                    );
+                    continue;
+                }
                 Err(error) => {
                     for stage in &stages {
                         if let Err(e) = stage.processor.shutdown(config.shutdown_timeout) {
@@ -111,6 +123,11 @@ impl PluginPipeline {
                     .processors
                     .into_iter()
                     .map(|p| Stage::new(loaded.import_path.clone(), p)),
+            );
+        }
+        if skipped > 0 && skipped == entries.len() {
+            log::error!(
+                "none of the {skipped} exporter import paths could be loaded; the service runs with no span processors (on_error: warn)"
             );
         }
         Ok(PluginPipeline {

@@ -23,6 +23,8 @@ pub struct FactoryInput<'a> {
     pub exporter_config: &'a ConfigMap,
     /// How long a factory may take before its call is abandoned.
     pub timeout: Duration,
+    /// Only checking (`spanplug check`): factories validate but create nothing.
+    pub dry_run: bool,
 }
 
 impl FactoryInput<'_> {
@@ -67,6 +69,7 @@ pub fn load_import_path(
         resource: ordered_resource(input.resource),
         config: entry.config.over(input.exporter_config),
         entry_keys: entry.config.keys().cloned().collect(),
+        dry_run: input.dry_run,
     };
     let api_version = plugin.api_version().to_string();
     // A factory runs on its own thread so that one that blocks cannot hang the
@@ -126,6 +129,7 @@ struct FactoryCall {
     resource: OrderedResource,
     config: ConfigMap,
     entry_keys: Vec<String>,
+    dry_run: bool,
 }
 
 impl FactoryCall {
@@ -147,6 +151,7 @@ impl FactoryCall {
             config: config.as_slice().into(),
             entry_config_keys: entry_keys.as_slice().into(),
             log: host_log,
+            dry_run: self.dry_run,
         });
         // SAFETY: `fields` was made by `WithMetadata::new` and outlives the call; the
         // reference's lifetime keeps plugins from keeping it longer.

@@ -20,8 +20,10 @@ use opentelemetry::propagation::{
 use opentelemetry::trace::{
     SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
 };
-use opentelemetry::Context;
+use opentelemetry::{global, Context};
 use opentelemetry_sdk::propagation::BaggagePropagator;
+
+use crate::config::Propagator;
 
 const TRACEPARENT: &str = "traceparent";
 const TRACESTATE: &str = "tracestate";
@@ -240,12 +242,25 @@ impl TextMapPropagator for W3cTraceContextPropagator {
     }
 }
 
-/// Trace context and baggage: what [`init`](crate::init) installs globally.
+/// Trace context and baggage: what [`init`](crate::init) installs globally unless
+/// `OTEL_PROPAGATORS` says otherwise.
 pub fn propagator() -> TextMapCompositePropagator {
-    TextMapCompositePropagator::new(vec![
-        Box::new(W3cTraceContextPropagator),
-        Box::new(BaggagePropagator::new()),
-    ])
+    propagator_of(&[Propagator::TraceContext, Propagator::Baggage])
+}
+
+/// The propagators named, in order (none: nothing is extracted or injected).
+pub fn propagator_of(names: &[Propagator]) -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(
+        names
+            .iter()
+            .map(|name| -> Box<dyn TextMapPropagator + Send + Sync> {
+                match name {
+                    Propagator::TraceContext => Box::new(W3cTraceContextPropagator),
+                    Propagator::Baggage => Box::new(BaggagePropagator::new()),
+                }
+            })
+            .collect(),
+    )
 }
 
 struct HeaderExtractor<'a>(&'a HeaderMap);
@@ -286,14 +301,19 @@ impl Injector for HeaderInjector<'_> {
 }
 
 /// The context an incoming request carries (a fresh root when it carries none or
-/// an invalid one).
+/// an invalid one), read by the global propagator.
 pub fn extract(headers: &HeaderMap) -> Context {
-    propagator().extract_with_context(&Context::new(), &HeaderExtractor(headers))
+    global::get_text_map_propagator(|propagator| {
+        propagator.extract_with_context(&Context::new(), &HeaderExtractor(headers))
+    })
 }
 
-/// Writes `traceparent`, `tracestate` and `baggage` for `cx` into `headers`.
+/// Writes the global propagator's headers for `cx` (by default `traceparent`,
+/// `tracestate` and `baggage`) into `headers`.
 pub fn inject(cx: &Context, headers: &mut HeaderMap) {
-    propagator().inject_context(cx, &mut HeaderInjector(headers));
+    global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(cx, &mut HeaderInjector(headers))
+    });
 }
 
 /// The current context as headers, for propagating by hand to anything else
@@ -381,6 +401,7 @@ mod tests {
 
     #[test]
     fn injection_round_trips_and_keeps_verbatim_tracestate() {
+        global::set_text_map_propagator(propagator());
         let mut incoming = HeaderMap::new();
         incoming.insert("traceparent", VALID.parse().unwrap());
         incoming.append("tracestate", "foo@@bar=1".parse().unwrap());

@@ -50,6 +50,9 @@ pub struct PluginContextFields<'a> {
     /// A [`LogFn`] (written out: the derive needs the type itself).
     #[sabi(last_prefix_field)]
     pub log: extern "C" fn(LogLevel, RStr<'_>, RStr<'_>),
+    /// Since 0.2.1: the host only checks the config (`spanplug check`); see
+    /// [`PluginContext::is_dry_run`].
+    pub dry_run: bool,
 }
 
 /// Everything a factory learns about the service it is installed in.
@@ -114,6 +117,14 @@ impl<'a> PluginContext<'a> {
                 valid.join(", ")
             )),
         }
+    }
+
+    /// True when the host only checks the config (`spanplug check`): validate every
+    /// setting as usual, but create no files or folders and contact no one; the
+    /// processors returned are shut down without seeing a span. False from hosts
+    /// older than 0.2.1, which never ask for a dry run.
+    pub fn is_dry_run(&self) -> bool {
+        self.fields.dry_run().unwrap_or(false)
     }
 
     /// An owned logger for processors and their threads, tagged with the import path.

@@ -1,24 +1,50 @@
 //! The multi-service example end to end: starts the proxy and the four deployments
 //! as separate processes on loopback ports, sends the sample requests of Ray Serve's
 //! multi-service tracing example (and one continuing an incoming `traceparent`),
-//! stops every process with SIGTERM so its spans are flushed, and prints each trace
-//! tree from the spans directory.
+//! stops every process with SIGTERM so its spans are flushed, and shows where the
+//! spans went: each trace tree when they went to span files, else each process's
+//! delivery counts per exporter (a backend that was down shows as spans not
+//! delivered, which is not a failure of the demo).
 //!
-//! `demo` runs it all; `demo serve <role> --port N [--upstream role=url]... [--config F]`
-//! runs one service (what `demo` starts for each process). The tracing config is
-//! `--config`, else `SPANPLUG_SERVICE_CONFIG`, else `examples/multi-service/service.yaml`.
+//! `demo [--config FILE]` runs it all with any service YAML (the environment
+//! overrides still apply); `demo serve <role> --port N [--upstream role=url]...
+//! [--config FILE]` runs one service (what `demo` starts for each process). The
+//! tracing config is `--config`, else `SPANPLUG_SERVICE_CONFIG`, else
+//! `examples/multi-service/service.yaml`.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
 use serde_json::json;
-use spanplug_examples::multi_service::{serve_from_args, Deployment, Role};
-use spanplug_host::{spans_file, stderr_log, tree};
+use spanplug_examples::multi_service::{Deployment, Role, ServeArgs};
+use spanplug_host::{spans_file, stderr_log, tree, TracingConfig};
 
 const INCOMING_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const INCOMING_TRACESTATE: &str = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
+
+#[derive(Parser)]
+#[command(
+    name = "demo",
+    about = "Runs Ray Serve's multi-service tracing example as five traced processes and shows where the spans went"
+)]
+struct Cli {
+    /// The service YAML every process loads (default: SPANPLUG_SERVICE_CONFIG, else
+    /// examples/multi-service/service.yaml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one service of the example (what `demo` starts for each process).
+    Serve(ServeArgs),
+}
 
 /// `SPANPLUG_SERVICE_CONFIG`, else the example's own `service.yaml`.
 fn default_config() -> PathBuf {
@@ -27,17 +53,25 @@ fn default_config() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("multi-service/service.yaml"))
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     stderr_log::init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None => run_demo(),
-        Some("serve") => serve_from_args(&args[1..], &default_config()),
-        Some(other) => bail!("unknown command {other:?}; usage: demo | demo serve <role> --port N [--upstream role=url]... [--config FILE]"),
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Serve(args)) => args.run(&default_config()),
+        None => run_demo(&cli.config.unwrap_or_else(default_config)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("demo: error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-fn run_demo() -> anyhow::Result<()> {
+fn run_demo(config: &Path) -> anyhow::Result<()> {
+    // The services would each fail the same way: say it once, before starting any.
+    TracingConfig::from_yaml_file(config)?.with_env_overrides()?;
     let exe = std::env::current_exe()?;
     let exe_dir = exe.parent().context("executable folder")?.to_path_buf();
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis();
@@ -56,13 +90,13 @@ fn run_demo() -> anyhow::Result<()> {
 
     let mut deployment = Deployment::start(
         &exe,
-        &default_config(),
+        config,
         &[
             ("SPANPLUG_LOG_DIR", log_dir.as_os_str()),
             ("SPANPLUG_PLUGIN_PATH", OsStr::new(&plugin_path)),
         ],
     )?;
-    println!("started proxy, APIGateway, UserService, DatabaseService, NotificationService (5 processes)\n");
+    println!("started proxy, APIGateway, UserService, DatabaseService, NotificationService (5 processes) with {}\n", config.display());
 
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -71,7 +105,27 @@ fn run_demo() -> anyhow::Result<()> {
     runtime.block_on(send_sample_requests(&deployment.url(Role::Proxy)))?;
     deployment.stop()?;
 
-    let spans = spans_file::read_spans(&log_dir)
+    let reports = deployment.delivery_reports();
+    if !reports.is_empty() {
+        println!("\nWhere the spans went (each process's exporters at shutdown):");
+        for (role, report) in &reports {
+            println!("  {:<20} {report}", role.deployment());
+        }
+    }
+    let spans_dir = log_dir.join("spans");
+    let has_span_files = std::fs::read_dir(&spans_dir).is_ok_and(|mut dir| dir.next().is_some());
+    if !has_span_files {
+        if reports.is_empty() {
+            println!("\nNo exporter reported: the config installs none that writes span files or reports deliveries.");
+        }
+        return Ok(());
+    }
+    print_trees(&log_dir)
+}
+
+/// The trace trees in the span files under `log_dir`, and the continued trace's check.
+fn print_trees(log_dir: &Path) -> anyhow::Result<()> {
+    let spans = spans_file::read_spans(log_dir)
         .with_context(|| format!("reading {}", log_dir.display()))?;
     for problem in &spans.problems {
         eprintln!("warning: {problem}");

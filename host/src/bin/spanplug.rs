@@ -129,7 +129,7 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     config.service_name = service_name.or(config.service_name);
     println!("config: {}", path.display());
     if !config.enabled {
-        println!("tracing: disabled (no tracing_config section, enabled: false, or SPANPLUG_TRACING_ENABLED)");
+        println!("tracing: disabled (no tracing_config section, enabled: false, SPANPLUG_TRACING_ENABLED or OTEL_SDK_DISABLED)");
         return Ok(());
     }
     println!("sampler: {}", config.describe_sampler());
@@ -145,10 +145,15 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
         resource: &resource,
         exporter_config: &config.exporter_config,
         timeout: config.factory_timeout,
+        dry_run: true,
     };
     println!("service.name: {}", input.service_name());
+    println!("on_error: {:?}", config.on_error);
     let mut failures = 0;
     let entries = config.entries();
+    if entries.is_empty() {
+        println!("exporters: none (OTEL_TRACES_EXPORTER=none)");
+    }
     for entry in &entries {
         match load_import_path(entry, &search, &config.exporter_sha256, &input) {
             Ok(loaded) => {

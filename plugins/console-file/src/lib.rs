@@ -75,6 +75,7 @@ fn start(ctx: &PluginContext<'_>, destination: Destination) -> Result<Vec<Proces
         destination,
         layout,
         flush_interval,
+        dry_run: ctx.is_dry_run(),
     };
     let processor = ConsoleProcessor::start(settings, ctx.logger())?;
     Ok(vec![Processor::new(processor)])

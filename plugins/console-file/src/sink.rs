@@ -39,6 +39,8 @@ pub struct Settings {
     pub destination: Destination,
     pub layout: Layout,
     pub flush_interval: Duration,
+    /// Check the destination, create nothing, write nowhere (`spanplug check`).
+    pub dry_run: bool,
 }
 
 pub struct ConsoleProcessor {
@@ -92,9 +94,15 @@ impl ConsoleProcessor {
                     Layout::Pretty => "json",
                     Layout::Lines => "jsonl",
                 };
-                let (file, path) = open_span_file(dir, service, extension)?;
-                let name = format!("console_file({})", path.display());
-                (Box::new(file), Some(path), name)
+                if settings.dry_run {
+                    let path = check_span_dir(dir)?.join(format!("{}.{extension}", stem(service)));
+                    let name = format!("console_file({}, dry run)", path.display());
+                    (Box::new(std::io::sink()), None, name)
+                } else {
+                    let (file, path) = open_span_file(dir, service, extension)?;
+                    let name = format!("console_file({})", path.display());
+                    (Box::new(file), Some(path), name)
+                }
             }
             Destination::Stdout => (
                 Box::new(std::io::stdout()),
@@ -105,7 +113,7 @@ impl ConsoleProcessor {
         let shared = Arc::new(Shared {
             name,
             layout: settings.layout,
-            flush_every_span: file.is_none(),
+            flush_every_span: matches!(settings.destination, Destination::Stdout),
             output: Mutex::new(Output {
                 writer: Some(BufWriter::with_capacity(BUFFER_BYTES, writer)),
                 pending: 0,
@@ -132,18 +140,16 @@ impl ConsoleProcessor {
     }
 }
 
-/// Creates `<dir>/<service>_<pid>.<ext>`, or `<service>_<pid>_<n>.<ext>` when this
-/// process already writes the first name.
-fn open_span_file(dir: &Path, service: &str, extension: &str) -> Result<(File, PathBuf), String> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o750)
-        .create(dir)
-        .map_err(|e| format!("cannot create the spans directory {}: {e}", dir.display()))?;
-    // In a folder anyone can write to, another user could plant a link where the span
-    // file will be opened: refuse it (a sticky shared folder like /tmp is no place for
-    // spans either).
+/// `<service>_<pid>`: the span file's name without extension.
+fn stem(service: &str) -> String {
+    format!("{}_{}", file_safe(service), std::process::id())
+}
+
+/// In a folder anyone can write to, another user could plant a link where the span
+/// file will be opened: refuse it (a sticky shared folder like /tmp is no place for
+/// spans either).
+fn refuse_world_writable(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(dir)
         .map_err(|e| format!("cannot inspect the spans directory {}: {e}", dir.display()))?
         .permissions()
@@ -155,7 +161,56 @@ fn open_span_file(dir: &Path, service: &str, extension: &str) -> Result<(File, P
             mode & 0o7777
         ));
     }
-    let stem = format!("{}_{}", file_safe(service), std::process::id());
+    Ok(())
+}
+
+/// What `open_span_file` would meet, checked without creating anything: `dir` is
+/// usable if it exists and passes the same checks, or its nearest existing ancestor
+/// is a folder this process may create it in. Returns `dir`.
+fn check_span_dir(dir: &Path) -> Result<&Path, String> {
+    let writable = |path: &Path| {
+        use std::os::unix::ffi::OsStrExt;
+        let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+            return false;
+        };
+        // SAFETY: a valid NUL-terminated path; access only reads it.
+        unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+    };
+    let existing = dir
+        .ancestors()
+        .find(|a| !a.as_os_str().is_empty() && a.symlink_metadata().is_ok())
+        .unwrap_or(Path::new("."));
+    if !existing.is_dir() {
+        return Err(format!(
+            "cannot create the spans directory {}: {} is not a directory",
+            dir.display(),
+            existing.display()
+        ));
+    }
+    if existing == dir {
+        refuse_world_writable(dir)?;
+    }
+    if !writable(existing) {
+        return Err(format!(
+            "cannot create the span file in {}: {} is not writable by this user",
+            dir.display(),
+            existing.display()
+        ));
+    }
+    Ok(dir)
+}
+
+/// Creates `<dir>/<service>_<pid>.<ext>`, or `<service>_<pid>_<n>.<ext>` when this
+/// process already writes the first name.
+fn open_span_file(dir: &Path, service: &str, extension: &str) -> Result<(File, PathBuf), String> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(dir)
+        .map_err(|e| format!("cannot create the spans directory {}: {e}", dir.display()))?;
+    refuse_world_writable(dir)?;
+    let stem = stem(service);
     let mut open = lock(&OPEN_FILES);
     let path = (1..)
         .map(|n| match n {

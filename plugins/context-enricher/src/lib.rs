@@ -2,23 +2,22 @@
 //!
 //! - `serve_context` copies the host's request context (request_id, app, deployment,
 //!   replica_id and any other keys the host set) onto every span, under
-//!   `exporter_config.context_prefix` (default: none), plus facts about the process
-//!   resolved once: `host.name`, `process.pid`, `container.id` (from cgroups, when
-//!   readable), `k8s.pod.name` and `k8s.namespace.name`. It is the spanplug form of
-//!   the `RayServeSpanProcessor` recipe.
+//!   `exporter_config.context_prefix` (default: none). It is the spanplug form of the
+//!   `RayServeSpanProcessor` recipe. Facts about the process (`host.name`,
+//!   `process.pid`, `container.id`, `k8s.*`) are on the resource, which the host
+//!   builds once.
 //! - `static_attributes` adds fixed `k=v,k2=v2` attributes from
 //!   `exporter_config.static_attributes` and `SPANPLUG_ENRICH_ATTRIBUTES` (which wins
 //!   per key).
 
 mod enricher;
-mod facts;
 
 use spanplug_api::{export_plugin, OwnedValue, PluginContext, Processor};
 
 use crate::enricher::Enricher;
 
 export_plugin! {
-    serve_context: "Copies the request context (request_id, app, deployment, replica_id, ...) and host/process facts onto each span at start",
+    serve_context: "Copies the request context (request_id, app, deployment, replica_id, ...) onto each span at start",
     static_attributes: "Adds fixed attributes from exporter_config.static_attributes or SPANPLUG_ENRICH_ATTRIBUTES (k=v,k2=v2)",
 }
 
@@ -26,7 +25,7 @@ fn serve_context(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     let prefix = ctx.config_value("context_prefix").unwrap_or("").to_string();
     Ok(vec![Processor::new(Enricher {
         name: "context_enricher:serve_context",
-        fixed: facts::process_facts(),
+        fixed: Vec::new(),
         context_prefix: Some(prefix),
     })])
 }

@@ -1,6 +1,8 @@
-//! Facts about the process, resolved once when the factory runs.
+//! Facts about the process for the resource (`host.name`, `process.pid`,
+//! `container.id`, `k8s.*`): resolved once at `init`, sent once per batch by OTLP
+//! exporters rather than on every span.
 
-use spanplug_api::OwnedValue;
+use opentelemetry::KeyValue;
 
 fn env(names: &[&str]) -> Option<String> {
     names
@@ -24,11 +26,8 @@ pub fn container_id_in(text: &str) -> Option<String> {
     })
 }
 
-pub fn process_facts() -> Vec<(String, OwnedValue)> {
-    let mut facts = vec![(
-        "process.pid".to_string(),
-        OwnedValue::I64(i64::from(std::process::id())),
-    )];
+pub fn process_facts() -> Vec<KeyValue> {
+    let mut facts = vec![KeyValue::new("process.pid", i64::from(std::process::id()))];
     let host = read_trimmed("/proc/sys/kernel/hostname").or_else(|| env(&["HOSTNAME"]));
     let container = read_trimmed("/proc/self/cgroup")
         .and_then(|text| container_id_in(&text))
@@ -43,7 +42,7 @@ pub fn process_facts() -> Vec<(String, OwnedValue)> {
         ("k8s.namespace.name", namespace),
     ] {
         if let Some(value) = value {
-            facts.push((key.to_string(), OwnedValue::from(value)));
+            facts.push(KeyValue::new(key, value));
         }
     }
     facts
