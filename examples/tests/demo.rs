@@ -123,3 +123,180 @@ fn the_enricher_recipe_writes_each_attribute_key_once() {
         "{with_request_id} of {spans} spans carry request_id"
     );
 }
+
+fn demo(
+    args: &[&str],
+    envs: &[(&str, &std::ffi::OsStr)],
+) -> (std::process::Output, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(args)
+        .env("SPANPLUG_PLUGIN_PATH", spanplug_tests::plugin_dir())
+        .env_remove("SPANPLUG_TRACING_EXPORTER_IMPORT_PATH")
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stdout, stderr)
+}
+
+/// The per-process delivered counts in the demo's report.
+fn delivered_counts(stdout: &str) -> Vec<u64> {
+    stdout
+        .lines()
+        .filter_map(|line| line.split("shut down; ").nth(1))
+        .map(|rest| rest.split(' ').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn demo_takes_an_otlp_only_config_and_reports_where_spans_went() {
+    let receiver = spanplug_tests::otlp_receiver::Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("otlp.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "tracing_config:\n  exporter_import_path: otlp_http:otlp\n  exporter_config: {{endpoint: \"{}\", schedule_delay: 20}}\n",
+            receiver.base_url()
+        ),
+    )
+    .unwrap();
+    let logs = dir.path().join("logs");
+    let (output, stdout, stderr) = demo(
+        &["--config", config.to_str().unwrap()],
+        &[("SPANPLUG_LOG_DIR", logs.as_os_str())],
+    );
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Where the spans went"), "{stdout}");
+    for service in [
+        "proxy",
+        "APIGateway",
+        "UserService",
+        "DatabaseService",
+        "NotificationService",
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with(service) && l.contains(&receiver.base_url())),
+            "{service}: {stdout}"
+        );
+    }
+    let counts = delivered_counts(&stdout);
+    assert_eq!(counts.len(), 5, "{stdout}");
+    assert_eq!(counts.iter().sum::<u64>(), 49, "{stdout}");
+    assert_eq!(receiver.delivered_spans().len(), 49);
+    assert!(
+        !logs.join("spans").exists(),
+        "no span files without console_file"
+    );
+}
+
+#[test]
+fn a_backend_that_is_down_is_reported_with_counts_not_as_a_failure() {
+    let port = spanplug_tests::otlp_receiver::unused_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("down.yaml");
+    std::fs::write(
+        &config,
+        format!("tracing_config:\n  exporter_import_path: otlp_http:otlp\n  exporter_config: {{endpoint: \"http://127.0.0.1:{port}\", schedule_delay: 20}}\n"),
+    )
+    .unwrap();
+    let (output, stdout, stderr) = demo(&["--config", config.to_str().unwrap()], &[]);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("GET /user/1 -> 200 OK"), "{stdout}");
+    let lost: u64 = stdout
+        .lines()
+        .filter_map(|line| line.split_once(" spans lost; 0 delivered"))
+        .map(|(before, _)| before.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(lost, 49, "{stdout}");
+}
+
+#[test]
+fn a_bad_config_fails_the_demo_with_the_hosts_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.yaml");
+    std::fs::write(&config, "tracing_config:\n  sampling_ratio: 2\n").unwrap();
+    let (output, stdout, stderr) = demo(&["--config", config.to_str().unwrap()], &[]);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("tracing_config.sampling_ratio: must be a number between 0 and 1, got 2"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("stack backtrace"),
+        "{stderr}"
+    );
+    assert!(
+        !stdout.contains("started proxy"),
+        "nothing started: {stdout}"
+    );
+
+    // A plugin that is not there stops the first service, and the demo says which.
+    std::fs::write(
+        &config,
+        "tracing_config:\n  exporter_import_path: no_such_plugin:exporter\n",
+    )
+    .unwrap();
+    let (output, _, stderr) = demo(&["--config", config.to_str().unwrap()], &[]);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("plugin module \"no_such_plugin\" not found"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("NotificationService exited"), "{stderr}");
+}
+
+/// The Ray Serve failure (a bad import path took the proxy down) under
+/// `on_error: warn`: every request is answered and the good exporter still writes.
+#[test]
+fn with_on_error_warn_a_bad_import_path_takes_nothing_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("warn.yaml");
+    std::fs::write(
+        &config,
+        "tracing_config:\n  on_error: warn\n  exporter_import_path: [my_module:missing_exporter, console_file:default_tracing_exporter]\n",
+    )
+    .unwrap();
+    let logs = dir.path().join("logs");
+    let (output, stdout, stderr) = demo(
+        &["--config", config.to_str().unwrap()],
+        &[("SPANPLUG_LOG_DIR", logs.as_os_str())],
+    );
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    for answer in [
+        "GET / -> 200 OK",
+        "GET /user/1 -> 200 OK",
+        "POST /register -> 200 OK",
+        "GET /user/99 -> 404 Not Found",
+        "GET /health -> 200 OK",
+        "GET /user/2 (with incoming traceparent/tracestate) -> 200 OK",
+    ] {
+        assert!(stdout.contains(answer), "{answer}: {stdout}");
+    }
+    assert!(stdout.contains("49 spans from 5 processes"), "{stdout}");
+    // Logged once per process, at error level, with the full message.
+    let skipped: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("exporter my_module:missing_exporter skipped (on_error: warn)"))
+        .collect();
+    assert_eq!(skipped.len(), 5, "{stderr}");
+    assert!(
+        skipped
+            .iter()
+            .all(|l| l.contains("spanplug error: ") && l.contains("searched:")),
+        "{skipped:?}"
+    );
+}
+
+#[test]
+fn demo_answers_help() {
+    for args in [&["--help"][..], &["serve", "--help"]] {
+        let (output, stdout, _) = demo(args, &[]);
+        assert!(output.status.success());
+        assert!(stdout.contains("Usage: demo"), "{stdout}");
+    }
+    assert!(demo(&["--help"], &[]).1.contains("--config <FILE>"));
+}

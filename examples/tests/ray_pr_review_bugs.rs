@@ -320,3 +320,53 @@ fn the_default_exporter_closes_its_file_on_shutdown() {
     assert_eq!(open_descriptors(&file), 0, "and closes it on shutdown");
     assert_eq!(records(dir.path()).len(), 1);
 }
+
+/// The HTTP semantic conventions beyond the PR: `url.scheme`, `error.type` on a 5xx,
+/// and a method the conventions do not know recorded as `_OTHER` with the original
+/// (bounded) beside it.
+#[test]
+fn server_spans_follow_the_http_semantic_conventions() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let guard = init(dir.path(), &["console_file:default_tracing_exporter"]);
+    let make = |_: &str| {
+        Router::new()
+            .route(
+                "/fail",
+                get(|| async { axum::http::StatusCode::SERVICE_UNAVAILABLE })
+                    .fallback(|| async { "any method" }),
+            )
+            .route_layer(TraceLayer::new())
+    };
+    let long_method = "X".repeat(100);
+    with_server(make, async |base| {
+        let client = reqwest::Client::new();
+        client.get(format!("{base}/fail")).send().await.unwrap();
+        for method in ["PURGE", long_method.as_str()] {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            client
+                .request(method, format!("{base}/fail"))
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    guard.shutdown().unwrap();
+    let mut spans = records(dir.path());
+    spans.sort_by_key(|s| s.start_us);
+    assert_eq!(spans.len(), 3);
+    let failed = &spans[0];
+    assert_eq!(failed.name, "GET /fail");
+    assert_eq!(failed.attributes["url.scheme"], "http");
+    assert_eq!(failed.attributes["error.type"], "503");
+    assert_eq!(failed.status_code, "ERROR");
+    let purge = &spans[1];
+    assert_eq!(purge.name, "HTTP /fail");
+    assert_eq!(purge.attributes["http.request.method"], "_OTHER");
+    assert_eq!(purge.attributes["http.request.method_original"], "PURGE");
+    assert!(!purge.attributes.contains_key("error.type"));
+    assert_eq!(
+        spans[2].attributes["http.request.method_original"],
+        "X".repeat(64)
+    );
+}

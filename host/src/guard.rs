@@ -1,7 +1,6 @@
 //! `init`: config in, a running tracer provider out, and the guard that flushes it.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -76,27 +75,27 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
 }
 
 /// `OTEL_PROPAGATORS` when set; otherwise W3C trace context and baggage, unless the
-/// application installed a propagator of its own (the default global one injects
-/// no fields), which is kept.
+/// application installed a propagator of its own, which is kept. The default global
+/// propagator injects no fields; one whose fields differ from what an earlier `init`
+/// installed is the application's.
 fn install_propagator(configured: Option<&[Propagator]>) {
-    // Set once an `init` installed the global propagator, so a later one may replace it.
-    static OURS: AtomicBool = AtomicBool::new(false);
-    match configured {
-        Some(names) => {
-            global::set_text_map_propagator(propagation::propagator_of(names));
-            OURS.store(true, Ordering::Relaxed);
-        }
+    static INSTALLED_FIELDS: Mutex<Option<Vec<String>>> = Mutex::new(None);
+    let fields =
+        || global::get_text_map_propagator(|p| p.fields().map(str::to_string).collect::<Vec<_>>());
+    let mut ours = lock(&INSTALLED_FIELDS);
+    let propagator = match configured {
+        Some(names) => propagation::propagator_of(names),
         None => {
-            let installed = !OURS.load(Ordering::Relaxed)
-                && global::get_text_map_propagator(|p| p.fields().next().is_some());
-            if installed {
+            let current = fields();
+            if !current.is_empty() && ours.as_ref() != Some(&current) {
                 log::info!("keeping the application's text-map propagator (set OTEL_PROPAGATORS to replace it)");
-            } else {
-                global::set_text_map_propagator(propagation::propagator());
-                OURS.store(true, Ordering::Relaxed);
+                return;
             }
+            propagation::propagator()
         }
-    }
+    };
+    global::set_text_map_propagator(propagator);
+    *ours = Some(fields());
 }
 
 impl TracingGuard {

@@ -172,8 +172,43 @@ pub fn parse_into(text: &str, file: &Path, set: &mut SpanSet) {
     finish(&mut record, record_line, set);
 }
 
+/// Python's `json` module writes non-finite floats as the bare words `NaN`,
+/// `Infinity` and `-Infinity`, which JSON lacks: outside strings they become the
+/// strings `"NaN"`, `"Infinity"` and `"-Infinity"`, so such a value reads back as
+/// the text Python printed for it.
+fn python_json(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("NaN") && !text.contains("Infinity") {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            in_string = escaped || c != '"';
+            escaped = !escaped && c == '\\';
+        } else if c == '"' {
+            in_string = true;
+        } else if let Some(word) = ["NaN", "Infinity", "-Infinity"]
+            .into_iter()
+            .find(|word| rest.starts_with(word))
+        {
+            out.push('"');
+            out.push_str(word);
+            out.push('"');
+            rest = &rest[word.len()..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out.into()
+}
+
 fn parse_record(text: &str, file: &Path) -> Result<SpanRecord, String> {
-    let raw: RawSpan = serde_json::from_str(text).map_err(|e| format!("not a span record: {e}"))?;
+    let raw: RawSpan =
+        serde_json::from_str(&python_json(text)).map_err(|e| format!("not a span record: {e}"))?;
     Ok(SpanRecord {
         start_us: parse_timestamp(&raw.start_time)?,
         end_us: parse_timestamp(&raw.end_time)?,
@@ -233,6 +268,16 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_finite_floats_read_back_as_python_wrote_them() {
+        let text = "{\"a\": [NaN, Infinity, -Infinity, 1.5], \"b\": \"NaN \\\" Infinity\"}";
+        let value: serde_json::Value = serde_json::from_str(&python_json(text)).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"a": ["NaN", "Infinity", "-Infinity", 1.5], "b": "NaN \" Infinity"})
+        );
+    }
 
     #[test]
     fn timestamps_round_trip_to_unix_micros() {

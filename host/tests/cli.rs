@@ -55,7 +55,13 @@ fn list_shows_functions_descriptions_and_api_version() {
     let output = spanplug(&["list", "console_file"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.contains("built against spanplug-api 0.2.0"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "built against spanplug-api {}",
+            spanplug_api::API_VERSION
+        )),
+        "{text}"
+    );
     assert!(
         text.contains("    default_tracing_exporter  Writes each span as JSON"),
         "{text}"
@@ -108,9 +114,99 @@ fn check_loads_every_plugin_and_fails_on_any_error() {
         "{log}"
     );
     assert!(
-        log.contains("(spanplug-api 0.2.0): 1 processor(s)"),
+        log.contains(&format!(
+            "(spanplug-api {}): 1 processor(s)",
+            spanplug_api::API_VERSION
+        )),
         "{log}"
     );
+    // A check has no side effects: console_file was asked for a dry run.
+    assert!(!log_dir.exists(), "check created {}", log_dir.display());
+}
+
+#[test]
+fn check_resolves_relative_paths_against_the_yaml_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    let config = dir.path().join("conf/service.yaml");
+    std::fs::write(
+        &config,
+        "tracing_config:\n  exporter_import_path: console_file:default_tracing_exporter\n  exporter_config: {log_dir: ../var/logs}\n",
+    )
+    .unwrap();
+    // Run from elsewhere: the YAML's folder decides, not the working directory.
+    let output = Command::new(env!("CARGO_BIN_EXE_spanplug"))
+        .args(["check", config.to_str().unwrap(), "--service-name", "rel"])
+        .current_dir(std::env::temp_dir())
+        .env("SPANPLUG_PLUGIN_PATH", plugin_dir())
+        .env_remove("SPANPLUG_LOG_DIR")
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}{}", stderr(&output));
+    let expected = dir.path().join("conf/../var/logs/spans");
+    assert!(
+        text.contains(&format!(
+            "processor: console_file({}/rel_",
+            expected.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains(", dry run)"), "{text}");
+    assert!(!dir.path().join("var").exists());
+
+    // A folder the spans could not be written to fails the check, still creating nothing.
+    std::fs::write(dir.path().join("var"), "a file, not a folder").unwrap();
+    let output = spanplug(&["check", config.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(
+        stdout(&output).contains("is not a directory"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn config_errors_name_the_key_and_print_os_errors_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = spanplug(&["check", dir.path().to_str().unwrap()]);
+    let text = stderr(&output);
+    assert!(!output.status.success());
+    assert_eq!(text.matches("Is a directory").count(), 1, "{text}");
+    for (yaml, expected) in [
+        (
+            "tracing_config:\n  exporter_import_path: 5\n",
+            "tracing_config.exporter_import_path[0]: expected a \"module:function\" string or a map with `import_path` and `config`, got a number",
+        ),
+        (
+            "tracing_config:\n  sampling_ratio: x\n",
+            "tracing_config.sampling_ratio: expected a number between 0 and 1, got a string",
+        ),
+        (
+            "tracing_config:\n  plugin_path: {a: 1}\n",
+            "tracing_config.plugin_path: expected a string, got a map",
+        ),
+        (
+            "tracing_config:\n  exporter_config: {a: {b: 1}}\n",
+            "tracing_config.exporter_config.a: expected a string, number or boolean, got a map",
+        ),
+        (
+            "tracing_config: true\n",
+            "tracing_config: expected a map of settings, got a boolean",
+        ),
+        (
+            "tracing_config:\n  on_error: maybe\n",
+            "tracing_config.on_error: expected fail or warn, got \"maybe\"",
+        ),
+    ] {
+        let config = dir.path().join("service.yaml");
+        std::fs::write(&config, yaml).unwrap();
+        let output = spanplug(&["check", config.to_str().unwrap()]);
+        let text = stderr(&output);
+        assert!(!output.status.success());
+        assert!(text.contains(expected), "{yaml}: {text}");
+        assert!(!text.contains("untagged") && !text.contains("f64"), "{text}");
+    }
 }
 
 #[test]
@@ -184,9 +280,10 @@ fn installed_plugins_load_from_their_new_folder() {
         library("test_plugins").to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains(
-        "libconsole_file.so (spanplug-api 0.2.0): default_tracing_exporter, debug_span_processor"
-    ));
+    assert!(stdout(&output).contains(&format!(
+        "libconsole_file.so (spanplug-api {}): default_tracing_exporter, debug_span_processor",
+        spanplug_api::API_VERSION
+    )));
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(dest.join("libconsole_file.so"))
             .unwrap()

@@ -34,8 +34,10 @@
 //!
 //! What a **minor** version may do:
 //! - add fields at the end of a prefix type ([`PluginMod`] after `factories`,
-//!   [`Factory`] after `transforms`, [`PluginContextFields`] after `log`); readers built
-//!   against an older version see them as `None` (never a panic);
+//!   [`Factory`] after `transforms`, [`PluginContextFields`] after `dry_run`); readers
+//!   built against an older version see them as `None` (never a panic). A host that
+//!   builds such a struct with a literal adds the field when it upgrades
+//!   (cargo-semver-checks reports this as a warning, not a failure);
 //! - add methods at the end of a vtable ([`SpanProcessor`]'s ABI after `shutdown`,
 //!   [`SpanEditor`] after `drop_span`, [`AttributeSink`] after `set_attribute`), each
 //!   with a default body that runs when the other side predates it;

@@ -203,3 +203,68 @@ fn spans_match_the_python_console_exporter_byte_for_byte() {
     assert!(written.ends_with("}\n") && !written.ends_with("}\n\n"));
     assert!(written.contains("    \"resource\": {\n        \"attributes\": {\n            \"deployment.environment\": \"test\",\n"));
 }
+
+/// Every attribute value kind the SDK has, written by the real plugin and read back
+/// by the reader behind `spanplug tree` and `view`: non-finite floats as Python's
+/// json module spells them.
+#[test]
+fn every_value_kind_round_trips_through_a_span_file() {
+    use serde_json::json;
+    let log_dir = tempfile::tempdir().unwrap();
+    let resource = Resource::builder_empty()
+        .with_attributes([KeyValue::new("service.name", "kinds")])
+        .build();
+    let pipeline = PluginPipeline::load(&config(&[], log_dir.path()), &resource).unwrap();
+    let provider = SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_span_processor(pipeline)
+        .build();
+    let tracer = provider.tracer("kinds");
+    let values = [
+        ("string", opentelemetry::Value::from("tab\tquote\" é")),
+        ("bool", true.into()),
+        ("int", (-42_i64).into()),
+        ("float", 1.5.into()),
+        ("nan", f64::NAN.into()),
+        ("inf", f64::INFINITY.into()),
+        ("neg_inf", f64::NEG_INFINITY.into()),
+        ("strings", strings(&["a", "b"])),
+        (
+            "bools",
+            opentelemetry::Value::Array(vec![true, false].into()),
+        ),
+        ("ints", opentelemetry::Value::Array(vec![1_i64, -2].into())),
+        (
+            "floats",
+            opentelemetry::Value::Array(vec![0.5, f64::NAN, f64::NEG_INFINITY].into()),
+        ),
+    ];
+    tracer
+        .span_builder("kinds")
+        .with_attributes(values.map(|(key, value)| KeyValue::new(key, value)))
+        .start(&tracer)
+        .end();
+    provider.shutdown().unwrap();
+
+    let text = std::fs::read_to_string(&span_files(log_dir.path())[0]).unwrap();
+    assert!(text.contains("\"nan\": NaN,"), "{text}");
+    assert!(text.contains("\"neg_inf\": -Infinity,"), "{text}");
+    let records = spanplug_tests::read_records(log_dir.path());
+    let attributes = serde_json::Value::Object(records[0].attributes.clone());
+    assert_eq!(
+        attributes,
+        json!({
+            "string": "tab\tquote\" é",
+            "bool": true,
+            "int": -42,
+            "float": 1.5,
+            "nan": "NaN",
+            "inf": "Infinity",
+            "neg_inf": "-Infinity",
+            "strings": ["a", "b"],
+            "bools": [true, false],
+            "ints": [1, -2],
+            "floats": [0.5, "NaN", "-Infinity"],
+        })
+    );
+}
