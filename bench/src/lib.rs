@@ -126,7 +126,6 @@ pub fn with_native_context<R>(
             config: config.as_slice().into(),
             entry_config_keys: Default::default(),
             log: discard_log,
-            dry_run: false,
         },
     );
     // SAFETY: made by `WithMetadata::new`, and it outlives the call.

@@ -367,6 +367,12 @@ fn config_map(key: &str, value: &serde_yaml_ng::Value) -> Result<ConfigMap, Stri
             return Err(format!("{key}: setting names must be strings"));
         };
         let setting = format!("{key}.{name}");
+        if name.starts_with(spanplug_api::HOST_SETTING_PREFIX) {
+            return Err(format!(
+                "{setting}: names starting with `{}` are reserved for the host",
+                spanplug_api::HOST_SETTING_PREFIX
+            ));
+        }
         let text = scalar_text(&setting, value)?;
         config.insert(name.to_string(), substitute_env(&setting, &text)?);
     }
@@ -903,6 +909,43 @@ mod tests {
             .to_string();
             assert!(error.contains("tracing_config.sampling_ratio"), "{error}");
         }
+    }
+
+    #[test]
+    fn host_settings_cannot_come_from_a_file() {
+        let error = TracingConfig::from_yaml_str(
+            "tracing_config:\n  exporter_config: {spanplug.dry_run: true}\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("tracing_config.exporter_config.spanplug.dry_run: names starting with `spanplug.` are reserved for the host"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_yaml_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("service.yaml");
+        std::fs::write(
+            &file,
+            "tracing_config:\n  plugin_path: plugins\n  exporter_import_path:\n    - import_path: otlp_http:otlp\n      config: {certificate: certs/ca.pem, endpoint: x}\n  exporter_config: {log_dir: logs, format: jsonl}\n",
+        )
+        .unwrap();
+        let config = TracingConfig::from_yaml_file(&file).unwrap();
+        assert_eq!(config.plugin_path, [dir.path().join("plugins")]);
+        assert_eq!(
+            config.exporter_config["log_dir"],
+            dir.path().join("logs").to_string_lossy()
+        );
+        assert_eq!(config.exporter_config["format"], "jsonl");
+        let entry = &config.exporter_import_path[0].config;
+        assert_eq!(
+            entry["certificate"],
+            dir.path().join("certs/ca.pem").to_string_lossy()
+        );
+        assert_eq!(entry["endpoint"], "x");
     }
 
     #[test]

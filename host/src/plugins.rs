@@ -7,7 +7,7 @@ use std::time::Duration;
 use abi_stable::prefix_type::{PrefixRef, WithMetadata};
 use abi_stable::std_types::RStr;
 use opentelemetry_sdk::Resource;
-use spanplug_api::{PluginContextFields, PluginContextRef, Processor, StrPair};
+use spanplug_api::{PluginContextFields, PluginContextRef, Processor, StrPair, DRY_RUN_SETTING};
 
 use crate::config::{ConfigMap, ExporterEntry};
 use crate::error::LoadError;
@@ -134,12 +134,15 @@ struct FactoryCall {
 
 impl FactoryCall {
     fn run(&self, plugin: &Plugin) -> Result<Vec<Processor>, LoadError> {
+        let host_settings = self.dry_run.then_some((DRY_RUN_SETTING, "true"));
         let config: Vec<StrPair<'_>> = self
             .config
             .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+            .chain(host_settings)
             .map(|(key, value)| StrPair {
-                key: key.as_str().into(),
-                value: value.as_str().into(),
+                key: key.into(),
+                value: value.into(),
             })
             .collect();
         let entry_keys: Vec<RStr<'_>> = self.entry_keys.iter().map(|k| k.as_str().into()).collect();
@@ -151,7 +154,6 @@ impl FactoryCall {
             config: config.as_slice().into(),
             entry_config_keys: entry_keys.as_slice().into(),
             log: host_log,
-            dry_run: self.dry_run,
         });
         // SAFETY: `fields` was made by `WithMetadata::new` and outlives the call; the
         // reference's lifetime keeps plugins from keeping it longer.

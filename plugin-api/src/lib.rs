@@ -32,27 +32,32 @@
 //! refused with both versions in the error. abi_stable additionally checks every
 //! type's layout.
 //!
+//! abi_stable checks every type reachable from the root module when a plugin loads,
+//! with the host's view as the interface, and refuses an interface with more fields
+//! or vtable methods than the plugin's ("too many fields"; measured loading a 0.2.0
+//! plugin into a host whose [`PluginContextFields`] had one more field, which
+//! `tests/tests/compatibility.rs` caught). Since a host only loads plugins of its own
+//! minor or older, no type reachable from the root module may gain a field or a
+//! method in a minor, prefix types included. (0.2.0's notes said prefix types and
+//! vtables could grow in a minor: not so with this checker.)
+//!
 //! What a **minor** version may do:
-//! - add fields at the end of a prefix type ([`PluginMod`] after `factories`,
-//!   [`Factory`] after `transforms`, [`PluginContextFields`] after `dry_run`); readers
-//!   built against an older version see them as `None` (never a panic). A host that
-//!   builds such a struct with a literal adds the field when it upgrades
-//!   (cargo-semver-checks reports this as a warning, not a failure);
-//! - add methods at the end of a vtable ([`SpanProcessor`]'s ABI after `shutdown`,
-//!   [`SpanEditor`] after `drop_span`, [`AttributeSink`] after `set_attribute`), each
-//!   with a default body that runs when the other side predates it;
+//! - tell plugins something new through host settings: reserved `config` entries
+//!   under [`HOST_SETTING_PREFIX`], read by new [`PluginContext`] methods (0.2.1's
+//!   [`PluginContext::is_dry_run`]); a config file cannot set them;
 //! - add constants to the open enums ([`SpanKind`], [`StatusCode`], [`ValueKind`],
 //!   [`LogLevel`]: `u8` newtypes, so code built earlier sees an unknown value, and a
 //!   [`Value`] of an unknown kind reads as [`ValueRef::Unsupported`]; a new value
 //!   kind carries its data in payload members that exist today, two of them reserved
 //!   for this, because abi_stable compares a union's members exactly);
 //! - define new bits of [`SpanView::flags`];
-//! - add new types and functions.
+//! - add plugin-side types, functions and methods that do not cross the boundary.
 //!
-//! What needs a **major** version: changing or removing anything above, adding a
-//! field to a view struct ([`SpanView`], [`Event`], [`Link`], [`KeyValue`],
-//! [`StartingSpan`], ...; they are fixed `#[repr(C)]` layouts so that building them
-//! costs nothing), reordering fields or methods, or changing what a method means.
+//! What needs a **major** version: adding, changing, removing or reordering a field of
+//! any type that crosses the boundary (prefix types and view structs alike) or a
+//! method of a vtable ([`SpanProcessor`], [`SpanEditor`], [`AttributeSink`]), or
+//! changing what a method means. The prefix types and vtable defaults still matter
+//! across majors for hosts that check layouts differently, and cost nothing.
 //!
 //! The host maps values it cannot represent to [`ValueKind::UNSUPPORTED`] and counts
 //! them; plugins must treat unknown kinds, enum values and flags as "not mine".
@@ -70,7 +75,7 @@ pub use abi_stable;
 pub use edit::{AttributeSink, EndingSpan, SpanEditor, StartingSpan};
 pub use module::{
     run_factory, Factory, FactoryRef, LogFn, LogLevel, Logger, PluginContext, PluginContextFields,
-    PluginContextRef, PluginMod, PluginModRef,
+    PluginContextRef, PluginMod, PluginModRef, DRY_RUN_SETTING, HOST_SETTING_PREFIX,
 };
 pub use processor::{Processor, SpanProcessor};
 pub use span::{

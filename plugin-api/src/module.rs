@@ -50,10 +50,16 @@ pub struct PluginContextFields<'a> {
     /// A [`LogFn`] (written out: the derive needs the type itself).
     #[sabi(last_prefix_field)]
     pub log: extern "C" fn(LogLevel, RStr<'_>, RStr<'_>),
-    /// Since 0.2.1: the host only checks the config (`spanplug check`); see
-    /// [`PluginContext::is_dry_run`].
-    pub dry_run: bool,
 }
+
+/// Settings under this prefix in [`PluginContextFields::config`] come from the host,
+/// never from a config file: how a host tells plugins something new without changing
+/// a layout (abi_stable refuses a host whose view of a type has more fields than the
+/// plugin's). [`PluginContext::config`] does not list them.
+pub const HOST_SETTING_PREFIX: &str = "spanplug.";
+/// Host setting `true` when the host only checks the config; see
+/// [`PluginContext::is_dry_run`].
+pub const DRY_RUN_SETTING: &str = "spanplug.dry_run";
 
 /// Everything a factory learns about the service it is installed in.
 #[derive(Clone, Copy)]
@@ -85,8 +91,14 @@ impl<'a> PluginContext<'a> {
             .map(|(_, value)| value)
     }
 
-    /// Every setting this plugin receives, shared and its own.
+    /// Every setting this plugin receives, shared and its own (host settings under
+    /// [`HOST_SETTING_PREFIX`] excluded).
     pub fn config(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.all_settings()
+            .filter(|(key, _)| !key.starts_with(HOST_SETTING_PREFIX))
+    }
+
+    fn all_settings(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
         self.fields
             .config()
             .as_slice()
@@ -122,9 +134,11 @@ impl<'a> PluginContext<'a> {
     /// True when the host only checks the config (`spanplug check`): validate every
     /// setting as usual, but create no files or folders and contact no one; the
     /// processors returned are shut down without seeing a span. False from hosts
-    /// older than 0.2.1, which never ask for a dry run.
+    /// older than 0.2.1, which never ask for a dry run. (Since 0.2.1; carried as the
+    /// host setting [`DRY_RUN_SETTING`].)
     pub fn is_dry_run(&self) -> bool {
-        self.fields.dry_run().unwrap_or(false)
+        self.all_settings()
+            .any(|(key, value)| key == DRY_RUN_SETTING && value == "true")
     }
 
     /// An owned logger for processors and their threads, tagged with the import path.

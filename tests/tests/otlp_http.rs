@@ -422,7 +422,7 @@ fn a_shutdown_deadline_that_expires_reports_the_loss() {
 }
 
 #[test]
-fn the_enricher_stamps_request_context_and_host_facts_per_request() {
+fn the_enricher_stamps_request_context_per_request_and_host_facts_ride_on_the_resource() {
     let receiver = Receiver::start();
     let config = TracingConfig::default()
         .with_exporter_import_path("context_enricher:serve_context")
@@ -472,11 +472,8 @@ fn the_enricher_stamps_request_context_and_host_facts_per_request() {
             attribute(&span.attributes, "ray.deployment"),
             Some(&Any::StringValue(format!("Deployment{worker}")))
         );
-        assert_eq!(
-            attribute(&span.attributes, "process.pid"),
-            Some(&Any::IntValue(i64::from(std::process::id())))
-        );
-        assert!(attribute(&span.attributes, "host.name").is_some());
+        assert!(attribute(&span.attributes, "process.pid").is_none());
+        assert!(attribute(&span.attributes, "host.name").is_none());
         assert_eq!(
             attribute(&span.attributes, "team"),
             Some(&Any::StringValue("core".into()))
@@ -485,6 +482,17 @@ fn the_enricher_stamps_request_context_and_host_facts_per_request() {
             attribute(&span.attributes, "tier"),
             Some(&Any::StringValue("1".into()))
         );
+    }
+    // Once per request, on the resource.
+    for request in receiver.requests() {
+        for resource_spans in &request.request.resource_spans {
+            let resource = &resource_spans.resource.as_ref().unwrap().attributes;
+            assert_eq!(
+                attribute(resource, "process.pid"),
+                Some(&Any::IntValue(i64::from(std::process::id())))
+            );
+            assert!(attribute(resource, "host.name").is_some());
+        }
     }
 }
 
