@@ -35,6 +35,11 @@ pub enum Reply {
     },
     /// Waits before answering 200.
     Delay(Duration),
+    /// A redirect (`code` 301, 302, 307 or 308) to `location`.
+    Redirect {
+        code: u16,
+        location: String,
+    },
     /// 200 with a body of this many bytes that is not an OTLP response.
     Garbage {
         bytes: usize,
@@ -267,6 +272,14 @@ async fn handle(
                 }),
                 json,
             ),
+        ),
+        Reply::Redirect { code, location } => (
+            *code,
+            (
+                StatusCode::from_u16(*code).unwrap(),
+                [("location", location.as_str())],
+            )
+                .into_response(),
         ),
         Reply::Status {
             code,

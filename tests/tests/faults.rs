@@ -196,7 +196,9 @@ fn hostile_config_files_are_refused() {
         .unwrap_err()
         .to_string();
     assert!(
-        error.contains("sampling_ratio") && error.contains("invalid type"),
+        error.contains(
+            "tracing_config.sampling_ratio: expected a number between 0 and 1, got a string"
+        ),
         "{error}"
     );
 }

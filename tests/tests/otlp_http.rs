@@ -319,9 +319,78 @@ fn partial_success_is_reported() {
         "{error}"
     );
     let logged = log_capture::lines_containing(
-        "accepted the batch partially: 2 spans rejected: 2 spans too old",
+        "accepted a batch partially: 2 spans rejected: 2 spans too old",
     );
     assert_eq!(logged.len(), 1);
+}
+
+/// A backend's message is cut short, its control characters escaped, and logged once
+/// per interval however many batches repeat it.
+#[test]
+fn backend_messages_are_bounded_escaped_and_not_repeated() {
+    log_capture::install();
+    let receiver = Receiver::start();
+    let hostile = format!("\u{1b}[2J\nfake: line{}", "x".repeat(10_000));
+    receiver.script((0..3).map(|_| Reply::PartialSuccess {
+        rejected: 1,
+        message: hostile.clone(),
+    }));
+    let guard = spanplug_host::init(otlp_config(&receiver.base_url(), &[])).unwrap();
+    let tracer = guard.tracer("hostile");
+    for _ in 0..3 {
+        tracer.in_span("hostile", |_| {});
+        guard.force_flush().unwrap();
+    }
+    let _ = guard.shutdown();
+    assert_eq!(receiver.requests().len(), 3);
+    let logged = log_capture::lines_containing("accepted a batch partially");
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(
+        logged[0].contains("\\u{1b}[2J\\nfake: line"),
+        "{}",
+        &logged[0][..200]
+    );
+    assert!(!logged[0].contains('\u{1b}') && !logged[0].contains('\n'));
+    assert!(logged[0].len() < 1_000, "{} bytes", logged[0].len());
+}
+
+/// Credentials never follow a redirect: the second origin receives nothing, and the
+/// export fails with a line saying why.
+#[test]
+fn a_redirect_to_another_origin_receives_nothing() {
+    log_capture::install();
+    let elsewhere = Receiver::start();
+    let receiver = Receiver::start();
+    receiver.script([Reply::Redirect {
+        code: 307,
+        location: format!("{}/v1/traces?token=leak", elsewhere.base_url()),
+    }]);
+    let config = otlp_config(
+        &receiver.base_url(),
+        &[("headers", "x-api-key=redirect-secret-1")],
+    );
+    let guard = spanplug_host::init(config).unwrap();
+    guard.tracer("redirect").in_span("redirected", |_| {});
+    let error = guard.shutdown().unwrap_err().to_string();
+    assert!(
+        elsewhere.requests().is_empty(),
+        "nothing reaches the other origin"
+    );
+    assert_eq!(receiver.requests().len(), 1, "not retried");
+    assert!(
+        error.contains("1 spans lost; 0 delivered, 0 dropped (queue full), 1 failed"),
+        "{error}"
+    );
+    let logged = log_capture::lines_containing("redirect to");
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(
+        logged[0].contains(&format!(
+            "HTTP 307 redirect to http://127.0.0.1:{} not followed",
+            elsewhere.port()
+        )),
+        "{logged:?}"
+    );
+    assert!(!logged[0].contains("leak") && !logged[0].contains("redirect-secret-1"));
 }
 
 #[test]

@@ -1,8 +1,14 @@
 //! One batch to the backend: HTTP with a per-request timeout, retries with
 //! exponential backoff and jitter on 429/502/503/504 and connection errors,
 //! `Retry-After` honoured, OTLP partial success read back.
+//!
+//! Nobody on the other end is trusted: redirects are never followed (the configured
+//! headers carry credentials, and OTLP backends do not redirect), response bodies are
+//! read up to [`MAX_RESPONSE_BYTES`], and what a backend says is logged cut short,
+//! with control characters escaped, once per distinct message and interval.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::io::Read as _;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -22,6 +28,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long a retry sleep runs before it checks whether the deadline moved.
 const SLEEP_SLICE: Duration = Duration::from_millis(50);
 const BODY_SNIPPET_CHARS: usize = 200;
+/// The most of a response body read; the rest is discarded unread.
+pub const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
+/// A backend's message (partial success) is logged once per this interval.
+const MESSAGE_LOG_INTERVAL: Duration = Duration::from_secs(60);
+/// Distinct messages remembered for that; past it the memory starts over.
+const MAX_REMEMBERED_MESSAGES: usize = 64;
 
 /// What happened to one batch.
 #[derive(Debug, PartialEq, Eq)]
@@ -44,6 +56,47 @@ pub struct Transport {
     logger: Logger,
     /// Non-retryable statuses already logged, so each is logged once.
     logged_statuses: Mutex<HashSet<u16>>,
+    /// Backend messages logged recently, and when.
+    logged_messages: Mutex<HashMap<String, Instant>>,
+}
+
+/// At most `max_chars` of `text`, with control characters escaped (`\x1b`), so a
+/// backend cannot write terminal sequences or fake log lines.
+pub fn sanitize(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max_chars * 4));
+    for (count, c) in text.chars().enumerate() {
+        if count == max_chars {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A response body, up to [`MAX_RESPONSE_BYTES`].
+fn bounded_body(response: Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    let _ = response.take(MAX_RESPONSE_BYTES).read_to_end(&mut body);
+    body
+}
+
+/// `scheme://host:port` of a `Location`, never its path or query (which may hold
+/// tokens).
+fn origin_of(location: &str) -> String {
+    match reqwest::Url::parse(location) {
+        Ok(url) => format!(
+            "{}://{}{}",
+            url.scheme(),
+            url.host_str().unwrap_or(""),
+            url.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ),
+        Err(_) => "a relative location".into(),
+    }
 }
 
 fn read_pem(key: &str, path: &str) -> Result<Vec<u8>, String> {
@@ -72,6 +125,9 @@ impl Transport {
             headers.insert(name, value);
         }
         let mut builder = Client::builder()
+            // Credentials never follow a redirect: a 3xx is a failed export.
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
             .default_headers(headers)
             .user_agent(concat!("spanplug-otlp-http/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &settings.certificate {
@@ -110,6 +166,7 @@ impl Transport {
             protocol: settings.protocol,
             logger,
             logged_statuses: Mutex::new(HashSet::new()),
+            logged_messages: Mutex::new(HashMap::new()),
         })
     }
 
@@ -171,22 +228,23 @@ impl Transport {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
-        let bytes = response.bytes().unwrap_or_default();
+        let bytes = bounded_body(response);
         let parsed = if bytes.is_empty() {
             None
         } else if is_json || self.protocol == Protocol::Json {
             serde_json::from_slice::<ExportTraceServiceResponse>(&bytes).ok()
         } else {
-            ExportTraceServiceResponse::decode(bytes.as_ref()).ok()
+            ExportTraceServiceResponse::decode(bytes.as_slice()).ok()
         };
         let rejected = match parsed.and_then(|r| r.partial_success) {
             Some(partial) if partial.rejected_spans > 0 || !partial.error_message.is_empty() => {
-                self.logger.warn(&format!(
-                    "{} accepted the batch partially: {} spans rejected: {}",
-                    self.endpoint_for_logs,
-                    partial.rejected_spans,
-                    self.redact(&partial.error_message)
-                ));
+                let message = sanitize(&self.redact(&partial.error_message), BODY_SNIPPET_CHARS);
+                if self.first_time_lately(&message) {
+                    self.logger.warn(&format!(
+                        "{} accepted a batch partially: {} spans rejected: {message}",
+                        self.endpoint_for_logs, partial.rejected_spans,
+                    ));
+                }
                 u64::try_from(partial.rejected_spans).unwrap_or(0)
             }
             _ => 0,
@@ -194,17 +252,46 @@ impl Transport {
         Outcome::Delivered { rejected }
     }
 
+    /// Whether `message` was not logged within the last interval (and now counts as logged).
+    fn first_time_lately(&self, message: &str) -> bool {
+        let mut logged = self
+            .logged_messages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if logged
+            .get(message)
+            .is_some_and(|at| now.duration_since(*at) < MESSAGE_LOG_INTERVAL)
+        {
+            return false;
+        }
+        if logged.len() >= MAX_REMEMBERED_MESSAGES {
+            logged.clear();
+        }
+        logged.insert(message.to_string(), now);
+        true
+    }
+
     fn refused(&self, response: Response) -> Outcome {
         let status = response.status();
-        let body = response.text().unwrap_or_default();
-        // Redact the whole body first: a cut could split a secret and hide it.
-        let snippet: String = self
-            .redact(&body)
-            .chars()
-            .take(BODY_SNIPPET_CHARS)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        let reason = format!("HTTP {} (not retried): {}", status.as_u16(), snippet.trim());
+        let reason = if status.is_redirection() {
+            let target = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(origin_of)
+                .unwrap_or_else(|| "no location".into());
+            format!(
+                "HTTP {} redirect to {} not followed: the export's headers carry credentials; set the endpoint to the backend's final URL",
+                status.as_u16(),
+                sanitize(&target, BODY_SNIPPET_CHARS)
+            )
+        } else {
+            let body = String::from_utf8_lossy(&bounded_body(response)).into_owned();
+            // Redact the whole body first: a cut could split a secret and hide it.
+            let snippet = sanitize(self.redact(&body).trim(), BODY_SNIPPET_CHARS);
+            format!("HTTP {} (not retried): {snippet}", status.as_u16())
+        };
         let first = self
             .logged_statuses
             .lock()
