@@ -46,6 +46,10 @@ pub const DEFAULT_IMPORT_PATH: &str = "console_file:default_tracing_exporter";
 pub const LOW_SAMPLING_RATIO: f64 = 0.1;
 /// Config files larger than this are refused rather than parsed.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+/// Deeper YAML is refused before parsing (the parser's cost grows with depth).
+pub const MAX_YAML_DEPTH: usize = 64;
+/// An indentation wider than this (in columns) is refused before parsing.
+const MAX_YAML_INDENT: usize = 512;
 
 pub const ENABLED_VAR: &str = "SPANPLUG_TRACING_ENABLED";
 pub const SAMPLING_RATIO_VAR: &str = "SPANPLUG_TRACING_SAMPLING_RATIO";
@@ -322,6 +326,61 @@ fn yaml_strings(key: &str, value: &serde_yaml_ng::Value) -> Result<Vec<String>, 
     }
 }
 
+/// Refuses YAML nested deeper than [`MAX_YAML_DEPTH`] (flow brackets, or `- ` markers
+/// opening sequences on one line) or indented past [`MAX_YAML_INDENT`] columns, anywhere
+/// in the file: a scan linear in its size, before the parser (whose cost grows with
+/// depth) sees it.
+fn check_nesting(text: &str) -> Result<(), String> {
+    let too_deep = |line: usize| {
+        Err(format!(
+            "line {line}: nested deeper than {MAX_YAML_DEPTH} levels; config files are limited to that"
+        ))
+    };
+    let mut flow_depth = 0usize;
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let body = line.trim_start_matches(' ');
+        if line.len() - body.len() > MAX_YAML_INDENT {
+            return Err(format!(
+                "line {number}: indented more than {MAX_YAML_INDENT} columns; config files are limited to that"
+            ));
+        }
+        let mut markers = 0;
+        let mut rest = body;
+        while let Some(after) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("-\t")) {
+            markers += 1;
+            rest = after.trim_start_matches([' ', '\t']);
+        }
+        if markers > MAX_YAML_DEPTH {
+            return too_deep(number);
+        }
+        let mut quote: Option<char> = None;
+        let mut previous = ' ';
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            match (quote, c) {
+                (Some('"'), '\\') => {
+                    chars.next();
+                }
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '#') if previous == ' ' || previous == '\t' => break,
+                (None, '[' | '{') => {
+                    flow_depth += 1;
+                    if flow_depth > MAX_YAML_DEPTH {
+                        return too_deep(number);
+                    }
+                }
+                (None, ']' | '}') => flow_depth = flow_depth.saturating_sub(1),
+                _ => {}
+            }
+            previous = c;
+        }
+    }
+    Ok(())
+}
+
 /// The keys an `exporter_import_path` entry map may have.
 const ENTRY_KEYS: &str = "import_path, config";
 
@@ -540,6 +599,7 @@ impl TracingConfig {
             origin: origin.map(Path::to_path_buf),
             message,
         };
+        check_nesting(text).map_err(invalid)?;
         let document: Document =
             serde_yaml_ng::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let raw = match document.tracing_config {
@@ -946,6 +1006,29 @@ mod tests {
             dir.path().join("certs/ca.pem").to_string_lossy()
         );
         assert_eq!(entry["endpoint"], "x");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        for text in [
+            format!("ignored: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+            format!("ignored: {}1{}\n", "{a: ".repeat(65), "}".repeat(65)),
+            format!("ignored:\n{}x\n", "- ".repeat(65)),
+            format!("ignored:\n{}x: 1\n", " ".repeat(600)),
+        ] {
+            let error = TracingConfig::from_yaml_str(&text).unwrap_err().to_string();
+            assert!(error.contains("config files are limited to"), "{error}");
+        }
+        // At the limit, and brackets inside quotes and comments, are fine.
+        let nested = format!("ok: {}1{}\n", "[".repeat(64), "]".repeat(64));
+        let quoted = format!(
+            "ok: \"{}\" # {}\ntracing_config: {{}}\n",
+            "[".repeat(100),
+            "{".repeat(100)
+        );
+        for text in [nested, quoted] {
+            TracingConfig::from_yaml_str(&text).unwrap();
+        }
     }
 
     #[test]

@@ -111,7 +111,8 @@ pub fn read_spans(path: &Path) -> std::io::Result<SpanSet> {
     Ok(set)
 }
 
-fn span_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+/// The span files [`read_spans`] reads for `path`.
+pub fn span_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     if !path.is_dir() {
         std::fs::metadata(path)?;
         return Ok(vec![path.to_path_buf()]);

@@ -105,3 +105,83 @@ fn the_waterfall_draws_every_span_in_a_real_browser() {
         screenshot.display()
     );
 }
+
+/// One jsonl span record as console_file writes it.
+fn record(id: usize, parent: Option<usize>, name: &str) -> String {
+    let parent = parent.map_or("null".to_string(), |p| format!("\"0x{p:016x}\""));
+    format!(
+        r#"{{"name": "{name}", "context": {{"trace_id": "0x0000000000000000000000000000abcd", "span_id": "0x{id:016x}", "trace_state": "[]"}}, "kind": "SpanKind.INTERNAL", "parent_id": {parent}, "start_time": "2026-11-23T15:09:43.{:06}Z", "end_time": "2026-11-23T15:09:44.000000Z", "status": {{"status_code": "UNSET"}}, "attributes": {{}}, "events": [], "links": [], "resource": {{"attributes": {{"service.name": "deep"}}, "schema_url": ""}}}}"#,
+        id % 1_000_000
+    )
+}
+
+/// A 20,000-deep trace and parent cycles: every span drawn in a real browser (the
+/// page used to go blank past about 4,000 levels), none dropped, and `view` refuses
+/// to write its page over the span file it reads.
+#[test]
+fn deep_traces_and_parent_cycles_are_drawn_whole() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("SPANPLUG_REQUIRE_BROWSER").is_none(),
+            "SPANPLUG_REQUIRE_BROWSER is set but chromium is not installed"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let spans = dir.path().join("deep.jsonl");
+    let depth = 20_000;
+    let mut lines: Vec<String> = (1..=depth)
+        .map(|i| record(i, (i > 1).then(|| i - 1), "level"))
+        .collect();
+    lines.push(record(depth + 1, Some(depth + 1), "self-parent"));
+    lines.push(record(depth + 2, Some(depth + 3), "cycle-a"));
+    lines.push(record(depth + 3, Some(depth + 2), "cycle-b"));
+    std::fs::write(&spans, lines.join("\n") + "\n").unwrap();
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_spanplug"))
+        .args([
+            "view",
+            spans.to_str().unwrap(),
+            "-o",
+            spans.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is the span file"));
+    assert!(std::fs::read_to_string(&spans)
+        .unwrap()
+        .starts_with("{\"name\""));
+
+    let page = dir.path().join("deep.html");
+    let output = Command::new(env!("CARGO_BIN_EXE_spanplug"))
+        .args([
+            "view",
+            spans.to_str().unwrap(),
+            "-o",
+            page.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let url = format!("file://{}", page.display());
+    let dom = headless(&browser, &dir.path().join("profile"))
+        .args(["--dump-dom", &url])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains(&format!(r#"data-spans-drawn="{}""#, depth + 3)),
+        "every span laid out: {}",
+        &dom[..dom.len().min(2000)]
+    );
+    assert_eq!(
+        dom.matches("[parent cycle]").count(),
+        2,
+        "self-parent and one of the pair"
+    );
+}

@@ -224,6 +224,21 @@ fn install(dest: &Path, sources: &[PathBuf]) -> anyhow::Result<()> {
 }
 
 fn write_view(path: &Path, output: &Path) -> anyhow::Result<()> {
+    // Writing the page over a span file would destroy the spans it shows.
+    if let Ok(target) = std::fs::metadata(output) {
+        use std::os::unix::fs::MetadataExt;
+        let inputs = spans_file::span_files(path).unwrap_or_default();
+        if let Some(input) = inputs.iter().find(|input| {
+            std::fs::metadata(input)
+                .is_ok_and(|m| m.dev() == target.dev() && m.ino() == target.ino())
+        }) {
+            bail!(
+                "the output {} is the span file {} it would read; choose another -o",
+                output.display(),
+                input.display()
+            );
+        }
+    }
     let spans = read_spans(path)?;
     std::fs::write(output, waterfall::render_html(&spans))
         .with_context(|| format!("cannot write {}", output.display()))?;
