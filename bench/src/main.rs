@@ -230,6 +230,8 @@ fn boundary(options: &Options) -> anyhow::Result<()> {
             spanplug_bench::sink::ConsoleProcessor::start(
                 spanplug_bench::sink::Settings {
                     destination: spanplug_bench::sink::Destination::Directory {
+                        root: native_dir.clone(),
+                        root_may_be_link: true,
                         dir: native_dir,
                         service: "bench".into(),
                     },

@@ -126,7 +126,9 @@ fn an_unusable_spans_directory_is_a_clear_factory_error() {
         .unwrap()
         .to_string();
     assert!(
-        error.starts_with("factory console_file:default_tracing_exporter failed: cannot create the spans directory"),
+        error.starts_with(
+            "factory console_file:default_tracing_exporter failed: cannot create the spans folder"
+        ),
         "{error}"
     );
 }
@@ -274,39 +276,191 @@ fn tls_is_verified_and_a_custom_ca_is_honoured() {
     assert!(server.requests() >= 1);
 }
 
+/// Runs the test `name` of this binary in a child whose files may not grow past
+/// 64 KiB (RLIMIT_FSIZE, SIGXFSZ ignored): every write past that fails with EFBIG, as
+/// on a full disk, without touching the other tests of this process.
+fn in_child_with_small_file_limit(name: &str) -> std::process::Output {
+    use std::os::unix::process::CommandExt as _;
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", name, "--ignored", "--nocapture"])
+        .env("SPANPLUG_FAULT_CHILD", "1");
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 64 * 1024,
+                rlim_max: 64 * 1024,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    command.output().unwrap()
+}
+
 #[test]
 fn a_full_disk_is_reported_and_the_application_is_unaffected() {
-    // The span file is a link to /dev/full, where every write fails with ENOSPC.
+    let output = in_child_with_small_file_limit("full_disk_child");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("1 passed"), "the child ran: {stdout}");
+}
+
+#[test]
+#[ignore = "run by a_full_disk_is_reported_and_the_application_is_unaffected"]
+fn full_disk_child() {
+    assert!(
+        std::env::var_os("SPANPLUG_FAULT_CHILD").is_some(),
+        "run through its parent test"
+    );
+    spanplug_tests::log_capture::install();
     let dir = tempfile::tempdir().unwrap();
-    let spans = dir.path().join("spans");
-    std::fs::create_dir(&spans).unwrap();
-    let service = "full-disk";
-    std::os::unix::fs::symlink(
-        "/dev/full",
-        spans.join(format!("{service}_{}.json", std::process::id())),
+    let guard = spanplug_host::init(
+        config(&["console_file:default_tracing_exporter"], dir.path())
+            .with_service_name("full-disk"),
     )
     .unwrap();
-    spanplug_tests::log_capture::install();
-    let config =
-        config(&["console_file:default_tracing_exporter"], dir.path()).with_service_name(service);
-    let guard = spanplug_host::init(config).unwrap();
     let tracer = guard.tracer("faults");
-    // Enough to overflow the 64 KiB buffer several times on the application thread.
     for i in 0..2000 {
         let mut span = tracer.start("on_a_full_disk");
         span.set_attribute(KeyValue::new("i", i));
         span.end();
     }
     let error = guard.shutdown().unwrap_err().to_string();
+    // What fit in 64 KiB was written; every span after is counted as lost.
+    let written: u64 = error
+        .rsplit("; ")
+        .next()
+        .and_then(|tail| tail.strip_suffix(" written"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{error}"));
     assert!(
-        error.contains("2000 spans dropped (not written), 0 written"),
+        error.contains(&format!("{} spans dropped (not written)", 2000 - written)),
         "{error}"
     );
-    let logged = spanplug_tests::log_capture::lines_containing("No space left on device");
+    assert!(written > 0 && written < 2000, "{error}");
+    assert_eq!(read_records(dir.path()).len() as u64, written);
+    let logged = spanplug_tests::log_capture::lines_containing("File too large");
     assert!(
         !logged.is_empty() && logged.len() <= 2,
         "reported, and rate-limited: {logged:?}"
     );
+}
+
+/// A link planted where the span file is, or a file rotated away or deleted while
+/// the process runs: spans never go through the link, and a deleted file is created
+/// again for the spans that follow.
+#[test]
+fn a_moved_or_replaced_span_file_is_never_written_through() {
+    spanplug_tests::log_capture::install();
+    let dir = tempfile::tempdir().unwrap();
+    let service = "rotated";
+    let spans = dir.path().join("spans");
+    std::fs::create_dir_all(&spans).unwrap();
+    std::fs::set_permissions(&spans, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    // Planted before start: the name is taken, so another is created, exclusively.
+    let planted = spans.join(format!("{service}_{}.json", std::process::id()));
+    let target = dir.path().join("target.txt");
+    std::fs::write(&target, "not spans\n").unwrap();
+    std::os::unix::fs::symlink(&target, &planted).unwrap();
+    let guard = spanplug_host::init(
+        config(&["console_file:default_tracing_exporter"], dir.path()).with_service_name(service),
+    )
+    .unwrap();
+    let tracer = guard.tracer("faults");
+    tracer.in_span("first", |_| {});
+    guard.force_flush().unwrap();
+    let file = spans.join(format!("{service}_{}_2.json", std::process::id()));
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("\"first\""));
+
+    // Deleted (or rotated away): created again before the next write.
+    std::fs::remove_file(&file).unwrap();
+    tracer.in_span("after_delete", |_| {});
+    guard.force_flush().unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("\"after_delete\"") && !text.contains("\"first\""),
+        "{text}"
+    );
+    assert_eq!(
+        spanplug_tests::log_capture::lines_containing(
+            "the span file was moved or deleted; created it again"
+        )
+        .len(),
+        1
+    );
+
+    // Replaced by a link: not written through; the spans are counted as lost.
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(&target, &file).unwrap();
+    tracer.in_span("through_a_link", |_| {});
+    let error = guard.shutdown().unwrap_err().to_string();
+    assert!(error.contains("1 spans dropped (not written): 0 because writing fell behind, 1 to write errors; 2 written"), "{error}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "not spans\n");
+    assert!(
+        !spanplug_tests::log_capture::lines_containing("was replaced by another file").is_empty()
+    );
+}
+
+/// Folders someone else could write to, or that belong to someone else, are refused.
+#[test]
+fn span_folders_writable_by_others_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    for mode in [0o777, 0o770, 0o1777] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(mode)).unwrap();
+        let error = spanplug_host::init(config(
+            &["console_file:default_tracing_exporter"],
+            dir.path(),
+        ))
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(error.contains("is writable by"), "{mode:o}: {error}");
+    }
+    // A spans folder that is a link is refused, even to a folder of ours.
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("spans")).unwrap();
+    let error = spanplug_host::init(config(
+        &["console_file:default_tracing_exporter"],
+        dir.path(),
+    ))
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        error.contains("is not a directory (a link or a file)"),
+        "{error}"
+    );
+    // Owned by another user (CI runs as root and can set one up).
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534)).unwrap();
+        let error = spanplug_host::init(config(
+            &["console_file:default_tracing_exporter"],
+            dir.path(),
+        ))
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            error.contains("is owned by uid 65534, not this user (uid 0)"),
+            "{error}"
+        );
+    }
 }
 
 #[test]
@@ -328,4 +482,83 @@ fn a_slow_processor_is_reported_and_its_neighbours_still_work() {
         "span processor slow (test_plugins:slow) is slow in on_end",
     );
     assert!(!logged.is_empty(), "the slow processor is named in the log");
+}
+
+/// console_file to a stdout nobody reads: the writer thread blocks in `write(2)`, yet
+/// the application keeps ending spans (those beyond the hand-off are dropped and
+/// counted) and shutdown returns at its deadline with the loss.
+#[test]
+fn a_stuck_writer_never_blocks_the_application_or_shutdown() {
+    use std::io::{BufRead as _, Read as _};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "stuck_writer_child",
+            "--ignored",
+            "--nocapture",
+            "-q",
+        ])
+        .env("SPANPLUG_FAULT_CHILD", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let done = line.starts_with("CHILD-DONE");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        let _ = sender.send(lines);
+    });
+    // Nobody reads the child's stdout until it says it is done.
+    let lines = receiver
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the child finished while its stdout was never read");
+    let mut stdout = Vec::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
+    let _ = child.wait();
+    let report = lines.join("\n");
+    assert!(report.contains("CHILD-DONE ok"), "{report}");
+}
+
+#[test]
+#[ignore = "run by a_stuck_writer_never_blocks_the_application_or_shutdown"]
+fn stuck_writer_child() {
+    assert!(
+        std::env::var_os("SPANPLUG_FAULT_CHILD").is_some(),
+        "run through its parent test"
+    );
+    let guard = spanplug_host::init(
+        TracingConfig::default()
+            .with_exporter_import_path("console_file:debug_span_processor")
+            .with_plugin_dir(spanplug_tests::plugin_dir())
+            .with_shutdown_timeout(Duration::from_millis(500)),
+    )
+    .unwrap();
+    let tracer = guard.tracer("stuck");
+    // About 30 MB of records against a 64 KiB pipe and an 8 MiB hand-off.
+    for i in 0..30_000 {
+        let mut span = tracer.start("stuck_writer");
+        span.set_attribute(KeyValue::new("i", i));
+        span.end();
+    }
+    let error = guard.shutdown().unwrap_err().to_string();
+    let ok =
+        error.contains("shutdown timed out") && error.contains("dropped (writing fell behind)");
+    eprintln!("CHILD-DONE {} {error}", if ok { "ok" } else { "FAILED" });
 }

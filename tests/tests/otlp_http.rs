@@ -582,3 +582,58 @@ fn bad_settings_name_the_key() {
         assert_eq!(error, format!("factory otlp_http:otlp failed: {expected}"));
     }
 }
+
+/// A panic in the export thread stays in the plugin: flushes and shutdown answer at
+/// once (not after their timeouts) with an error naming it, and every span is counted.
+#[test]
+fn a_dead_export_thread_fails_flushes_at_once_and_counts_the_loss() {
+    use std::process::Command;
+    if std::env::var_os("SPANPLUG_FAULT_INJECTION").is_none() {
+        // In a child: the variable is process-wide.
+        let output = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_dead_export_thread_fails_flushes_at_once_and_counts_the_loss",
+                "--nocapture",
+            ])
+            .env("SPANPLUG_FAULT_INJECTION", "otlp_worker_panic")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains("1 passed"), "{stdout}");
+        return;
+    }
+    log_capture::install();
+    let receiver = Receiver::start();
+    let config = otlp_config(&receiver.base_url(), &[])
+        .with_shutdown_timeout(std::time::Duration::from_secs(30));
+    let guard = spanplug_host::init(config).unwrap();
+    let tracer = guard.tracer("dead");
+    for _ in 0..3 {
+        tracer.in_span("before", |_| {});
+    }
+    let started = std::time::Instant::now();
+    let flushed = guard.force_flush().unwrap_err().to_string();
+    assert!(flushed.contains("the export thread died"), "{flushed}");
+    tracer.in_span("after", |_| {});
+    let error = guard.shutdown().unwrap_err().to_string();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(25),
+        "did not wait out the timeout"
+    );
+    assert!(error.contains("4 spans lost"), "{error}");
+    assert!(
+        error.contains("4 lost when the export thread died"),
+        "{error}"
+    );
+    assert!(receiver.requests().is_empty());
+    assert_eq!(
+        log_capture::lines_containing("the export thread panicked; 3 spans lost").len(),
+        1
+    );
+}

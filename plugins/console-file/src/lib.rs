@@ -3,8 +3,11 @@
 //!
 //! `exporter_config` keys:
 //! - `log_dir`: spans go to `<log_dir>/spans/<service>_<pid>.json` (default:
-//!   `$TMPDIR/spanplug-<uid>/logs`; the host maps `SPANPLUG_LOG_DIR` onto it). Folders
-//!   are created 0750 and files 0640; a spans folder writable by every user is refused.
+//!   `$XDG_RUNTIME_DIR/spanplug/logs`, else `$TMPDIR/spanplug-<uid>/logs`; the host
+//!   maps `SPANPLUG_LOG_DIR` onto it). Folders are created 0700 and files 0600, created
+//!   exclusively and never through a link; `log_dir` and every folder below it must be
+//!   owned by this user and writable by no one else. A span file moved or deleted
+//!   while the process runs is created again before the next write.
 //! - `format`: `pretty` (default, the Python layout) or `jsonl` (one compact object
 //!   per line, in `<service>_<pid>.jsonl`).
 //! - `flush_interval_ms`: how often buffered spans reach the file (default 1000).
@@ -26,24 +29,33 @@ export_plugin! {
 }
 
 fn default_tracing_exporter(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
-    let log_dir = ctx
-        .config_value("log_dir")
-        .map(PathBuf::from)
-        .unwrap_or_else(default_log_dir);
+    let (root, log_dir, root_may_be_link) = match ctx.config_value("log_dir") {
+        Some(dir) => (PathBuf::from(dir), PathBuf::from(dir), true),
+        None => {
+            let base = default_base();
+            (base.clone(), base.join("logs"), false)
+        }
+    };
     let destination = Destination::Directory {
+        root,
+        root_may_be_link,
         dir: log_dir.join("spans"),
         service: ctx.service_name().to_string(),
     };
     start(ctx, destination)
 }
 
-/// `$TMPDIR/spanplug-<uid>/logs`: per user, so no one else owns the folder spans go to.
-fn default_log_dir() -> PathBuf {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    std::env::temp_dir()
-        .join(format!("spanplug-{uid}"))
-        .join("logs")
+/// `$XDG_RUNTIME_DIR/spanplug` (the user's own runtime folder) when set, else
+/// `$TMPDIR/spanplug-<uid>`: per user, so no one else owns the folder spans go to.
+fn default_base() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
+        Some(runtime) if runtime.is_absolute() => runtime.join("spanplug"),
+        _ => {
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            let uid = unsafe { libc::geteuid() };
+            std::env::temp_dir().join(format!("spanplug-{uid}"))
+        }
+    }
 }
 
 fn debug_span_processor(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {

@@ -58,6 +58,8 @@ struct Counts {
     dropped_after_shutdown: AtomicU64,
     failed: AtomicU64,
     rejected: AtomicU64,
+    /// Accepted, then lost because the export thread died.
+    lost_worker_died: AtomicU64,
 }
 
 struct State {
@@ -68,6 +70,8 @@ struct State {
     flush_target: u64,
     shutdown_deadline: Option<Instant>,
     stopped: bool,
+    /// The export thread panicked: nothing will be sent again.
+    died: bool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -89,6 +93,7 @@ impl Exporter {
                 flush_target: 0,
                 shutdown_deadline: None,
                 stopped: false,
+                died: false,
             }),
             settings,
             work: Condvar::new(),
@@ -101,7 +106,14 @@ impl Exporter {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name("spanplug-otlp-http".into())
-                .spawn(move || shared.run())
+                .spawn(move || {
+                    // A panic must not cross into the host: record it, settle every
+                    // span still owed, and wake anyone waiting.
+                    let run = std::panic::AssertUnwindSafe(|| shared.run());
+                    if std::panic::catch_unwind(run).is_err() {
+                        shared.worker_died();
+                    }
+                })
                 .map_err(|e| format!("cannot start the export thread: {e}"))?
         };
         Ok(Exporter {
@@ -119,6 +131,10 @@ impl Exporter {
             c.failed.load(Ordering::Relaxed),
             c.rejected.load(Ordering::Relaxed)
         );
+        let died = c.lost_worker_died.load(Ordering::Relaxed);
+        if died > 0 {
+            summary.push_str(&format!(", {died} lost when the export thread died"));
+        }
         let late = c.dropped_after_shutdown.load(Ordering::Relaxed);
         if late > 0 {
             summary.push_str(&format!(", {late} ended after shutdown began"));
@@ -139,6 +155,27 @@ fn lower_thread_priority() {
 }
 
 impl Shared {
+    /// After a panic in the export thread: what it held or had queued is lost.
+    fn worker_died(&self) {
+        let mut state = lock(&self.state);
+        let accepted = self.counts.accepted.load(Ordering::Relaxed);
+        let lost = accepted - state.settled;
+        state.settled = accepted;
+        state.queue.clear();
+        state.stopped = true;
+        state.died = true;
+        self.queued.store(0, Ordering::Relaxed);
+        drop(state);
+        self.counts
+            .lost_worker_died
+            .fetch_add(lost, Ordering::Relaxed);
+        self.progress.notify_all();
+        self.logger.error(&format!(
+            "{}: the export thread panicked; {lost} spans lost, and no more are exported",
+            self.name
+        ));
+    }
+
     fn run(&self) {
         lower_thread_priority();
         let batch_size = self.settings.batch.max_export_batch_size;
@@ -187,6 +224,10 @@ impl Shared {
     }
 
     fn export(&self, batch: Vec<(Arc<Scope>, Vec<u8>)>) {
+        #[cfg(feature = "fault-injection")]
+        if std::env::var("SPANPLUG_FAULT_INJECTION").as_deref() == Ok("otlp_worker_panic") {
+            panic!("fault injection: otlp_worker_panic");
+        }
         let count = batch.len() as u64;
         let body = encode::body(
             &self.resource,
@@ -283,10 +324,12 @@ impl SpanProcessor for Exporter {
         let item = (encode::scope(span.scope), encode::span(span));
         let mut state = lock(&shared.state);
         if state.stopped || state.shutdown_deadline.is_some() {
-            shared
-                .counts
-                .dropped_after_shutdown
-                .fetch_add(1, Ordering::Relaxed);
+            let counter = if state.died {
+                &shared.counts.lost_worker_died
+            } else {
+                &shared.counts.dropped_after_shutdown
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
             return;
         }
         if state.queue.len() >= capacity {
@@ -318,6 +361,9 @@ impl SpanProcessor for Exporter {
         if shared.wait_for(deadline_after(timeout), |s| {
             s.settled >= target || s.stopped
         }) {
+            if lock(&shared.state).died {
+                return Err(format!("the export thread died; {}", self.summary()));
+            }
             Ok(())
         } else {
             Err(format!(
@@ -350,6 +396,7 @@ impl SpanProcessor for Exporter {
             + c.dropped_after_shutdown.load(Ordering::Relaxed)
             + c.failed.load(Ordering::Relaxed)
             + c.rejected.load(Ordering::Relaxed)
+            + c.lost_worker_died.load(Ordering::Relaxed)
             + unsent;
         let summary = self.summary();
         if lost == 0 && stopped {
