@@ -565,20 +565,14 @@ impl TracingConfig {
     /// tracing is disabled.
     pub fn from_yaml_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
-        let read_error = |error| ConfigError::Read {
+        let read_error = |reason: String| ConfigError::Read {
             path: path.to_path_buf(),
-            error,
+            reason,
         };
-        let size = std::fs::metadata(path).map_err(read_error)?.len();
-        if size > MAX_CONFIG_BYTES {
-            return Err(ConfigError::Yaml {
-                origin: Some(path.to_path_buf()),
-                message: format!(
-                    "the file is {size} bytes; config files are limited to {MAX_CONFIG_BYTES}"
-                ),
-            });
-        }
-        let text = std::fs::read_to_string(path).map_err(read_error)?;
+        let bytes = spanplug_api::files::read_regular_file(path, MAX_CONFIG_BYTES)
+            .map_err(|e| read_error(e.to_string()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| read_error(format!("{} is not UTF-8 text", path.display())))?;
         let mut config = Self::parse(&text, Some(path))?;
         let base = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),

@@ -103,13 +103,9 @@ pub enum LoadError {
 /// A tracing config that cannot be used.
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    // The OS error is in the message, so it is not also a `source` (which reporters
-    // such as anyhow would print a second time).
-    #[error("cannot read config file {}: {error}", path.display())]
-    Read {
-        path: PathBuf,
-        error: std::io::Error,
-    },
+    /// `reason` names the file and says what is wrong with it (the OS error once).
+    #[error("cannot read the config file: {reason}")]
+    Read { path: PathBuf, reason: String },
 
     #[error("invalid tracing config{}: {message}", origin.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]
     Yaml {

@@ -172,7 +172,11 @@ fn config_errors_name_the_key_and_print_os_errors_once() {
     let output = spanplug(&["check", dir.path().to_str().unwrap()]);
     let text = stderr(&output);
     assert!(!output.status.success());
-    assert_eq!(text.matches("Is a directory").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("is a directory, not a regular file").count(),
+        1,
+        "{text}"
+    );
     for (yaml, expected) in [
         (
             "tracing_config:\n  exporter_import_path: 5\n",

@@ -66,6 +66,7 @@
 mod open_enum;
 
 pub mod edit;
+pub mod files;
 pub mod module;
 pub mod panic;
 pub mod processor;

@@ -575,12 +575,34 @@ fn bad_settings_name_the_key() {
             ("schedule_delay", "0", "exporter_config.schedule_delay: expected a positive whole number of milliseconds, got \"0\""),
         ("max_queue_size", "0", "exporter_config.max_queue_size: expected a positive whole number, got \"0\""),
         ("endpoint", "collector:4318", "exporter_config.endpoint: expected a URL starting with http:// or https://"),
+        // Files are read without blocking, only if regular, bounded, and must hold PEM.
+        ("certificate", "/dev/zero", "exporter_config.certificate: /dev/zero is a device, not a regular file"),
+        ("certificate", "/etc/passwd", "exporter_config.certificate: /etc/passwd holds no PEM CERTIFICATE block (-----BEGIN ...CERTIFICATE-----)"),
+        ("certificate", "/tmp", "exporter_config.certificate: /tmp is a directory, not a regular file"),
     ] {
         let mut config = otlp_config(&receiver.base_url(), &[]);
         config.exporter_config.insert(key.into(), value.into());
         let error = spanplug_host::init(config).err().unwrap().to_string();
         assert_eq!(error, format!("factory otlp_http:otlp failed: {expected}"));
     }
+    // A FIFO does not block the factory (it would wait for a writer forever).
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("ca.pem");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let config = otlp_config(
+        &receiver.base_url(),
+        &[("certificate", fifo.to_str().unwrap())],
+    );
+    let error = spanplug_host::init(config).err().unwrap().to_string();
+    assert_eq!(
+        error,
+        format!(
+            "factory otlp_http:otlp failed: exporter_config.certificate: {} is a FIFO, not a regular file",
+            fifo.display()
+        )
+    );
 }
 
 /// A panic in the export thread stays in the plugin: flushes and shutdown answer at

@@ -68,10 +68,11 @@ pub struct Settings {
     pub timeout: Duration,
     pub protocol: Protocol,
     pub compression: Compression,
-    /// PEM files: a CA to trust, and a client certificate and key for mTLS.
-    pub certificate: Option<String>,
-    pub client_certificate: Option<String>,
-    pub client_key: Option<String>,
+    /// PEM files: a CA to trust, and a client certificate and key for mTLS; each as
+    /// (the setting it came from, as given, and the path).
+    pub certificate: Option<(String, String)>,
+    pub client_certificate: Option<(String, String)>,
+    pub client_key: Option<(String, String)>,
     pub batch: BatchSettings,
     /// Resource attributes this preset sets over the host's (e.g. `DD_SERVICE`).
     pub resource_overrides: Vec<(String, String)>,
@@ -290,7 +291,7 @@ impl Settings {
                 return Err(format!("{key}: expected `gzip` or `none`, got {other:?}"))
             }
         };
-        let file = |config: &str, suffix: &str| lookup.otlp(config, suffix).map(|(_, path)| path);
+        let file = |config: &str, suffix: &str| lookup.otlp(config, suffix);
         let batch = BatchSettings {
             schedule_delay: millis(
                 lookup.bsp("schedule_delay", "OTEL_BSP_SCHEDULE_DELAY"),

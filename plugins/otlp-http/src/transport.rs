@@ -99,8 +99,26 @@ fn origin_of(location: &str) -> String {
     }
 }
 
-fn read_pem(key: &str, path: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{key}: cannot read {path}: {e}"))
+/// PEM files are small; a larger one is not what the setting meant.
+const MAX_PEM_BYTES: u64 = 1024 * 1024;
+
+/// A PEM file named by a setting: a bounded, non-blocking read of a regular file that
+/// holds a block labelled `label` (e.g. `CERTIFICATE`, `PRIVATE KEY`).
+fn read_pem((key, path): &(String, String), label: &str) -> Result<Vec<u8>, String> {
+    let bytes = spanplug_api::files::read_regular_file(std::path::Path::new(path), MAX_PEM_BYTES)
+        .map_err(|e| format!("{key}: {e}"))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let has_block = text.lines().any(|line| {
+        line.strip_prefix("-----BEGIN ")
+            .and_then(|rest| rest.strip_suffix("-----"))
+            .is_some_and(|found| found.ends_with(label))
+    });
+    if !has_block {
+        return Err(format!(
+            "{key}: {path} holds no PEM {label} block (-----BEGIN ...{label}-----)"
+        ));
+    }
+    Ok(bytes)
 }
 
 impl Transport {
@@ -130,18 +148,25 @@ impl Transport {
             .referer(false)
             .default_headers(headers)
             .user_agent(concat!("spanplug-otlp-http/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &settings.certificate {
-            let pem = read_pem("OTEL_EXPORTER_OTLP_CERTIFICATE", path)?;
-            let certificate = reqwest::Certificate::from_pem(&pem)
-                .map_err(|e| format!("{path}: not a PEM certificate: {e}"))?;
-            builder = builder.add_root_certificate(certificate);
+        if let Some(setting) = &settings.certificate {
+            let pem = read_pem(setting, "CERTIFICATE")?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                format!("{}: {} is not a PEM certificate: {e}", setting.0, setting.1)
+            })?;
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
         }
         match (&settings.client_certificate, &settings.client_key) {
             (Some(cert), Some(key)) => {
-                let mut pem = read_pem("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", cert)?;
-                pem.extend(read_pem("OTEL_EXPORTER_OTLP_CLIENT_KEY", key)?);
-                let identity = reqwest::Identity::from_pem(&pem)
-                    .map_err(|_| format!("{cert} and its key do not form a PEM client identity"))?;
+                let mut pem = read_pem(cert, "CERTIFICATE")?;
+                pem.extend(read_pem(key, "PRIVATE KEY")?);
+                let identity = reqwest::Identity::from_pem(&pem).map_err(|_| {
+                    format!(
+                        "{} and {} do not form a PEM client identity (a certificate and its private key)",
+                        cert.0, key.0
+                    )
+                })?;
                 builder = builder.identity(identity);
             }
             (None, None) => {}
