@@ -24,7 +24,7 @@ use opentelemetry::trace::{FutureExt as _, SpanKind, Status, TraceContextExt as 
 use opentelemetry::{global, Context, KeyValue};
 use serde_json::{json, Value};
 use spanplug_host::http_client::InjectTraceContext as _;
-use spanplug_host::http_server::TraceLayer;
+use spanplug_host::http_server::{self, TraceLayer};
 use spanplug_host::TracingConfig;
 
 /// The processes of the example, in start order (downstream first).
@@ -492,9 +492,15 @@ pub fn serve(
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|e| anyhow::anyhow!("binding {address}: {e}"))?;
-        axum::serve(listener, router(services))
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        // Drains within a deadline on SIGTERM whatever clients do, and drops clients
+        // that send headers or bodies too slowly.
+        http_server::serve(
+            listener,
+            router(services),
+            shutdown_signal(),
+            http_server::ServeLimits::default(),
+        )
+        .await;
         anyhow::Ok(())
     })?;
     drop(runtime);

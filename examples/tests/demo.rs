@@ -300,3 +300,66 @@ fn demo_answers_help() {
     }
     assert!(demo(&["--help"], &[]).1.contains("--config <FILE>"));
 }
+
+/// SIGTERM ends a service on time even while clients hold requests half-sent
+/// (partial headers, a partial body): it drains, then closes them.
+#[test]
+fn sigterm_stops_a_service_whatever_its_clients_do() {
+    use std::io::Write as _;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let port = spanplug_tests::otlp_receiver::unused_port();
+    let mut service = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(["serve", "notification", "--port", &port.to_string()])
+        .env("SPANPLUG_PLUGIN_PATH", spanplug_tests::plugin_dir())
+        .env("SPANPLUG_LOG_DIR", dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let connect = || loop {
+        if let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            break stream;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut half_headers = connect();
+    half_headers
+        .write_all(b"GET /health HTTP/1.1\r\nHo")
+        .unwrap();
+    let mut half_body = connect();
+    half_body
+        .write_all(b"POST /notify HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\nContent-Length: 100\r\n\r\n{\"na")
+        .unwrap();
+    // The server has both requests in hand once a full one after them is answered.
+    let mut probe = connect();
+    probe
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut probe, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let stopped_at = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &service.id().to_string()])
+        .status()
+        .unwrap();
+    let status = loop {
+        if let Some(status) = service.try_wait().unwrap() {
+            break status;
+        }
+        if stopped_at.elapsed() > Duration::from_secs(30) {
+            let _ = service.kill();
+            panic!("still running 30 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    drop((half_headers, half_body));
+    // Its spans were flushed on the way out.
+    let text = std::fs::read_dir(dir.path().join("spans"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(text.contains("\"http.route\": \"/health\""), "{text}");
+}
