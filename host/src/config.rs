@@ -56,6 +56,7 @@ pub const SAMPLING_RATIO_VAR: &str = "SPANPLUG_TRACING_SAMPLING_RATIO";
 pub const IMPORT_PATH_VAR: &str = "SPANPLUG_TRACING_EXPORTER_IMPORT_PATH";
 pub const LOG_DIR_VAR: &str = "SPANPLUG_LOG_DIR";
 pub const ON_ERROR_VAR: &str = "SPANPLUG_TRACING_ON_ERROR";
+pub const REQUIRE_SHA256_VAR: &str = "SPANPLUG_REQUIRE_SHA256";
 pub const SDK_DISABLED_VAR: &str = "OTEL_SDK_DISABLED";
 pub const PROPAGATORS_VAR: &str = "OTEL_PROPAGATORS";
 pub const TRACES_EXPORTER_VAR: &str = "OTEL_TRACES_EXPORTER";
@@ -242,6 +243,8 @@ pub struct TracingConfig {
     pub plugin_path: Vec<PathBuf>,
     /// SHA-256 pins (hex), keyed by module name or library path, checked before loading.
     pub exporter_sha256: BTreeMap<String, String>,
+    /// Refuse any plugin without a pin in `exporter_sha256`.
+    pub require_sha256: bool,
     /// Set by the application; `None` lets `OTEL_SERVICE_NAME` and
     /// `OTEL_RESOURCE_ATTRIBUTES` decide, as the OpenTelemetry spec says.
     pub service_name: Option<String>,
@@ -270,6 +273,7 @@ impl Default for TracingConfig {
             exporter_config: ConfigMap::default(),
             plugin_path: Vec::new(),
             exporter_sha256: BTreeMap::new(),
+            require_sha256: false,
             service_name: None,
             shutdown_timeout: Duration::from_secs(5),
             factory_timeout: Duration::from_secs(10),
@@ -297,6 +301,7 @@ struct RawTracingConfig {
     exporter_config: Option<serde_yaml_ng::Value>,
     plugin_path: Option<serde_yaml_ng::Value>,
     exporter_sha256: Option<serde_yaml_ng::Value>,
+    require_sha256: Option<serde_yaml_ng::Value>,
     on_error: Option<serde_yaml_ng::Value>,
 }
 
@@ -654,8 +659,15 @@ impl TracingConfig {
         match &raw.exporter_sha256 {
             None | Some(serde_yaml_ng::Value::Null) => {}
             Some(value) => {
-                config.exporter_sha256 = config_map("tracing_config.exporter_sha256", value)?.0
+                let key = "tracing_config.exporter_sha256";
+                config.exporter_sha256 = config_map(key, value)?.0;
+                for (module, pin) in &config.exporter_sha256 {
+                    check_pin(&format!("{key}.{module}"), pin)?;
+                }
             }
+        }
+        if let Some(value) = &raw.require_sha256 {
+            config.require_sha256 = yaml_bool("tracing_config.require_sha256", value)?;
         }
         if let Some(value) = &raw.on_error {
             let key = "tracing_config.on_error";
@@ -802,10 +814,30 @@ impl TracingConfig {
         if let Some(value) = env_var(ON_ERROR_VAR) {
             self.on_error = OnError::parse(ON_ERROR_VAR, &value)?;
         }
+        if let Some(value) = env_var(REQUIRE_SHA256_VAR) {
+            self.require_sha256 = match value.trim() {
+                "1" | "true" => true,
+                "0" | "false" => false,
+                other => {
+                    return Err(ConfigError::InvalidValue {
+                        key: REQUIRE_SHA256_VAR.into(),
+                        message: format!("expected 1 or 0 (true or false), got {other:?}"),
+                    })
+                }
+            };
+        }
         if let Some(dir) = env_var(LOG_DIR_VAR) {
             self.exporter_config.insert("log_dir".into(), dir);
         }
         Ok(self)
+    }
+
+    /// The pins every plugin is checked against.
+    pub fn pins(&self) -> crate::plugins::Pins<'_> {
+        crate::plugins::Pins {
+            sha256: &self.exporter_sha256,
+            required: self.require_sha256,
+        }
     }
 
     /// The entries to install: the configured ones, or the default exporter.
@@ -857,6 +889,20 @@ impl TracingConfig {
             (None, Some(otel)) => format!("{SAMPLER_VAR}: {otel:?}"),
             (None, None) => "parent-based, root ratio 1.0 (default)".into(),
         }
+    }
+}
+
+/// A SHA-256 pin must be 64 hex digits: a typo should fail when the config is read,
+/// not later as a mismatch.
+pub fn check_pin(key: &str, pin: &str) -> Result<(), String> {
+    let pin = pin.trim();
+    if pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key}: expected a SHA-256 of 64 hex digits (as `sha256sum` prints), got {} characters",
+            pin.chars().count()
+        ))
     }
 }
 

@@ -55,6 +55,12 @@ pub enum LoadError {
         actual: String,
     },
 
+    #[error("{} has no SHA-256 pin and require_sha256 is set (SPANPLUG_REQUIRE_SHA256); add `{module}: <sha256sum of the file>` to tracing_config.exporter_sha256", path.display())]
+    Unpinned { module: String, path: PathBuf },
+
+    #[error("the pin for {module} is not valid: {reason}")]
+    BadPin { module: String, reason: String },
+
     #[error("{} is not a loadable shared library: {reason}", path.display())]
     InvalidLibrary { path: PathBuf, reason: String },
 

@@ -1,21 +1,30 @@
 //! `spanplug install-plugins`: copies plugin libraries into a plugin folder (for
-//! example `/opt/spanplug/plugins` in an image), checking each one loads as a
-//! spanplug plugin first and replacing files atomically, so a running service that
-//! loads from the folder never sees a half-written library.
+//! example `/opt/spanplug/plugins` in an image), all or nothing.
+//!
+//! Each source is opened once, without blocking, and must be a regular ELF shared
+//! object; it is copied from that descriptor into a temporary file in the target
+//! folder and synced. Every staged copy is then loaded by a *probe* in another
+//! process (a library's constructors run when it loads: not in the installer), and
+//! only when all of them load are they renamed into place. A target folder the host
+//! would refuse to load from is refused up front; two sources with one file name
+//! are refused.
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::error::LoadError;
-use crate::loader::Plugin;
+use crate::elf;
 
 /// The symbol every spanplug plugin exports (abi_stable's root-module loader).
 const ROOT_MODULE_SYMBOL: &[u8] = b"_1as_0lib_1header_0root_bmodule_bloader";
+/// Libraries larger than this are not read (nor installed).
+const MAX_LIBRARY_BYTES: u64 = 512 * 1024 * 1024;
 
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum InstallError {
     // The OS error is in the message, so not also a `source` (printed once).
     #[error("{}: {error}", path.display())]
@@ -23,10 +32,56 @@ pub enum InstallError {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error(transparent)]
-    Load(#[from] LoadError),
+    #[error("{}: {reason}", path.display())]
+    BadSource { path: PathBuf, reason: String },
     #[error("no spanplug plugin libraries in {}", dir.display())]
     NoPlugins { dir: PathBuf },
+    #[error("two sources are named {name}: {} and {}; install one of them", first.display(), second.display())]
+    DuplicateName {
+        name: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error("refusing to install into {}: {reason}; the host would refuse to load plugins from it", dir.display())]
+    UnsafeTarget { dir: PathBuf, reason: String },
+    #[error("nothing installed: {} of {} libraries failed to load{}", failed(outcomes), outcomes.len(), outcome_lines(outcomes))]
+    NotLoadable { outcomes: Vec<Outcome> },
+}
+
+/// What the probe made of one library.
+#[derive(Debug)]
+pub struct Outcome {
+    pub source: PathBuf,
+    pub result: Result<Probed, String>,
+}
+
+fn failed(outcomes: &[Outcome]) -> usize {
+    outcomes.iter().filter(|o| o.result.is_err()).count()
+}
+
+fn outcome_lines(outcomes: &[Outcome]) -> String {
+    outcomes
+        .iter()
+        .map(|o| match &o.result {
+            Ok(probed) => format!(
+                "\n  ok    {} (spanplug-api {})",
+                o.source.display(),
+                probed.api_version
+            ),
+            Err(reason) => format!(
+                "\n  FAIL  {}: {}",
+                o.source.display(),
+                reason.replace('\n', "\n        ")
+            ),
+        })
+        .collect()
+}
+
+/// What a probe reports for a library that loads.
+#[derive(Clone, Debug)]
+pub struct Probed {
+    pub api_version: String,
+    pub functions: Vec<String>,
 }
 
 /// One library installed.
@@ -44,6 +99,19 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
     }
 }
 
+/// Opens a source without blocking (a FIFO cannot hang the installer) and checks it is
+/// a regular ELF shared object; the descriptor is what gets copied.
+fn open_source(path: &Path) -> Result<File, InstallError> {
+    let bad = |reason: String| InstallError::BadSource {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut file = spanplug_api::files::open_regular_file(path, MAX_LIBRARY_BYTES)
+        .map_err(|e| bad(e.to_string()))?;
+    elf::check_shared_object(&mut file).map_err(bad)?;
+    Ok(file)
+}
+
 /// Shared libraries in `dir` that export the spanplug root module.
 fn plugins_in(dir: &Path) -> Result<Vec<PathBuf>, InstallError> {
     let mut found = Vec::new();
@@ -53,8 +121,14 @@ fn plugins_in(dir: &Path) -> Result<Vec<PathBuf>, InstallError> {
             .file_name()
             .and_then(|n| n.to_str())
             .is_some_and(|n| n.ends_with(std::env::consts::DLL_SUFFIX));
-        if is_library && path.is_file() {
-            let bytes = fs::read(&path).map_err(io(&path))?;
+        if is_library && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let bytes =
+                spanplug_api::files::read_regular_file(&path, MAX_LIBRARY_BYTES).map_err(|e| {
+                    InstallError::BadSource {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    }
+                })?;
             if bytes
                 .windows(ROOT_MODULE_SYMBOL.len())
                 .any(|w| w == ROOT_MODULE_SYMBOL)
@@ -72,8 +146,57 @@ fn plugins_in(dir: &Path) -> Result<Vec<PathBuf>, InstallError> {
     Ok(found)
 }
 
-/// Installs each library in `sources` (files, or folders of plugins) into `dest`.
-pub fn install_plugins(sources: &[PathBuf], dest: &Path) -> Result<Vec<Installed>, InstallError> {
+/// A staged copy in the target folder, removed unless it is renamed into place.
+struct Staged {
+    source: PathBuf,
+    staging: PathBuf,
+    target: PathBuf,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.staging);
+    }
+}
+
+fn stage(source: &Path, dest: &Path) -> Result<Staged, InstallError> {
+    let mut file = open_source(source)?;
+    let name = source.file_name().expect("a regular file has a name");
+    let staging = dest.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let staged = Staged {
+        source: source.to_path_buf(),
+        staging: staging.clone(),
+        target: dest.join(name),
+    };
+    // Created exclusively: never through a link someone left at that name.
+    let mut copy = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o755)
+        .open(&staging)
+        .map_err(io(&staging))?;
+    std::io::Seek::rewind(&mut file).map_err(io(source))?;
+    std::io::copy(&mut file, &mut copy).map_err(io(&staging))?;
+    // Not writable by group or others whatever the umask: the host refuses such plugins.
+    copy.set_permissions(fs::Permissions::from_mode(0o755))
+        .map_err(io(&staging))?;
+    copy.flush()
+        .and_then(|()| copy.sync_all())
+        .map_err(io(&staging))?;
+    Ok(staged)
+}
+
+/// Installs each library in `sources` (files, or folders of plugins) into `dest`, or
+/// none of them: `probe` loads each staged copy (in another process) and reports it.
+pub fn install_plugins(
+    sources: &[PathBuf],
+    dest: &Path,
+    probe: impl Fn(&Path) -> Result<Probed, String>,
+) -> Result<Vec<Installed>, InstallError> {
     let mut libraries = Vec::new();
     for source in sources {
         if source.is_dir() {
@@ -82,32 +205,55 @@ pub fn install_plugins(sources: &[PathBuf], dest: &Path) -> Result<Vec<Installed
             libraries.push(source.clone());
         }
     }
-    fs::create_dir_all(dest).map_err(io(dest))?;
-    let mut installed = Vec::new();
-    for library in libraries {
-        let plugin = Plugin::load(&library)?;
-        let file_name = library
-            .file_name()
-            .expect("a loaded library has a file name");
-        let target = dest.join(file_name);
-        let staging = dest.join(format!(
-            ".{}.{}.tmp",
-            file_name.to_string_lossy(),
-            std::process::id()
-        ));
-        fs::copy(&library, &staging).map_err(io(&staging))?;
-        // Not writable by group or others: the host refuses such plugins.
-        fs::set_permissions(&staging, fs::Permissions::from_mode(0o755)).map_err(io(&staging))?;
-        fs::rename(&staging, &target).map_err(io(&target))?;
-        installed.push(Installed {
-            path: target,
-            api_version: plugin.api_version().to_string(),
-            functions: plugin
-                .factories()
-                .iter()
-                .map(|f| f.name().to_string())
-                .collect(),
+    for (i, library) in libraries.iter().enumerate() {
+        let name = library.file_name().unwrap_or_default();
+        if let Some(other) = libraries[..i].iter().find(|o| o.file_name() == Some(name)) {
+            return Err(InstallError::DuplicateName {
+                name: name.to_string_lossy().into_owned(),
+                first: other.clone(),
+                second: library.clone(),
+            });
+        }
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dest)
+        .map_err(io(dest))?;
+    if let Some(reason) = crate::trust::folder_problem(dest) {
+        return Err(InstallError::UnsafeTarget {
+            dir: dest.to_path_buf(),
+            reason,
         });
     }
+    let staged = libraries
+        .iter()
+        .map(|library| stage(library, dest))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcomes: Vec<Outcome> = staged
+        .iter()
+        .map(|s| Outcome {
+            source: s.source.clone(),
+            result: probe(&s.staging),
+        })
+        .collect();
+    if outcomes.iter().any(|o| o.result.is_err()) {
+        // Dropping `staged` removes every staged copy.
+        return Err(InstallError::NotLoadable { outcomes });
+    }
+    let mut installed = Vec::new();
+    for (staged, outcome) in staged.iter().zip(outcomes) {
+        fs::rename(&staged.staging, &staged.target).map_err(io(&staged.target))?;
+        let probed = outcome.result.expect("checked above");
+        installed.push(Installed {
+            path: staged.target.clone(),
+            api_version: probed.api_version,
+            functions: probed.functions,
+        });
+    }
+    // The renames themselves survive a crash once the folder is synced.
+    File::open(dest)
+        .and_then(|dir| dir.sync_all())
+        .map_err(io(dest))?;
     Ok(installed)
 }

@@ -93,7 +93,7 @@ impl PluginPipeline {
         let entries = config.entries();
         let mut skipped = 0;
         for entry in &entries {
-            let loaded = match load_import_path(entry, &search, &config.exporter_sha256, &input) {
+            let loaded = match load_import_path(entry, &search, config.pins(), &input) {
                 Ok(loaded) => loaded,
                 Err(error) if config.on_error == OnError::Warn => {
                     skipped += 1;

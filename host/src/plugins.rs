@@ -45,20 +45,46 @@ pub struct LoadedProcessors {
     pub processors: Vec<Processor>,
 }
 
+/// The SHA-256 pins plugins are checked against before loading.
+#[derive(Clone, Copy, Debug)]
+pub struct Pins<'a> {
+    /// Module names or library paths to the SHA-256 (hex) the file must have.
+    pub sha256: &'a BTreeMap<String, String>,
+    /// Refuse a plugin that has no pin.
+    pub required: bool,
+}
+
 /// Resolves, loads, checks and calls one entry's `module:function`, logging the result
-/// once. `pins` maps module names or library paths to the SHA-256 the file must have.
+/// once.
 pub fn load_import_path(
     entry: &ExporterEntry,
     search: &PluginSearchPath,
-    pins: &BTreeMap<String, String>,
+    pins: Pins<'_>,
     input: &FactoryInput<'_>,
 ) -> Result<LoadedProcessors, LoadError> {
     let parsed = ImportPath::parse(&entry.import_path)?;
     let library = search.resolve(&parsed.module)?;
-    let pin = match &parsed.module {
-        ModuleRef::Name(name) => pins.get(name),
-        ModuleRef::File(path) => pins.get(&path.to_string_lossy().into_owned()),
+    let (key, pin) = match &parsed.module {
+        ModuleRef::Name(name) => (name.clone(), pins.sha256.get(name)),
+        ModuleRef::File(path) => {
+            let key = path.to_string_lossy().into_owned();
+            let pin = pins.sha256.get(&key);
+            (key, pin)
+        }
     };
+    if let Some(pin) = pin {
+        crate::config::check_pin(&format!("exporter_sha256.{key}"), pin).map_err(|reason| {
+            LoadError::BadPin {
+                module: key.clone(),
+                reason,
+            }
+        })?;
+    } else if pins.required {
+        return Err(LoadError::Unpinned {
+            module: key,
+            path: library,
+        });
+    }
     let plugin = Plugin::load_pinned(&library, pin.map(String::as_str))?;
 
     let canonical = parsed.to_string();

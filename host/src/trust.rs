@@ -80,6 +80,15 @@ pub fn check_trusted(path: &Path, file: &File) -> Result<(), LoadError> {
     }
 }
 
+/// Why the host would refuse plugins in `dir` (links resolved), if it would.
+pub(crate) fn folder_problem(dir: &Path) -> Option<String> {
+    if std::env::var(ALLOW_INSECURE_VAR).is_ok_and(|v| v == "1") {
+        return None;
+    }
+    let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    problem(&real, "plugin folder", std::fs::metadata(&real))
+}
+
 /// Checks the open file that will be loaded against a pinned SHA-256 (hex).
 pub fn check_sha256(path: &Path, file: &mut File, expected: &str) -> Result<(), LoadError> {
     use sha2::{Digest, Sha256};

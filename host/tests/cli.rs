@@ -330,10 +330,89 @@ fn installed_plugins_load_from_their_new_folder() {
     ]);
     assert!(!output.status.success());
     assert!(
-        stderr(&output).contains("is not a loadable shared library: not an ELF file"),
+        stderr(&output).contains("libnot_a_plugin.so: not an ELF file"),
         "{}",
         stderr(&output)
     );
+}
+
+/// One bad library among three installs none of them, with a line for each; two
+/// sources with one name, a FIFO and a folder the host would refuse are refused.
+#[test]
+fn install_plugins_is_all_or_nothing_and_refuses_what_the_host_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("plugins");
+    let source = plugin_dir();
+    let library = |name: &str| {
+        source.join(format!(
+            "{}{name}{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ))
+    };
+    let install = |sources: &[&Path]| {
+        let mut args = vec!["install-plugins", dest.to_str().unwrap()];
+        args.extend(sources.iter().map(|s| s.to_str().unwrap()));
+        spanplug(&args)
+    };
+    let (good, also_good, incompatible) = (
+        library("console_file"),
+        library("test_plugins"),
+        library("abi_mismatch"),
+    );
+    let output = install(&[&good, &incompatible, &also_good]);
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    assert!(
+        text.contains("nothing installed: 1 of 3 libraries failed to load"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("ok    {}", good.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("FAIL  {}", incompatible.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("ok    {}", also_good.display())),
+        "{text}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&dest).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "nothing installed, no staged copies left: {left:?}"
+    );
+
+    // Two sources with one name.
+    let copy_dir = dir.path().join("copy");
+    std::fs::create_dir(&copy_dir).unwrap();
+    let twin = copy_dir.join(good.file_name().unwrap());
+    std::fs::copy(&good, &twin).unwrap();
+    let text = stderr(&install(&[&good, &twin]));
+    assert!(
+        text.contains("two sources are named libconsole_file.so"),
+        "{text}"
+    );
+
+    // A FIFO source does not hang the installer.
+    let fifo = dir.path().join("libfifo.so");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let text = stderr(&install(&[&fifo]));
+    assert!(
+        text.contains("libfifo.so is a FIFO, not a regular file"),
+        "{text}"
+    );
+
+    // A folder anyone can write to, which the host would refuse to load from.
+    std::fs::set_permissions(&dest, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let text = stderr(&install(&[&good]));
+    assert!(text.contains("refusing to install into"), "{text}");
+    assert!(text.contains("is writable by every user"), "{text}");
+    assert!(std::fs::read_dir(&dest).unwrap().next().is_none());
 }
 
 #[test]

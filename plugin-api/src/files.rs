@@ -3,7 +3,7 @@
 //! file, and read up to a limit (`/dev/zero` cannot grow the process). For hosts and
 //! plugins alike; nothing here crosses the boundary.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
@@ -20,9 +20,9 @@ impl std::fmt::Display for FileError {
 
 impl std::error::Error for FileError {}
 
-/// The contents of the regular file at `path`, at most `max_bytes` of them (a larger
-/// file is an error, not a truncation).
-pub fn read_regular_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, FileError> {
+/// Opens `path` for reading without blocking and only if it is a regular file of at
+/// most `max_bytes`; the descriptor is what the checks judged.
+pub fn open_regular_file(path: &Path, max_bytes: u64) -> Result<File, FileError> {
     let shown = path.display();
     let file = OpenOptions::new()
         .read(true)
@@ -53,7 +53,15 @@ pub fn read_regular_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, FileErr
             meta.len()
         )));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    Ok(file)
+}
+
+/// The contents of the regular file at `path`, at most `max_bytes` of them (a larger
+/// file is an error, not a truncation).
+pub fn read_regular_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, FileError> {
+    let shown = path.display();
+    let file = open_regular_file(path, max_bytes)?;
+    let mut bytes = Vec::new();
     // The size may change under us: never read more than the limit.
     file.take(max_bytes + 1)
         .read_to_end(&mut bytes)

@@ -91,4 +91,39 @@ fn insecure_or_unpinned_plugins_are_refused() {
         error.contains(&format!("expected {wrong}, found {digest}")),
         "{error}"
     );
+
+    // A pin that is not 64 hex digits fails as such, not later as a mismatch.
+    let error = load(&dir, &[("console_file", "abc123")]).unwrap_err();
+    assert_eq!(
+        error,
+        "the pin for console_file is not valid: exporter_sha256.console_file: expected a SHA-256 of 64 hex digits (as `sha256sum` prints), got 6 characters"
+    );
+    let yaml = "tracing_config:\n  exporter_sha256: {console_file: xyz}\n";
+    let error = spanplug_host::TracingConfig::from_yaml_str(yaml)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(
+            "tracing_config.exporter_sha256.console_file: expected a SHA-256 of 64 hex digits"
+        ),
+        "{error}"
+    );
+
+    // require_sha256: an unpinned plugin is refused, a pinned one loads.
+    std::env::set_var("SPANPLUG_REQUIRE_SHA256", "1");
+    let error = load(&dir, &[]).unwrap_err();
+    std::env::remove_var("SPANPLUG_REQUIRE_SHA256");
+    assert!(
+        error.contains("has no SHA-256 pin and require_sha256 is set"),
+        "{error}"
+    );
+    let yaml = "tracing_config:\n  require_sha256: true\n";
+    let mut config = spanplug_host::TracingConfig::from_yaml_str(yaml).unwrap();
+    assert!(config.require_sha256);
+    config = config
+        .with_exporter_import_path("console_file:default_tracing_exporter")
+        .with_plugin_dir(&dir)
+        .with_exporter_config("log_dir", dir.join("logs").to_string_lossy());
+    config.exporter_sha256.insert("console_file".into(), digest);
+    spanplug_host::init(config).expect("pinned and required");
 }

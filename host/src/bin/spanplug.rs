@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use spanplug_host::config::{TracingConfig, LOW_SAMPLING_RATIO};
 use spanplug_host::import_path::ModuleRef;
-use spanplug_host::install::install_plugins;
+use spanplug_host::install::{install_plugins, Probed};
 use spanplug_host::loader::{Plugin, PluginSearchPath};
 use spanplug_host::plugins::{load_import_path, FactoryInput};
 use spanplug_host::{spans_file, stderr_log, tree, waterfall};
@@ -155,7 +155,7 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
         println!("exporters: none (OTEL_TRACES_EXPORTER=none)");
     }
     for entry in &entries {
-        match load_import_path(entry, &search, &config.exporter_sha256, &input) {
+        match load_import_path(entry, &search, config.pins(), &input) {
             Ok(loaded) => {
                 println!(
                     "ok    {} ({}, spanplug-api {})",
@@ -207,8 +207,44 @@ fn print_tree(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Loads `library` in a child `spanplug list`, so that its constructors never run in
+/// the installer, and reads back its API version and functions.
+fn probe(library: &Path) -> Result<Probed, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find spanplug itself: {e}"))?;
+    let output = std::process::Command::new(exe)
+        .arg("list")
+        .arg(library)
+        .env("SPANPLUG_LOG", "error")
+        .output()
+        .map_err(|e| format!("cannot start the probe: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let reason = stderr.trim().trim_start_matches("error: ");
+        return Err(match output.status.code() {
+            Some(_) => reason.to_string(),
+            None => format!("loading it killed the probe ({}) {reason}", output.status),
+        });
+    }
+    let api_version = stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("built against spanplug-api "))
+        .ok_or("the probe did not report an API version")?
+        .to_string();
+    let functions = stdout
+        .lines()
+        .skip_while(|line| line.trim() != "functions:")
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next().map(str::to_string))
+        .collect();
+    Ok(Probed {
+        api_version,
+        functions,
+    })
+}
+
 fn install(dest: &Path, sources: &[PathBuf]) -> anyhow::Result<()> {
-    for plugin in install_plugins(sources, dest)? {
+    for plugin in install_plugins(sources, dest, probe)? {
         println!(
             "installed {} (spanplug-api {}): {}",
             plugin.path.display(),
