@@ -136,6 +136,10 @@ impl Plugin {
             path: path.to_path_buf(),
             reason,
         })?;
+        #[cfg(feature = "fault-injection")]
+        if let Some(replacement) = std::env::var_os("SPANPLUG_FAULT_SWAP_AFTER_CHECKS") {
+            let _ = std::fs::rename(replacement, path);
+        }
         let by_descriptor = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
         let load_from = if by_descriptor.exists() {
             by_descriptor.as_path()

@@ -79,6 +79,8 @@ struct Shared {
     received: Mutex<Vec<Received>>,
     script: Mutex<VecDeque<Reply>>,
     arrived: Condvar,
+    /// Requests that reached the handler, answered or not yet.
+    started: Mutex<usize>,
 }
 
 pub struct Receiver {
@@ -86,6 +88,87 @@ pub struct Receiver {
     shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A backend that is down in the way a crashed one is: it accepts each connection
+/// and closes it without answering, counting the attempts, so tests can wait for the
+/// exporter to have tried rather than sleep.
+pub struct ResettingListener {
+    port: u16,
+    attempts: Arc<(Mutex<usize>, Condvar)>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ResettingListener {
+    /// On `port` (0: any free one).
+    pub fn start_on(port: u16) -> ResettingListener {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind loopback");
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let attempts = Arc::new((Mutex::new(0), Condvar::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = {
+            let (attempts, stop) = (Arc::clone(&attempts), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    match listener.accept() {
+                        Ok((mut stream, _)) => {
+                            let _ = stream.set_nonblocking(false);
+                            let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+                            let _ = stream.read(&mut [0u8; 64]);
+                            drop(stream);
+                            *attempts.0.lock().unwrap() += 1;
+                            attempts.1.notify_all();
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                    }
+                }
+            })
+        };
+        ResettingListener {
+            port,
+            attempts,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn attempts(&self) -> usize {
+        *self.attempts.0.lock().unwrap()
+    }
+
+    /// Waits until `count` connections were made; false if `timeout` passed first.
+    pub fn wait_for_attempts(&self, count: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut attempts = self.attempts.0.lock().unwrap();
+        while *attempts < count {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            attempts = self
+                .attempts
+                .1
+                .wait_timeout(attempts, deadline - now)
+                .unwrap()
+                .0;
+        }
+        true
+    }
+
+    /// Stops listening and frees the port.
+    pub fn stop(mut self) -> usize {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.attempts()
+    }
 }
 
 /// A loopback port nothing listens on (for "backend down").
@@ -186,6 +269,19 @@ impl Receiver {
         }
     }
 
+    /// Waits until `count` requests reached the receiver (answered or still being
+    /// answered, e.g. delayed); false if `timeout` passed first.
+    pub fn wait_for_arrivals(&self, count: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while *self.shared.started.lock().unwrap() < count {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        true
+    }
+
     pub fn stop(mut self) {
         self.shutdown();
     }
@@ -244,6 +340,7 @@ async fn handle(
         Ok(decoded) => decoded,
         Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
     };
+    *shared.started.lock().unwrap() += 1;
     let reply = shared
         .script
         .lock()

@@ -73,6 +73,20 @@ fn insecure_or_unpinned_plugins_are_refused() {
         "{error}"
     );
 
+    // Owned by another user (CI runs as root and can set one up).
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        set_mode(&dir, 0o755);
+        std::os::unix::fs::chown(&library, Some(65534), None).unwrap();
+        let error = load(&dir, &[]).unwrap_err();
+        assert!(
+            error.contains("is owned by uid 65534, neither this user nor root"),
+            "{error}"
+        );
+        std::os::unix::fs::chown(&library, Some(0), None).unwrap();
+        set_mode(&dir, 0o775);
+    }
+
     std::env::set_var("SPANPLUG_ALLOW_INSECURE_PLUGINS", "1");
     load(&dir, &[]).expect("the operator allowed it");
     std::env::remove_var("SPANPLUG_ALLOW_INSECURE_PLUGINS");

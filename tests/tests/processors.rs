@@ -141,6 +141,33 @@ fn a_panicking_processor_never_takes_the_host_or_its_neighbours_down() {
     assert_eq!(records.len(), 50);
 }
 
+/// A panic in a processor's destructor, run when the last provider lets go of the
+/// pipeline: caught inside the plugin (abi_stable would abort the process).
+#[test]
+fn a_processor_that_panics_in_its_destructor_does_not_abort_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("dropped");
+    let config = config(
+        &[
+            "test_plugins:panicking",
+            "console_file:default_tracing_exporter",
+        ],
+        dir.path(),
+    )
+    .with_exporter_config("panic_in", "drop")
+    .with_exporter_config("drop_marker", marker.to_string_lossy());
+    let guard = spanplug_host::init(config).unwrap();
+    guard.tracer("test").in_span("before_drop", |_| {});
+    guard.shutdown().unwrap();
+    // `init` made the provider global too: replacing it drops the last reference.
+    opentelemetry::global::set_tracer_provider(
+        opentelemetry::trace::noop::NoopTracerProvider::new(),
+    );
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "dropped");
+    // Still here, and the spans were written.
+    assert_eq!(read_records(dir.path())[0].name, "before_drop");
+}
+
 #[test]
 fn jsonl_format_writes_one_compact_object_per_line() {
     let dir = tempfile::tempdir().unwrap();
