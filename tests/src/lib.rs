@@ -93,3 +93,39 @@ pub fn span_files(log_dir: &Path) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// The ignored test `name` of the running test binary, as a child process of its
+/// own (for faults that are process-wide: resource limits, memory, environment):
+/// `SPANPLUG_FAULT_CHILD` is set so the child can tell it was started this way.
+pub fn child_test(name: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(std::env::current_exe().expect("own path"));
+    command
+        .args([
+            "--exact",
+            name,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SPANPLUG_FAULT_CHILD", "1");
+    command
+}
+
+/// Fails unless a [`child_test`] ran its one test and passed; returns its stdout.
+pub fn assert_child_passed(output: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Fails a child test started any other way than by its parent.
+pub fn assert_in_child() {
+    assert!(
+        std::env::var_os("SPANPLUG_FAULT_CHILD").is_some(),
+        "run through its parent test"
+    );
+}

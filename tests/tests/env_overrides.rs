@@ -102,6 +102,15 @@ fn environment_overrides_the_config() {
     ]);
 }
 
+/// The import paths a guard loaded.
+fn loaded(guard: &spanplug_host::TracingGuard) -> Vec<&str> {
+    guard
+        .plugins()
+        .iter()
+        .map(|p| p.import_path.as_str())
+        .collect()
+}
+
 fn init_error(config: TracingConfig) -> String {
     spanplug_host::init(config).err().unwrap().to_string()
 }
@@ -163,21 +172,11 @@ fn opentelemetry_switches() {
         TracingConfig::default().with_exporter_import_path("console_file:default_tracing_exporter"),
     )
     .unwrap();
-    let loaded: Vec<&str> = guard
-        .plugins()
-        .iter()
-        .map(|p| p.import_path.as_str())
-        .collect();
-    assert_eq!(loaded, ["console_file:default_tracing_exporter"]);
+    assert_eq!(loaded(&guard), ["console_file:default_tracing_exporter"]);
     drop(guard);
     set(&[("OTEL_TRACES_EXPORTER", "console")]);
     let guard = spanplug_host::init(TracingConfig::default()).unwrap();
-    let loaded: Vec<&str> = guard
-        .plugins()
-        .iter()
-        .map(|p| p.import_path.as_str())
-        .collect();
-    assert_eq!(loaded, ["console_file:default_tracing_exporter"]);
+    assert_eq!(loaded(&guard), ["console_file:default_tracing_exporter"]);
     drop(guard);
     clear(&["OTEL_TRACES_EXPORTER"]);
 }
@@ -202,12 +201,7 @@ fn on_error_warn_skips_what_cannot_load() {
 
     set(&[("SPANPLUG_TRACING_ON_ERROR", "warn")]);
     let guard = spanplug_host::init(config()).unwrap();
-    let loaded: Vec<&str> = guard
-        .plugins()
-        .iter()
-        .map(|p| p.import_path.as_str())
-        .collect();
-    assert_eq!(loaded, ["console_file:default_tracing_exporter"]);
+    assert_eq!(loaded(&guard), ["console_file:default_tracing_exporter"]);
     guard.tracer("warn").in_span("still_traced", |_| {});
     guard.shutdown().unwrap();
     assert_eq!(read_records(dir.path())[0].name, "still_traced");

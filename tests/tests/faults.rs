@@ -8,7 +8,9 @@ use opentelemetry::trace::{Span as _, Tracer as _};
 use opentelemetry::KeyValue;
 use spanplug_host::TracingConfig;
 use spanplug_tests::otlp_receiver::{Receiver, Reply, ResettingListener};
-use spanplug_tests::{config, otlp_config, read_records, span_files};
+use spanplug_tests::{
+    assert_child_passed, assert_in_child, child_test, config, otlp_config, read_records, span_files,
+};
 
 /// Short timeouts, so a dead or hostile backend settles within the test.
 fn otlp(endpoint: &str) -> TracingConfig {
@@ -259,15 +261,12 @@ fn tls_is_verified_and_a_custom_ca_is_honoured() {
     assert!(server.requests() >= 1);
 }
 
-/// Runs the test `name` of this binary in a child whose files may not grow past
-/// 64 KiB (RLIMIT_FSIZE, SIGXFSZ ignored): every write past that fails with EFBIG, as
-/// on a full disk, without touching the other tests of this process.
-fn in_child_with_small_file_limit(name: &str) -> std::process::Output {
+#[test]
+fn a_full_disk_is_reported_and_the_application_is_unaffected() {
+    // A child whose files may not grow past 64 KiB (RLIMIT_FSIZE, SIGXFSZ ignored):
+    // every write past that fails with EFBIG, as on a full disk.
     use std::os::unix::process::CommandExt as _;
-    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
-    command
-        .args(["--exact", name, "--ignored", "--nocapture"])
-        .env("SPANPLUG_FAULT_CHILD", "1");
+    let mut command = child_test("full_disk_child");
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         command.pre_exec(|| {
@@ -283,28 +282,13 @@ fn in_child_with_small_file_limit(name: &str) -> std::process::Output {
             }
         });
     }
-    command.output().unwrap()
-}
-
-#[test]
-fn a_full_disk_is_reported_and_the_application_is_unaffected() {
-    let output = in_child_with_small_file_limit("full_disk_child");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("1 passed"), "the child ran: {stdout}");
+    assert_child_passed(&command.output().unwrap());
 }
 
 #[test]
 #[ignore = "run by a_full_disk_is_reported_and_the_application_is_unaffected"]
 fn full_disk_child() {
-    assert!(
-        std::env::var_os("SPANPLUG_FAULT_CHILD").is_some(),
-        "run through its parent test"
-    );
+    assert_in_child();
     spanplug_tests::log_capture::install();
     let dir = tempfile::tempdir().unwrap();
     let guard = spanplug_host::init(
@@ -485,16 +469,8 @@ fn a_slow_processor_is_reported_and_its_neighbours_still_work() {
 #[test]
 fn a_stuck_writer_never_blocks_the_application_or_shutdown() {
     use std::io::{BufRead as _, Read as _};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "stuck_writer_child",
-            "--ignored",
-            "--nocapture",
-            "-q",
-        ])
-        .env("SPANPLUG_FAULT_CHILD", "1")
+    use std::process::Stdio;
+    let mut child = child_test("stuck_writer_child")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -534,10 +510,7 @@ fn a_stuck_writer_never_blocks_the_application_or_shutdown() {
 #[test]
 #[ignore = "run by a_stuck_writer_never_blocks_the_application_or_shutdown"]
 fn stuck_writer_child() {
-    assert!(
-        std::env::var_os("SPANPLUG_FAULT_CHILD").is_some(),
-        "run through its parent test"
-    );
+    assert_in_child();
     let guard = spanplug_host::init(
         TracingConfig::default()
             .with_exporter_import_path("console_file:debug_span_processor")
@@ -572,28 +545,13 @@ fn memory_kib() -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// Runs the ignored test `name` in a child process (so that its memory is its own),
-/// with `env`, and returns what it printed.
-fn run_child(name: &str, env: &[(&str, String)]) -> String {
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            name,
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("SPANPLUG_FAULT_CHILD", "1")
+/// The ignored test `name` in a child process (so that its memory is its own).
+fn run_child(name: &str, env: &[(&str, String)]) {
+    let output = child_test(name)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    assert_child_passed(&output);
 }
 
 /// The memory bound, enforced: 400,000 spans against a dead backend grow the process
@@ -631,7 +589,8 @@ fn memory_stays_bounded_with_a_dead_backend_and_a_huge_response() {
 #[test]
 #[ignore = "run by memory_stays_bounded_with_a_dead_backend_and_a_huge_response"]
 fn memory_child() {
-    let endpoint = std::env::var("SPANPLUG_MEMORY_ENDPOINT").expect("run through its parent test");
+    assert_in_child();
+    let endpoint = std::env::var("SPANPLUG_MEMORY_ENDPOINT").unwrap();
     let spans: u64 = std::env::var("SPANPLUG_MEMORY_SPANS")
         .unwrap()
         .parse()
