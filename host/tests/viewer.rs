@@ -125,9 +125,6 @@ fn record(id: usize, parent: Option<usize>, name: &str) -> String {
 /// to write its page over the span file it reads.
 #[test]
 fn deep_traces_and_parent_cycles_are_drawn_whole() {
-    let Some(browser) = chromium() else {
-        return;
-    };
     let dir = tempfile::tempdir().unwrap();
     let spans = dir.path().join("deep.jsonl");
     let depth = 20_000;
@@ -138,6 +135,27 @@ fn deep_traces_and_parent_cycles_are_drawn_whole() {
     lines.push(record(depth + 2, Some(depth + 3), "cycle-a"));
     lines.push(record(depth + 3, Some(depth + 2), "cycle-b"));
     std::fs::write(&spans, lines.join("\n") + "\n").unwrap();
+
+    // `spanplug tree`: every span, the deepest at its depth, the cycles flagged.
+    let tree = Command::new(env!("CARGO_BIN_EXE_spanplug"))
+        .args(["tree", spans.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        tree.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tree.stderr)
+    );
+    let text = String::from_utf8_lossy(&tree.stdout);
+    assert!(
+        text.contains(&format!("[depth {}] {depth}. level", depth - 1)),
+        "deepest line"
+    );
+    assert_eq!(text.matches("[parent cycle: parent").count(), 2);
+    assert_eq!(
+        text.lines().filter(|l| l.contains(" - Duration: ")).count(),
+        depth + 3
+    );
 
     let refused = Command::new(env!("CARGO_BIN_EXE_spanplug"))
         .args([
@@ -154,6 +172,9 @@ fn deep_traces_and_parent_cycles_are_drawn_whole() {
         .unwrap()
         .starts_with("{\"name\""));
 
+    let Some(browser) = chromium() else {
+        return;
+    };
     let page = dir.path().join("deep.html");
     let output = Command::new(env!("CARGO_BIN_EXE_spanplug"))
         .args([
