@@ -1,4 +1,4 @@
-//! Benchmark support: the shipped plugins' processor logic compiled into the host
+//! Benchmark support: the shipped plugins' processor logic used natively (their rlibs)
 //! (the native twins the plugin path is compared with), an adapter that runs them as
 //! `opentelemetry_sdk` processors, the span workload, and statistics.
 
@@ -10,26 +10,6 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData};
 use opentelemetry_sdk::Resource;
 use spanplug_host::view::{ordered_resource, with_span_view, OrderedResource};
-
-// The plugins' own sources, compiled natively: the same logic without the boundary.
-#[allow(dead_code)]
-#[path = "../../plugins/otlp-http/src/encode.rs"]
-pub mod encode;
-#[allow(dead_code)]
-#[path = "../../plugins/console-file/src/format.rs"]
-pub mod format;
-#[allow(dead_code)]
-#[path = "../../plugins/otlp-http/src/settings.rs"]
-pub mod settings;
-#[allow(dead_code)]
-#[path = "../../plugins/console-file/src/sink.rs"]
-pub mod sink;
-#[allow(dead_code)]
-#[path = "../../plugins/otlp-http/src/transport.rs"]
-pub mod transport;
-#[allow(dead_code)]
-#[path = "../../plugins/otlp-http/src/worker.rs"]
-pub mod worker;
 
 /// Runs one plugin-style processor natively as an SDK processor: the view is built
 /// exactly as the plugin pipeline builds it, then the processor is called directly.

@@ -227,15 +227,15 @@ fn boundary(options: &Options) -> anyhow::Result<()> {
     for run in 0..options.repeats() {
         let native_dir = dir.join(format!("native-{run}"));
         let processor = with_native_context(&[], |ctx| {
-            spanplug_bench::sink::ConsoleProcessor::start(
-                spanplug_bench::sink::Settings {
-                    destination: spanplug_bench::sink::Destination::Directory {
+            spanplug_console_file::sink::ConsoleProcessor::start(
+                spanplug_console_file::sink::Settings {
+                    destination: spanplug_console_file::sink::Destination::Directory {
                         root: native_dir.clone(),
                         root_may_be_link: true,
                         dir: native_dir,
                         service: "bench".into(),
                     },
-                    layout: spanplug_bench::format::Layout::Pretty,
+                    layout: spanplug_console_file::format::Layout::Pretty,
                     flush_interval: Duration::from_secs(1),
                     dry_run: false,
                 },
@@ -279,11 +279,15 @@ fn boundary(options: &Options) -> anyhow::Result<()> {
         let exporter = with_native_context(
             &[("endpoint", endpoint.as_str()), batch[0], batch[1]],
             |ctx| {
-                let settings = spanplug_bench::settings::Settings::resolve(
-                    &spanplug_bench::settings::OTLP,
+                let settings = spanplug_otlp_http::settings::Settings::resolve(
+                    &spanplug_otlp_http::settings::OTLP,
                     ctx,
                 )?;
-                spanplug_bench::worker::Exporter::start(settings, Default::default(), ctx.logger())
+                spanplug_otlp_http::worker::Exporter::start(
+                    settings,
+                    Default::default(),
+                    ctx.logger(),
+                )
             },
         )
         .map_err(anyhow::Error::msg)?;

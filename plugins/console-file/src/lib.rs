@@ -12,23 +12,18 @@
 //!   per line, in `<service>_<pid>.jsonl`).
 //! - `flush_interval_ms`: how often buffered spans reach the file (default 1000).
 
-mod format;
-mod sink;
+pub mod format;
+pub mod sink;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use spanplug_api::{export_plugin, PluginContext, Processor};
+use spanplug_api::{PluginContext, Processor};
 
 use crate::format::Layout;
 use crate::sink::{ConsoleProcessor, Destination, Settings};
 
-export_plugin! {
-    default_tracing_exporter: "Writes each span as JSON (Python ConsoleSpanExporter layout) to <log_dir>/spans/<service>_<pid>.json",
-    debug_span_processor: "Writes each span as JSON (Python ConsoleSpanExporter layout) to stdout",
-}
-
-fn default_tracing_exporter(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+pub fn default_tracing_exporter(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     let (root, log_dir, root_may_be_link) = match ctx.config_value("log_dir") {
         Some(dir) => (PathBuf::from(dir), PathBuf::from(dir), true),
         None => {
@@ -58,7 +53,7 @@ fn default_base() -> PathBuf {
     }
 }
 
-fn debug_span_processor(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+pub fn debug_span_processor(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     start(ctx, Destination::Stdout)
 }
 

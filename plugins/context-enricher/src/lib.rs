@@ -12,16 +12,11 @@
 
 mod enricher;
 
-use spanplug_api::{export_plugin, OwnedValue, PluginContext, Processor};
+use spanplug_api::{OwnedValue, PluginContext, Processor};
 
 use crate::enricher::Enricher;
 
-export_plugin! {
-    serve_context: "Copies the request context (request_id, app, deployment, replica_id, ...) onto each span at start",
-    static_attributes: "Adds fixed attributes from exporter_config.static_attributes or SPANPLUG_ENRICH_ATTRIBUTES (k=v,k2=v2)",
-}
-
-fn serve_context(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+pub fn serve_context(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     let prefix = ctx.config_value("context_prefix").unwrap_or("").to_string();
     Ok(vec![Processor::new(Enricher {
         name: "context_enricher:serve_context",
@@ -30,7 +25,7 @@ fn serve_context(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     })])
 }
 
-fn static_attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+pub fn static_attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     let mut fixed: Vec<(String, OwnedValue)> = Vec::new();
     let sources = [
         (

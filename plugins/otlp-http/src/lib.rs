@@ -10,23 +10,16 @@
 //! `schedule_delay`, `max_queue_size`, `max_export_batch_size`, `export_timeout`),
 //! and the environment wins.
 
-mod encode;
-mod settings;
-mod transport;
-mod worker;
+pub mod encode;
+pub mod settings;
+pub mod transport;
+pub mod worker;
 
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use spanplug_api::{export_plugin, PluginContext, Processor};
+use spanplug_api::{PluginContext, Processor};
 
 use crate::settings::{Preset, Secret, Settings, OTLP};
 use crate::worker::Exporter;
-
-export_plugin! {
-    otlp: "OTLP/HTTP to OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT (default http://localhost:4318), per the OpenTelemetry spec",
-    datadog: "OTLP/HTTP to a Datadog Agent (default http://localhost:4318), service/env/version from DD_SERVICE/DD_ENV/DD_VERSION",
-    honeycomb: "OTLP/HTTP to Honeycomb (HONEYCOMB_API_ENDPOINT, default https://api.honeycomb.io) with HONEYCOMB_WRITE_KEY",
-    jaeger: "OTLP/HTTP to a Jaeger collector (default http://localhost:4318)",
-}
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -51,11 +44,11 @@ fn start(settings: Settings, ctx: &PluginContext<'_>) -> Result<Vec<Processor>, 
     Ok(vec![Processor::new(exporter)])
 }
 
-fn otlp(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+pub fn otlp(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     start(Settings::resolve(&OTLP, ctx)?, ctx)
 }
 
-fn datadog(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+pub fn datadog(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     const DATADOG: Preset = Preset {
         default_endpoint: "http://localhost:4318",
         endpoint_env: None,
@@ -73,7 +66,7 @@ fn datadog(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     start(settings, ctx)
 }
 
-fn honeycomb(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+pub fn honeycomb(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     const HONEYCOMB: Preset = Preset {
         default_endpoint: "https://api.honeycomb.io",
         endpoint_env: Some("HONEYCOMB_API_ENDPOINT"),
@@ -100,7 +93,7 @@ fn honeycomb(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     start(settings, ctx)
 }
 
-fn jaeger(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+pub fn jaeger(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     const JAEGER: Preset = Preset {
         default_endpoint: "http://localhost:4318",
         endpoint_env: None,

@@ -26,17 +26,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 use spanplug_api::{
-    export_plugin, EndingSpan, KeyValue, PluginContext, Processor, SpanProcessor, SpanView,
-    ValueRef,
+    EndingSpan, KeyValue, PluginContext, Processor, SpanProcessor, SpanView, ValueRef,
 };
 use spanplug_glob::{list, Glob};
 
 use crate::detect::Detector;
-
-export_plugin! {
-    #[transformer]
-    attributes: "Masks secrets and personal data (config: keys globs, values email,card,bearer,ipv4, mode mask|hash|remove, hash_key) before later processors export them",
-}
 
 /// Attribute keys redacted by default.
 pub const DEFAULT_KEYS: &str =
@@ -373,7 +367,7 @@ impl Redactor {
     }
 }
 
-fn attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+pub fn attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     ctx.check_keys(&KEYS)?;
     let keys = list(ctx.config_value("keys").unwrap_or(DEFAULT_KEYS))
         .map(|k| Glob::new(&k.to_ascii_lowercase()).map_err(|e| format!("keys: {e}")))

@@ -15,15 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use spanplug_api::{
-    export_plugin, EndingSpan, Logger, PluginContext, Processor, SpanKind, SpanProcessor, SpanView,
-    StatusCode, ValueRef,
+    EndingSpan, Logger, PluginContext, Processor, SpanKind, SpanProcessor, SpanView, StatusCode,
+    ValueRef,
 };
 use spanplug_glob::{list, Glob};
-
-export_plugin! {
-    #[transformer]
-    drop: "Drops spans matching any rule (config: names, attributes key=glob, status, kinds) before later processors export them",
-}
 
 const KEYS: [&str; 4] = ["names", "attributes", "status", "kinds"];
 
@@ -161,7 +156,7 @@ impl SpanProcessor for SpanFilter {
     }
 }
 
-fn drop(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+pub fn drop(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     ctx.check_keys(&KEYS)?;
     let rules = Rules::parse(|key| ctx.config_value(key).map(String::from))?;
     if rules.is_empty() {
