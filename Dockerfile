@@ -7,7 +7,7 @@ FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked \
-        -p spanplug-host -p spanplug-examples \
+        -p spanplug-cli -p spanplug-examples \
         -p console-file -p otlp-http -p context-enricher -p span-filter -p redact \
  && target/release/spanplug install-plugins /opt/spanplug/plugins \
         target/release/libconsole_file.so \

@@ -13,9 +13,9 @@ use opentelemetry::trace::{
 };
 use opentelemetry::{global, Context, KeyValue};
 use serde_json::Value;
+use spanplug_cli::spans_file::{read_spans, SpanRecord};
 use spanplug_host::http_client::InjectTraceContext as _;
 use spanplug_host::http_server::TraceLayer;
-use spanplug_host::spans_file::{read_spans, SpanRecord};
 use spanplug_host::{RequestContext, TracingConfig, TracingGuard};
 use spanplug_tests::plugin_dir;
 

@@ -7,7 +7,7 @@ pub mod tls_receiver;
 
 use std::path::{Path, PathBuf};
 
-use spanplug_host::spans_file::{self, SpanRecord};
+use spanplug_cli::spans_file::{self, SpanRecord};
 use spanplug_host::TracingConfig;
 
 /// The folder holding the plugin libraries of this build. Cargo puts the cdylibs a

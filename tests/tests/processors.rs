@@ -195,7 +195,7 @@ fn jsonl_format_writes_one_compact_object_per_line() {
         lines[0]
     );
     let records = read_records(dir.path());
-    let tree = spanplug_host::tree::render_trees(&records);
+    let tree = spanplug_cli::tree::render_trees(&records);
     assert!(
         tree.contains("1. parent (spanplug-test) - Duration: "),
         "{tree}"

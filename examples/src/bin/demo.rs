@@ -20,8 +20,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use serde_json::json;
+use spanplug_cli::{spans_file, tree};
 use spanplug_examples::multi_service::{Deployment, Role, ServeArgs};
-use spanplug_host::{spans_file, stderr_log, tree, TracingConfig};
+use spanplug_host::{stderr_log, TracingConfig};
 
 const INCOMING_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const INCOMING_TRACESTATE: &str = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
@@ -144,7 +145,10 @@ fn print_trees(log_dir: &Path) -> anyhow::Result<()> {
     if !continued {
         bail!("the request with an incoming traceparent did not continue its trace");
     }
-    println!("open them as a picture: cargo run -p spanplug-host --bin spanplug -- view {} -o trace.html", log_dir.display());
+    println!(
+        "open them as a picture: cargo run -p spanplug-cli --bin spanplug -- view {} -o trace.html",
+        log_dir.display()
+    );
     Ok(())
 }
 

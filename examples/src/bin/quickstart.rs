@@ -12,7 +12,8 @@ use anyhow::Context as _;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
-use spanplug_host::{spans_file, stderr_log, tree, RequestContext, TracingConfig};
+use spanplug_cli::{spans_file, tree};
+use spanplug_host::{stderr_log, RequestContext, TracingConfig};
 
 const SERVICE: &str = "quickstart";
 const CONFIG: &str = "

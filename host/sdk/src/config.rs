@@ -28,8 +28,6 @@
 //! validated: a bad value is an error naming it and the valid values.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -38,7 +36,9 @@ use opentelemetry_sdk::Resource;
 use serde::Deserialize;
 
 use crate::error::ConfigError;
-use crate::import_path::is_identifier;
+pub use spanplug_loader::entry::{ConfigMap, ExporterEntry, OnError};
+use spanplug_loader::factory::check_pin;
+use spanplug_loader::import_path::is_identifier;
 
 /// The exporter used when tracing is enabled and no import path is given.
 pub const DEFAULT_IMPORT_PATH: &str = "console_file:default_tracing_exporter";
@@ -66,32 +66,6 @@ pub const SAMPLER_ARG_VAR: &str = "OTEL_TRACES_SAMPLER_ARG";
 /// Plugin settings that hold a file or folder: relative values in a YAML file are
 /// resolved against the file's folder, as `plugin_path` is.
 pub const PATH_SETTINGS: &[&str] = &["log_dir", "certificate", "client_certificate", "client_key"];
-
-/// What `init` does with an `exporter_import_path` entry that cannot be loaded
-/// (module not found, incompatible ABI, failed checksum, factory error or timeout).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OnError {
-    /// `init` fails with the entry's error (the default).
-    #[default]
-    Fail,
-    /// The error is logged once; the other entries run, and with none left the
-    /// service runs with no exporter.
-    Warn,
-}
-
-impl OnError {
-    fn parse(key: &str, text: &str) -> Result<Self, ConfigError> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "fail" => Ok(OnError::Fail),
-            "warn" => Ok(OnError::Warn),
-            _ => Err(ConfigError::InvalidValue {
-                key: key.into(),
-                message: format!("expected fail or warn, got {text:?}"),
-            }),
-        }
-    }
-}
 
 /// A context propagator `OTEL_PROPAGATORS` can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,74 +133,6 @@ impl OtelSampler {
             OtelSampler::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
             OtelSampler::ParentBasedTraceIdRatio(ratio) => parent_based_ratio(ratio),
         }
-    }
-}
-
-/// Plugin settings: keys to values. `Debug` shows the keys only, since values may be
-/// secrets (headers, API keys).
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct ConfigMap(BTreeMap<String, String>);
-
-impl Deref for ConfigMap {
-    type Target = BTreeMap<String, String>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl DerefMut for ConfigMap {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
-    }
-}
-
-impl fmt::Debug for ConfigMap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map()
-            .entries(self.0.keys().map(|key| (key, "<hidden>")))
-            .finish()
-    }
-}
-
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ConfigMap {
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        ConfigMap(
-            iter.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        )
-    }
-}
-
-impl ConfigMap {
-    /// `self` laid over `shared`: what one entry's plugin receives.
-    pub fn over(&self, shared: &ConfigMap) -> ConfigMap {
-        let mut merged = shared.clone();
-        merged.extend(self.0.iter().map(|(k, v)| (k.clone(), v.clone())));
-        merged
-    }
-}
-
-/// One `exporter_import_path` entry: a `module:function` and its own settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExporterEntry {
-    pub import_path: String,
-    /// Laid over the shared `exporter_config` for this entry's plugin only.
-    pub config: ConfigMap,
-}
-
-impl ExporterEntry {
-    pub fn new(import_path: impl Into<String>) -> Self {
-        ExporterEntry {
-            import_path: import_path.into(),
-            config: ConfigMap::default(),
-        }
-    }
-
-    pub fn with_config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.config.insert(key.into(), value.into());
-        self
     }
 }
 
@@ -660,7 +566,7 @@ impl TracingConfig {
             None | Some(serde_yaml_ng::Value::Null) => {}
             Some(value) => {
                 let key = "tracing_config.exporter_sha256";
-                config.exporter_sha256 = config_map(key, value)?.0;
+                config.exporter_sha256 = config_map(key, value)?.into_inner();
                 for (module, pin) in &config.exporter_sha256 {
                     check_pin(&format!("{key}.{module}"), pin)?;
                 }
@@ -672,7 +578,7 @@ impl TracingConfig {
         if let Some(value) = &raw.on_error {
             let key = "tracing_config.on_error";
             config.on_error =
-                OnError::parse(key, &yaml_string(key, value)?).map_err(|e| e.to_string())?;
+                OnError::parse(&yaml_string(key, value)?).map_err(|e| format!("{key}: {e}"))?;
         }
         Ok(config)
     }
@@ -812,7 +718,11 @@ impl TracingConfig {
             self.propagators = Some(propagators(&value)?);
         }
         if let Some(value) = env_var(ON_ERROR_VAR) {
-            self.on_error = OnError::parse(ON_ERROR_VAR, &value)?;
+            self.on_error =
+                OnError::parse(&value).map_err(|message| ConfigError::InvalidValue {
+                    key: ON_ERROR_VAR.into(),
+                    message,
+                })?;
         }
         if let Some(value) = env_var(REQUIRE_SHA256_VAR) {
             self.require_sha256 = match value.trim() {
@@ -833,8 +743,8 @@ impl TracingConfig {
     }
 
     /// The pins every plugin is checked against.
-    pub fn pins(&self) -> crate::plugins::Pins<'_> {
-        crate::plugins::Pins {
+    pub fn pins(&self) -> spanplug_loader::factory::Pins<'_> {
+        spanplug_loader::factory::Pins {
             sha256: &self.exporter_sha256,
             required: self.require_sha256,
         }
@@ -889,20 +799,6 @@ impl TracingConfig {
             (None, Some(otel)) => format!("{SAMPLER_VAR}: {otel:?}"),
             (None, None) => "parent-based, root ratio 1.0 (default)".into(),
         }
-    }
-}
-
-/// A SHA-256 pin must be 64 hex digits: a typo should fail when the config is read,
-/// not later as a mismatch.
-pub fn check_pin(key: &str, pin: &str) -> Result<(), String> {
-    let pin = pin.trim();
-    if pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(())
-    } else {
-        Err(format!(
-            "{key}: expected a SHA-256 of 64 hex digits (as `sha256sum` prints), got {} characters",
-            pin.chars().count()
-        ))
     }
 }
 

@@ -3,10 +3,8 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use abi_stable::std_types::{RSlice, RStr};
 use opentelemetry::trace::Span as _;
@@ -15,51 +13,30 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 use spanplug_api::{
-    AttributeSink, Processor, RequestContextView, SpanId, StartingSpan, StrPair,
-    Value as ViewValue, ValueRef,
+    AttributeSink, RequestContextView, SpanId, StartingSpan, StrPair, Value as ViewValue, ValueRef,
+};
+use spanplug_loader::{
+    FactoryInput, InstalledPlugin, LoadError, LoadPlan, PluginSearchPath, Stages,
 };
 
-use crate::chain::{deliver, Stage};
-use crate::config::{OnError, TracingConfig};
-use crate::error::LoadError;
-use crate::loader::PluginSearchPath;
-use crate::plugins::{load_import_path, FactoryInput};
+use crate::config::TracingConfig;
 use crate::request_context::RequestContext;
 use crate::view::{
     count_unrepresentable, key_values, ordered_resource, span_context, span_kind, string_arrays,
-    unix_nanos, unrepresentable_values, with_span_view, OrderedResource,
+    unix_nanos, with_span_view, OrderedResource,
 };
 
 /// How long `force_flush` (which the SDK calls without a deadline) waits per call.
 const FORCE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A plugin function installed into a pipeline.
-#[derive(Clone, Debug)]
-pub struct InstalledPlugin {
-    pub import_path: String,
-    pub library: PathBuf,
-    pub api_version: String,
-    pub processors: Vec<String>,
-}
-
-thread_local! {
-    static ON_END_CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-/// One `on_end` call in this many is timed (timing every call would cost more than
-/// the plugin boundary itself).
-const SLOW_SAMPLE_EVERY: u64 = 32;
-
-/// Every processor of every `exporter_import_path` entry, as one SDK processor.
+/// Every processor of every `exporter_import_path` entry, as one SDK processor: the
+/// adapter from `opentelemetry_sdk` spans to the views [`Stages`] runs plugins over.
 ///
 /// [`init`](crate::init) installs it; an application that builds its own
 /// `SdkTracerProvider` (custom id generator, span limits) can add it directly.
 pub struct PluginPipeline {
-    stages: Vec<Stage>,
-    plugins: Vec<InstalledPlugin>,
-    any_on_start: bool,
-    any_transformer: bool,
-    resource: OrderedResource,
+    stages: Stages,
+    resource: Arc<OrderedResource>,
     /// The last flush or shutdown failure, in the pipeline's words (the SDK wraps them).
     last_errors: Arc<Mutex<Option<String>>>,
 }
@@ -67,81 +44,39 @@ pub struct PluginPipeline {
 impl fmt::Debug for PluginPipeline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PluginPipeline")
-            .field(
-                "stages",
-                &self.stages.iter().map(|s| &s.name).collect::<Vec<_>>(),
-            )
+            .field("stages", &self.stages.names().collect::<Vec<_>>())
             .finish()
     }
 }
 
 impl PluginPipeline {
     /// Loads every import path of `config` (as given: environment overrides are
-    /// applied by [`init`](crate::init)) and calls its factory. On failure, with
-    /// `on_error: fail` the processors already started are shut down again and the
-    /// error returned; with `warn` the error is logged once and the entry skipped.
+    /// applied by [`init`](crate::init)) and calls its factory, as `config.on_error`
+    /// says.
     pub fn load(config: &TracingConfig, resource: &Resource) -> Result<Self, LoadError> {
         let search = PluginSearchPath::new(&config.plugin_path);
+        let ordered = Arc::new(ordered_resource(resource));
+        let service_name = service_name(resource);
         let input = FactoryInput {
-            resource,
+            resource: ordered.clone(),
+            service_name: &service_name,
             exporter_config: &config.exporter_config,
             timeout: config.factory_timeout,
             dry_run: false,
         };
-        let mut stages: Vec<Stage> = Vec::new();
-        let mut plugins = Vec::new();
         let entries = config.entries();
-        let mut skipped = 0;
-        for entry in &entries {
-            let loaded = match load_import_path(entry, &search, config.pins(), &input) {
-                Ok(loaded) => loaded,
-                Err(error) if config.on_error == OnError::Warn => {
-                    skipped += 1;
-                    log::error!(
-                        "exporter {} skipped (on_error: warn): {error}",
-                        entry.import_path
-                    );
-                    continue;
-                }
-                Err(error) => {
-                    for stage in &stages {
-                        if let Err(e) = stage.processor.shutdown(config.shutdown_timeout) {
-                            log::warn!("shutting down {} after a failed load: {e}", stage.name);
-                        }
-                    }
-                    return Err(error);
-                }
-            };
-            plugins.push(InstalledPlugin {
-                import_path: loaded.import_path.clone(),
-                library: loaded.library,
-                api_version: loaded.api_version,
-                processors: loaded.processors.iter().map(Processor::name).collect(),
-            });
-            stages.extend(
-                loaded
-                    .processors
-                    .into_iter()
-                    .map(|p| Stage::new(loaded.import_path.clone(), p)),
-            );
-        }
-        if skipped > 0 && skipped == entries.len() {
-            log::error!(
-                "none of the {skipped} exporter import paths could be loaded; the service runs with no span processors (on_error: warn)"
-            );
-        }
+        let plan = LoadPlan::new(&entries, &search, config.pins(), &input)
+            .with_on_error(config.on_error)
+            .with_shutdown_timeout(config.shutdown_timeout);
         Ok(PluginPipeline {
-            any_on_start: stages.iter().any(|s| s.needs_on_start),
-            any_transformer: stages.iter().any(|s| s.transforms),
-            stages,
-            plugins,
-            resource: ordered_resource(resource),
+            stages: Stages::load(&plan)?,
+            resource: ordered,
             last_errors: Arc::default(),
         })
     }
 
     pub fn plugins(&self) -> &[InstalledPlugin] {
-        &self.plugins
+        self.stages.plugins()
     }
 
     /// Where the pipeline leaves its last flush or shutdown error message.
@@ -149,30 +84,12 @@ impl PluginPipeline {
         Arc::clone(&self.last_errors)
     }
 
-    /// Calls `call` on every stage with the time left before `deadline`, collecting errors.
-    fn for_each_until(
-        &self,
-        what: &str,
-        deadline: Instant,
-        call: impl Fn(&Processor, Duration) -> Result<(), String>,
-    ) -> OTelSdkResult {
-        let errors: Vec<String> = self
-            .stages
-            .iter()
-            .filter_map(|stage| {
-                let left = deadline.saturating_duration_since(Instant::now());
-                call(&stage.processor, left)
-                    .err()
-                    .map(|e| format!("{} ({}): {e}", stage.name, stage.import_path))
-            })
-            .collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            let message = errors.join("; ");
+    /// An SDK error for `what`, keeping the pipeline's own words for the guard.
+    fn sdk_result(&self, what: &str, result: Result<(), String>) -> OTelSdkResult {
+        result.map_err(|message| {
             *lock(&self.last_errors) = Some(message.clone());
-            Err(OTelSdkError::InternalFailure(format!("{what}: {message}")))
-        }
+            OTelSdkError::InternalFailure(format!("{what}: {message}"))
+        })
     }
 
     fn run_on_start(&self, data: &SpanData, request: &RequestContext) -> Vec<KeyValue> {
@@ -205,21 +122,18 @@ impl PluginPipeline {
             attributes.as_slice().into(),
             &mut added,
         );
-        for stage in self.stages.iter().filter(|s| s.needs_on_start) {
-            if let Err(error) = stage.processor.on_start(&mut starting, &request_view) {
-                stage.record_failure("on_start", &error);
-            }
-        }
+        self.stages.on_start(&mut starting, &request_view);
         drop(starting);
         added.list
     }
 }
 
-/// `now + timeout`, saturating instead of overflowing on huge timeouts.
-fn deadline_after(timeout: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(timeout)
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+/// `service.name` from the resource; the SDK always sets one.
+pub fn service_name(resource: &Resource) -> String {
+    resource
+        .get(&opentelemetry::Key::from_static_str("service.name"))
+        .map(|v| v.as_str().into_owned())
+        .unwrap_or_else(|| "unknown_service".into())
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -331,7 +245,7 @@ fn dedupe_attributes(attributes: &mut Vec<KeyValue>) {
 
 impl SpanProcessor for PluginPipeline {
     fn on_start(&self, span: &mut Span, cx: &Context) {
-        if !self.any_on_start {
+        if !self.stages.any_on_start() {
             return;
         }
         let Some(data) = span.exported_data() else {
@@ -351,52 +265,22 @@ impl SpanProcessor for PluginPipeline {
 
     fn on_end(&self, mut span: SpanData) {
         // Record-only spans go only to the processors that saw them start.
-        if !span.span_context.is_sampled() && !self.any_on_start {
+        if !span.span_context.is_sampled() && !self.stages.any_on_start() {
             return;
         }
         dedupe_attributes(&mut span.attributes);
-        // A thread-local count, not a shared atomic: sampling must cost next to nothing.
-        let timed = ON_END_CALLS.with(|calls| {
-            let n = calls.get().wrapping_add(1);
-            calls.set(n);
-            n % SLOW_SAMPLE_EVERY == 0
-        });
-        with_span_view(&span, &self.resource, |view| {
-            deliver(&self.stages, self.any_transformer, view, timed)
-        });
+        with_span_view(&span, &self.resource, |view| self.stages.on_end(view));
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.for_each_until(
-            "force_flush",
-            deadline_after(FORCE_FLUSH_TIMEOUT),
-            Processor::force_flush,
-        )
+        self.sdk_result("force_flush", self.stages.force_flush(FORCE_FLUSH_TIMEOUT))
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let result = self.for_each_until("shutdown", deadline_after(timeout), Processor::shutdown);
-        let unrepresentable = unrepresentable_values();
-        if unrepresentable > 0 {
-            log::warn!(
-                "{unrepresentable} attribute values so far were of kinds spanplug-api {} cannot carry (passed as UNSUPPORTED or ignored)",
-                spanplug_api::API_VERSION
-            );
-        }
-        for stage in &self.stages {
-            let failures = stage.failures.load(Ordering::Relaxed);
-            if failures > 0 {
-                log::warn!(
-                    "span processor {} ({}) failed {failures} times",
-                    stage.name,
-                    stage.import_path
-                );
-            }
-        }
-        result
+        self.sdk_result("shutdown", self.stages.shutdown(timeout))
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.resource = ordered_resource(resource);
+        self.resource = Arc::new(ordered_resource(resource));
     }
 }

@@ -231,7 +231,7 @@ fn check_reports_unknown_config_keys() {
 #[test]
 fn tree_prints_the_python_reference_spans() {
     let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/reference/python-console-spans.json");
+        .join("../../tests/fixtures/reference/python-console-spans.json");
     let output = spanplug(&["tree", reference.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
     let expected = "\
@@ -251,7 +251,7 @@ Trace 0x4bf92f3577b34da6a3ce929d0e0e4736 (1 span, 22µs)
 fn tree_reports_bad_records_by_line_and_shows_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/reference/python-console-spans.json");
+        .join("../../tests/fixtures/reference/python-console-spans.json");
     let text = std::fs::read_to_string(reference).unwrap();
     let damaged = dir.path().join("damaged.json");
     std::fs::write(&damaged, format!("{{\"name\": \"cut off\n{text}")).unwrap();

@@ -16,8 +16,6 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::elf;
-
 /// The symbol every spanplug plugin exports (abi_stable's root-module loader).
 const ROOT_MODULE_SYMBOL: &[u8] = b"_1as_0lib_1header_0root_bmodule_bloader";
 /// Libraries larger than this are not read (nor installed).
@@ -108,7 +106,7 @@ fn open_source(path: &Path) -> Result<File, InstallError> {
     };
     let mut file = spanplug_api::files::open_regular_file(path, MAX_LIBRARY_BYTES)
         .map_err(|e| bad(e.to_string()))?;
-    elf::check_shared_object(&mut file).map_err(bad)?;
+    spanplug_loader::check_shared_object(&mut file).map_err(bad)?;
     Ok(file)
 }
 
@@ -220,7 +218,7 @@ pub fn install_plugins(
         .mode(0o755)
         .create(dest)
         .map_err(io(dest))?;
-    if let Some(reason) = crate::trust::folder_problem(dest) {
+    if let Some(reason) = spanplug_loader::trust::folder_problem(dest) {
         return Err(InstallError::UnsafeTarget {
             dir: dest.to_path_buf(),
             reason,

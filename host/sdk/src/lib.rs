@@ -1,5 +1,7 @@
-//! The spanplug host: loads span-processor plugins named in a service's tracing
-//! config and installs them into an `opentelemetry_sdk` tracer provider.
+//! spanplug for Rust services: reads the `tracing_config` of a service, has
+//! [`spanplug_loader`] load the span-processor plugins it names, and installs them
+//! into an `opentelemetry_sdk` tracer provider, with W3C propagation and helpers for
+//! axum servers and reqwest clients. The command-line tools are `spanplug-cli`.
 //!
 //! ```no_run
 //! use opentelemetry::trace::{Tracer, TracerProvider as _};
@@ -12,9 +14,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod chain;
 pub mod config;
-mod elf;
 pub mod error;
 mod guard;
 mod host_facts;
@@ -22,23 +22,15 @@ mod host_facts;
 pub mod http_client;
 #[cfg(feature = "axum")]
 pub mod http_server;
-pub mod import_path;
-pub mod install;
-pub mod loader;
 pub mod pipeline;
-mod plugin_log;
-pub mod plugins;
 pub mod propagation;
 pub mod request_context;
-pub mod spans_file;
 pub mod stderr_log;
-pub mod tree;
-pub mod trust;
 pub mod view;
-pub mod waterfall;
 
 pub use config::{OnError, Propagator, TracingConfig};
 pub use error::{ConfigError, InitError, LoadError};
 pub use guard::{init, ShutdownError, TracingGuard};
-pub use pipeline::{InstalledPlugin, PluginPipeline};
+pub use pipeline::PluginPipeline;
 pub use request_context::RequestContext;
+pub use spanplug_loader::{self as loader, InstalledPlugin};

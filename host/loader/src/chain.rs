@@ -15,7 +15,18 @@ use spanplug_api::{
     EndingSpan, Event, KeyValue, OwnedValue, Processor, SpanEditor, SpanView, Value,
 };
 
-use crate::view::count_unrepresentable;
+/// Attribute values seen that the interface cannot carry, since the process started.
+static UNREPRESENTABLE: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one value the interface cannot carry (passed as `UNSUPPORTED` or ignored).
+pub fn count_unrepresentable() {
+    UNREPRESENTABLE.fetch_add(1, Ordering::Relaxed);
+}
+
+/// How many values [`count_unrepresentable`] has counted.
+pub fn unrepresentable_values() -> u64 {
+    UNREPRESENTABLE.load(Ordering::Relaxed)
+}
 
 /// A sampled `on_end` slower than this is reported: it runs on the application thread.
 const SLOW_ON_END: Duration = Duration::from_millis(5);

@@ -2,7 +2,6 @@
 //! shared by every plugin processor. Public so that benchmarks and native adapters
 //! can run plugin-style processors without the `.so` boundary.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -17,6 +16,7 @@ use spanplug_api::{
     Event, InstrumentationScope, KeyValue, Link, Resource, SpanContext, SpanId, SpanKind, SpanView,
     Status, StatusCode, TraceId, Value,
 };
+use spanplug_loader::ResourceView as _;
 
 pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
@@ -34,18 +34,7 @@ pub(crate) fn span_kind(kind: &OtelSpanKind) -> SpanKind {
     }
 }
 
-/// Attribute values of kinds the interface cannot carry (passed as
-/// `ValueKind::UNSUPPORTED`, or set by a plugin as one); reported at shutdown.
-static UNREPRESENTABLE_VALUES: AtomicU64 = AtomicU64::new(0);
-
-pub(crate) fn count_unrepresentable() {
-    UNREPRESENTABLE_VALUES.fetch_add(1, Ordering::Relaxed);
-}
-
-/// How many values could not be represented so far, process-wide.
-pub fn unrepresentable_values() -> u64 {
-    UNREPRESENTABLE_VALUES.load(Ordering::Relaxed)
-}
+pub use spanplug_loader::chain::{count_unrepresentable, unrepresentable_values};
 
 /// The `tracestate` header has to be rendered before a context view can borrow it.
 pub(crate) fn span_context<'a>(context: &OtelSpanContext, trace_state: &'a str) -> SpanContext<'a> {
@@ -120,9 +109,9 @@ pub struct OrderedResource {
     _attributes: Arc<[opentelemetry::KeyValue]>,
 }
 
-impl OrderedResource {
+impl spanplug_loader::factory::ResourceView for OrderedResource {
     /// The view, borrowed for as long as `self`.
-    pub(crate) fn view(&self) -> Resource<'_> {
+    fn view(&self) -> Resource<'_> {
         Resource {
             attributes: self.view.as_slice().into(),
             schema_url: (*self.schema_url).into(),

@@ -11,7 +11,9 @@ use thiserror::Error;
 
 use crate::config::{Propagator, TracingConfig};
 use crate::error::InitError;
-use crate::pipeline::{lock, InstalledPlugin, PluginPipeline};
+use spanplug_loader::InstalledPlugin;
+
+use crate::pipeline::{lock, PluginPipeline};
 use crate::propagation;
 
 /// Some processor could not flush or shut down in time, or lost spans; the message

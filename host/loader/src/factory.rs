@@ -2,23 +2,27 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use abi_stable::prefix_type::{PrefixRef, WithMetadata};
 use abi_stable::std_types::RStr;
-use opentelemetry_sdk::Resource;
-use spanplug_api::{PluginContextFields, PluginContextRef, Processor, StrPair, DRY_RUN_SETTING};
+use spanplug_api::{
+    PluginContextFields, PluginContextRef, Processor, Resource, StrPair, DRY_RUN_SETTING,
+};
 
-use crate::config::{ConfigMap, ExporterEntry};
+use crate::entry::{ConfigMap, ExporterEntry};
 use crate::error::LoadError;
 use crate::import_path::{ImportPath, ModuleRef};
-use crate::loader::{Plugin, PluginSearchPath};
+use crate::library::{Plugin, PluginSearchPath};
 use crate::plugin_log::host_log;
-use crate::view::{ordered_resource, OrderedResource};
 
 /// What every factory is told about the service.
 pub struct FactoryInput<'a> {
-    pub resource: &'a Resource,
+    /// The service's resource, as every span will carry it.
+    pub resource: Arc<dyn ResourceView>,
+    /// `service.name` of that resource.
+    pub service_name: &'a str,
     /// Shared by every entry, under each entry's own `config`.
     pub exporter_config: &'a ConfigMap,
     /// How long a factory may take before its call is abandoned.
@@ -27,14 +31,10 @@ pub struct FactoryInput<'a> {
     pub dry_run: bool,
 }
 
-impl FactoryInput<'_> {
-    /// `service.name` from the resource; the SDK always sets one.
-    pub fn service_name(&self) -> String {
-        self.resource
-            .get(&opentelemetry::Key::from_static_str("service.name"))
-            .map(|v| v.as_str().into_owned())
-            .unwrap_or_else(|| "unknown_service".into())
-    }
+/// Something that owns a resource and lends its view: a front end's converted
+/// resource (the SDK's, Python's), built once and shared by factories and spans.
+pub trait ResourceView: Send + Sync {
+    fn view(&self) -> Resource<'_>;
 }
 
 /// The processors one import path produced.
@@ -43,6 +43,20 @@ pub struct LoadedProcessors {
     pub library: PathBuf,
     pub api_version: String,
     pub processors: Vec<Processor>,
+}
+
+/// A SHA-256 pin must be 64 hex digits: a typo should fail when the config is read,
+/// not later as a mismatch.
+pub fn check_pin(key: &str, pin: &str) -> Result<(), String> {
+    let pin = pin.trim();
+    if pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key}: expected a SHA-256 of 64 hex digits (as `sha256sum` prints), got {} characters",
+            pin.chars().count()
+        ))
+    }
 }
 
 /// The SHA-256 pins plugins are checked against before loading.
@@ -73,11 +87,9 @@ pub fn load_import_path(
         }
     };
     if let Some(pin) = pin {
-        crate::config::check_pin(&format!("exporter_sha256.{key}"), pin).map_err(|reason| {
-            LoadError::BadPin {
-                module: key.clone(),
-                reason,
-            }
+        check_pin(&format!("exporter_sha256.{key}"), pin).map_err(|reason| LoadError::BadPin {
+            module: key.clone(),
+            reason,
         })?;
     } else if pins.required {
         return Err(LoadError::Unpinned {
@@ -91,8 +103,8 @@ pub fn load_import_path(
     let call = FactoryCall {
         import_path: canonical.clone(),
         function: parsed.function.clone(),
-        service_name: input.service_name(),
-        resource: ordered_resource(input.resource),
+        service_name: input.service_name.to_string(),
+        resource: Arc::clone(&input.resource),
         config: entry.config.over(input.exporter_config),
         entry_keys: entry.config.keys().cloned().collect(),
         dry_run: input.dry_run,
@@ -152,7 +164,7 @@ struct FactoryCall {
     import_path: String,
     function: String,
     service_name: String,
-    resource: OrderedResource,
+    resource: Arc<dyn ResourceView>,
     config: ConfigMap,
     entry_keys: Vec<String>,
     dry_run: bool,

@@ -81,7 +81,7 @@ pub fn check_trusted(path: &Path, file: &File) -> Result<(), LoadError> {
 }
 
 /// Why the host would refuse plugins in `dir` (links resolved), if it would.
-pub(crate) fn folder_problem(dir: &Path) -> Option<String> {
+pub fn folder_problem(dir: &Path) -> Option<String> {
     if std::env::var(ALLOW_INSECURE_VAR).is_ok_and(|v| v == "1") {
         return None;
     }

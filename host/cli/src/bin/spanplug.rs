@@ -5,12 +5,13 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
+use spanplug_cli::install::{install_plugins, Probed};
+use spanplug_cli::{spans_file, tree, waterfall};
 use spanplug_host::config::{TracingConfig, LOW_SAMPLING_RATIO};
-use spanplug_host::import_path::ModuleRef;
-use spanplug_host::install::{install_plugins, Probed};
-use spanplug_host::loader::{Plugin, PluginSearchPath};
-use spanplug_host::plugins::{load_import_path, FactoryInput};
-use spanplug_host::{spans_file, stderr_log, tree, waterfall};
+use spanplug_host::stderr_log;
+use spanplug_host::view::ordered_resource;
+use spanplug_loader::import_path::ModuleRef;
+use spanplug_loader::{load_import_path, FactoryInput, Plugin, PluginSearchPath};
 
 #[derive(Parser)]
 #[command(
@@ -141,13 +142,15 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     }
     let resource = config.resource();
     let search = PluginSearchPath::new(&config.plugin_path);
+    let service_name = spanplug_host::pipeline::service_name(&resource);
     let input = FactoryInput {
-        resource: &resource,
+        resource: std::sync::Arc::new(ordered_resource(&resource)),
+        service_name: &service_name,
         exporter_config: &config.exporter_config,
         timeout: config.factory_timeout,
         dry_run: true,
     };
-    println!("service.name: {}", input.service_name());
+    println!("service.name: {service_name}");
     println!("on_error: {:?}", config.on_error);
     let mut failures = 0;
     let entries = config.entries();

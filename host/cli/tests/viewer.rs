@@ -46,7 +46,7 @@ fn the_waterfall_draws_every_span_in_a_real_browser() {
     };
     let dir = tempfile::tempdir().unwrap();
     let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/reference/python-console-spans.json");
+        .join("../../tests/fixtures/reference/python-console-spans.json");
     let page = dir.path().join("trace.html");
     let output = Command::new(env!("CARGO_BIN_EXE_spanplug"))
         .args([

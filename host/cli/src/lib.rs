@@ -1,0 +1,9 @@
+//! What the `spanplug` command does, one module per job: reading span files back
+//! (`spans_file`), drawing them as trees (`tree`) or an HTML waterfall (`waterfall`),
+//! and installing plugins (`install`). A library too, so that the examples and tests
+//! can read span files the way the command does.
+
+pub mod install;
+pub mod spans_file;
+pub mod tree;
+pub mod waterfall;

@@ -1,0 +1,247 @@
+//! Every processor of every `exporter_import_path` entry, run in list order over
+//! `spanplug-api` views: what a front end (the `opentelemetry_sdk` adapter, a Python
+//! bridge) calls for each span, and for flush and shutdown.
+
+use std::cell::Cell;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use spanplug_api::{Processor, RequestContextView, SpanView, StartingSpan};
+
+use crate::chain::{deliver, unrepresentable_values, Stage};
+use crate::entry::{ExporterEntry, OnError};
+use crate::error::LoadError;
+use crate::factory::{load_import_path, FactoryInput, Pins};
+use crate::library::PluginSearchPath;
+
+/// A plugin function installed into a pipeline.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct InstalledPlugin {
+    /// The entry's `module:function`, as resolved.
+    pub import_path: String,
+    /// The library file it came from.
+    pub library: PathBuf,
+    /// The spanplug-api version the plugin was built against.
+    pub api_version: String,
+    /// The names of the processors its factory returned.
+    pub processors: Vec<String>,
+}
+
+thread_local! {
+    static ON_END_CALLS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// One `on_end` call in this many is timed (timing every call would cost more than
+/// the plugin boundary itself).
+const SLOW_SAMPLE_EVERY: u64 = 32;
+
+/// The loaded processors, in list order.
+pub struct Stages {
+    stages: Vec<Stage>,
+    plugins: Vec<InstalledPlugin>,
+    any_on_start: bool,
+    any_transformer: bool,
+}
+
+/// What [`Stages::load`] loads and how.
+#[non_exhaustive]
+pub struct LoadPlan<'a> {
+    /// The entries, in order.
+    pub entries: &'a [ExporterEntry],
+    /// Where modules are looked for.
+    pub search: &'a PluginSearchPath,
+    /// The SHA-256 pins libraries are checked against.
+    pub pins: Pins<'a>,
+    /// What every factory is told.
+    pub input: &'a FactoryInput<'a>,
+    /// Whether an entry that fails fails the load, or is logged and skipped.
+    pub on_error: OnError,
+    /// How long processors already started get to shut down after a failed load.
+    pub shutdown_timeout: Duration,
+}
+
+impl<'a> LoadPlan<'a> {
+    /// A plan that fails on the first entry that fails.
+    pub fn new(
+        entries: &'a [ExporterEntry],
+        search: &'a PluginSearchPath,
+        pins: Pins<'a>,
+        input: &'a FactoryInput<'a>,
+    ) -> Self {
+        LoadPlan {
+            entries,
+            search,
+            pins,
+            input,
+            on_error: OnError::Fail,
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// What an entry that cannot be loaded does.
+    pub fn with_on_error(mut self, on_error: OnError) -> Self {
+        self.on_error = on_error;
+        self
+    }
+
+    /// How long started processors get to shut down after a failed load.
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+}
+
+impl Stages {
+    /// Loads every entry and calls its factory. On failure, with `on_error: fail` the
+    /// processors already started are shut down again and the error returned; with
+    /// `warn` the error is logged once and the entry skipped.
+    pub fn load(plan: &LoadPlan<'_>) -> Result<Stages, LoadError> {
+        let mut stages: Vec<Stage> = Vec::new();
+        let mut plugins = Vec::new();
+        let mut skipped = 0;
+        for entry in plan.entries {
+            let loaded = match load_import_path(entry, plan.search, plan.pins, plan.input) {
+                Ok(loaded) => loaded,
+                Err(error) if plan.on_error == OnError::Warn => {
+                    skipped += 1;
+                    log::error!(
+                        "exporter {} skipped (on_error: warn): {error}",
+                        entry.import_path
+                    );
+                    continue;
+                }
+                Err(error) => {
+                    for stage in &stages {
+                        if let Err(e) = stage.processor.shutdown(plan.shutdown_timeout) {
+                            log::warn!("shutting down {} after a failed load: {e}", stage.name);
+                        }
+                    }
+                    return Err(error);
+                }
+            };
+            plugins.push(InstalledPlugin {
+                import_path: loaded.import_path.clone(),
+                library: loaded.library,
+                api_version: loaded.api_version,
+                processors: loaded.processors.iter().map(Processor::name).collect(),
+            });
+            stages.extend(
+                loaded
+                    .processors
+                    .into_iter()
+                    .map(|p| Stage::new(loaded.import_path.clone(), p)),
+            );
+        }
+        if skipped > 0 && skipped == plan.entries.len() {
+            log::error!(
+                "none of the {skipped} exporter import paths could be loaded; the service runs with no span processors (on_error: warn)"
+            );
+        }
+        Ok(Stages {
+            any_on_start: stages.iter().any(|s| s.needs_on_start),
+            any_transformer: stages.iter().any(|s| s.transforms),
+            stages,
+            plugins,
+        })
+    }
+
+    /// What was installed, in order.
+    pub fn plugins(&self) -> &[InstalledPlugin] {
+        &self.plugins
+    }
+
+    /// The names of the processors, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.stages.iter().map(|s| s.name.as_str())
+    }
+
+    /// Whether any processor wants `on_start` (if none, a front end need not build a
+    /// starting span's view at all).
+    pub fn any_on_start(&self) -> bool {
+        self.any_on_start
+    }
+
+    /// `on_start` of every processor that asked for it, in order; failures are
+    /// counted and logged, never passed on.
+    pub fn on_start(&self, span: &mut StartingSpan<'_>, request: &RequestContextView<'_>) {
+        for stage in self.stages.iter().filter(|s| s.needs_on_start) {
+            if let Err(error) = stage.processor.on_start(span, request) {
+                stage.record_failure("on_start", &error);
+            }
+        }
+    }
+
+    /// The transform chain, then `on_end` of every processor, for one ended span.
+    /// One call in 32 per thread is timed, and slow processors reported.
+    pub fn on_end(&self, span: &SpanView<'_>) {
+        // A thread-local count, not a shared atomic: sampling must cost next to nothing.
+        let timed = ON_END_CALLS.with(|calls| {
+            let n = calls.get().wrapping_add(1);
+            calls.set(n);
+            n % SLOW_SAMPLE_EVERY == 0
+        });
+        deliver(&self.stages, self.any_transformer, span, timed);
+    }
+
+    /// `force_flush` of every processor, all within `timeout`; the error names each
+    /// processor that failed.
+    pub fn force_flush(&self, timeout: Duration) -> Result<(), String> {
+        self.for_each_until(deadline_after(timeout), Processor::force_flush)
+    }
+
+    /// `shutdown` of every processor, all within `timeout`, then the process-wide
+    /// reports (values the interface could not carry, failures per processor).
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), String> {
+        let result = self.for_each_until(deadline_after(timeout), Processor::shutdown);
+        let unrepresentable = unrepresentable_values();
+        if unrepresentable > 0 {
+            log::warn!(
+                "{unrepresentable} attribute values so far were of kinds spanplug-api {} cannot carry (passed as UNSUPPORTED or ignored)",
+                spanplug_api::API_VERSION
+            );
+        }
+        for stage in &self.stages {
+            let failures = stage.failures.load(Ordering::Relaxed);
+            if failures > 0 {
+                log::warn!(
+                    "span processor {} ({}) failed {failures} times",
+                    stage.name,
+                    stage.import_path
+                );
+            }
+        }
+        result
+    }
+
+    /// Calls `call` on every stage with the time left before `deadline`.
+    fn for_each_until(
+        &self,
+        deadline: Instant,
+        call: impl Fn(&Processor, Duration) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let errors: Vec<String> = self
+            .stages
+            .iter()
+            .filter_map(|stage| {
+                let left = deadline.saturating_duration_since(Instant::now());
+                call(&stage.processor, left)
+                    .err()
+                    .map(|e| format!("{} ({}): {e}", stage.name, stage.import_path))
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+}
+
+/// `now + timeout`, saturating instead of overflowing on huge timeouts.
+pub fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
