@@ -20,6 +20,15 @@ fn plugin_dir() -> PathBuf {
         .expect("plugins built beside the test binary")
 }
 
+/// A plugin library built beside the tests.
+fn library(name: &str) -> PathBuf {
+    plugin_dir().join(format!(
+        "{}{name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ))
+}
+
 fn spanplug(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_spanplug"))
         .args(args)
@@ -269,14 +278,6 @@ fn tree_reports_bad_records_by_line_and_shows_the_rest() {
 fn installed_plugins_load_from_their_new_folder() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("opt/spanplug/plugins");
-    let source = plugin_dir();
-    let library = |name: &str| {
-        source.join(format!(
-            "{}{name}{}",
-            std::env::consts::DLL_PREFIX,
-            std::env::consts::DLL_SUFFIX
-        ))
-    };
     let output = spanplug(&[
         "install-plugins",
         dest.to_str().unwrap(),
@@ -342,14 +343,6 @@ fn installed_plugins_load_from_their_new_folder() {
 fn install_plugins_is_all_or_nothing_and_refuses_what_the_host_would() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("plugins");
-    let source = plugin_dir();
-    let library = |name: &str| {
-        source.join(format!(
-            "{}{name}{}",
-            std::env::consts::DLL_PREFIX,
-            std::env::consts::DLL_SUFFIX
-        ))
-    };
     let install = |sources: &[&Path]| {
         let mut args = vec!["install-plugins", dest.to_str().unwrap()];
         args.extend(sources.iter().map(|s| s.to_str().unwrap()));

@@ -39,6 +39,22 @@ fn headless(browser: &Path, profile: &Path) -> Command {
     command
 }
 
+/// `spanplug view input -o page`, which must succeed.
+fn write_view(input: &Path, page: &Path) {
+    let output = Command::new(env!("CARGO_BIN_EXE_spanplug"))
+        .arg("view")
+        .arg(input)
+        .arg("-o")
+        .arg(page)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn the_waterfall_draws_every_span_in_a_real_browser() {
     let Some(browser) = chromium() else {
@@ -48,20 +64,7 @@ fn the_waterfall_draws_every_span_in_a_real_browser() {
     let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/reference/python-console-spans.json");
     let page = dir.path().join("trace.html");
-    let output = Command::new(env!("CARGO_BIN_EXE_spanplug"))
-        .args([
-            "view",
-            reference.to_str().unwrap(),
-            "-o",
-            page.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    write_view(&reference, &page);
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(
         !html.contains("http://") && !html.contains("https://"),
@@ -176,20 +179,7 @@ fn deep_traces_and_parent_cycles_are_drawn_whole() {
         return;
     };
     let page = dir.path().join("deep.html");
-    let output = Command::new(env!("CARGO_BIN_EXE_spanplug"))
-        .args([
-            "view",
-            spans.to_str().unwrap(),
-            "-o",
-            page.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    write_view(&spans, &page);
     let url = format!("file://{}", page.display());
     let dom = headless(&browser, &dir.path().join("profile"))
         .args(["--dump-dom", &url])
