@@ -70,6 +70,7 @@ pub mod files;
 pub mod module;
 pub mod panic;
 pub mod processor;
+pub mod settings;
 pub mod span;
 
 pub use abi_stable;

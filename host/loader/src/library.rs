@@ -51,10 +51,6 @@ impl PluginSearchPath {
         PluginSearchPath { dirs }
     }
 
-    pub fn dirs(&self) -> &[PathBuf] {
-        &self.dirs
-    }
-
     /// The library file a module reference names.
     pub fn resolve(&self, module: &ModuleRef) -> Result<PathBuf, LoadError> {
         match module {

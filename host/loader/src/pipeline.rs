@@ -239,9 +239,4 @@ impl Stages {
     }
 }
 
-/// `now + timeout`, saturating instead of overflowing on huge timeouts.
-pub fn deadline_after(timeout: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(timeout)
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
-}
+pub use spanplug_api::settings::deadline_after;

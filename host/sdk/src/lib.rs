@@ -16,21 +16,21 @@
 
 pub mod config;
 pub mod error;
-mod guard;
 mod host_facts;
 #[cfg(feature = "reqwest")]
 pub mod http_client;
 #[cfg(feature = "axum")]
 pub mod http_server;
+mod init;
 pub mod pipeline;
 pub mod propagation;
 pub mod request_context;
+pub mod span_view;
 pub mod stderr_log;
-pub mod view;
 
 pub use config::{OnError, Propagator, TracingConfig};
 pub use error::{ConfigError, InitError, LoadError};
-pub use guard::{init, ShutdownError, TracingGuard};
+pub use init::{init, ShutdownError, TracingGuard};
 pub use pipeline::PluginPipeline;
 pub use request_context::RequestContext;
 pub use spanplug_loader::{self as loader, InstalledPlugin};

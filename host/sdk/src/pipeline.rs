@@ -21,7 +21,7 @@ use spanplug_loader::{
 
 use crate::config::TracingConfig;
 use crate::request_context::RequestContext;
-use crate::view::{
+use crate::span_view::{
     count_unrepresentable, key_values, ordered_resource, span_context, span_kind, string_arrays,
     unix_nanos, with_span_view, OrderedResource,
 };

@@ -54,16 +54,8 @@ pub fn static_attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, Stri
 }
 
 fn parse_pairs(source: &str, text: &str) -> Result<Vec<(String, String)>, String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| match item.split_once('=') {
-            Some((key, value)) if !key.trim().is_empty() => {
-                Ok((key.trim().to_string(), value.trim().to_string()))
-            }
-            _ => Err(format!(
-                "{source}: expected k=v pairs separated by commas, got {item:?}"
-            )),
-        })
-        .collect()
+    Ok(spanplug_api::settings::key_value_pairs(source, text)?
+        .into_iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect())
 }

@@ -160,24 +160,16 @@ fn count(found: Option<(String, String)>, default: usize) -> Result<usize, Strin
 /// `key=value,key2=value2` with percent-encoded values (the W3C baggage format the
 /// spec uses for `OTEL_EXPORTER_OTLP_HEADERS`). Error messages name the key only.
 pub fn parse_headers(source: &str, text: &str) -> Result<Vec<(String, Secret)>, String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| {
-            let (key, value) = item.split_once('=').ok_or_else(|| {
-                format!(
-                    "{source}: expected key=value pairs separated by commas; an entry has no '='"
-                )
-            })?;
-            let key = key.trim();
-            if key.is_empty()
-                || !key
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    spanplug_api::settings::key_value_pairs(source, text)?
+        .into_iter()
+        .map(|(key, value)| {
+            if !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
             {
                 return Err(format!("{source}: {key:?} is not a valid header name"));
             }
-            let value = percent_decode(value.trim()).ok_or_else(|| {
+            let value = percent_decode(value).ok_or_else(|| {
                 format!("{source}: the value of header {key:?} is not valid percent-encoded UTF-8")
             })?;
             Ok((key.to_ascii_lowercase(), Secret::new(value)))

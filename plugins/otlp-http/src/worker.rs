@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::resource::v1::Resource;
+use spanplug_api::settings::deadline_after;
 use spanplug_api::{Logger, SpanProcessor, SpanView};
 
 use crate::encode::{self, Scope};
@@ -16,13 +17,6 @@ use crate::transport::{Outcome, Transport};
 
 /// At most this much of a shutdown's time is kept back from the worker's sending.
 const SHUTDOWN_MARGIN: Duration = Duration::from_millis(100);
-
-/// `now + timeout`, saturating far in the future instead of overflowing.
-fn deadline_after(timeout: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(timeout)
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
-}
 
 /// Queue-full drops and failed batches are each reported at most this often.
 const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(10);

@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand};
 use spanplug_cli::install::{install_plugins, Probed};
 use spanplug_cli::{spans_file, tree, waterfall};
 use spanplug_host::config::{TracingConfig, LOW_SAMPLING_RATIO};
+use spanplug_host::span_view::ordered_resource;
 use spanplug_host::stderr_log;
-use spanplug_host::view::ordered_resource;
 use spanplug_loader::import_path::ModuleRef;
 use spanplug_loader::{load_import_path, FactoryInput, Plugin, PluginSearchPath};
 
