@@ -65,9 +65,26 @@ pub(crate) fn key_values<'a>(
     attributes: impl Iterator<Item = (&'a str, &'a OtelValue)>,
     arrays: &'a [Vec<RStr<'a>>],
 ) -> Vec<KeyValue<'a>> {
+    let mut views = Vec::new();
+    push_key_values(&mut views, attributes, arrays);
+    views
+}
+
+thread_local! {
+    /// The span attributes' views, reused from span to span on each thread: one
+    /// allocation per thread rather than one per span. Empty between uses.
+    static SPAN_ATTRIBUTES: std::cell::Cell<Vec<KeyValue<'static>>> =
+        const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// [`key_values`] into `views`.
+fn push_key_values<'a>(
+    views: &mut Vec<KeyValue<'a>>,
+    attributes: impl Iterator<Item = (&'a str, &'a OtelValue)>,
+    arrays: &'a [Vec<RStr<'a>>],
+) {
     let mut next_array = arrays.iter();
-    attributes
-        .map(|(key, value)| KeyValue {
+    views.extend(attributes.map(|(key, value)| KeyValue {
             key: key.into(),
             value: match value {
                 OtelValue::Bool(b) => Value::from(*b),
@@ -86,8 +103,7 @@ pub(crate) fn key_values<'a>(
                     Value::UNSUPPORTED
                 }
             },
-        })
-        .collect()
+        }));
 }
 
 fn otel_key_values(
@@ -178,7 +194,13 @@ pub fn with_span_view<R>(
     };
 
     let span_arrays = string_arrays(span.attributes.iter().map(|kv| &kv.value));
-    let span_attributes = key_values(otel_key_values(&span.attributes), &span_arrays);
+    // Taken from the thread (a nested call finds it empty and allocates its own).
+    let mut span_attributes: Vec<KeyValue<'_>> = SPAN_ATTRIBUTES.take();
+    push_key_values(
+        &mut span_attributes,
+        otel_key_values(&span.attributes),
+        &span_arrays,
+    );
 
     let events = &span.events.events;
     let event_arrays: Vec<_> = events
@@ -259,5 +281,11 @@ pub fn with_span_view<R>(
         scope: &scope_view,
         flags: 0,
     };
-    f(&view)
+    let result = f(&view);
+    span_attributes.clear();
+    // SAFETY: the vector is empty, so no view of this span's data outlives it; only
+    // its allocation goes back to the thread for the next span.
+    let empty: Vec<KeyValue<'static>> = unsafe { std::mem::transmute(span_attributes) };
+    SPAN_ATTRIBUTES.set(empty);
+    result
 }
