@@ -180,10 +180,10 @@ pub fn with_span_view<R>(
     let resource_view = resource.view();
 
     let scope = &span.instrumentation_scope;
-    let scope_kvs: Vec<&opentelemetry::KeyValue> = scope.attributes().collect();
-    let scope_arrays = string_arrays(scope_kvs.iter().map(|kv| &kv.value));
+    // Most spans have no scope attributes, events or links: those cost nothing then.
+    let scope_arrays = string_arrays(scope.attributes().map(|kv| &kv.value));
     let scope_attributes = key_values(
-        scope_kvs.iter().map(|kv| (kv.key.as_str(), &kv.value)),
+        scope.attributes().map(|kv| (kv.key.as_str(), &kv.value)),
         &scope_arrays,
     );
     let scope_view = InstrumentationScope {
