@@ -85,25 +85,25 @@ fn push_key_values<'a>(
 ) {
     let mut next_array = arrays.iter();
     views.extend(attributes.map(|(key, value)| KeyValue {
-            key: key.into(),
-            value: match value {
-                OtelValue::Bool(b) => Value::from(*b),
-                OtelValue::I64(i) => Value::from(*i),
-                OtelValue::F64(f) => Value::from(*f),
-                OtelValue::String(s) => Value::from(s.as_str()),
-                OtelValue::Array(Array::Bool(items)) => Value::from(items.as_slice()),
-                OtelValue::Array(Array::I64(items)) => Value::from(items.as_slice()),
-                OtelValue::Array(Array::F64(items)) => Value::from(items.as_slice()),
-                OtelValue::Array(Array::String(_)) => {
-                    Value::string_array(next_array.next().map(Vec::as_slice).unwrap_or_default())
-                }
-                // Kinds added to the SDK after this host was written.
-                _ => {
-                    count_unrepresentable();
-                    Value::UNSUPPORTED
-                }
-            },
-        }));
+        key: key.into(),
+        value: match value {
+            OtelValue::Bool(b) => Value::from(*b),
+            OtelValue::I64(i) => Value::from(*i),
+            OtelValue::F64(f) => Value::from(*f),
+            OtelValue::String(s) => Value::from(s.as_str()),
+            OtelValue::Array(Array::Bool(items)) => Value::from(items.as_slice()),
+            OtelValue::Array(Array::I64(items)) => Value::from(items.as_slice()),
+            OtelValue::Array(Array::F64(items)) => Value::from(items.as_slice()),
+            OtelValue::Array(Array::String(_)) => {
+                Value::string_array(next_array.next().map(Vec::as_slice).unwrap_or_default())
+            }
+            // Kinds added to the SDK after this host was written.
+            _ => {
+                count_unrepresentable();
+                Value::UNSUPPORTED
+            }
+        },
+    }));
 }
 
 fn otel_key_values(
