@@ -59,12 +59,14 @@ impl ConfigMap {
 /// One `exporter_import_path` entry: a `module:function` and its own settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExporterEntry {
+    /// `module:function`, or `/abs/path/libfoo.so:function`.
     pub import_path: String,
     /// Laid over the shared `exporter_config` for this entry's plugin only.
     pub config: ConfigMap,
 }
 
 impl ExporterEntry {
+    /// An entry with no settings of its own.
     pub fn new(import_path: impl Into<String>) -> Self {
         ExporterEntry {
             import_path: import_path.into(),
@@ -72,6 +74,7 @@ impl ExporterEntry {
         }
     }
 
+    /// Adds a setting for this entry's plugin only.
     pub fn with_config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.config.insert(key.into(), value.into());
         self

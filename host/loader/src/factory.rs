@@ -34,14 +34,19 @@ pub struct FactoryInput<'a> {
 /// Something that owns a resource and lends its view: a front end's converted
 /// resource (the SDK's, Python's), built once and shared by factories and spans.
 pub trait ResourceView: Send + Sync {
+    /// The view, borrowed for as long as `self`.
     fn view(&self) -> Resource<'_>;
 }
 
 /// The processors one import path produced.
 pub struct LoadedProcessors {
+    /// The entry's `module:function`, as resolved.
     pub import_path: String,
+    /// The library file it came from.
     pub library: PathBuf,
+    /// The spanplug-api version the plugin was built against.
     pub api_version: String,
+    /// What the factory returned, in order.
     pub processors: Vec<Processor>,
 }
 

@@ -14,9 +14,12 @@ pub enum ModuleRef {
     File(PathBuf),
 }
 
+/// A parsed `exporter_import_path` entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportPath {
+    /// Where the library comes from.
     pub module: ModuleRef,
+    /// The factory to call.
     pub function: String,
 }
 
@@ -33,6 +36,8 @@ pub fn is_identifier(s: &str) -> bool {
 }
 
 impl ImportPath {
+    /// Parses `module:function` or `/abs/path/lib.so:function`; the error shows the
+    /// expected form.
     pub fn parse(text: &str) -> Result<Self, LoadError> {
         let invalid = |reason: &str| LoadError::BadImportPath {
             import_path: text.to_string(),

@@ -13,6 +13,8 @@
 //! runs the same plugins the same way. `spanplug-host` adapts `opentelemetry_sdk`;
 //! a Python bridge can adapt the Python SDK.
 
+#![warn(missing_docs)]
+
 pub mod chain;
 mod elf;
 pub mod entry;

@@ -160,6 +160,7 @@ impl Plugin {
         })
     }
 
+    /// The library file.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -177,10 +178,12 @@ impl Plugin {
         )
     }
 
+    /// Every factory the plugin exports, in its order.
     pub fn factories(&self) -> &'static [FactoryRef] {
         self.module.factories().as_slice()
     }
 
+    /// The factory named `function`; the error lists those that exist.
     pub fn factory(&self, function: &str) -> Result<FactoryRef, LoadError> {
         self.factories()
             .iter()
