@@ -58,6 +58,7 @@ impl ConfigMap {
 
 /// One `exporter_import_path` entry: a `module:function` and its own settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExporterEntry {
     /// `module:function`, or `/abs/path/libfoo.so:function`.
     pub import_path: String,

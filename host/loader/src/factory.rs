@@ -18,6 +18,7 @@ use crate::library::{Plugin, PluginSearchPath};
 use crate::plugin_log::host_log;
 
 /// What every factory is told about the service.
+#[non_exhaustive]
 pub struct FactoryInput<'a> {
     /// The service's resource, as every span will carry it.
     pub resource: Arc<dyn ResourceView>,
@@ -31,6 +32,35 @@ pub struct FactoryInput<'a> {
     pub dry_run: bool,
 }
 
+impl<'a> FactoryInput<'a> {
+    /// For a service with this resource and shared settings; factories get 10 s.
+    pub fn new(
+        resource: Arc<dyn ResourceView>,
+        service_name: &'a str,
+        exporter_config: &'a ConfigMap,
+    ) -> Self {
+        FactoryInput {
+            resource,
+            service_name,
+            exporter_config,
+            timeout: Duration::from_secs(10),
+            dry_run: false,
+        }
+    }
+
+    /// How long a factory may take before its call is abandoned.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Only checking: factories are asked to validate and create nothing.
+    pub fn dry_run(mut self) -> Self {
+        self.dry_run = true;
+        self
+    }
+}
+
 /// Something that owns a resource and lends its view: a front end's converted
 /// resource (the SDK's, Python's), built once and shared by factories and spans.
 pub trait ResourceView: Send + Sync {
@@ -39,6 +69,7 @@ pub trait ResourceView: Send + Sync {
 }
 
 /// The processors one import path produced.
+#[non_exhaustive]
 pub struct LoadedProcessors {
     /// The entry's `module:function`, as resolved.
     pub import_path: String,

@@ -16,6 +16,7 @@ pub enum ModuleRef {
 
 /// A parsed `exporter_import_path` entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ImportPath {
     /// Where the library comes from.
     pub module: ModuleRef,

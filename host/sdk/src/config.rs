@@ -136,8 +136,11 @@ impl OtelSampler {
     }
 }
 
-/// What the application asks for; see the module docs for the YAML form.
+/// What the application asks for; see the module docs for the YAML form. Built with
+/// `TracingConfig::default()` and the `with_*` methods (or read from YAML); new
+/// settings may be added, so it cannot be built with a struct literal.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct TracingConfig {
     pub enabled: bool,
     /// Root sampling ratio in `0..=1`; `None` leaves it to `OTEL_TRACES_SAMPLER` or 1.0.
@@ -383,10 +386,9 @@ fn exporter_entry(position: usize, value: &serde_yaml_ng::Value) -> Result<Expor
             let import_path = import_path.ok_or_else(|| {
                 format!("{here}: an entry map needs `import_path` (\"module:function\"); valid keys: {ENTRY_KEYS}")
             })?;
-            Ok(ExporterEntry {
-                import_path,
-                config,
-            })
+            let mut entry = ExporterEntry::new(import_path);
+            entry.config = config;
+            Ok(entry)
         }
         other => Err(format!(
             "{here}: expected a \"module:function\" string or a map with `import_path` and `config`, got {}",

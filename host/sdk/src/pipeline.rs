@@ -57,13 +57,8 @@ impl PluginPipeline {
         let search = PluginSearchPath::new(&config.plugin_path);
         let ordered = Arc::new(ordered_resource(resource));
         let service_name = service_name(resource);
-        let input = FactoryInput {
-            resource: ordered.clone(),
-            service_name: &service_name,
-            exporter_config: &config.exporter_config,
-            timeout: config.factory_timeout,
-            dry_run: false,
-        };
+        let input = FactoryInput::new(ordered.clone(), &service_name, &config.exporter_config)
+            .with_timeout(config.factory_timeout);
         let entries = config.entries();
         let plan = LoadPlan::new(&entries, &search, config.pins(), &input)
             .with_on_error(config.on_error)

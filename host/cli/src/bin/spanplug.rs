@@ -143,13 +143,13 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     let resource = config.resource();
     let search = PluginSearchPath::new(&config.plugin_path);
     let service_name = spanplug_host::pipeline::service_name(&resource);
-    let input = FactoryInput {
-        resource: std::sync::Arc::new(ordered_resource(&resource)),
-        service_name: &service_name,
-        exporter_config: &config.exporter_config,
-        timeout: config.factory_timeout,
-        dry_run: true,
-    };
+    let input = FactoryInput::new(
+        std::sync::Arc::new(ordered_resource(&resource)),
+        &service_name,
+        &config.exporter_config,
+    )
+    .with_timeout(config.factory_timeout)
+    .dry_run();
     println!("service.name: {service_name}");
     println!("on_error: {:?}", config.on_error);
     let mut failures = 0;
