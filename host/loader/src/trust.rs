@@ -61,7 +61,7 @@ fn problem(
 /// writable by group or others or owned by someone other than this user or root.
 /// The file is judged by the open descriptor that will be loaded, not by its path.
 pub fn check_trusted(path: &Path, file: &File) -> Result<(), LoadError> {
-    if std::env::var(ALLOW_INSECURE_VAR).is_ok_and(|v| v == "1") {
+    if insecure_allowed() {
         return Ok(());
     }
     let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
@@ -69,9 +69,7 @@ pub fn check_trusted(path: &Path, file: &File) -> Result<(), LoadError> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    match problem(path, "plugin file", file.metadata())
-        .or_else(|| problem(folder, "plugin folder", std::fs::metadata(folder)))
-    {
+    match problem(path, "plugin file", file.metadata()).or_else(|| folder_problem(folder)) {
         None => Ok(()),
         Some(reason) => Err(LoadError::Untrusted {
             path: path.to_path_buf(),
@@ -80,9 +78,14 @@ pub fn check_trusted(path: &Path, file: &File) -> Result<(), LoadError> {
     }
 }
 
+/// Whether the operator set `SPANPLUG_ALLOW_INSECURE_PLUGINS=1`.
+fn insecure_allowed() -> bool {
+    std::env::var(ALLOW_INSECURE_VAR).is_ok_and(|v| v == "1")
+}
+
 /// Why the host would refuse plugins in `dir` (links resolved), if it would.
 pub fn folder_problem(dir: &Path) -> Option<String> {
-    if std::env::var(ALLOW_INSECURE_VAR).is_ok_and(|v| v == "1") {
+    if insecure_allowed() {
         return None;
     }
     let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());

@@ -96,17 +96,7 @@ impl OtelSampler {
     fn from_env(name: &str, arg: Option<&str>) -> Result<Self, ConfigError> {
         let ratio = match arg {
             None => 1.0,
-            Some(text) => {
-                let ratio = text
-                    .trim()
-                    .parse::<f64>()
-                    .map_err(|_| ConfigError::InvalidValue {
-                        key: SAMPLER_ARG_VAR.into(),
-                        message: format!("expected a number between 0 and 1, got {text:?}"),
-                    })?;
-                check_ratio(SAMPLER_ARG_VAR, ratio)?;
-                ratio
-            }
+            Some(text) => parse_ratio(SAMPLER_ARG_VAR, text)?,
         };
         Ok(match name.trim() {
             "always_on" => OtelSampler::AlwaysOn,
@@ -680,15 +670,7 @@ impl TracingConfig {
             }
         }
         if let Some(value) = env_var(SAMPLING_RATIO_VAR) {
-            let ratio = value
-                .trim()
-                .parse::<f64>()
-                .map_err(|_| ConfigError::InvalidValue {
-                    key: SAMPLING_RATIO_VAR.into(),
-                    message: format!("expected a number between 0 and 1, got {value:?}"),
-                })?;
-            check_ratio(SAMPLING_RATIO_VAR, ratio)?;
-            self.sampling_ratio = Some(ratio);
+            self.sampling_ratio = Some(parse_ratio(SAMPLING_RATIO_VAR, &value)?);
         }
         let sampler_arg = env_var(SAMPLER_ARG_VAR);
         self.otel_sampler = match env_var(SAMPLER_VAR) {
@@ -851,6 +833,19 @@ fn propagators(value: &str) -> Result<Vec<Propagator>, ConfigError> {
 
 fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A ratio in `0..=1` from the text of the variable `key`.
+fn parse_ratio(key: &str, text: &str) -> Result<f64, ConfigError> {
+    let ratio = text
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| ConfigError::InvalidValue {
+            key: key.into(),
+            message: format!("expected a number between 0 and 1, got {text:?}"),
+        })?;
+    check_ratio(key, ratio)?;
+    Ok(ratio)
 }
 
 fn check_ratio(key: &str, ratio: f64) -> Result<(), ConfigError> {
