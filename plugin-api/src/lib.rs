@@ -72,6 +72,7 @@ pub mod panic;
 pub mod processor;
 pub mod settings;
 pub mod span;
+pub mod text;
 
 pub use abi_stable;
 pub use edit::{AttributeSink, EndingSpan, SpanEditor, StartingSpan};

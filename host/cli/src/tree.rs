@@ -183,19 +183,7 @@ impl Printer<'_, '_> {
 /// Control characters (terminal escapes, newlines) as `\u{1b}`, so a span name
 /// cannot move the cursor or fake a line.
 fn escape(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return text.into();
-    }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<String>()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect::<String>()
-        .into()
+    spanplug_api::text::escape_controls(text, usize::MAX)
 }
 
 /// The deployment a span ran in (Ray Serve's attribute), else its service.

@@ -19,6 +19,7 @@ use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
 };
 use reqwest::StatusCode;
+use spanplug_api::text::escape_controls;
 use spanplug_api::Logger;
 
 use crate::settings::{Compression, Protocol, Settings};
@@ -58,24 +59,6 @@ pub struct Transport {
     logged_statuses: Mutex<HashSet<u16>>,
     /// Backend messages logged recently, and when.
     logged_messages: Mutex<HashMap<String, Instant>>,
-}
-
-/// At most `max_chars` of `text`, with control characters escaped (`\x1b`), so a
-/// backend cannot write terminal sequences or fake log lines.
-pub fn sanitize(text: &str, max_chars: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max_chars * 4));
-    for (count, c) in text.chars().enumerate() {
-        if count == max_chars {
-            out.push_str("...");
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// A response body, up to [`MAX_RESPONSE_BYTES`].
@@ -263,7 +246,9 @@ impl Transport {
         };
         let rejected = match parsed.and_then(|r| r.partial_success) {
             Some(partial) if partial.rejected_spans > 0 || !partial.error_message.is_empty() => {
-                let message = sanitize(&self.redact(&partial.error_message), BODY_SNIPPET_CHARS);
+                let message =
+                    escape_controls(&self.redact(&partial.error_message), BODY_SNIPPET_CHARS)
+                        .into_owned();
                 if self.first_time_lately(&message) {
                     self.logger.warn(&format!(
                         "{} accepted a batch partially: {} spans rejected: {message}",
@@ -309,12 +294,13 @@ impl Transport {
             format!(
                 "HTTP {} redirect to {} not followed: the export's headers carry credentials; set the endpoint to the backend's final URL",
                 status.as_u16(),
-                sanitize(&target, BODY_SNIPPET_CHARS)
+                escape_controls(&target, BODY_SNIPPET_CHARS)
             )
         } else {
             let body = String::from_utf8_lossy(&bounded_body(response)).into_owned();
             // Redact the whole body first: a cut could split a secret and hide it.
-            let snippet = sanitize(self.redact(&body).trim(), BODY_SNIPPET_CHARS);
+            let snippet =
+                escape_controls(self.redact(&body).trim(), BODY_SNIPPET_CHARS).into_owned();
             format!("HTTP {} (not retried): {snippet}", status.as_u16())
         };
         let first = self
