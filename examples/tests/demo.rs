@@ -140,6 +140,17 @@ fn demo(
     (output, stdout, stderr)
 }
 
+/// `demo --config <dir>/service.yaml` with `yaml` in it, span files under `<dir>/logs`.
+fn demo_with_config(dir: &std::path::Path, yaml: &str) -> (std::process::Output, String, String) {
+    let config = dir.join("service.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    let logs = dir.join("logs");
+    demo(
+        &["--config", config.to_str().unwrap()],
+        &[("SPANPLUG_LOG_DIR", logs.as_os_str())],
+    )
+}
+
 /// The per-process delivered counts in the demo's report.
 fn delivered_counts(stdout: &str) -> Vec<u64> {
     stdout
@@ -153,20 +164,14 @@ fn delivered_counts(stdout: &str) -> Vec<u64> {
 fn demo_takes_an_otlp_only_config_and_reports_where_spans_went() {
     let receiver = spanplug_tests::otlp_receiver::Receiver::start();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("otlp.yaml");
-    std::fs::write(
-        &config,
-        format!(
+    let (output, stdout, stderr) = demo_with_config(
+        dir.path(),
+        &format!(
             "tracing_config:\n  exporter_import_path: otlp_http:otlp\n  exporter_config: {{endpoint: \"{}\", schedule_delay: 20}}\n",
             receiver.base_url()
         ),
-    )
-    .unwrap();
-    let logs = dir.path().join("logs");
-    let (output, stdout, stderr) = demo(
-        &["--config", config.to_str().unwrap()],
-        &[("SPANPLUG_LOG_DIR", logs.as_os_str())],
     );
+    let logs = dir.path().join("logs");
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("Where the spans went"), "{stdout}");
     for service in [
@@ -197,13 +202,10 @@ fn demo_takes_an_otlp_only_config_and_reports_where_spans_went() {
 fn a_backend_that_is_down_is_reported_with_counts_not_as_a_failure() {
     let port = spanplug_tests::otlp_receiver::unused_port();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("down.yaml");
-    std::fs::write(
-        &config,
-        format!("tracing_config:\n  exporter_import_path: otlp_http:otlp\n  exporter_config: {{endpoint: \"http://127.0.0.1:{port}\", schedule_delay: 20}}\n"),
-    )
-    .unwrap();
-    let (output, stdout, stderr) = demo(&["--config", config.to_str().unwrap()], &[]);
+    let (output, stdout, stderr) = demo_with_config(
+        dir.path(),
+        &format!("tracing_config:\n  exporter_import_path: otlp_http:otlp\n  exporter_config: {{endpoint: \"http://127.0.0.1:{port}\", schedule_delay: 20}}\n"),
+    );
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("GET /user/1 -> 200 OK"), "{stdout}");
     let lost: u64 = stdout
@@ -217,9 +219,8 @@ fn a_backend_that_is_down_is_reported_with_counts_not_as_a_failure() {
 #[test]
 fn a_bad_config_fails_the_demo_with_the_hosts_error() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("bad.yaml");
-    std::fs::write(&config, "tracing_config:\n  sampling_ratio: 2\n").unwrap();
-    let (output, stdout, stderr) = demo(&["--config", config.to_str().unwrap()], &[]);
+    let (output, stdout, stderr) =
+        demo_with_config(dir.path(), "tracing_config:\n  sampling_ratio: 2\n");
     assert!(!output.status.success());
     assert!(
         stderr.contains("tracing_config.sampling_ratio: must be a number between 0 and 1, got 2"),
@@ -235,12 +236,10 @@ fn a_bad_config_fails_the_demo_with_the_hosts_error() {
     );
 
     // A plugin that is not there stops the first service, and the demo says which.
-    std::fs::write(
-        &config,
+    let (output, _, stderr) = demo_with_config(
+        dir.path(),
         "tracing_config:\n  exporter_import_path: no_such_plugin:exporter\n",
-    )
-    .unwrap();
-    let (output, _, stderr) = demo(&["--config", config.to_str().unwrap()], &[]);
+    );
     assert!(!output.status.success());
     assert!(
         stderr.contains("plugin module \"no_such_plugin\" not found"),
@@ -254,16 +253,9 @@ fn a_bad_config_fails_the_demo_with_the_hosts_error() {
 #[test]
 fn with_on_error_warn_a_bad_import_path_takes_nothing_down() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("warn.yaml");
-    std::fs::write(
-        &config,
+    let (output, stdout, stderr) = demo_with_config(
+        dir.path(),
         "tracing_config:\n  on_error: warn\n  exporter_import_path: [my_module:missing_exporter, console_file:default_tracing_exporter]\n",
-    )
-    .unwrap();
-    let logs = dir.path().join("logs");
-    let (output, stdout, stderr) = demo(
-        &["--config", config.to_str().unwrap()],
-        &[("SPANPLUG_LOG_DIR", logs.as_os_str())],
     );
     assert!(output.status.success(), "{stdout}\n{stderr}");
     for answer in [
