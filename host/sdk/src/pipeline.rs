@@ -22,8 +22,8 @@ use spanplug_loader::{
 use crate::config::TracingConfig;
 use crate::request_context::RequestContext;
 use crate::span_view::{
-    count_unrepresentable, key_values, ordered_resource, span_context, span_kind, string_arrays,
-    unix_nanos, with_span_view, OrderedResource,
+    count_unrepresentable, ordered_resource, span_context, span_kind, unix_nanos,
+    with_attribute_views, with_span_view, OrderedResource,
 };
 
 /// How long `force_flush` (which the SDK calls without a deadline) waits per call.
@@ -98,27 +98,21 @@ impl PluginPipeline {
         let request_view = RequestContextView {
             entries: RSlice::from_slice(&entries),
         };
-        let arrays = string_arrays(data.attributes.iter().map(|kv| &kv.value));
-        let attributes = key_values(
-            data.attributes
-                .iter()
-                .map(|kv| (kv.key.as_str(), &kv.value)),
-            &arrays,
-        );
         let trace_state = data.span_context.trace_state().header();
         let mut added = AddedAttributes::default();
-        let mut starting = StartingSpan::new(
-            span_context(&data.span_context, &trace_state),
-            SpanId(data.parent_span_id.to_bytes()),
-            data.parent_span_is_remote,
-            data.name.as_ref().into(),
-            span_kind(&data.span_kind),
-            unix_nanos(data.start_time),
-            attributes.as_slice().into(),
-            &mut added,
-        );
-        self.stages.on_start(&mut starting, &request_view);
-        drop(starting);
+        with_attribute_views(&data.attributes, |attributes| {
+            let mut starting = StartingSpan::new(
+                span_context(&data.span_context, &trace_state),
+                SpanId(data.parent_span_id.to_bytes()),
+                data.parent_span_is_remote,
+                data.name.as_ref().into(),
+                span_kind(&data.span_kind),
+                unix_nanos(data.start_time),
+                attributes.into(),
+                &mut added,
+            );
+            self.stages.on_start(&mut starting, &request_view);
+        });
         added.list
     }
 }

@@ -1,15 +1,20 @@
 //! Borrowed `plugin-api` views of `opentelemetry_sdk` data, built once per span and
 //! shared by every plugin processor. Public so that benchmarks and native adapters
 //! can run plugin-style processors without the `.so` boundary.
+//!
+//! A view is built in one pass per list into buffers each thread reuses from span
+//! to span ([`Storage`] and [`Views`]), so a span costs no heap allocation once a thread has seen
+//! a span of its shape; nothing is built for lists that are empty.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use abi_stable::std_types::RStr;
 use opentelemetry::trace::{
-    SpanContext as OtelSpanContext, SpanKind as OtelSpanKind, Status as OtelStatus,
+    SpanContext as OtelSpanContext, SpanKind as OtelSpanKind, Status as OtelStatus, TraceState,
 };
-use opentelemetry::{Array, Value as OtelValue};
+use opentelemetry::{Array, KeyValue as OtelKeyValue, Value as OtelValue};
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource as OtelResource;
 use spanplug_api::{
@@ -47,82 +52,215 @@ pub(crate) fn span_context<'a>(context: &OtelSpanContext, trace_state: &'a str) 
     }
 }
 
-/// Element views of the string arrays among `values`, in order; string arrays are
-/// the one value kind whose view needs storage of its own.
-pub(crate) fn string_arrays<'a>(values: impl Iterator<Item = &'a OtelValue>) -> Vec<Vec<RStr<'a>>> {
-    values
-        .filter_map(|value| match value {
-            OtelValue::Array(Array::String(items)) => {
-                Some(items.iter().map(|s| RStr::from(s.as_str())).collect())
-            }
-            _ => None,
-        })
-        .collect()
+/// Storage that views point into, filled first from a span's data: the element
+/// views of string arrays and the rendered `tracestate` headers.
+#[derive(Default)]
+pub(crate) struct Storage<'a> {
+    /// Element views of every string-array attribute, list after list.
+    elements: Vec<RStr<'a>>,
+    /// The span's `tracestate` header, then each link's.
+    trace_states: String,
+    /// Where each header in `trace_states` ends.
+    state_ends: Vec<usize>,
 }
 
-/// Views of `attributes`; `arrays` comes from [`string_arrays`] over the same values.
-pub(crate) fn key_values<'a>(
-    attributes: impl Iterator<Item = (&'a str, &'a OtelValue)>,
-    arrays: &'a [Vec<RStr<'a>>],
-) -> Vec<KeyValue<'a>> {
-    let mut views = Vec::new();
-    push_key_values(&mut views, attributes, arrays);
-    views
+/// Attribute views of one span, borrowing from its data and its [`Storage`]: the
+/// span's attributes, then the scope's, each event's, each link's.
+#[derive(Default)]
+pub(crate) struct Views<'s> {
+    attributes: Vec<KeyValue<'s>>,
+}
+
+/// Event and link views of one span, borrowing slices of its [`Views`].
+#[derive(Default)]
+pub(crate) struct Lists<'v> {
+    events: Vec<Event<'v>>,
+    links: Vec<Link<'v>>,
+}
+
+/// `v`'s allocation as an empty vector of `B`; `A` and `B` differ only in lifetimes.
+fn recycle<A, B>(mut v: Vec<A>) -> Vec<B> {
+    const {
+        assert!(
+            std::mem::size_of::<A>() == std::mem::size_of::<B>()
+                && std::mem::align_of::<A>() == std::mem::align_of::<B>()
+        )
+    };
+    v.clear();
+    let mut v = std::mem::ManuallyDrop::new(v);
+    // SAFETY: the vector is empty and `B` has `A`'s size and alignment, so the
+    // allocation has the layout a `Vec<B>` of this capacity would have.
+    unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast::<B>(), 0, v.capacity()) }
+}
+
+impl Storage<'static> {
+    const EMPTY: Self = Storage {
+        elements: Vec::new(),
+        trace_states: String::new(),
+        state_ends: Vec::new(),
+    };
+}
+
+impl<'a> Storage<'a> {
+    /// The same buffers, emptied, for borrows of another lifetime.
+    fn reuse<'b>(self) -> Storage<'b> {
+        let Storage {
+            elements,
+            mut trace_states,
+            mut state_ends,
+        } = self;
+        trace_states.clear();
+        state_ends.clear();
+        Storage {
+            elements: recycle(elements),
+            trace_states,
+            state_ends,
+        }
+    }
+
+    /// Appends the element views of the string arrays among `attributes`; call it for
+    /// every list before [`Views::push_attributes`], in the same order.
+    fn push_elements(&mut self, attributes: impl Iterator<Item = &'a OtelKeyValue>) {
+        for kv in attributes {
+            if let OtelValue::Array(Array::String(items)) = &kv.value {
+                self.elements
+                    .extend(items.iter().map(|s| RStr::from(s.as_str())));
+            }
+        }
+    }
+
+    /// Appends `state` as a `tracestate` header.
+    fn push_trace_state(&mut self, state: &TraceState) {
+        // Most spans carry none: no rendering, no allocation.
+        if *state != TraceState::NONE {
+            self.trace_states.push_str(&state.header());
+        }
+        self.state_ends.push(self.trace_states.len());
+    }
+
+    /// The `index`th header pushed.
+    fn trace_state(&self, index: usize) -> &str {
+        let start = index.checked_sub(1).map_or(0, |i| self.state_ends[i]);
+        &self.trace_states[start..self.state_ends[index]]
+    }
+}
+
+impl Views<'static> {
+    const EMPTY: Self = Views {
+        attributes: Vec::new(),
+    };
+}
+
+impl Lists<'static> {
+    const EMPTY: Self = Lists {
+        events: Vec::new(),
+        links: Vec::new(),
+    };
+}
+
+impl Lists<'_> {
+    /// The same buffers, emptied, for borrows of another lifetime.
+    fn reuse<'b>(self) -> Lists<'b> {
+        Lists {
+            events: recycle(self.events),
+            links: recycle(self.links),
+        }
+    }
+}
+
+impl<'s> Views<'s> {
+    /// The same buffers, emptied, for borrows of another lifetime.
+    fn reuse<'b>(self) -> Views<'b> {
+        Views {
+            attributes: recycle(self.attributes),
+        }
+    }
+
+    /// Appends views of `attributes` to `views`; string arrays take their elements
+    /// from `elements`, from `*next` on.
+    fn push_attributes(
+        views: &mut Vec<KeyValue<'s>>,
+        elements: &'s [RStr<'s>],
+        next: &mut usize,
+        attributes: impl Iterator<Item = &'s OtelKeyValue>,
+    ) {
+        for kv in attributes {
+            let value = match &kv.value {
+                OtelValue::Bool(b) => Value::from(*b),
+                OtelValue::I64(i) => Value::from(*i),
+                OtelValue::F64(f) => Value::from(*f),
+                OtelValue::String(s) => Value::from(s.as_str()),
+                OtelValue::Array(Array::Bool(items)) => Value::from(items.as_slice()),
+                OtelValue::Array(Array::I64(items)) => Value::from(items.as_slice()),
+                OtelValue::Array(Array::F64(items)) => Value::from(items.as_slice()),
+                OtelValue::Array(Array::String(items)) => {
+                    let start = (*next).min(elements.len());
+                    *next = (start + items.len()).min(elements.len());
+                    Value::string_array(&elements[start..*next])
+                }
+                // Kinds added to the SDK after this host was written.
+                _ => {
+                    count_unrepresentable();
+                    Value::UNSUPPORTED
+                }
+            };
+            views.push(KeyValue {
+                key: kv.key.as_str().into(),
+                value,
+            });
+        }
+    }
 }
 
 thread_local! {
-    /// The span attributes' views, reused from span to span on each thread: one
-    /// allocation per thread rather than one per span. Empty between uses.
-    static SPAN_ATTRIBUTES: std::cell::Cell<Vec<KeyValue<'static>>> =
-        const { std::cell::Cell::new(Vec::new()) };
+    /// Each thread's buffers, empty between spans (a nested call finds them taken
+    /// and starts with fresh ones).
+    static SCRATCH: Cell<(Storage<'static>, Views<'static>, Lists<'static>)> =
+        const { Cell::new((Storage::EMPTY, Views::EMPTY, Lists::EMPTY)) };
 }
 
-/// [`key_values`] into `views`.
-fn push_key_values<'a>(
-    views: &mut Vec<KeyValue<'a>>,
-    attributes: impl Iterator<Item = (&'a str, &'a OtelValue)>,
-    arrays: &'a [Vec<RStr<'a>>],
-) {
-    let mut next_array = arrays.iter();
-    views.extend(attributes.map(|(key, value)| KeyValue {
-        key: key.into(),
-        value: match value {
-            OtelValue::Bool(b) => Value::from(*b),
-            OtelValue::I64(i) => Value::from(*i),
-            OtelValue::F64(f) => Value::from(*f),
-            OtelValue::String(s) => Value::from(s.as_str()),
-            OtelValue::Array(Array::Bool(items)) => Value::from(items.as_slice()),
-            OtelValue::Array(Array::I64(items)) => Value::from(items.as_slice()),
-            OtelValue::Array(Array::F64(items)) => Value::from(items.as_slice()),
-            OtelValue::Array(Array::String(_)) => {
-                Value::string_array(next_array.next().map(Vec::as_slice).unwrap_or_default())
-            }
-            // Kinds added to the SDK after this host was written.
-            _ => {
-                count_unrepresentable();
-                Value::UNSUPPORTED
-            }
-        },
-    }));
+/// This thread's buffers, emptied, for the data of one span.
+fn take_scratch<'a>() -> (Storage<'a>, Views<'static>, Lists<'static>) {
+    let (storage, views, lists) = SCRATCH.take();
+    (storage.reuse(), views, lists)
 }
 
-fn otel_key_values(
-    kvs: &[opentelemetry::KeyValue],
-) -> impl Iterator<Item = (&str, &OtelValue)> + Clone {
-    kvs.iter().map(|kv| (kv.key.as_str(), &kv.value))
+/// Gives the buffers back to the thread for the next span.
+fn put_back(storage: Storage<'_>, views: Views<'static>, lists: Lists<'static>) {
+    SCRATCH.set((storage.reuse(), views, lists));
+}
+
+/// Calls `f` with views of `attributes` (an `on_start` span's).
+pub(crate) fn with_attribute_views<R>(
+    attributes: &[OtelKeyValue],
+    f: impl FnOnce(&[KeyValue<'_>]) -> R,
+) -> R {
+    let (mut storage, views, lists) = take_scratch();
+    storage.push_elements(attributes.iter());
+    let mut views = views.reuse();
+    Views::push_attributes(
+        &mut views.attributes,
+        &storage.elements,
+        &mut 0,
+        attributes.iter(),
+    );
+    let result = f(&views.attributes);
+    let views = views.reuse();
+    put_back(storage, views, lists);
+    result
 }
 
 /// The resource, converted once: attributes in a stable order (the SDK keeps them in
 /// a hash map; `telemetry.sdk.*` first, as the Python SDK writes them, then by key),
 /// with the borrowed view every span shares.
 pub struct OrderedResource {
-    /// Views into `_attributes`, `_string_arrays` and `schema_url`, built once.
+    /// Views into `_attributes`, `_elements` and `schema_url`, built once.
     view: Vec<KeyValue<'static>>,
     /// Owns the element views of string-array attributes that `view` points at.
-    _string_arrays: Vec<Vec<RStr<'static>>>,
+    _elements: Box<[RStr<'static>]>,
     schema_url: Arc<str>,
     /// Owns the attributes `view` points at; read only through `view`.
-    _attributes: Arc<[opentelemetry::KeyValue]>,
+    _attributes: Arc<[OtelKeyValue]>,
 }
 
 impl spanplug_loader::factory::ResourceView for OrderedResource {
@@ -141,9 +279,9 @@ pub fn ordered_resource(resource: &OtelResource) -> OrderedResource {
         "telemetry.sdk.name",
         "telemetry.sdk.version",
     ];
-    let mut attributes: Vec<opentelemetry::KeyValue> = resource
+    let mut attributes: Vec<OtelKeyValue> = resource
         .iter()
-        .map(|(k, v)| opentelemetry::KeyValue::new(k.clone(), v.clone()))
+        .map(|(k, v)| OtelKeyValue::new(k.clone(), v.clone()))
         .collect();
     attributes.sort_by_key(|kv| {
         let key = kv.key.as_str();
@@ -152,20 +290,22 @@ pub fn ordered_resource(resource: &OtelResource) -> OrderedResource {
             key.to_string(),
         )
     });
-    let attributes: Arc<[opentelemetry::KeyValue]> = attributes.into();
+    let attributes: Arc<[OtelKeyValue]> = attributes.into();
     let schema_url: Arc<str> = resource.schema_url().unwrap_or("").into();
     // SAFETY: the views point into heap memory this struct owns and never mutates:
-    // the `Arc` allocation of `attributes` (and the strings inside it) and the element
-    // buffers of `string_arrays`, none of which move when the struct moves. They are
-    // only lent out through `view(&self)`, so they never outlive that memory.
-    let stable: &'static [opentelemetry::KeyValue] = unsafe { &*Arc::as_ptr(&attributes) };
-    let string_arrays = string_arrays(stable.iter().map(|kv| &kv.value));
-    let arrays: &'static [Vec<RStr<'static>>] =
-        unsafe { &*(string_arrays.as_slice() as *const [Vec<RStr<'static>>]) };
-    let view = key_values(otel_key_values(stable), arrays);
+    // the `Arc` allocation of `attributes` (and the strings inside it) and the boxed
+    // element views, neither of which moves when the struct moves. They are only
+    // lent out through `view(&self)`, so they never outlive that memory.
+    let stable: &'static [OtelKeyValue] = unsafe { &*Arc::as_ptr(&attributes) };
+    let mut storage = Storage::EMPTY;
+    storage.push_elements(stable.iter());
+    let elements: Box<[RStr<'static>]> = storage.elements.into_boxed_slice();
+    let element_views: &'static [RStr<'static>] = unsafe { &*std::ptr::from_ref(&*elements) };
+    let mut view = Vec::with_capacity(stable.len());
+    Views::push_attributes(&mut view, element_views, &mut 0, stable.iter());
     OrderedResource {
         view,
-        _string_arrays: string_arrays,
+        _elements: elements,
         schema_url,
         _attributes: attributes,
     }
@@ -177,77 +317,72 @@ pub fn with_span_view<R>(
     resource: &OrderedResource,
     f: impl FnOnce(&SpanView<'_>) -> R,
 ) -> R {
-    let resource_view = resource.view();
-
     let scope = &span.instrumentation_scope;
-    // Most spans have no scope attributes, events or links: those cost nothing then.
-    let scope_arrays = string_arrays(scope.attributes().map(|kv| &kv.value));
-    let scope_attributes = key_values(
-        scope.attributes().map(|kv| (kv.key.as_str(), &kv.value)),
-        &scope_arrays,
-    );
+    let events = &span.events.events;
+    let links = &span.links.links;
+    let (mut storage, views, lists) = take_scratch();
+    storage.push_elements(span.attributes.iter());
+    storage.push_elements(scope.attributes());
+    for event in events {
+        storage.push_elements(event.attributes.iter());
+    }
+    for link in links {
+        storage.push_elements(link.attributes.iter());
+    }
+    storage.push_trace_state(span.span_context.trace_state());
+    for link in links {
+        storage.push_trace_state(link.span_context.trace_state());
+    }
+
+    // Every list's attributes into one buffer, in `push_elements`' order.
+    let mut views = views.reuse();
+    let attributes = &mut views.attributes;
+    let next = &mut 0;
+    let elements = storage.elements.as_slice();
+    Views::push_attributes(attributes, elements, next, span.attributes.iter());
+    let span_attributes = attributes.len();
+    Views::push_attributes(attributes, elements, next, scope.attributes());
+    let scope_attributes = attributes.len();
+    for event in events {
+        Views::push_attributes(attributes, elements, next, event.attributes.iter());
+    }
+    for link in links {
+        Views::push_attributes(attributes, elements, next, link.attributes.iter());
+    }
+
+    // Events and links over slices of that buffer.
+    let mut lists = lists.reuse();
+    let Lists {
+        events: event_views,
+        links: link_views,
+    } = &mut lists;
+    let mut rest = &attributes[scope_attributes..];
+    for event in events {
+        let (own, after) = rest.split_at(event.attributes.len());
+        rest = after;
+        event_views.push(Event {
+            name: event.name.as_ref().into(),
+            time_unix_nano: unix_nanos(event.timestamp),
+            attributes: own.into(),
+            dropped_attributes_count: event.dropped_attributes_count,
+        });
+    }
+    for (index, link) in links.iter().enumerate() {
+        let (own, after) = rest.split_at(link.attributes.len());
+        rest = after;
+        link_views.push(Link {
+            context: span_context(&link.span_context, storage.trace_state(index + 1)),
+            attributes: own.into(),
+            dropped_attributes_count: link.dropped_attributes_count,
+        });
+    }
+
     let scope_view = InstrumentationScope {
         name: scope.name().into(),
         version: scope.version().map(RStr::from).into(),
         schema_url: scope.schema_url().map(RStr::from).into(),
-        attributes: scope_attributes.as_slice().into(),
+        attributes: attributes[span_attributes..scope_attributes].into(),
     };
-
-    let span_arrays = string_arrays(span.attributes.iter().map(|kv| &kv.value));
-    // Taken from the thread (a nested call finds it empty and allocates its own).
-    let mut span_attributes: Vec<KeyValue<'_>> = SPAN_ATTRIBUTES.take();
-    push_key_values(
-        &mut span_attributes,
-        otel_key_values(&span.attributes),
-        &span_arrays,
-    );
-
-    let events = &span.events.events;
-    let event_arrays: Vec<_> = events
-        .iter()
-        .map(|e| string_arrays(e.attributes.iter().map(|kv| &kv.value)))
-        .collect();
-    let event_attributes: Vec<_> = events
-        .iter()
-        .zip(&event_arrays)
-        .map(|(e, arrays)| key_values(otel_key_values(&e.attributes), arrays))
-        .collect();
-    let event_views: Vec<Event<'_>> = events
-        .iter()
-        .zip(&event_attributes)
-        .map(|(e, attributes)| Event {
-            name: e.name.as_ref().into(),
-            time_unix_nano: unix_nanos(e.timestamp),
-            attributes: attributes.as_slice().into(),
-            dropped_attributes_count: e.dropped_attributes_count,
-        })
-        .collect();
-
-    let links = &span.links.links;
-    let link_states: Vec<String> = links
-        .iter()
-        .map(|l| l.span_context.trace_state().header())
-        .collect();
-    let link_arrays: Vec<_> = links
-        .iter()
-        .map(|l| string_arrays(l.attributes.iter().map(|kv| &kv.value)))
-        .collect();
-    let link_attributes: Vec<_> = links
-        .iter()
-        .zip(&link_arrays)
-        .map(|(l, arrays)| key_values(otel_key_values(&l.attributes), arrays))
-        .collect();
-    let link_views: Vec<Link<'_>> = links
-        .iter()
-        .zip(link_states.iter().zip(&link_attributes))
-        .map(|(l, (state, attributes))| Link {
-            context: span_context(&l.span_context, state),
-            attributes: attributes.as_slice().into(),
-            dropped_attributes_count: l.dropped_attributes_count,
-        })
-        .collect();
-
-    let trace_state = span.span_context.trace_state().header();
     let status = match &span.status {
         OtelStatus::Unset => Status {
             code: StatusCode::UNSET,
@@ -262,15 +397,16 @@ pub fn with_span_view<R>(
             description: description.as_ref().into(),
         },
     };
+    let resource_view = resource.view();
     let view = SpanView {
-        context: span_context(&span.span_context, &trace_state),
+        context: span_context(&span.span_context, storage.trace_state(0)),
         parent_span_id: SpanId(span.parent_span_id.to_bytes()),
         parent_is_remote: span.parent_span_is_remote,
         name: span.name.as_ref().into(),
         kind: span_kind(&span.span_kind),
         start_time_unix_nano: unix_nanos(span.start_time),
         end_time_unix_nano: unix_nanos(span.end_time),
-        attributes: span_attributes.as_slice().into(),
+        attributes: attributes[..span_attributes].into(),
         dropped_attributes_count: span.dropped_attributes_count,
         events: event_views.as_slice().into(),
         dropped_events_count: span.events.dropped_count,
@@ -282,10 +418,142 @@ pub fn with_span_view<R>(
         flags: 0,
     };
     let result = f(&view);
-    span_attributes.clear();
-    // SAFETY: the vector is empty, so no view of this span's data outlives it; only
-    // its allocation goes back to the thread for the next span.
-    let empty: Vec<KeyValue<'static>> = unsafe { std::mem::transmute(span_attributes) };
-    SPAN_ATTRIBUTES.set(empty);
+    let lists = lists.reuse();
+    let views = views.reuse();
+    put_back(storage, views, lists);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::str::FromStr;
+
+    use opentelemetry::trace::{
+        Event as OtelEvent, Link as OtelLink, SpanContext as OtelSpanContext, SpanId as OtelSpanId,
+        TraceFlags, TraceId as OtelTraceId,
+    };
+    use opentelemetry::{InstrumentationScope as OtelScope, StringValue};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+    use spanplug_api::ValueRef;
+
+    use super::*;
+
+    fn strings(items: &[&str]) -> OtelValue {
+        OtelValue::Array(Array::String(
+            items
+                .iter()
+                .map(|s| StringValue::from(s.to_string()))
+                .collect(),
+        ))
+    }
+
+    fn context(span: u64, state: &str) -> OtelSpanContext {
+        OtelSpanContext::new(
+            OtelTraceId::from(7),
+            OtelSpanId::from(span),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::from_str(state).unwrap(),
+        )
+    }
+
+    fn array(value: &Value<'_>) -> Vec<String> {
+        match value.get() {
+            ValueRef::StringArray(items) => items.iter().map(|s| s.to_string()).collect(),
+            other => panic!("not a string array: {other:?}"),
+        }
+    }
+
+    fn span() -> SpanData {
+        let event = |name: &'static str, attributes| {
+            let mut event = OtelEvent::with_name(name);
+            event.attributes = attributes;
+            event
+        };
+        let link = |span, state, attributes| OtelLink::new(context(span, state), attributes, 0);
+        SpanData {
+            span_context: context(1, "vendor=a"),
+            parent_span_id: OtelSpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: OtelSpanKind::Server,
+            name: Cow::Borrowed("GET /"),
+            start_time: UNIX_EPOCH + std::time::Duration::from_nanos(5),
+            end_time: UNIX_EPOCH + std::time::Duration::from_nanos(9),
+            attributes: vec![
+                OtelKeyValue::new("tags", strings(&["a", "b"])),
+                OtelKeyValue::new("n", 3),
+                OtelKeyValue::new("more", strings(&["c"])),
+            ],
+            dropped_attributes_count: 0,
+            events: {
+                let mut events = SpanEvents::default();
+                events.events = vec![
+                    event("first", vec![OtelKeyValue::new("e", strings(&["d", "e"]))]),
+                    event("second", vec![]),
+                    event("third", vec![OtelKeyValue::new("x", "y")]),
+                ];
+                events
+            },
+            links: {
+                let mut links = SpanLinks::default();
+                links.links = vec![
+                    link(2, "", vec![OtelKeyValue::new("l", strings(&["f"]))]),
+                    link(3, "k=v,k2=v2", vec![]),
+                ];
+                links
+            },
+            status: OtelStatus::error("bad"),
+            instrumentation_scope: OtelScope::builder("lib")
+                .with_attributes([OtelKeyValue::new("s", strings(&["g"]))])
+                .build(),
+        }
+    }
+
+    #[test]
+    fn every_list_of_a_span_lands_in_its_own_view() {
+        let data = span();
+        let resource = ordered_resource(&OtelResource::builder_empty().build());
+        // Twice: the second span reuses the thread's buffers.
+        for _ in 0..2 {
+            with_span_view(&data, &resource, |view| {
+                assert_eq!(view.context.trace_state.as_str(), "vendor=a");
+                let attributes = view.attributes.as_slice();
+                assert_eq!(attributes.len(), 3);
+                assert_eq!(array(&attributes[0].value), ["a", "b"]);
+                assert!(matches!(attributes[1].value.get(), ValueRef::I64(3)));
+                assert_eq!(array(&attributes[2].value), ["c"]);
+                let scope = view.scope.attributes.as_slice();
+                assert_eq!(scope[0].key.as_str(), "s");
+                assert_eq!(array(&scope[0].value), ["g"]);
+                let events = view.events.as_slice();
+                assert_eq!(events.len(), 3);
+                assert_eq!(array(&events[0].attributes.as_slice()[0].value), ["d", "e"]);
+                assert!(events[1].attributes.is_empty());
+                assert_eq!(events[2].name.as_str(), "third");
+                assert_eq!(events[2].attributes.as_slice()[0].value.as_str(), Some("y"));
+                let links = view.links.as_slice();
+                assert_eq!(links[0].context.trace_state.as_str(), "");
+                assert_eq!(array(&links[0].attributes.as_slice()[0].value), ["f"]);
+                assert_eq!(links[1].context.trace_state.as_str(), "k=v,k2=v2");
+                assert!(links[1].attributes.is_empty());
+                assert_eq!(view.status.description.as_str(), "bad");
+                assert_eq!(view.end_time_unix_nano - view.start_time_unix_nano, 4);
+            });
+        }
+    }
+
+    #[test]
+    fn a_view_built_inside_another_gets_buffers_of_its_own() {
+        let outer = span();
+        let mut inner = span();
+        inner.attributes = vec![OtelKeyValue::new("inner", strings(&["z"]))];
+        let resource = ordered_resource(&OtelResource::builder_empty().build());
+        with_span_view(&outer, &resource, |view| {
+            with_span_view(&inner, &resource, |nested| {
+                assert_eq!(array(&nested.attributes.as_slice()[0].value), ["z"]);
+            });
+            assert_eq!(array(&view.attributes.as_slice()[0].value), ["a", "b"]);
+        });
+    }
 }
