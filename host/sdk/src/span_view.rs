@@ -3,10 +3,10 @@
 //! can run plugin-style processors without the `.so` boundary.
 //!
 //! A view is built in one pass per list into buffers each thread reuses from span
-//! to span ([`Storage`] and [`Views`]), so a span costs no heap allocation once a thread has seen
+//! to span ([`Scratch`]), so a span costs no heap allocation once a thread has seen
 //! a span of its shape; nothing is built for lists that are empty.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -52,182 +52,138 @@ pub(crate) fn span_context<'a>(context: &OtelSpanContext, trace_state: &'a str) 
     }
 }
 
-/// Storage that views point into, filled first from a span's data: the element
-/// views of string arrays and the rendered `tracestate` headers.
-#[derive(Default)]
-pub(crate) struct Storage<'a> {
-    /// Element views of every string-array attribute, list after list.
-    elements: Vec<RStr<'a>>,
-    /// The span's `tracestate` header, then each link's.
-    trace_states: String,
-    /// Where each header in `trace_states` ends.
-    state_ends: Vec<usize>,
-}
-
-/// Attribute views of one span, borrowing from its data and its [`Storage`]: the
-/// span's attributes, then the scope's, each event's, each link's.
-#[derive(Default)]
-pub(crate) struct Views<'s> {
-    attributes: Vec<KeyValue<'s>>,
-}
-
-/// Event and link views of one span, borrowing slices of its [`Views`].
-#[derive(Default)]
-pub(crate) struct Lists<'v> {
-    events: Vec<Event<'v>>,
-    links: Vec<Link<'v>>,
-}
-
-/// `v`'s allocation as an empty vector of `B`; `A` and `B` differ only in lifetimes.
-fn recycle<A, B>(mut v: Vec<A>) -> Vec<B> {
-    const {
-        assert!(
-            std::mem::size_of::<A>() == std::mem::size_of::<B>()
-                && std::mem::align_of::<A>() == std::mem::align_of::<B>()
-        )
-    };
-    v.clear();
-    let mut v = std::mem::ManuallyDrop::new(v);
-    // SAFETY: the vector is empty and `B` has `A`'s size and alignment, so the
-    // allocation has the layout a `Vec<B>` of this capacity would have.
-    unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast::<B>(), 0, v.capacity()) }
-}
-
-impl Storage<'static> {
-    const EMPTY: Self = Storage {
-        elements: Vec::new(),
-        trace_states: String::new(),
-        state_ends: Vec::new(),
-    };
-}
-
-impl<'a> Storage<'a> {
-    /// The same buffers, emptied, for borrows of another lifetime.
-    fn reuse<'b>(self) -> Storage<'b> {
-        let Storage {
-            elements,
-            mut trace_states,
-            mut state_ends,
-        } = self;
-        trace_states.clear();
-        state_ends.clear();
-        Storage {
-            elements: recycle(elements),
-            trace_states,
-            state_ends,
+/// Appends the element views of the string arrays among `attributes` to `elements`;
+/// call it for every list before [`push_attributes`], in the same order.
+fn push_elements<'a>(
+    elements: &mut Vec<RStr<'a>>,
+    attributes: impl Iterator<Item = &'a OtelKeyValue>,
+) {
+    for kv in attributes {
+        if let OtelValue::Array(Array::String(items)) = &kv.value {
+            elements.extend(items.iter().map(|s| RStr::from(s.as_str())));
         }
     }
+}
 
-    /// Appends the element views of the string arrays among `attributes`; call it for
-    /// every list before [`Views::push_attributes`], in the same order.
-    fn push_elements(&mut self, attributes: impl Iterator<Item = &'a OtelKeyValue>) {
-        for kv in attributes {
-            if let OtelValue::Array(Array::String(items)) = &kv.value {
-                self.elements
-                    .extend(items.iter().map(|s| RStr::from(s.as_str())));
+/// Appends views of `attributes` to `views`; string arrays take their elements from
+/// `elements`, from `*next` on.
+fn push_attributes<'s>(
+    views: &mut Vec<KeyValue<'s>>,
+    elements: &'s [RStr<'s>],
+    next: &mut usize,
+    attributes: impl Iterator<Item = &'s OtelKeyValue>,
+) {
+    for kv in attributes {
+        let value = match &kv.value {
+            OtelValue::Bool(b) => Value::from(*b),
+            OtelValue::I64(i) => Value::from(*i),
+            OtelValue::F64(f) => Value::from(*f),
+            OtelValue::String(s) => Value::from(s.as_str()),
+            OtelValue::Array(Array::Bool(items)) => Value::from(items.as_slice()),
+            OtelValue::Array(Array::I64(items)) => Value::from(items.as_slice()),
+            OtelValue::Array(Array::F64(items)) => Value::from(items.as_slice()),
+            OtelValue::Array(Array::String(items)) => {
+                let start = (*next).min(elements.len());
+                *next = (start + items.len()).min(elements.len());
+                Value::string_array(&elements[start..*next])
             }
-        }
+            // Kinds added to the SDK after this host was written.
+            _ => {
+                count_unrepresentable();
+                Value::UNSUPPORTED
+            }
+        };
+        views.push(KeyValue {
+            key: kv.key.as_str().into(),
+            value,
+        });
+    }
+}
+
+/// Rendered `tracestate` headers, one after another.
+#[derive(Default)]
+struct TraceStates {
+    text: String,
+    /// Where each header in `text` ends.
+    ends: Vec<usize>,
+}
+
+impl TraceStates {
+    const EMPTY: Self = TraceStates {
+        text: String::new(),
+        ends: Vec::new(),
+    };
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
     }
 
-    /// Appends `state` as a `tracestate` header.
-    fn push_trace_state(&mut self, state: &TraceState) {
+    fn push(&mut self, state: &TraceState) {
         // Most spans carry none: no rendering, no allocation.
         if *state != TraceState::NONE {
-            self.trace_states.push_str(&state.header());
+            self.text.push_str(&state.header());
         }
-        self.state_ends.push(self.trace_states.len());
+        self.ends.push(self.text.len());
     }
 
     /// The `index`th header pushed.
-    fn trace_state(&self, index: usize) -> &str {
-        let start = index.checked_sub(1).map_or(0, |i| self.state_ends[i]);
-        &self.trace_states[start..self.state_ends[index]]
+    fn get(&self, index: usize) -> &str {
+        let start = index.checked_sub(1).map_or(0, |i| self.ends[i]);
+        &self.text[start..self.ends[index]]
     }
 }
 
-impl Views<'static> {
-    const EMPTY: Self = Views {
-        attributes: Vec::new(),
-    };
+/// Buffers each thread reuses for the views of one span at a time, so a span costs
+/// no allocation once its thread has seen one of its shape. The views they hold
+/// between spans are stale (their lifetime here is a stand-in): [`relabel`] empties
+/// a buffer before lending it out with the lifetime of the span at hand.
+struct Scratch {
+    /// Element views of every string-array attribute, list after list.
+    elements: Vec<RStr<'static>>,
+    /// The span's `tracestate` header, then each link's.
+    trace_states: TraceStates,
+    /// Attribute views: the span's, then the scope's, each event's, each link's.
+    attributes: Vec<KeyValue<'static>>,
+    events: Vec<Event<'static>>,
+    links: Vec<Link<'static>>,
 }
 
-impl Lists<'static> {
-    const EMPTY: Self = Lists {
+impl Scratch {
+    const EMPTY: Self = Scratch {
+        elements: Vec::new(),
+        trace_states: TraceStates::EMPTY,
+        attributes: Vec::new(),
         events: Vec::new(),
         links: Vec::new(),
     };
 }
 
-impl Lists<'_> {
-    /// The same buffers, emptied, for borrows of another lifetime.
-    fn reuse<'b>(self) -> Lists<'b> {
-        Lists {
-            events: recycle(self.events),
-            links: recycle(self.links),
-        }
-    }
-}
-
-impl<'s> Views<'s> {
-    /// The same buffers, emptied, for borrows of another lifetime.
-    fn reuse<'b>(self) -> Views<'b> {
-        Views {
-            attributes: recycle(self.attributes),
-        }
-    }
-
-    /// Appends views of `attributes` to `views`; string arrays take their elements
-    /// from `elements`, from `*next` on.
-    fn push_attributes(
-        views: &mut Vec<KeyValue<'s>>,
-        elements: &'s [RStr<'s>],
-        next: &mut usize,
-        attributes: impl Iterator<Item = &'s OtelKeyValue>,
-    ) {
-        for kv in attributes {
-            let value = match &kv.value {
-                OtelValue::Bool(b) => Value::from(*b),
-                OtelValue::I64(i) => Value::from(*i),
-                OtelValue::F64(f) => Value::from(*f),
-                OtelValue::String(s) => Value::from(s.as_str()),
-                OtelValue::Array(Array::Bool(items)) => Value::from(items.as_slice()),
-                OtelValue::Array(Array::I64(items)) => Value::from(items.as_slice()),
-                OtelValue::Array(Array::F64(items)) => Value::from(items.as_slice()),
-                OtelValue::Array(Array::String(items)) => {
-                    let start = (*next).min(elements.len());
-                    *next = (start + items.len()).min(elements.len());
-                    Value::string_array(&elements[start..*next])
-                }
-                // Kinds added to the SDK after this host was written.
-                _ => {
-                    count_unrepresentable();
-                    Value::UNSUPPORTED
-                }
-            };
-            views.push(KeyValue {
-                key: kv.key.as_str().into(),
-                value,
-            });
-        }
-    }
-}
-
 thread_local! {
-    /// Each thread's buffers, empty between spans (a nested call finds them taken
-    /// and starts with fresh ones).
-    static SCRATCH: Cell<(Storage<'static>, Views<'static>, Lists<'static>)> =
-        const { Cell::new((Storage::EMPTY, Views::EMPTY, Lists::EMPTY)) };
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch::EMPTY) };
 }
 
-/// This thread's buffers, emptied, for the data of one span.
-fn take_scratch<'a>() -> (Storage<'a>, Views<'static>, Lists<'static>) {
-    let (storage, views, lists) = SCRATCH.take();
-    (storage.reuse(), views, lists)
+/// Calls `f` with this thread's buffers; a view built while another is lent out (a
+/// nested call) gets buffers of its own.
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        Err(_) => {
+            let mut own = Scratch::EMPTY;
+            f(&mut own)
+        }
+    })
 }
 
-/// Gives the buffers back to the thread for the next span.
-fn put_back(storage: Storage<'_>, views: Views<'static>, lists: Lists<'static>) {
-    SCRATCH.set((storage.reuse(), views, lists));
+/// `buffer`, emptied, as a buffer of views with the lifetime the caller needs.
+///
+/// # Safety
+/// `A` and `B` must be the same type but for lifetimes. Stale views are never read:
+/// the buffer is emptied here before every use, and `A: Copy` has no drop glue.
+unsafe fn relabel<A: Copy, B>(buffer: &mut Vec<A>) -> &mut Vec<B> {
+    buffer.clear();
+    // SAFETY: the caller's promise: same type, so the same layout.
+    unsafe { &mut *std::ptr::from_mut(buffer).cast::<Vec<B>>() }
 }
 
 /// Calls `f` with views of `attributes` (an `on_start` span's).
@@ -235,19 +191,14 @@ pub(crate) fn with_attribute_views<R>(
     attributes: &[OtelKeyValue],
     f: impl FnOnce(&[KeyValue<'_>]) -> R,
 ) -> R {
-    let (mut storage, views, lists) = take_scratch();
-    storage.push_elements(attributes.iter());
-    let mut views = views.reuse();
-    Views::push_attributes(
-        &mut views.attributes,
-        &storage.elements,
-        &mut 0,
-        attributes.iter(),
-    );
-    let result = f(&views.attributes);
-    let views = views.reuse();
-    put_back(storage, views, lists);
-    result
+    with_scratch(|scratch| {
+        // SAFETY: the buffers hold these very types, with other lifetimes.
+        let elements: &mut Vec<RStr<'_>> = unsafe { relabel(&mut scratch.elements) };
+        let views: &mut Vec<KeyValue<'_>> = unsafe { relabel(&mut scratch.attributes) };
+        push_elements(elements, attributes.iter());
+        push_attributes(views, elements, &mut 0, attributes.iter());
+        f(views)
+    })
 }
 
 /// The resource, converted once: attributes in a stable order (the SDK keeps them in
@@ -297,12 +248,12 @@ pub fn ordered_resource(resource: &OtelResource) -> OrderedResource {
     // element views, neither of which moves when the struct moves. They are only
     // lent out through `view(&self)`, so they never outlive that memory.
     let stable: &'static [OtelKeyValue] = unsafe { &*Arc::as_ptr(&attributes) };
-    let mut storage = Storage::EMPTY;
-    storage.push_elements(stable.iter());
-    let elements: Box<[RStr<'static>]> = storage.elements.into_boxed_slice();
+    let mut elements = Vec::new();
+    push_elements(&mut elements, stable.iter());
+    let elements: Box<[RStr<'static>]> = elements.into_boxed_slice();
     let element_views: &'static [RStr<'static>] = unsafe { &*std::ptr::from_ref(&*elements) };
     let mut view = Vec::with_capacity(stable.len());
-    Views::push_attributes(&mut view, element_views, &mut 0, stable.iter());
+    push_attributes(&mut view, element_views, &mut 0, stable.iter());
     OrderedResource {
         view,
         _elements: elements,
@@ -320,108 +271,106 @@ pub fn with_span_view<R>(
     let scope = &span.instrumentation_scope;
     let events = &span.events.events;
     let links = &span.links.links;
-    let (mut storage, views, lists) = take_scratch();
-    storage.push_elements(span.attributes.iter());
-    storage.push_elements(scope.attributes());
-    for event in events {
-        storage.push_elements(event.attributes.iter());
-    }
-    for link in links {
-        storage.push_elements(link.attributes.iter());
-    }
-    storage.push_trace_state(span.span_context.trace_state());
-    for link in links {
-        storage.push_trace_state(link.span_context.trace_state());
-    }
+    with_scratch(|scratch| {
+        // SAFETY: the buffers hold these very types, with other lifetimes.
+        let elements: &mut Vec<RStr<'_>> = unsafe { relabel(&mut scratch.elements) };
+        let attributes: &mut Vec<KeyValue<'_>> = unsafe { relabel(&mut scratch.attributes) };
+        let event_views: &mut Vec<Event<'_>> = unsafe { relabel(&mut scratch.events) };
+        let link_views: &mut Vec<Link<'_>> = unsafe { relabel(&mut scratch.links) };
+        let trace_states = &mut scratch.trace_states;
 
-    // Every list's attributes into one buffer, in `push_elements`' order.
-    let mut views = views.reuse();
-    let attributes = &mut views.attributes;
-    let next = &mut 0;
-    let elements = storage.elements.as_slice();
-    Views::push_attributes(attributes, elements, next, span.attributes.iter());
-    let span_attributes = attributes.len();
-    Views::push_attributes(attributes, elements, next, scope.attributes());
-    let scope_attributes = attributes.len();
-    for event in events {
-        Views::push_attributes(attributes, elements, next, event.attributes.iter());
-    }
-    for link in links {
-        Views::push_attributes(attributes, elements, next, link.attributes.iter());
-    }
+        // First what views point into: string-array elements and headers.
+        push_elements(elements, span.attributes.iter());
+        push_elements(elements, scope.attributes());
+        for event in events {
+            push_elements(elements, event.attributes.iter());
+        }
+        for link in links {
+            push_elements(elements, link.attributes.iter());
+        }
+        trace_states.clear();
+        trace_states.push(span.span_context.trace_state());
+        for link in links {
+            trace_states.push(link.span_context.trace_state());
+        }
 
-    // Events and links over slices of that buffer.
-    let mut lists = lists.reuse();
-    let Lists {
-        events: event_views,
-        links: link_views,
-    } = &mut lists;
-    let mut rest = &attributes[scope_attributes..];
-    for event in events {
-        let (own, after) = rest.split_at(event.attributes.len());
-        rest = after;
-        event_views.push(Event {
-            name: event.name.as_ref().into(),
-            time_unix_nano: unix_nanos(event.timestamp),
-            attributes: own.into(),
-            dropped_attributes_count: event.dropped_attributes_count,
-        });
-    }
-    for (index, link) in links.iter().enumerate() {
-        let (own, after) = rest.split_at(link.attributes.len());
-        rest = after;
-        link_views.push(Link {
-            context: span_context(&link.span_context, storage.trace_state(index + 1)),
-            attributes: own.into(),
-            dropped_attributes_count: link.dropped_attributes_count,
-        });
-    }
+        // Every list's attributes into one buffer, in `push_elements`' order.
+        let next = &mut 0;
+        push_attributes(attributes, elements, next, span.attributes.iter());
+        let span_attributes = attributes.len();
+        push_attributes(attributes, elements, next, scope.attributes());
+        let scope_attributes = attributes.len();
+        for event in events {
+            push_attributes(attributes, elements, next, event.attributes.iter());
+        }
+        for link in links {
+            push_attributes(attributes, elements, next, link.attributes.iter());
+        }
 
-    let scope_view = InstrumentationScope {
-        name: scope.name().into(),
-        version: scope.version().map(RStr::from).into(),
-        schema_url: scope.schema_url().map(RStr::from).into(),
-        attributes: attributes[span_attributes..scope_attributes].into(),
-    };
-    let status = match &span.status {
-        OtelStatus::Unset => Status {
-            code: StatusCode::UNSET,
-            description: RStr::from(""),
-        },
-        OtelStatus::Ok => Status {
-            code: StatusCode::OK,
-            description: RStr::from(""),
-        },
-        OtelStatus::Error { description } => Status {
-            code: StatusCode::ERROR,
-            description: description.as_ref().into(),
-        },
-    };
-    let resource_view = resource.view();
-    let view = SpanView {
-        context: span_context(&span.span_context, storage.trace_state(0)),
-        parent_span_id: SpanId(span.parent_span_id.to_bytes()),
-        parent_is_remote: span.parent_span_is_remote,
-        name: span.name.as_ref().into(),
-        kind: span_kind(&span.span_kind),
-        start_time_unix_nano: unix_nanos(span.start_time),
-        end_time_unix_nano: unix_nanos(span.end_time),
-        attributes: attributes[..span_attributes].into(),
-        dropped_attributes_count: span.dropped_attributes_count,
-        events: event_views.as_slice().into(),
-        dropped_events_count: span.events.dropped_count,
-        links: link_views.as_slice().into(),
-        dropped_links_count: span.links.dropped_count,
-        status,
-        resource: &resource_view,
-        scope: &scope_view,
-        flags: 0,
-    };
-    let result = f(&view);
-    let lists = lists.reuse();
-    let views = views.reuse();
-    put_back(storage, views, lists);
-    result
+        // Events and links over slices of that buffer.
+        let mut rest = &attributes[scope_attributes..];
+        for event in events {
+            let (own, after) = rest.split_at(event.attributes.len());
+            rest = after;
+            event_views.push(Event {
+                name: event.name.as_ref().into(),
+                time_unix_nano: unix_nanos(event.timestamp),
+                attributes: own.into(),
+                dropped_attributes_count: event.dropped_attributes_count,
+            });
+        }
+        for (index, link) in links.iter().enumerate() {
+            let (own, after) = rest.split_at(link.attributes.len());
+            rest = after;
+            link_views.push(Link {
+                context: span_context(&link.span_context, trace_states.get(index + 1)),
+                attributes: own.into(),
+                dropped_attributes_count: link.dropped_attributes_count,
+            });
+        }
+
+        let scope_view = InstrumentationScope {
+            name: scope.name().into(),
+            version: scope.version().map(RStr::from).into(),
+            schema_url: scope.schema_url().map(RStr::from).into(),
+            attributes: attributes[span_attributes..scope_attributes].into(),
+        };
+        let status = match &span.status {
+            OtelStatus::Unset => Status {
+                code: StatusCode::UNSET,
+                description: RStr::from(""),
+            },
+            OtelStatus::Ok => Status {
+                code: StatusCode::OK,
+                description: RStr::from(""),
+            },
+            OtelStatus::Error { description } => Status {
+                code: StatusCode::ERROR,
+                description: description.as_ref().into(),
+            },
+        };
+        let resource_view = resource.view();
+        let view = SpanView {
+            context: span_context(&span.span_context, trace_states.get(0)),
+            parent_span_id: SpanId(span.parent_span_id.to_bytes()),
+            parent_is_remote: span.parent_span_is_remote,
+            name: span.name.as_ref().into(),
+            kind: span_kind(&span.span_kind),
+            start_time_unix_nano: unix_nanos(span.start_time),
+            end_time_unix_nano: unix_nanos(span.end_time),
+            attributes: attributes[..span_attributes].into(),
+            dropped_attributes_count: span.dropped_attributes_count,
+            events: event_views.as_slice().into(),
+            dropped_events_count: span.events.dropped_count,
+            links: link_views.as_slice().into(),
+            dropped_links_count: span.links.dropped_count,
+            status,
+            resource: &resource_view,
+            scope: &scope_view,
+            flags: 0,
+        };
+        f(&view)
+    })
 }
 
 #[cfg(test)]
