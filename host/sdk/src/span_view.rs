@@ -67,6 +67,7 @@ fn push_elements<'a>(
 
 /// Appends views of `attributes` to `views`; string arrays take their elements from
 /// `elements`, from `*next` on.
+#[inline]
 fn push_attributes<'s>(
     views: &mut Vec<KeyValue<'s>>,
     elements: &'s [RStr<'s>],
@@ -119,6 +120,7 @@ impl TraceStates {
         self.ends.clear();
     }
 
+    #[inline]
     fn push(&mut self, state: &TraceState) {
         // Most spans carry none: no rendering, no allocation.
         if *state != TraceState::NONE {
