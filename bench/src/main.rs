@@ -234,6 +234,7 @@ fn boundary(options: &Options) -> anyhow::Result<()> {
                         root_may_be_link: true,
                         dir: native_dir,
                         service: "bench".into(),
+                        file_name: None,
                     },
                     layout: spanplug_console_file::format::Layout::Pretty,
                     flush_interval: Duration::from_secs(1),

@@ -87,7 +87,33 @@ impl PluginPipeline {
         })
     }
 
-    fn run_on_start(&self, data: &SpanData, request: &RequestContext) -> Vec<KeyValue> {
+    /// `on_end` for a span whose resource is `resource` rather than the one the
+    /// pipeline was loaded with (a front end whose spans carry their own).
+    pub fn on_end_with_resource(&self, mut span: SpanData, resource: &OrderedResource) {
+        // Record-only spans go only to the processors that saw them start.
+        if !span.span_context.is_sampled() && !self.stages.any_on_start() {
+            return;
+        }
+        dedupe_attributes(&mut span.attributes);
+        with_span_view(&span, resource, |view| self.stages.on_end(view));
+    }
+
+    /// `force_flush` of every processor within `timeout`; the error names each
+    /// processor that failed.
+    pub fn force_flush_within(&self, timeout: Duration) -> Result<(), String> {
+        self.stages.force_flush(timeout)
+    }
+
+    /// Whether any processor wants `on_start`: a front end that must copy a span to
+    /// call it (the Python bridge) skips the copy otherwise.
+    pub fn needs_on_start(&self) -> bool {
+        self.stages.any_on_start()
+    }
+
+    /// Runs every processor's `on_start` over `data` (a span as it starts) with the
+    /// request context `request`; returns the attributes they set, for the front end
+    /// to set on its span.
+    pub fn on_start_attributes(&self, data: &SpanData, request: &RequestContext) -> Vec<KeyValue> {
         let entries: Vec<StrPair<'_>> = request
             .iter()
             .map(|(key, value)| StrPair {
@@ -247,18 +273,13 @@ impl SpanProcessor for PluginPipeline {
             .cloned()
             .or_else(RequestContext::current)
             .unwrap_or_default();
-        for kv in self.run_on_start(&data, &request) {
+        for kv in self.on_start_attributes(&data, &request) {
             span.set_attribute(kv);
         }
     }
 
-    fn on_end(&self, mut span: SpanData) {
-        // Record-only spans go only to the processors that saw them start.
-        if !span.span_context.is_sampled() && !self.stages.any_on_start() {
-            return;
-        }
-        dedupe_attributes(&mut span.attributes);
-        with_span_view(&span, &self.resource, |view| self.stages.on_end(view));
+    fn on_end(&self, span: SpanData) {
+        self.on_end_with_resource(span, &self.resource);
     }
 
     fn force_flush(&self) -> OTelSdkResult {

@@ -243,8 +243,14 @@ pub fn ordered_resource(resource: &OtelResource) -> OrderedResource {
             key.to_string(),
         )
     });
+    resource_in_order(attributes, resource.schema_url().unwrap_or(""))
+}
+
+/// A resource whose attributes are taken in the order given (a front end whose SDK
+/// keeps the order, as Python's does).
+pub fn resource_in_order(attributes: Vec<OtelKeyValue>, schema_url: &str) -> OrderedResource {
     let attributes: Arc<[OtelKeyValue]> = attributes.into();
-    let schema_url: Arc<str> = resource.schema_url().unwrap_or("").into();
+    let schema_url: Arc<str> = schema_url.into();
     // SAFETY: the views point into heap memory this struct owns and never mutates:
     // the `Arc` allocation of `attributes` (and the strings inside it) and the boxed
     // element views, neither of which moves when the struct moves. They are only

@@ -8,6 +8,9 @@
 //!   exclusively and never through a link; `log_dir` and every folder below it must be
 //!   owned by this user and writable by no one else. A span file moved or deleted
 //!   while the process runs is created again before the next write.
+//! - `file_name`: the span file's name inside `<log_dir>/spans/` instead of
+//!   `<service>_<pid>.json` (Ray Serve's names, for `spanplug.ray`); when it is
+//!   taken, `<stem>_2.<ext>` and so on: a file is never shared.
 //! - `format`: `pretty` (default, the Python layout) or `jsonl` (one compact object
 //!   per line, in `<service>_<pid>.jsonl`).
 //! - `flush_interval_ms`: how often buffered spans reach the file (default 1000).
@@ -31,11 +34,16 @@ pub fn default_tracing_exporter(ctx: &PluginContext<'_>) -> Result<Vec<Processor
             (base.clone(), base.join("logs"), false)
         }
     };
+    let file_name = ctx.config_value("file_name").map(String::from);
+    if let Some(name) = &file_name {
+        sink::check_file_name(name)?;
+    }
     let destination = Destination::Directory {
         root,
         root_may_be_link,
         dir: log_dir.join("spans"),
         service: ctx.service_name().to_string(),
+        file_name,
     };
     start(ctx, destination)
 }

@@ -47,6 +47,9 @@ pub enum Destination {
         root_may_be_link: bool,
         dir: PathBuf,
         service: String,
+        /// The file's name (`exporter_config.file_name`, checked by
+        /// [`check_file_name`]) instead of `<service>_<pid>.<ext>`.
+        file_name: Option<String>,
     },
     Stdout,
 }
@@ -134,11 +137,13 @@ impl ConsoleProcessor {
                 root_may_be_link,
                 dir,
                 service,
+                file_name,
             } if settings.dry_run => {
                 let chain = Folders::new(root, *root_may_be_link, dir);
+                let (stem, extension) = file_stem(service, file_name.as_deref(), extension);
                 let path = chain
                     .check_without_creating()?
-                    .join(format!("{}.{extension}", stem(service)));
+                    .join(format!("{stem}.{extension}"));
                 (
                     Sink::Nowhere,
                     format!("console_file({}, dry run)", path.display()),
@@ -149,9 +154,11 @@ impl ConsoleProcessor {
                 root_may_be_link,
                 dir,
                 service,
+                file_name,
             } => {
                 let chain = Folders::new(root, *root_may_be_link, dir);
-                let file = SpanFile::create(chain, service, extension)?;
+                let (stem, extension) = file_stem(service, file_name.as_deref(), extension);
+                let file = SpanFile::create(chain, &stem, &extension)?;
                 let name = format!("console_file({})", file.path.display());
                 (Sink::File(file), name)
             }
@@ -196,9 +203,42 @@ impl ConsoleProcessor {
     }
 }
 
-/// `<service>_<pid>`: the span file's name without extension.
-fn stem(service: &str) -> String {
-    format!("{}_{}", file_safe(service), std::process::id())
+/// The span file's name, split into stem and extension: `file_name` as given, else
+/// `<service>_<pid>.<extension>`.
+fn file_stem(service: &str, file_name: Option<&str>, extension: &str) -> (String, String) {
+    match file_name.map(|name| name.rsplit_once('.').unwrap_or((name, ""))) {
+        Some((stem, given)) => (stem.to_string(), given.to_string()),
+        None => (
+            format!("{}_{}", file_safe(service), std::process::id()),
+            extension.to_string(),
+        ),
+    }
+}
+
+/// The longest file name most filesystems take, in bytes.
+const MAX_FILE_NAME: usize = 255;
+
+/// A `file_name` setting names one file inside the spans folder: no folders, no
+/// `.`/`..`, no control characters, at most 255 bytes with room for a `_<n>` suffix.
+pub fn check_file_name(name: &str) -> Result<(), String> {
+    let problem = if name.is_empty() || name == "." || name == ".." {
+        Some("is not a file name")
+    } else if name.contains('/') {
+        Some("names a folder; give only the file's name (log_dir sets the folder)")
+    } else if name.chars().any(char::is_control) {
+        Some("contains control characters")
+    } else if name.len() > MAX_FILE_NAME - 5 {
+        Some("is longer than 250 bytes")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(format!(
+            "exporter_config.file_name {:?} {problem}",
+            spanplug_api::text::escape_controls(name, MAX_FILE_NAME + 16)
+        )),
+        None => Ok(()),
+    }
 }
 
 /// This process's effective user.
@@ -344,17 +384,18 @@ struct SpanFile {
 }
 
 impl SpanFile {
-    /// `<dir>/<service>_<pid>.<ext>`, or `<service>_<pid>_<n>.<ext>` when that name is
-    /// taken (by this process, an earlier process with this pid, or anyone else).
-    fn create(folders: Folders, service: &str, extension: &str) -> Result<SpanFile, String> {
+    /// `<dir>/<stem>.<ext>`, or `<stem>_<n>.<ext>` when that name is taken (by this
+    /// process, an earlier process with this pid, or anyone else): a file is never
+    /// shared or appended to.
+    fn create(folders: Folders, stem: &str, extension: &str) -> Result<SpanFile, String> {
         folders.create()?;
         let dir = folders.dir.clone();
-        let stem = stem(service);
+        let dot = if extension.is_empty() { "" } else { "." };
         let mut open = lock(&OPEN_FILES);
         for n in 1..=1000 {
             let path = match n {
-                1 => dir.join(format!("{stem}.{extension}")),
-                n => dir.join(format!("{stem}_{n}.{extension}")),
+                1 => dir.join(format!("{stem}{dot}{extension}")),
+                n => dir.join(format!("{stem}_{n}{dot}{extension}")),
             };
             if open.contains(&path) {
                 continue;

@@ -1,0 +1,72 @@
+//! With the `bundle-plugins` feature (which `pip install` turns on through
+//! pyproject.toml), builds the shipped plugins and copies them into
+//! `spanplug/plugins/`, so that the wheel carries them and the package finds them
+//! with no setting. Cargo cannot depend on a cdylib's file, so this runs a cargo of
+//! its own, in a target folder of its own (no lock shared with the outer build).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The shipped plugins: (package, library file).
+const PLUGINS: [(&str, &str); 5] = [
+    ("console-file", "libconsole_file.so"),
+    ("otlp-http", "libotlp_http.so"),
+    ("context-enricher", "libcontext_enricher.so"),
+    ("span-filter", "libspan_filter.so"),
+    ("redact", "libredact.so"),
+];
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var_os("CARGO_FEATURE_BUNDLE_PLUGINS").is_none() {
+        return;
+    }
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let workspace = manifest.parent().expect("python/ is inside the workspace");
+    for watched in ["plugins", "plugin-api", "Cargo.lock"] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
+    }
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
+    let target = out.join("plugins-target");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .current_dir(workspace)
+        .args(["build", "--release", "--locked"])
+        // What ships is stripped: a wheel a tenth of the size.
+        .args(["--config", "profile.release.strip=true", "--target-dir"])
+        .arg(&target);
+    for (package, _) in PLUGINS {
+        build.args(["-p", package]);
+    }
+    // The outer build's settings for this crate are not the plugins' settings.
+    for variable in [
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+    ] {
+        build.env_remove(variable);
+    }
+    let status = build.status().expect("cargo runs");
+    assert!(
+        status.success(),
+        "building the shipped plugins failed: {status}"
+    );
+    let bundle = manifest.join("spanplug").join("plugins");
+    std::fs::create_dir_all(&bundle).expect("create spanplug/plugins");
+    for (_, file) in PLUGINS {
+        copy(&target.join("release").join(file), &bundle.join(file));
+    }
+}
+
+/// Copies through a temporary name, so an interrupted build never leaves half a library
+/// where the loader would find it.
+fn copy(from: &Path, to: &Path) {
+    let partial = to.with_extension("so.partial");
+    std::fs::copy(from, &partial).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+    std::fs::rename(&partial, to).unwrap_or_else(|e| panic!("install {}: {e}", to.display()));
+}
