@@ -31,11 +31,12 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
+from ._native import API_VERSION
 from ._native import Pipeline as _Pipeline
 from ._native import SpanplugError
 from ._native import SpanResource as _SpanResource
 
-__all__ = ["processors", "request_context", "SpanplugError", "SpanplugProcessor"]
+__all__ = ["API_VERSION", "processors", "request_context", "SpanplugError", "SpanplugProcessor"]
 
 _logger = logging.getLogger("spanplug")
 

@@ -516,5 +516,6 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Pipeline>()?;
     module.add_class::<SpanResource>()?;
     module.add("SpanplugError", module.py().get_type::<SpanplugError>())?;
+    module.add("API_VERSION", spanplug_api::API_VERSION)?;
     Ok(())
 }

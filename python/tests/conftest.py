@@ -107,7 +107,7 @@ def private_dir(tmp_path: Path) -> Path:
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see only the variables they set."""
     for name in list(os.environ):
-        if name.startswith(("SPANPLUG_", "OTEL_")):
+        if name.startswith(("SPANPLUG_", "OTEL_")) and not name.startswith("SPANPLUG_TEST_"):
             monkeypatch.delenv(name)
 
 

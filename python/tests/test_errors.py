@@ -1,6 +1,6 @@
 """Bad input raises SpanplugError with the host's own message."""
 
-import logging
+import os
 
 import pytest
 
@@ -63,3 +63,16 @@ def test_on_error_warn_runs_untraced_and_says_why_once(capfd):
 def test_spanplug_error_is_an_exception_type_of_the_package():
     assert issubclass(spanplug.SpanplugError, Exception)
     assert spanplug.SpanplugError.__module__ == "spanplug"
+
+
+def test_an_abi_mismatch_names_both_versions():
+    # A plugin built against spanplug-api 0.0.1 (tests/fixtures/abi-mismatch), which
+    # the cargo test that runs this suite builds and names.
+    library = os.environ.get("SPANPLUG_TEST_ABI_MISMATCH_PLUGIN")
+    if library is None:
+        pytest.skip("SPANPLUG_TEST_ABI_MISMATCH_PLUGIN is not set (cargo test sets it)")
+    with pytest.raises(spanplug.SpanplugError) as raised:
+        spanplug.processors([f"{library}:anything"])
+    message = str(raised.value)
+    assert "built against spanplug-api 0.0.1" in message
+    assert f"spanplug-api {spanplug.API_VERSION}" in message
