@@ -56,9 +56,43 @@ def _serve_defaults() -> Dict[str, str]:
         if isinstance(name, str) and name and os.sep not in name:
             from ray.serve._private.logging_utils import get_serve_logs_dir
 
+            _keep_incoming_tracestate()
             return {"log_dir": get_serve_logs_dir(), "file_name": name}
         frame = frame.f_back
     return {}
+
+
+def _extract_trace_headers(pairs) -> None:
+    """Continues the trace of an incoming request from its ``traceparent`` and its
+    ``tracestate`` (W3C Trace Context: the state travels with the parent)."""
+    from ray.serve._private.tracing_utils import extract_propagated_context, set_trace_context
+
+    carrier = {}
+    for key, value in pairs:
+        key = key.decode() if isinstance(key, bytes) else key
+        if key.lower() in ("traceparent", "tracestate"):
+            carrier[key.lower()] = value.decode() if isinstance(value, bytes) else value
+    if "traceparent" in carrier:
+        set_trace_context(extract_propagated_context(carrier))
+
+
+def _keep_incoming_tracestate() -> None:
+    """Ray Serve's proxy reads only ``traceparent`` from HTTP headers and gRPC
+    metadata, so a caller's ``tracestate`` is lost (reported on the PR that added
+    Serve tracing); this process's proxy reads both from here on."""
+    from ray.serve._private import proxy_request_response as proxy
+    from ray.serve._private.tracing_utils import is_tracing_enabled
+
+    def asgi(self) -> None:
+        if is_tracing_enabled():
+            _extract_trace_headers(self.headers)
+
+    def grpc(self) -> None:
+        if is_tracing_enabled():
+            _extract_trace_headers(self.context.invocation_metadata())
+
+    proxy.ASGIProxyRequest.populate_tracing_context = asgi
+    proxy.gRPCProxyRequest.populate_tracing_context = grpc
 
 
 def setup_tracing(sampling_ratio: Optional[float] = None) -> None:

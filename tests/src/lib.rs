@@ -3,6 +3,7 @@
 
 pub mod log_capture;
 pub mod otlp_receiver;
+pub mod python;
 pub mod tls_receiver;
 
 use std::path::{Path, PathBuf};

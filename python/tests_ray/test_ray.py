@@ -1,0 +1,141 @@
+"""Real Ray: Ray Serve with `RAY_SERVE_TRACING_EXPORTER_IMPORT_PATH=spanplug.ray:processors`,
+and Ray core with `_tracing_startup_hook="spanplug.ray:setup_tracing"`.
+
+Ray reads `RAY_SERVE_TRACING_*` when it is imported, in every process, so the
+variables are set before anything imports Ray; each test starts and stops its own
+local cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from otlp_receiver import Receiver  # noqa: E402
+
+INCOMING_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+INCOMING_PARENT = "00f067aa0ba902b7"
+INCOMING_STATE = "vendor=opaque"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ray_processes() -> list:
+    """Ray's own processes still running (raylet, GCS, workers)."""
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if ("raylet" in line or "gcs_server" in line or "ray::" in line)]
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def ray_env(receiver, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(("SPANPLUG_", "OTEL_", "RAY_SERVE_TRACING_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "200")
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    yield receiver
+    subprocess.run([sys.executable, "-m", "ray.scripts.scripts", "stop", "--force"], capture_output=True, timeout=120)
+
+
+def test_ray_serve_spans_from_proxy_and_replicas_reach_the_plugins(ray_env, monkeypatch):
+    receiver = ray_env
+    # spanplug.ray:processors, plus Ray's own default exporter to compare files with.
+    monkeypatch.setenv("RAY_SERVE_TRACING_EXPORTER_IMPORT_PATH", "both_exporters:processors")
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    monkeypatch.setenv("RAY_SERVE_TRACING_SAMPLING_RATIO", "1.0")
+    monkeypatch.setenv(
+        "SPANPLUG_TRACING_EXPORTER_IMPORT_PATH",
+        "context_enricher:serve_context,console_file:default_tracing_exporter,otlp_http:otlp",
+    )
+    port = free_port()
+    script = Path(__file__).with_name("serve_app.py")
+    result = subprocess.run(
+        [sys.executable, str(script), str(port), INCOMING_TRACE_ID, INCOMING_PARENT, INCOMING_STATE],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    answers, logs_dir = result.stdout.strip().splitlines()[-2:]
+    assert answers == "answers: model saw 'hi', model saw 'hi again'"
+
+    spans = receiver.wait_for(6, timeout=60)
+    # Let late exporters arrive (each process exports on its own schedule).
+    time.sleep(2)
+    spans = receiver.spans()
+    assert len(spans) >= 6, [s.name for _, s in spans]
+
+    def attrs(kvs):
+        return {kv.key: kv.value.string_value or kv.value.int_value for kv in kvs}
+
+    ours = [span for _, span in spans if span.trace_id.hex() == INCOMING_TRACE_ID]
+    assert len(ours) >= 6, "every span continues the incoming trace"
+    for span in ours:
+        assert attrs(span.attributes).get("request_id"), f"{span.name} has no request_id"
+        assert span.trace_state == INCOMING_STATE, f"{span.name} lost the tracestate"
+    by_id = {span.span_id: span for span in ours}
+    for span in ours:
+        assert span.parent_span_id in by_id or span.parent_span_id.hex() == INCOMING_PARENT, span.name
+
+    # Which process made a span: the proxy's carry no replica_id; each replica's
+    # carry its own (context_enricher copies Ray's replica context).
+    def process(span) -> str:
+        return attrs(span.attributes).get("replica_id") or "proxy"
+
+    proxy = [span for span in ours if span.name.startswith("proxy_")]
+    assert proxy and all(process(span) == "proxy" for span in proxy)
+    assert all(span.parent_span_id.hex() == INCOMING_PARENT for span in proxy)
+    handled = {attrs(s.attributes)["deployment"]: process(s) for s in ours if s.name.startswith("replica_handle_request")}
+    assert set(handled) == {"Ingress", "Model"}
+    assert len({handled["Ingress"], handled["Model"], "proxy"}) == 3, "three processes"
+    crossings = [
+        span for span in ours if span.parent_span_id in by_id and process(by_id[span.parent_span_id]) != process(span)
+    ]
+    assert {process(span) for span in crossings} == {handled["Ingress"], handled["Model"]}, "parents link across processes"
+
+    # console_file wrote Ray's files, under Ray's names, in Ray's spans folder.
+    span_dir = Path(logs_dir) / "serve" / "spans"
+    names = sorted(p.name for p in span_dir.iterdir())
+    assert any(n.startswith("proxy_") and n.endswith("_tracing.json") for n in names), names
+    assert any(n.startswith("replica_default_Model_") and n.endswith("_tracing.json") for n in names), names
+    ours = [n for n in names if not n.startswith("ray_")]
+    assert len(ours) == 3, names
+    for name in ours:
+        written = (span_dir / name).read_bytes()
+        assert written.count(b'"trace_id"') >= 2, name
+        assert written == (span_dir / f"ray_{name}").read_bytes(), f"{name} differs from Ray's own file"
+
+    subprocess.run([sys.executable, "-m", "ray.scripts.scripts", "stop", "--force"], capture_output=True, timeout=120)
+    deadline = time.monotonic() + 30
+    while ray_processes() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert ray_processes() == [], "ray stop leaves nothing running"
+
+
+def test_ray_core_setup_tracing_traces_a_remote_task(ray_env, monkeypatch):
+    receiver = ray_env
+    monkeypatch.setenv("SPANPLUG_TRACING_EXPORTER_IMPORT_PATH", "otlp_http:otlp")
+    script = Path(__file__).with_name("core_task.py")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    spans = receiver.wait_for(2, timeout=60)
+    names = [span.name for _, span in spans]
+    assert any("my_function" in name for name in names), names
