@@ -93,7 +93,7 @@ fn main() -> anyhow::Result<()> {
     }
     let options = Options { quick: cli.quick };
     let only = cli.only;
-    let questions: [fn(&Options) -> anyhow::Result<()>; 8] = [
+    let questions: [fn(&Options) -> anyhow::Result<()>; 9] = [
         boundary,
         otlp_throughput,
         python_baseline,
@@ -102,6 +102,7 @@ fn main() -> anyhow::Result<()> {
         dead_backend_memory,
         startup,
         end_to_end,
+        from_python,
     ];
     header(&options);
     for (number, question) in (1..).zip(questions) {
@@ -461,31 +462,18 @@ fn otlp_throughput(options: &Options) -> anyhow::Result<()> {
 
 const PYTHON_SCRIPT: &str = include_str!("../python_baseline.py");
 
-/// A venv with the Python OpenTelemetry SDK from PyPI, created once.
+/// The benchmark's venv (`target/bench-python-venv`): the pinned Python SDK and its
+/// OTLP exporter from PyPI, and spanplug's package built from this checkout.
 fn python_venv() -> anyhow::Result<PathBuf> {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-venv");
-    let python = venv.join("bin/python");
-    if !python.is_file() {
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()?;
-        if !status.success() {
-            bail!("python3 -m venv failed");
-        }
-        let status = Command::new(venv.join("bin/pip"))
-            .args([
-                "install",
-                "--quiet",
-                "opentelemetry-sdk>=1.30,<2",
-                "opentelemetry-exporter-otlp-proto-http>=1.30,<2",
-            ])
-            .status()?;
-        if !status.success() {
-            bail!("pip install of the OpenTelemetry SDK failed");
-        }
+    if !spanplug_tests::python::python_available("the Python questions", "SPANPLUG_REQUIRE_PYTHON")
+    {
+        bail!("python3 with venv is not installed");
     }
-    Ok(python)
+    let venv = spanplug_tests::python::venv_with_package(
+        "bench-python-venv",
+        "bench/python-requirements.txt",
+    );
+    Ok(venv.join("bin/python"))
 }
 
 fn run_python(python: &Path, mode: &str, target: &str, count: u64) -> anyhow::Result<f64> {
@@ -515,7 +503,7 @@ fn python_baseline(options: &Options) -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    println!("The Python OpenTelemetry SDK from PyPI, in its own venv (`target/bench-venv`), exporting the same spans");
+    println!("The Python OpenTelemetry SDK from PyPI, in its own venv (`target/bench-python-venv`), exporting the same spans");
     println!("(5 attributes, 1 event): `SimpleSpanProcessor(ConsoleSpanExporter(file))` against `console_file`, and");
     println!("`BatchSpanProcessor(OTLPSpanExporter)` against `otlp_http`, both to the same local receiver. {count} spans per run.\n");
     println!("| path | Python spans/s | spanplug spans/s | spanplug / Python | bar |");
@@ -584,6 +572,120 @@ fn python_baseline(options: &Options) -> anyhow::Result<()> {
         verdict(otlp_ratio.median >= 10.0)
     );
     println!();
+    Ok(())
+}
+
+const BRIDGE_SCRIPT: &str = include_str!("../python_bridge.py");
+
+/// Question 9: spanplug's Python package against the Python SDK's processors, as a
+/// Ray user would swap one for the other.
+fn from_python(options: &Options) -> anyhow::Result<()> {
+    let count = options.pick(500, 20_000);
+    println!("## 9. From Python\n");
+    let python = match python_venv() {
+        Ok(python) => python,
+        Err(error) => {
+            println!("Skipped: {error:#}.\n");
+            return Ok(());
+        }
+    };
+    println!("`bench/python_bridge.py` in `target/bench-python-venv`, {count} spans with 5 attributes per run. *App");
+    println!("thread*: creating and ending them on a provider with the processor (so it includes what a processor's");
+    println!("own Python thread takes through the GIL); *added*: that minus the same with no processor, per run.");
+    println!("*Delivered*: the same spans, already ended, handed to a fresh processor as fast as the SDK would, until");
+    println!("`force_flush` returns (everything at the same local receiver, or in the file).\n");
+    const CONFIGS: [&str; 5] = [
+        "none",
+        "python BatchSpanProcessor(OTLPSpanExporter)",
+        "spanplug otlp_http:otlp",
+        "python SimpleSpanProcessor(ConsoleSpanExporter)",
+        "spanplug console_file",
+    ];
+    let mut ns: Vec<Vec<f64>> = vec![Vec::new(); CONFIGS.len()];
+    let mut delivered: Vec<Vec<f64>> = vec![Vec::new(); CONFIGS.len()];
+    for run in 0..options.repeats() {
+        let receiver = Receiver::start();
+        let dir = tempfile_dir(&format!("bridge-{run}"))?;
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+        let output = Command::new(&python)
+            .arg("-c")
+            .arg(BRIDGE_SCRIPT)
+            .arg(receiver.base_url())
+            .arg(&dir)
+            .arg(count.to_string())
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .output()?;
+        if !output.status.success() {
+            bail!(
+                "python_bridge.py failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let figures: serde_json::Value =
+            serde_json::from_slice(&output.stdout).context("python_bridge.py output")?;
+        for (index, name) in CONFIGS.iter().enumerate() {
+            let figure = |key: &str| {
+                figures[name][key]
+                    .as_f64()
+                    .with_context(|| format!("{name}: {key}"))
+            };
+            ns[index].push(figure("ns_per_span")?);
+            delivered[index].push(if index == 0 {
+                0.0
+            } else {
+                figure("delivered_per_second")?
+            });
+        }
+        // Both OTLP configurations delivered every span of every phase.
+        let expected = 2 * (2 * count + (count / 10).max(1)) as usize;
+        let received = receiver.delivered_spans().len();
+        if received < expected {
+            bail!("the receiver got {received} of {expected} spans");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let added = |index: usize| -> Vec<f64> {
+        ns[index]
+            .iter()
+            .zip(&ns[0])
+            .map(|(x, none)| x - none)
+            .collect()
+    };
+    println!("| configuration | app thread (ns/span) | added (ns/span) | delivered (spans/s) |");
+    println!("|---|---|---|---|");
+    for (index, name) in CONFIGS.iter().enumerate() {
+        let (added_cell, delivered_cell) = if index == 0 {
+            (String::new(), String::new())
+        } else {
+            (
+                Stats::of(added(index)).show(0),
+                Stats::of(delivered[index].clone()).show(0),
+            )
+        };
+        println!(
+            "| {name} | {} | {added_cell} | {delivered_cell} |",
+            Stats::of(ns[index].clone()).show(0)
+        );
+    }
+    let ratio = |ours: &[f64], theirs: &[f64]| {
+        Stats::of(ours.iter().zip(theirs).map(|(o, t)| o / t).collect())
+    };
+    let otlp_added = ratio(&added(2), &added(1));
+    let otlp_delivered = ratio(&delivered[2], &delivered[1]);
+    let console_added = ratio(&added(4), &added(3));
+    println!();
+    println!(
+        "Bars: spanplug's OTLP adds {} of what the Python batch processor adds on the application thread (≤ 0.25: {})",
+        otlp_added.show(2),
+        verdict(otlp_added.median <= 0.25),
+    );
+    println!(
+        "and delivers {}× its spans per second (≥ 3×: {}); `console_file` adds {} of what `SimpleSpanProcessor(ConsoleSpanExporter)` adds (≤ 0.1: {}).\n",
+        otlp_delivered.show(1),
+        verdict(otlp_delivered.median >= 3.0),
+        console_added.show(3),
+        verdict(console_added.median <= 0.1),
+    );
     Ok(())
 }
 

@@ -12,8 +12,9 @@
 //! a flush or a shutdown releases the GIL.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,8 +26,10 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks, SpanProcessor as
 use opentelemetry_sdk::Resource;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyIterator, PyList, PyString, PyTuple};
 use pyo3::{intern, IntoPyObjectExt};
+use spanplug_host::pipeline::interned;
 use spanplug_host::span_view::{count_unrepresentable, resource_in_order, OrderedResource};
 use spanplug_host::{PluginPipeline, RequestContext, TracingConfig};
 
@@ -257,7 +260,12 @@ fn nanos_to_time(nanos: u64) -> SystemTime {
 fn span_context(context: &Bound<'_, PyAny>) -> PyResult<SpanContext> {
     let context = context.cast::<PyTuple>()?;
     let trace_state = context.get_item(4)?;
-    let trace_state = if trace_state.len()? == 0 {
+    // Through its inner dict: the SDK's `TraceState.__len__` is Python code.
+    let entries = match trace_state.getattr_opt(intern!(context.py(), "_dict"))? {
+        Some(dict) => dict.len()?,
+        None => trace_state.len()?,
+    };
+    let trace_state = if entries == 0 {
         TraceState::NONE
     } else {
         let header: String = trace_state
@@ -275,12 +283,75 @@ fn span_context(context: &Bound<'_, PyAny>) -> PyResult<SpanContext> {
 }
 
 /// The attributes of a Python mapping (`BoundedAttributes`, a dict, or None) in its
-/// order; values the interface cannot carry are counted and left out.
+/// order; values the interface cannot carry are counted and left out. The SDK's
+/// `BoundedAttributes` is read through its inner dict: its own mapping methods are
+/// Python code, several calls per attribute.
 fn attributes(mapping: &Bound<'_, PyAny>) -> PyResult<Vec<KeyValue>> {
     if mapping.is_none() {
         return Ok(Vec::new());
     }
-    resource_attributes(mapping)
+    let inner = mapping.getattr_opt(intern!(mapping.py(), "_dict"))?;
+    let dict = match inner.as_ref().unwrap_or(mapping).cast::<PyDict>() {
+        Ok(dict) => dict.clone(),
+        Err(_) => return resource_attributes(mapping),
+    };
+    let mut out = Vec::with_capacity(dict.len());
+    for (key, value) in dict.iter() {
+        if let Some(value) = otel_value(&value)? {
+            let key = key.cast::<PyString>()?.to_cow()?;
+            out.push(KeyValue::new(interned(&key), value));
+        }
+    }
+    Ok(out)
+}
+
+/// The items of the SDK's `BoundedList` (through its deque: its own iterator is
+/// Python code), or of any other sequence.
+fn items<'py>(list: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyIterator>> {
+    match list.getattr_opt(intern!(list.py(), "_dq"))? {
+        Some(deque) => deque.try_iter(),
+        None => list.try_iter(),
+    }
+}
+
+/// The SDK's enum members whose index is the interface's code: `SpanKind` and
+/// `StatusCode`, fetched once. Compared by identity, since an enum's `.value` is
+/// Python code.
+struct Members {
+    kinds: Vec<Py<PyAny>>,
+    codes: Vec<Py<PyAny>>,
+}
+
+static MEMBERS: PyOnceLock<Members> = PyOnceLock::new();
+
+fn members(py: Python<'_>) -> PyResult<&'static Members> {
+    MEMBERS.get_or_try_init(py, || {
+        let trace = py.import("opentelemetry.trace")?;
+        let fetch = |class: &str, names: &[&str]| -> PyResult<Vec<Py<PyAny>>> {
+            let class = trace.getattr(class)?;
+            names
+                .iter()
+                .map(|name| Ok(class.getattr(*name)?.unbind()))
+                .collect()
+        };
+        Ok(Members {
+            kinds: fetch(
+                "SpanKind",
+                &["INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"],
+            )?,
+            codes: fetch("StatusCode", &["UNSET", "OK", "ERROR"])?,
+        })
+    })
+}
+
+/// The index of `value` among `members`, by identity; falls back to its `.value`.
+fn member_index(members: &[Py<PyAny>], value: &Bound<'_, PyAny>) -> PyResult<usize> {
+    match members.iter().position(|m| m.is(value)) {
+        Some(index) => Ok(index),
+        None => Ok(value
+            .getattr(intern!(value.py(), "value"))?
+            .extract::<usize>()?),
+    }
 }
 
 /// How many items a bounded collection dropped (`BoundedAttributes`, `BoundedList`).
@@ -306,11 +377,8 @@ fn span_data(span: &Bound<'_, PyAny>, ended: bool) -> PyResult<SpanData> {
             parent.get_item(2)?.extract()?,
         )
     };
-    let span_kind = match span
-        .getattr(intern!(py, "_kind"))?
-        .getattr(intern!(py, "value"))?
-        .extract::<u8>()?
-    {
+    let known = members(py)?;
+    let span_kind = match member_index(&known.kinds, &span.getattr(intern!(py, "_kind"))?)? {
         1 => SpanKind::Server,
         2 => SpanKind::Client,
         3 => SpanKind::Producer,
@@ -335,7 +403,7 @@ fn span_data(span: &Bound<'_, PyAny>, ended: bool) -> PyResult<SpanData> {
     if ended {
         let python_events = span.getattr(intern!(py, "_events"))?;
         events.dropped_count = dropped(&python_events)?;
-        for event in python_events.try_iter()? {
+        for event in items(&python_events)? {
             let event = event?;
             let event_attributes = event.getattr(intern!(py, "_attributes"))?;
             events.events.push(Event::new(
@@ -347,7 +415,7 @@ fn span_data(span: &Bound<'_, PyAny>, ended: bool) -> PyResult<SpanData> {
         }
         let python_links = span.getattr(intern!(py, "_links"))?;
         links.dropped_count = dropped(&python_links)?;
-        for link in python_links.try_iter()? {
+        for link in items(&python_links)? {
             let link = link?;
             let link_attributes = link.getattr(intern!(py, "_attributes"))?;
             links.links.push(Link::new(
@@ -357,10 +425,10 @@ fn span_data(span: &Bound<'_, PyAny>, ended: bool) -> PyResult<SpanData> {
             ));
         }
         let python_status = span.getattr(intern!(py, "_status"))?;
-        let code: u8 = python_status
-            .getattr(intern!(py, "_status_code"))?
-            .getattr(intern!(py, "value"))?
-            .extract()?;
+        let code = member_index(
+            &known.codes,
+            &python_status.getattr(intern!(py, "_status_code"))?,
+        )?;
         status = match code {
             1 => Status::Ok,
             2 => Status::Error {
@@ -390,25 +458,63 @@ fn span_data(span: &Bound<'_, PyAny>, ended: bool) -> PyResult<SpanData> {
     })
 }
 
+/// How many instrumentation scopes a process keeps converted. Their strings are
+/// made `'static` so that a span's copy costs no allocation; past this many, scopes
+/// are converted span by span instead.
+const MAX_CACHED_SCOPES: usize = 256;
+
+static CACHED_SCOPES: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Scopes this thread converted, with the Python objects they came from (kept
+    /// alive, so an address is never reused for another scope).
+    static SCOPES: RefCell<Vec<(Py<PyAny>, InstrumentationScope)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A span's instrumentation scope: a tracer's scope is one object for all its spans.
 fn scope(scope: &Bound<'_, PyAny>) -> PyResult<InstrumentationScope> {
+    if let Some(found) = SCOPES.with_borrow(|scopes| {
+        scopes
+            .iter()
+            .find(|(object, _)| object.is(scope))
+            .map(|(_, converted)| converted.clone())
+    }) {
+        return Ok(found);
+    }
+    let cache = CACHED_SCOPES.fetch_add(1, Ordering::Relaxed) < MAX_CACHED_SCOPES;
+    let converted = convert_scope(scope, cache)?;
+    if cache {
+        SCOPES.with_borrow_mut(|scopes| scopes.push((scope.clone().unbind(), converted.clone())));
+    }
+    Ok(converted)
+}
+
+fn convert_scope(scope: &Bound<'_, PyAny>, cache: bool) -> PyResult<InstrumentationScope> {
     if scope.is_none() {
         return Ok(InstrumentationScope::builder("").build());
     }
+    let text = |value: String| -> Cow<'static, str> {
+        if cache {
+            Cow::Borrowed(Box::leak(value.into_boxed_str()))
+        } else {
+            Cow::Owned(value)
+        }
+    };
     let py = scope.py();
     let name: String = scope.getattr(intern!(py, "_name"))?.extract()?;
-    let mut builder = InstrumentationScope::builder(name);
+    let mut builder = InstrumentationScope::builder(text(name));
     if let Some(version) = scope
         .getattr(intern!(py, "_version"))?
         .extract::<Option<String>>()?
     {
-        builder = builder.with_version(version);
+        builder = builder.with_version(text(version));
     }
     if let Some(url) = scope
         .getattr(intern!(py, "_schema_url"))?
         .extract::<Option<String>>()?
     {
         if !url.is_empty() {
-            builder = builder.with_schema_url(url);
+            builder = builder.with_schema_url(text(url));
         }
     }
     if let Some(scope_attributes) = scope.getattr_opt(intern!(py, "_attributes"))? {

@@ -165,7 +165,9 @@ thread_local! {
     static RECENT_STRINGS: RefCell<(Vec<Arc<str>>, usize)> = const { RefCell::new((Vec::new(), 0)) };
 }
 
-fn interned(text: &str) -> Arc<str> {
+/// `text` shared with its last use on this thread, if it was among the recent ones:
+/// for strings that repeat from span to span (attribute keys, enriched values).
+pub fn interned(text: &str) -> Arc<str> {
     RECENT_STRINGS.with(|recent| {
         let (strings, next) = &mut *recent.borrow_mut();
         if let Some(found) = strings
