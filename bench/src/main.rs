@@ -93,7 +93,7 @@ fn main() -> anyhow::Result<()> {
     }
     let options = Options { quick: cli.quick };
     let only = cli.only;
-    let questions: [fn(&Options) -> anyhow::Result<()>; 9] = [
+    let questions: [fn(&Options) -> anyhow::Result<()>; 10] = [
         boundary,
         otlp_throughput,
         python_baseline,
@@ -103,6 +103,7 @@ fn main() -> anyhow::Result<()> {
         startup,
         end_to_end,
         from_python,
+        ray_serve_latency,
     ];
     header(&options);
     for (number, question) in (1..).zip(questions) {
@@ -686,6 +687,73 @@ fn from_python(options: &Options) -> anyhow::Result<()> {
         console_added.show(3),
         verdict(console_added.median <= 0.1),
     );
+    Ok(())
+}
+
+const RAY_SERVE_SCRIPT: &str = include_str!("../ray_serve_latency.py");
+
+/// Question 10: Ray Serve requests traced by Ray's default exporter and by spanplug.
+fn ray_serve_latency(options: &Options) -> anyhow::Result<()> {
+    let requests = options.pick(30, 400);
+    println!("## 10. In Ray Serve\n");
+    if std::env::var_os("SPANPLUG_RAY_TESTS").is_none() {
+        println!("Skipped: set SPANPLUG_RAY_TESTS=1 to install Ray (`ray[serve]==2.60.0`, in `target/ray-venv`) and run it.\n");
+        return Ok(());
+    }
+    let venv =
+        spanplug_tests::python::venv_with_package("ray-venv", "python/tests_ray/requirements.txt");
+    println!("`bench/ray_serve_latency.py` in `target/ray-venv`: a local Ray cluster, two deployments (one calling the");
+    println!("other through a handle) behind Ray's proxy, sampling 1.0; {requests} requests one after another after a");
+    println!("warm-up, the same requests for each exporter, each in a cluster of its own. Latency in µs.\n");
+    let exporters = [
+        (
+            "Ray's default (`SimpleSpanProcessor(ConsoleSpanExporter)` to its spans folder)",
+            "ray.serve._private.tracing_utils:default_tracing_exporter",
+        ),
+        (
+            "spanplug `spanplug.ray:default_tracing_exporter` (console_file, same files)",
+            "spanplug.ray:default_tracing_exporter",
+        ),
+    ];
+    println!("| exporter | p50 | p99 |");
+    println!("|---|---|---|");
+    let mut medians = Vec::new();
+    for (label, entry) in exporters {
+        let output = Command::new(venv.join("bin/python"))
+            .arg("-c")
+            .arg(RAY_SERVE_SCRIPT)
+            .arg(entry)
+            .arg(unused_port().to_string())
+            .arg(requests.to_string())
+            .env("PATH", spanplug_tests::python::path_with(&venv))
+            .output()?;
+        let _ = Command::new(venv.join("bin/ray"))
+            .args(["stop", "--force"])
+            .output();
+        if !output.status.success() {
+            bail!(
+                "ray_serve_latency.py ({entry}) failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let last_line = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_string();
+        let mut latencies: Vec<f64> =
+            serde_json::from_str(&last_line).context("ray_serve_latency.py output")?;
+        latencies.sort_by(f64::total_cmp);
+        let at = |p: f64| latencies[(((latencies.len() - 1) as f64) * p).round() as usize];
+        println!("| {label} | {:.0} | {:.0} |", at(0.5), at(0.99));
+        medians.push((at(0.5), at(0.99)));
+    }
+    println!(
+        "\nspanplug / Ray's default: p50 {:.2}×, p99 {:.2}×. One run each: Ray's start-up and scheduling vary more between runs than",
+        medians[1].0 / medians[0].0,
+        medians[1].1 / medians[0].1
+    );
+    println!("the exporters differ, so read this as \"no slower\", not as a precise ratio.\n");
     Ok(())
 }
 

@@ -50,7 +50,7 @@ fn run(command: &mut Command, what: &str) {
 }
 
 /// `PATH` with the venv's `bin/` first (where pip finds maturin, Ray finds `ray`).
-fn path_with(venv: &Path) -> std::ffi::OsString {
+pub fn path_with(venv: &Path) -> std::ffi::OsString {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::join_paths(std::iter::once(venv.join("bin")).chain(std::env::split_paths(&path)))
         .expect("PATH entries")
