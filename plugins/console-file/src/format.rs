@@ -13,70 +13,78 @@ pub enum Layout {
     Lines,
 }
 
+/// One of the span layout's own keys (which need no escaping) with its quotes and
+/// separator, as one literal per layout: one copy instead of four.
+macro_rules! field {
+    ($json:expr, $key:literal) => {
+        $json.field(concat!("\"", $key, "\": "), concat!("\"", $key, "\":"))
+    };
+}
+
 /// Appends one span and its trailing newline to `out`.
 pub fn write_span(out: &mut String, span: &SpanView<'_>, layout: Layout) {
     let mut json = JsonWriter::new(out, layout);
     json.begin_object();
-    json.key("name");
+    field!(json, "name");
     json.string(span.name.as_str());
-    json.key("context");
+    field!(json, "context");
     write_context(&mut json, &span.context);
-    json.key("kind");
+    field!(json, "kind");
     json.raw("\"SpanKind.");
     json.raw(span.kind.as_str());
     json.raw("\"");
-    json.key("parent_id");
+    field!(json, "parent_id");
     if span.parent_span_id.is_valid() {
         json.hex_id(&span.parent_span_id.0);
     } else {
         json.raw("null");
     }
-    json.key("start_time");
+    field!(json, "start_time");
     json.timestamp(span.start_time_unix_nano);
-    json.key("end_time");
+    field!(json, "end_time");
     json.timestamp(span.end_time_unix_nano);
-    json.key("status");
+    field!(json, "status");
     json.begin_object();
-    json.key("status_code");
+    field!(json, "status_code");
     json.string(span.status.code.as_str());
     if !span.status.description.is_empty() {
-        json.key("description");
+        field!(json, "description");
         json.string(span.status.description.as_str());
     }
     json.end_object();
-    json.key("attributes");
+    field!(json, "attributes");
     write_attributes(&mut json, span.attributes.as_slice());
-    json.key("events");
+    field!(json, "events");
     json.begin_array();
     for event in span.events.iter() {
         json.item_separator();
         json.begin_object();
-        json.key("name");
+        field!(json, "name");
         json.string(event.name.as_str());
-        json.key("timestamp");
+        field!(json, "timestamp");
         json.timestamp(event.time_unix_nano);
-        json.key("attributes");
+        field!(json, "attributes");
         write_attributes(&mut json, event.attributes.as_slice());
         json.end_object();
     }
     json.end_array();
-    json.key("links");
+    field!(json, "links");
     json.begin_array();
     for link in span.links.iter() {
         json.item_separator();
         json.begin_object();
-        json.key("context");
+        field!(json, "context");
         write_context(&mut json, &link.context);
-        json.key("attributes");
+        field!(json, "attributes");
         write_attributes(&mut json, link.attributes.as_slice());
         json.end_object();
     }
     json.end_array();
-    json.key("resource");
+    field!(json, "resource");
     json.begin_object();
-    json.key("attributes");
+    field!(json, "attributes");
     write_attributes(&mut json, span.resource.attributes.as_slice());
-    json.key("schema_url");
+    field!(json, "schema_url");
     json.string(span.resource.schema_url.as_str());
     json.end_object();
     json.end_object();
@@ -85,20 +93,21 @@ pub fn write_span(out: &mut String, span: &SpanView<'_>, layout: Layout) {
 
 fn write_context(json: &mut JsonWriter<'_>, context: &SpanContext<'_>) {
     json.begin_object();
-    json.key("trace_id");
+    field!(json, "trace_id");
     json.hex_id(&context.trace_id.0);
-    json.key("span_id");
+    field!(json, "span_id");
     json.hex_id(&context.span_id.0);
-    json.key("trace_state");
-    json.string(&trace_state_repr(context));
+    field!(json, "trace_state");
+    if context.trace_state.is_empty() {
+        json.raw("\"[]\"");
+    } else {
+        json.string(&trace_state_repr(context));
+    }
     json.end_object();
 }
 
 /// Python's `repr` of the SDK's list of `'{key=K, value=V}'` strings.
 fn trace_state_repr(context: &SpanContext<'_>) -> String {
-    if context.trace_state.is_empty() {
-        return "[]".into();
-    }
     let items: Vec<String> = context
         .trace_state_entries()
         .map(|(k, v)| python_str_repr(&format!("{{key={k}, value={v}}}")))
@@ -168,21 +177,40 @@ impl<'o> JsonWriter<'o> {
         }
     }
 
-    /// Starts the next key or array element.
+    /// Starts the next key or array element: the comma, newline and indentation
+    /// in one copy.
     fn item_separator(&mut self) {
-        if !self.empty {
-            self.out.push(',');
-        }
+        let comma = !self.empty;
         self.empty = false;
-        if self.layout == Layout::Pretty {
-            self.newline(self.depth);
+        match (self.layout, comma) {
+            (Layout::Pretty, true) => self.indent(",", self.depth),
+            (Layout::Pretty, false) => self.newline(self.depth),
+            (Layout::Lines, true) => self.out.push(','),
+            (Layout::Lines, false) => {}
         }
     }
 
     fn newline(&mut self, depth: usize) {
-        self.out.push('\n');
-        for _ in 0..depth {
-            self.out.push_str("    ");
+        self.indent("", depth);
+    }
+
+    /// `before` (nothing or a comma), a newline and `depth` levels of indentation.
+    fn indent(&mut self, before: &str, depth: usize) {
+        /// A comma, a newline and the indentation of the deepest level spans reach:
+        /// cut to size.
+        const SEPARATOR: &str = concat!(
+            ",\n",
+            "                                ",
+            "                                "
+        );
+        let start = 1 - before.len();
+        match SEPARATOR.get(start..2 + 4 * depth) {
+            Some(text) => self.out.push_str(text),
+            None => {
+                self.out.push_str(before);
+                self.out.push('\n');
+                (0..depth).for_each(|_| self.out.push_str("    "));
+            }
         }
     }
 
@@ -218,6 +246,17 @@ impl<'o> JsonWriter<'o> {
         self.close(']');
     }
 
+    /// A key of the span layout, already quoted and followed by its separator in
+    /// each layout (see [`field!`]).
+    #[inline(always)]
+    fn field(&mut self, pretty: &'static str, lines: &'static str) {
+        self.item_separator();
+        self.out.push_str(match self.layout {
+            Layout::Pretty => pretty,
+            Layout::Lines => lines,
+        });
+    }
+
     /// An object key; the value written next belongs to it.
     fn key(&mut self, key: &str) {
         self.item_separator();
@@ -251,7 +290,7 @@ impl<'o> JsonWriter<'o> {
     }
 
     fn integer(&mut self, i: i64) {
-        let _ = write!(self.out, "{i}");
+        write_integer(self.out, i);
     }
 
     fn timestamp(&mut self, unix_nanos: u64) {
@@ -261,16 +300,32 @@ impl<'o> JsonWriter<'o> {
     }
 }
 
+/// The bytes JSON with `ensure_ascii` writes as they are: printable ASCII but `"`
+/// and `\`.
+const PLAIN: [bool; 256] = {
+    let mut plain = [false; 256];
+    let mut b = b' ';
+    while b <= b'~' {
+        plain[b as usize] = b != b'"' && b != b'\\';
+        b += 1;
+    }
+    plain
+};
+
 /// A JSON string with Python's `ensure_ascii=True` escaping (lower-case `\uXXXX`).
 /// Runs of plain ASCII are copied whole: most attribute text needs no escaping.
 fn write_escaped(out: &mut String, s: &str) {
     out.push('"');
     let bytes = s.as_bytes();
+    if is_plain(bytes) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut plain_from = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        if (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\' {
+        if PLAIN[usize::from(bytes[i])] {
             i += 1;
             continue;
         }
@@ -298,15 +353,44 @@ fn write_escaped(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Whether no byte of `bytes` needs escaping: eight at a time (a word with no byte
+/// below 0x20, at or above 0x7f, `"` or `\`), the rest one by one.
+fn is_plain(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    /// High bit set in each byte of `word` equal to `byte` (no false negatives; a
+    /// false positive only sends the string to the exact check).
+    const fn equal(word: u64, byte: u8) -> u64 {
+        let x = word ^ (ONES * byte as u64);
+        x.wrapping_sub(ONES) & !x & HIGHS
+    }
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let word = u64::from_le_bytes(chunk.try_into().expect("chunks of eight"));
+        let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+        let delete = equal(word, 0x7f);
+        let special = equal(word, b'"') | equal(word, b'\\');
+        if (word & HIGHS) | below_space | delete | special != 0 {
+            return bytes.iter().all(|&b| PLAIN[usize::from(b)]);
+        }
+    }
+    words.remainder().iter().all(|&b| PLAIN[usize::from(b)])
+}
+
 /// `"0x<lower-case hex>"`, as the Python SDK writes ids.
 fn write_hex_id(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.push_str("\"0x");
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    // Trace ids are the longest: 16 bytes, 32 digits, with `"0x` and `"`.
+    let mut text = [0u8; 36];
+    text[..3].copy_from_slice(b"\"0x");
+    let mut at = 3;
+    for b in bytes.iter().take(16) {
+        text[at] = DIGITS[usize::from(b >> 4)];
+        text[at + 1] = DIGITS[usize::from(b & 0xf)];
+        at += 2;
     }
-    out.push('"');
+    text[at] = b'"';
+    out.push_str(std::str::from_utf8(&text[..=at]).expect("ASCII digits"));
 }
 
 /// Python's `json.dumps` of a float: `repr`, with `NaN`/`Infinity` spelled out.
@@ -357,6 +441,34 @@ pub fn python_float_repr(value: f64) -> String {
     out
 }
 
+/// `i` in decimal, without `fmt`'s machinery.
+fn write_integer(out: &mut String, i: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = i.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push('-');
+    }
+    digits[at..].iter().for_each(|&d| out.push(char::from(d)));
+}
+
+/// Writes `value` into `buffer` as decimal digits, zero-padded to its length.
+fn put_digits(buffer: &mut [u8], value: u64) {
+    let mut rest = value;
+    for slot in buffer.iter_mut().rev() {
+        *slot = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+}
+
 /// `datetime.fromtimestamp(ns / 1e9, tz=utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")`,
 /// including its float division and round-half-even to microseconds.
 fn write_iso_timestamp(out: &mut String, unix_nanos: u64) {
@@ -369,15 +481,28 @@ fn write_iso_timestamp(out: &mut String, unix_nanos: u64) {
     }
     let whole = whole as i64;
     let (year, month, day) = civil_from_days(whole.div_euclid(86_400));
-    let second_of_day = whole.rem_euclid(86_400);
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        second_of_day / 3600,
-        second_of_day / 60 % 60,
-        second_of_day % 60,
-        micros as u32
-    );
+    let second_of_day = whole.rem_euclid(86_400) as u64;
+    if !(0..=9999).contains(&year) {
+        // Outside four-digit years Python's strftime pads differently; not worth a fast path.
+        let _ = write!(
+            out,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+            second_of_day / 3600,
+            second_of_day / 60 % 60,
+            second_of_day % 60,
+            micros as u32
+        );
+        return;
+    }
+    let mut text = *b"0000-00-00T00:00:00.000000Z";
+    put_digits(&mut text[0..4], year as u64);
+    put_digits(&mut text[5..7], u64::from(month));
+    put_digits(&mut text[8..10], u64::from(day));
+    put_digits(&mut text[11..13], second_of_day / 3600);
+    put_digits(&mut text[14..16], second_of_day / 60 % 60);
+    put_digits(&mut text[17..19], second_of_day % 60);
+    put_digits(&mut text[20..26], micros as u64);
+    out.push_str(std::str::from_utf8(&text).expect("ASCII digits"));
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -417,6 +542,42 @@ mod tests {
         for (value, expected) in cases {
             assert_eq!(python_float_repr(value), expected, "{value}");
         }
+    }
+
+    #[test]
+    fn the_word_at_a_time_check_agrees_with_the_byte_table() {
+        let mut samples: Vec<Vec<u8>> = (0u8..=255)
+            .map(|b| vec![b'a', b'b', b, b'c', b'd', b'e', b'f', b'g', b'h'])
+            .collect();
+        samples.extend((0u8..=255).map(|b| vec![b; 8]));
+        samples.push(b"plain ascii text, longer than eight bytes".to_vec());
+        for sample in samples {
+            let exact = sample.iter().all(|&b| PLAIN[usize::from(b)]);
+            assert_eq!(is_plain(&sample), exact, "{sample:?}");
+        }
+    }
+
+    #[test]
+    fn integers_match_rusts_own_formatting() {
+        for i in [0, 7, -7, 10, 200, i64::MAX, i64::MIN, -1_000_000_007] {
+            let mut out = String::new();
+            write_integer(&mut out, i);
+            assert_eq!(out, i.to_string());
+        }
+    }
+
+    #[test]
+    fn indentation_past_the_prepared_depth_is_still_four_spaces_a_level() {
+        let mut out = String::new();
+        let mut json = JsonWriter::new(&mut out, Layout::Pretty);
+        for depth in [0, 3, 16, 17, 40] {
+            json.newline(depth);
+        }
+        let expected: String = [0, 3, 16, 17, 40]
+            .iter()
+            .map(|d| format!("\n{}", " ".repeat(4 * d)))
+            .collect();
+        assert_eq!(out, expected);
     }
 
     #[test]
