@@ -644,7 +644,16 @@ impl Deployment {
             }
             deployment.processes.push((role, child));
             let (_, child) = deployment.processes.last_mut().expect("just pushed");
-            wait_until_listening(port, role, child)?;
+            if let Err(error) = wait_until_listening(port, role, child) {
+                // Its error must be printed before ours: stop it, then let its relay
+                // reach the end of the pipe.
+                let _ = child.kill();
+                let _ = child.wait();
+                if let Some(relay) = deployment.relays.pop() {
+                    let _ = relay.join();
+                }
+                return Err(error);
+            }
         }
         Ok(deployment)
     }
