@@ -25,13 +25,116 @@ fn available_modules(modules: &[String]) -> String {
     }
 }
 
-/// Why a plugin could not be resolved, loaded or called. Each variant's message (its
-/// `Display`) names what was searched or expected and what to do; the fields are what
-/// the message is made of.
-#[derive(Debug, Error)]
+/// Why a plugin could not be resolved, loaded or called. Its message (`Display`) names
+/// what was searched or expected and what to do; [`LoadError::kind`] says which
+/// failure it is, for code that reacts to some. Opaque, so that what an error
+/// carries can grow without breaking anyone.
+#[derive(Debug)]
+pub struct LoadError(Box<Repr>);
+
+/// Which failure a [`LoadError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-#[allow(missing_docs)] // the fields: see each variant's message
-pub enum LoadError {
+pub enum LoadErrorKind {
+    /// The entry is not `module:function` or `/abs/path/lib.so:function`.
+    BadImportPath,
+    /// No library for the module on the search path.
+    ModuleNotFound,
+    /// An explicit plugin file does not exist.
+    FileNotFound,
+    /// The file or its folder could have been written by someone else.
+    Untrusted,
+    /// The file is not the one its SHA-256 pin names.
+    ChecksumMismatch,
+    /// Pins are required and this plugin has none.
+    Unpinned,
+    /// A pin that is not 64 hex digits.
+    BadPin,
+    /// Not a shared library this process can load.
+    InvalidLibrary,
+    /// A shared library without a spanplug root module.
+    NotAPlugin,
+    /// Built against a spanplug-api version this host cannot load.
+    IncompatibleVersion,
+    /// abi_stable found a type layout that differs from the host's.
+    IncompatibleLayout,
+    /// The plugin has no factory of that name.
+    UnknownFunction,
+    /// The factory returned an error (or panicked).
+    FactoryFailed,
+    /// The factory did not return in time.
+    FactoryTimeout,
+    /// The factory returned no processors.
+    NoProcessors,
+}
+
+impl LoadError {
+    /// Which failure this is.
+    pub fn kind(&self) -> LoadErrorKind {
+        match &*self.0 {
+            Repr::BadImportPath { .. } => LoadErrorKind::BadImportPath,
+            Repr::ModuleNotFound { .. } => LoadErrorKind::ModuleNotFound,
+            Repr::FileNotFound { .. } => LoadErrorKind::FileNotFound,
+            Repr::Untrusted { .. } => LoadErrorKind::Untrusted,
+            Repr::ChecksumMismatch { .. } => LoadErrorKind::ChecksumMismatch,
+            Repr::Unpinned { .. } => LoadErrorKind::Unpinned,
+            Repr::BadPin { .. } => LoadErrorKind::BadPin,
+            Repr::InvalidLibrary { .. } => LoadErrorKind::InvalidLibrary,
+            Repr::NotAPlugin { .. } => LoadErrorKind::NotAPlugin,
+            Repr::IncompatibleVersion { .. } => LoadErrorKind::IncompatibleVersion,
+            Repr::IncompatibleLayout { .. } => LoadErrorKind::IncompatibleLayout,
+            Repr::UnknownFunction { .. } => LoadErrorKind::UnknownFunction,
+            Repr::FactoryFailed { .. } => LoadErrorKind::FactoryFailed,
+            Repr::FactoryTimeout { .. } => LoadErrorKind::FactoryTimeout,
+            Repr::NoProcessors { .. } => LoadErrorKind::NoProcessors,
+        }
+    }
+
+    /// The plugin file the error is about, when there is one.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match &*self.0 {
+            Repr::FileNotFound { path }
+            | Repr::Untrusted { path, .. }
+            | Repr::ChecksumMismatch { path, .. }
+            | Repr::Unpinned { path, .. }
+            | Repr::InvalidLibrary { path, .. }
+            | Repr::NotAPlugin { path }
+            | Repr::IncompatibleVersion { path, .. }
+            | Repr::IncompatibleLayout { path, .. }
+            | Repr::UnknownFunction { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// The `exporter_import_path` entry the error is about, when it is known.
+    pub fn import_path(&self) -> Option<&str> {
+        match &*self.0 {
+            Repr::BadImportPath { import_path, .. }
+            | Repr::FactoryFailed { import_path, .. }
+            | Repr::FactoryTimeout { import_path, .. }
+            | Repr::NoProcessors { import_path } => Some(import_path),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl From<Repr> for LoadError {
+    fn from(repr: Repr) -> Self {
+        LoadError(Box::new(repr))
+    }
+}
+
+/// What a [`LoadError`] holds; each variant's message is the error's.
+#[derive(Debug, Error)]
+pub(crate) enum Repr {
     /// The entry is not `module:function` or `/abs/path/lib.so:function`.
     #[error("invalid exporter import path {import_path:?}: {reason}")]
     BadImportPath { import_path: String, reason: String },

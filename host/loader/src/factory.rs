@@ -12,7 +12,7 @@ use spanplug_api::{
 };
 
 use crate::entry::{ConfigMap, ExporterEntry};
-use crate::error::LoadError;
+use crate::error::{LoadError, Repr};
 use crate::import_path::{ImportPath, ModuleRef};
 use crate::library::{Plugin, PluginSearchPath};
 use crate::plugin_log::host_log;
@@ -123,15 +123,17 @@ pub fn load_import_path(
         }
     };
     if let Some(pin) = pin {
-        check_pin(&format!("exporter_sha256.{key}"), pin).map_err(|reason| LoadError::BadPin {
-            module: key.clone(),
-            reason,
+        check_pin(&format!("exporter_sha256.{key}"), pin).map_err(|reason| {
+            LoadError::from(Repr::BadPin {
+                module: key.clone(),
+                reason,
+            })
         })?;
     } else if pins.required {
-        return Err(LoadError::Unpinned {
+        return Err(LoadError::from(Repr::Unpinned {
             module: key,
             path: library,
-        });
+        }));
     }
     let plugin = Plugin::load_pinned(&library, pin.map(String::as_str))?;
 
@@ -160,23 +162,25 @@ pub fn load_import_path(
                 }
             }
         })
-        .map_err(|e| LoadError::FactoryFailed {
-            import_path: canonical.clone(),
-            message: format!("cannot start a thread for it: {e}"),
+        .map_err(|e| {
+            LoadError::from(Repr::FactoryFailed {
+                import_path: canonical.clone(),
+                message: format!("cannot start a thread for it: {e}"),
+            })
         })?;
     let processors = match receiver.recv_timeout(input.timeout) {
         Ok(result) => result?,
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            return Err(LoadError::FactoryTimeout {
+            return Err(LoadError::from(Repr::FactoryTimeout {
                 import_path: canonical,
                 timeout: input.timeout,
-            })
+            }))
         }
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            return Err(LoadError::FactoryFailed {
+            return Err(LoadError::from(Repr::FactoryFailed {
                 import_path: canonical,
                 message: "the call ended without an answer".into(),
-            })
+            }))
         }
     };
     let names: Vec<String> = processors.iter().map(Processor::name).collect();

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::error::LoadError;
+use crate::error::{LoadError, Repr};
 
 /// Where the plugin library comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,9 +40,11 @@ impl ImportPath {
     /// Parses `module:function` or `/abs/path/lib.so:function`; the error shows the
     /// expected form.
     pub fn parse(text: &str) -> Result<Self, LoadError> {
-        let invalid = |reason: &str| LoadError::BadImportPath {
-            import_path: text.to_string(),
-            reason: format!("{reason}; {EXPECTED_FORM}"),
+        let invalid = |reason: &str| {
+            LoadError::from(Repr::BadImportPath {
+                import_path: text.to_string(),
+                reason: format!("{reason}; {EXPECTED_FORM}"),
+            })
         };
         let trimmed = text.trim();
         if trimmed.is_empty() {

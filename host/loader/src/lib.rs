@@ -28,7 +28,7 @@ pub mod trust;
 
 pub use elf::check_shared_object;
 pub use entry::{ConfigMap, ExporterEntry, OnError};
-pub use error::LoadError;
+pub use error::{LoadError, LoadErrorKind};
 pub use factory::{load_import_path, FactoryInput, LoadedProcessors, Pins, ResourceView};
 pub use library::{Plugin, PluginSearchPath};
 pub use pipeline::{InstalledPlugin, LoadPlan, Stages};

@@ -13,7 +13,7 @@ use abi_stable::library::{lib_header_from_path, LibraryError, RootModule};
 use spanplug_api::{FactoryRef, PluginContextRef, PluginModRef, Processor};
 
 use crate::elf;
-use crate::error::LoadError;
+use crate::error::{LoadError, Repr};
 use crate::import_path::ModuleRef;
 use crate::trust;
 
@@ -55,7 +55,9 @@ impl PluginSearchPath {
     pub fn resolve(&self, module: &ModuleRef) -> Result<PathBuf, LoadError> {
         match module {
             ModuleRef::File(path) if path.is_file() => Ok(path.clone()),
-            ModuleRef::File(path) => Err(LoadError::FileNotFound { path: path.clone() }),
+            ModuleRef::File(path) => {
+                Err(LoadError::from(Repr::FileNotFound { path: path.clone() }))
+            }
             ModuleRef::Name(name) => {
                 let candidates: Vec<PathBuf> = self
                     .dirs
@@ -69,11 +71,11 @@ impl PluginSearchPath {
                     .collect();
                 match candidates.iter().find(|c| c.is_file()) {
                     Some(found) => Ok(found.clone()),
-                    None => Err(LoadError::ModuleNotFound {
+                    None => Err(LoadError::from(Repr::ModuleNotFound {
                         module: name.clone(),
                         searched: candidates,
                         available: self.available_modules(),
-                    }),
+                    })),
                 }
             }
         }
@@ -120,17 +122,21 @@ impl Plugin {
     /// so the file cannot be swapped between the checks and `dlopen`.
     pub fn load_pinned(path: &Path, sha256: Option<&str>) -> Result<Plugin, LoadError> {
         use std::os::fd::AsRawFd;
-        let mut file = std::fs::File::open(path).map_err(|e| LoadError::InvalidLibrary {
-            path: path.to_path_buf(),
-            reason: format!("cannot open it: {e}"),
+        let mut file = std::fs::File::open(path).map_err(|e| {
+            LoadError::from(Repr::InvalidLibrary {
+                path: path.to_path_buf(),
+                reason: format!("cannot open it: {e}"),
+            })
         })?;
         trust::check_trusted(path, &file)?;
         if let Some(expected) = sha256 {
             trust::check_sha256(path, &mut file, expected)?;
         }
-        elf::check_shared_object(&mut file).map_err(|reason| LoadError::InvalidLibrary {
-            path: path.to_path_buf(),
-            reason,
+        elf::check_shared_object(&mut file).map_err(|reason| {
+            LoadError::from(Repr::InvalidLibrary {
+                path: path.to_path_buf(),
+                reason,
+            })
         })?;
         #[cfg(feature = "fault-injection")]
         if let Some(replacement) = std::env::var_os("SPANPLUG_FAULT_SWAP_AFTER_CHECKS") {
@@ -189,14 +195,16 @@ impl Plugin {
             .iter()
             .copied()
             .find(|f| f.name().as_str() == function)
-            .ok_or_else(|| LoadError::UnknownFunction {
-                path: self.path.clone(),
-                function: function.to_string(),
-                available: self
-                    .factories()
-                    .iter()
-                    .map(|f| f.name().to_string())
-                    .collect(),
+            .ok_or_else(|| {
+                LoadError::from(Repr::UnknownFunction {
+                    path: self.path.clone(),
+                    function: function.to_string(),
+                    available: self
+                        .factories()
+                        .iter()
+                        .map(|f| f.name().to_string())
+                        .collect(),
+                })
             })
     }
 
@@ -210,13 +218,15 @@ impl Plugin {
         let import_path = ctx.import_path().to_string();
         let processors: Vec<Processor> = (factory.create())(ctx)
             .into_result()
-            .map_err(|message| LoadError::FactoryFailed {
-                import_path: import_path.clone(),
-                message: message.into(),
+            .map_err(|message| {
+                LoadError::from(Repr::FactoryFailed {
+                    import_path: import_path.clone(),
+                    message: message.into(),
+                })
             })?
             .into();
         if processors.is_empty() {
-            return Err(LoadError::NoProcessors { import_path });
+            return Err(LoadError::from(Repr::NoProcessors { import_path }));
         }
         Ok(processors)
     }
@@ -230,11 +240,13 @@ fn check_api_version(path: &Path, plugin_version: &str) -> Result<(), LoadError>
         let mut parts = v.split('.').map(|p| p.parse::<u64>().ok());
         Some((parts.next()??, parts.next()??, parts.next()??))
     };
-    let refuse = |reason: String| LoadError::IncompatibleVersion {
-        path: path.to_path_buf(),
-        host_version: host_version.to_string(),
-        plugin_version: plugin_version.to_string(),
-        reason,
+    let refuse = |reason: String| {
+        LoadError::from(Repr::IncompatibleVersion {
+            path: path.to_path_buf(),
+            host_version: host_version.to_string(),
+            plugin_version: plugin_version.to_string(),
+            reason,
+        })
     };
     let (Some(plugin), Some(host)) = (parse(plugin_version), parse(host_version)) else {
         return Err(refuse("its version is not major.minor.patch".into()));
@@ -263,13 +275,13 @@ fn describe_load_error(
     let path = path.to_path_buf();
     let host_version = PluginModRef::VERSION_STRINGS.version.to_string();
     match error {
-        LibraryError::OpenError { err, .. } => LoadError::InvalidLibrary {
+        LibraryError::OpenError { err, .. } => LoadError::from(Repr::InvalidLibrary {
             path,
             reason: err.to_string(),
-        },
-        LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin { path },
+        }),
+        LibraryError::GetSymbolError { .. } => LoadError::from(Repr::NotAPlugin { path }),
         LibraryError::IncompatibleVersionNumber { actual_version, .. } => {
-            LoadError::IncompatibleVersion {
+            LoadError::from(Repr::IncompatibleVersion {
                 path,
                 host_version,
                 plugin_version: actual_version.to_string(),
@@ -277,22 +289,22 @@ fn describe_load_error(
                     "another major version; rebuild the plugin against spanplug-api {}",
                     spanplug_api::API_VERSION
                 ),
-            }
+            })
         }
         LibraryError::AbiInstability(report) => {
             let report = report.to_string();
             log::debug!("ABI layout report for {}:\n{report}", path.display());
-            LoadError::IncompatibleLayout {
+            LoadError::from(Repr::IncompatibleLayout {
                 path,
                 host_version,
                 plugin_version: plugin_version.unwrap_or("unknown").to_string(),
                 summary: summarize_layout_report(&report),
-            }
+            })
         }
-        other => LoadError::InvalidLibrary {
+        other => LoadError::from(Repr::InvalidLibrary {
             path,
             reason: summarize_layout_report(&other.to_string()),
-        },
+        }),
     }
 }
 

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use crate::error::LoadError;
+use crate::error::{LoadError, Repr};
 
 /// Set to `1` to load plugins despite unsafe ownership or permissions.
 pub const ALLOW_INSECURE_VAR: &str = "SPANPLUG_ALLOW_INSECURE_PLUGINS";
@@ -71,10 +71,10 @@ pub fn check_trusted(path: &Path, file: &File) -> Result<(), LoadError> {
         .unwrap_or(Path::new("."));
     match problem(path, "plugin file", file.metadata()).or_else(|| folder_problem(folder)) {
         None => Ok(()),
-        Some(reason) => Err(LoadError::Untrusted {
+        Some(reason) => Err(LoadError::from(Repr::Untrusted {
             path: path.to_path_buf(),
             reason,
-        }),
+        })),
     }
 }
 
@@ -99,9 +99,11 @@ pub fn check_sha256(path: &Path, file: &mut File, expected: &str) -> Result<(), 
     let mut bytes = Vec::new();
     file.seek(SeekFrom::Start(0))
         .and_then(|_| file.read_to_end(&mut bytes))
-        .map_err(|e| LoadError::InvalidLibrary {
-            path: path.to_path_buf(),
-            reason: format!("cannot read it to check its SHA-256: {e}"),
+        .map_err(|e| {
+            LoadError::from(Repr::InvalidLibrary {
+                path: path.to_path_buf(),
+                reason: format!("cannot read it to check its SHA-256: {e}"),
+            })
         })?;
     let actual: String = Sha256::digest(&bytes)
         .iter()
@@ -110,10 +112,10 @@ pub fn check_sha256(path: &Path, file: &mut File, expected: &str) -> Result<(), 
     if actual.eq_ignore_ascii_case(expected.trim()) {
         Ok(())
     } else {
-        Err(LoadError::ChecksumMismatch {
+        Err(LoadError::from(Repr::ChecksumMismatch {
             path: path.to_path_buf(),
             expected: expected.trim().to_ascii_lowercase(),
             actual,
-        })
+        }))
     }
 }
