@@ -3,6 +3,8 @@
 //! and installing plugins (`install`). A library too, so that the examples and tests
 //! can read span files the way the command does.
 
+#![warn(missing_docs)]
+
 pub mod install;
 pub mod spans_file;
 pub mod tree;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-pub use spanplug_loader::LoadError;
+pub use spanplug_loader::{LoadError, LoadErrorKind};
 
 /// A tracing config that cannot be used.
 #[derive(Debug, Error)]

@@ -14,6 +14,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod error;
 mod host_facts;
@@ -29,7 +31,7 @@ pub mod span_view;
 pub mod stderr_log;
 
 pub use config::{OnError, Propagator, TracingConfig};
-pub use error::{ConfigError, InitError, LoadError};
+pub use error::{ConfigError, InitError, LoadError, LoadErrorKind};
 pub use init::{init, ShutdownError, TracingGuard};
 pub use pipeline::PluginPipeline;
 pub use request_context::RequestContext;
