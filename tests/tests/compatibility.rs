@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use opentelemetry::trace::Tracer as _;
 use opentelemetry::KeyValue;
 use spanplug_host::config::ExporterEntry;
-use spanplug_host::{InitError, LoadErrorKind, RequestContext};
+use spanplug_host::{InitError, LoadError, LoadErrorKind, RequestContext};
 use spanplug_tests::{config, library_file_name, read_records};
 
 /// Builds the fixture workspace once per test process; its libraries' folder.
@@ -104,7 +104,7 @@ fn assert_refused(module: &str, plugin_version: &str, reason: &str) {
     assert!(
         matches!(
             error,
-            InitError::Load(e) if e.kind() == LoadErrorKind::IncompatibleVersion
+            e if e.as_load().map(LoadError::kind) == Some(LoadErrorKind::IncompatibleVersion)
         ),
         "{message}"
     );

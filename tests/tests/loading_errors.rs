@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use spanplug_host::{InitError, LoadErrorKind, TracingConfig};
+use spanplug_host::{InitError, LoadError, LoadErrorKind, TracingConfig};
 use spanplug_tests::{config, library_file_name, plugin_dir, plugin_file};
 
 fn init_error(config: TracingConfig) -> String {
@@ -34,7 +34,7 @@ fn malformed_import_paths_show_the_expected_form() {
     ] {
         let (error, message) = load_error(bad);
         assert!(
-            matches!(error, InitError::Load(e) if e.kind() == LoadErrorKind::BadImportPath),
+            matches!(error, e if e.as_load().map(LoadError::kind) == Some(LoadErrorKind::BadImportPath)),
             "{message}"
         );
         assert!(
@@ -113,7 +113,7 @@ fn truncated_library_is_refused_before_dlopen() {
         let (error, message) =
             load_error(&format!("{}:default_tracing_exporter", truncated.display()));
         assert!(
-            matches!(error, InitError::Load(e) if e.kind() == LoadErrorKind::InvalidLibrary),
+            matches!(error, e if e.as_load().map(LoadError::kind) == Some(LoadErrorKind::InvalidLibrary)),
             "{message}"
         );
         assert!(message.contains("truncated"), "{message}");
@@ -139,7 +139,7 @@ fn incompatible_api_version_names_both_versions() {
     assert!(
         matches!(
             error,
-            InitError::Load(e) if e.kind() == LoadErrorKind::IncompatibleVersion
+            e if e.as_load().map(LoadError::kind) == Some(LoadErrorKind::IncompatibleVersion)
         ),
         "{message}"
     );

@@ -51,16 +51,27 @@ pub const MAX_YAML_DEPTH: usize = 64;
 /// An indentation wider than this (in columns) is refused before parsing.
 const MAX_YAML_INDENT: usize = 512;
 
+/// `true`/`false` (or 1/0, yes/no, on/off): switches tracing on or off over the config.
 pub const ENABLED_VAR: &str = "SPANPLUG_TRACING_ENABLED";
+/// The root sampling ratio, over `sampling_ratio`.
 pub const SAMPLING_RATIO_VAR: &str = "SPANPLUG_TRACING_SAMPLING_RATIO";
+/// Comma-separated `module:function` entries, replacing `exporter_import_path`.
 pub const IMPORT_PATH_VAR: &str = "SPANPLUG_TRACING_EXPORTER_IMPORT_PATH";
+/// The folder `console_file` writes under (`exporter_config.log_dir`).
 pub const LOG_DIR_VAR: &str = "SPANPLUG_LOG_DIR";
+/// `fail` or `warn`, over `on_error`.
 pub const ON_ERROR_VAR: &str = "SPANPLUG_TRACING_ON_ERROR";
+/// `1`/`true` refuses any plugin without a SHA-256 pin.
 pub const REQUIRE_SHA256_VAR: &str = "SPANPLUG_REQUIRE_SHA256";
+/// The OpenTelemetry spec's switch: `true` loads nothing.
 pub const SDK_DISABLED_VAR: &str = "OTEL_SDK_DISABLED";
+/// `tracecontext`, `baggage` or `none`, comma-separated.
 pub const PROPAGATORS_VAR: &str = "OTEL_PROPAGATORS";
+/// `otlp`, `console` or `none`: the exporter when no import path is configured.
 pub const TRACES_EXPORTER_VAR: &str = "OTEL_TRACES_EXPORTER";
+/// The OpenTelemetry spec's sampler name, used when no ratio is configured.
 pub const SAMPLER_VAR: &str = "OTEL_TRACES_SAMPLER";
+/// The sampler's argument (the ratio of the `traceidratio` samplers).
 pub const SAMPLER_ARG_VAR: &str = "OTEL_TRACES_SAMPLER_ARG";
 
 /// Plugin settings that hold a file or folder: relative values in a YAML file are
@@ -81,11 +92,17 @@ pub enum Propagator {
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum OtelSampler {
+    /// `always_on`: every span.
     AlwaysOn,
+    /// `always_off`: no span.
     AlwaysOff,
+    /// `traceidratio`: roots and children alike by trace id, at this ratio.
     TraceIdRatio(f64),
+    /// `parentbased_always_on`: the parent's decision; roots always.
     ParentBasedAlwaysOn,
+    /// `parentbased_always_off`: the parent's decision; roots never.
     ParentBasedAlwaysOff,
+    /// `parentbased_traceidratio`: the parent's decision; roots by trace id at this ratio.
     ParentBasedTraceIdRatio(f64),
 }
 
@@ -106,10 +123,10 @@ impl OtelSampler {
             "parentbased_always_off" => OtelSampler::ParentBasedAlwaysOff,
             "parentbased_traceidratio" => OtelSampler::ParentBasedTraceIdRatio(ratio),
             other => {
-                return Err(ConfigError::InvalidValue {
-                    key: SAMPLER_VAR.into(),
-                    message: format!("{other:?} is not supported; valid: {}", Self::VALID),
-                })
+                return Err(ConfigError::invalid_value(
+                    SAMPLER_VAR.into(),
+                    format!("{other:?} is not supported; valid: {}", Self::VALID),
+                ))
             }
         })
     }
@@ -132,6 +149,7 @@ impl OtelSampler {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TracingConfig {
+    /// `enabled`: `false` installs nothing (default `true` when a `tracing_config` section exists).
     pub enabled: bool,
     /// Root sampling ratio in `0..=1`; `None` leaves it to `OTEL_TRACES_SAMPLER` or 1.0.
     pub sampling_ratio: Option<f64>,
@@ -139,6 +157,8 @@ pub struct TracingConfig {
     pub exporter_import_path: Vec<ExporterEntry>,
     /// Passed to every factory, under each entry's own `config`.
     pub exporter_config: ConfigMap,
+    /// Folders searched for plugin libraries after `SPANPLUG_PLUGIN_PATH`, before the
+    /// executable's own.
     pub plugin_path: Vec<PathBuf>,
     /// SHA-256 pins (hex), keyed by module name or library path, checked before loading.
     pub exporter_sha256: BTreeMap<String, String>,
@@ -468,10 +488,7 @@ impl TracingConfig {
     /// tracing is disabled.
     pub fn from_yaml_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
-        let read_error = |reason: String| ConfigError::Read {
-            path: path.to_path_buf(),
-            reason,
-        };
+        let read_error = |reason: String| ConfigError::read(path.to_path_buf(), reason);
         let bytes = spanplug_api::files::read_regular_file(path, MAX_CONFIG_BYTES)
             .map_err(|e| read_error(e.to_string()))?;
         let text = String::from_utf8(bytes)
@@ -487,15 +504,14 @@ impl TracingConfig {
         Ok(config)
     }
 
+    /// Reads the `tracing_config` section of a service YAML given as text (relative
+    /// paths stay relative to the working folder).
     pub fn from_yaml_str(text: &str) -> Result<Self, ConfigError> {
         Self::parse(text, None)
     }
 
     fn parse(text: &str, origin: Option<&Path>) -> Result<Self, ConfigError> {
-        let invalid = |message: String| ConfigError::Yaml {
-            origin: origin.map(Path::to_path_buf),
-            message,
-        };
+        let invalid = |message: String| ConfigError::yaml(origin.map(Path::to_path_buf), message);
         check_nesting(text).map_err(invalid)?;
         let document: Document =
             serde_yaml_ng::from_str(text).map_err(|e| invalid(e.to_string()))?;
@@ -603,11 +619,13 @@ impl TracingConfig {
         }
     }
 
+    /// `service.name` of every span, over `OTEL_SERVICE_NAME`.
     pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
         self
     }
 
+    /// Adds a `module:function` entry, after those already configured.
     pub fn with_exporter_import_path(mut self, import_path: impl Into<String>) -> Self {
         self.exporter_import_path
             .push(ExporterEntry::new(import_path));
@@ -620,6 +638,7 @@ impl TracingConfig {
         self
     }
 
+    /// Sets a key of `exporter_config`, which every factory sees.
     pub fn with_exporter_config(
         mut self,
         key: impl Into<String>,
@@ -629,16 +648,19 @@ impl TracingConfig {
         self
     }
 
+    /// Adds a folder to `plugin_path`.
     pub fn with_plugin_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.plugin_path.push(dir.into());
         self
     }
 
+    /// The root sampling ratio (`0..=1`), over `OTEL_TRACES_SAMPLER`.
     pub fn with_sampling_ratio(mut self, ratio: f64) -> Self {
         self.sampling_ratio = Some(ratio);
         self
     }
 
+    /// How long the guard's shutdown waits for every processor.
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
@@ -652,10 +674,10 @@ impl TracingConfig {
                 "1" | "true" | "yes" | "on" => true,
                 "0" | "false" | "no" | "off" => false,
                 _ => {
-                    return Err(ConfigError::InvalidValue {
-                        key: ENABLED_VAR.into(),
-                        message: format!("expected true or false (or 1/0), got {value:?}"),
-                    })
+                    return Err(ConfigError::invalid_value(
+                        ENABLED_VAR.into(),
+                        format!("expected true or false (or 1/0), got {value:?}"),
+                    ))
                 }
             };
         }
@@ -702,21 +724,18 @@ impl TracingConfig {
             self.propagators = Some(propagators(&value)?);
         }
         if let Some(value) = env_var(ON_ERROR_VAR) {
-            self.on_error =
-                OnError::parse(&value).map_err(|message| ConfigError::InvalidValue {
-                    key: ON_ERROR_VAR.into(),
-                    message,
-                })?;
+            self.on_error = OnError::parse(&value)
+                .map_err(|message| ConfigError::invalid_value(ON_ERROR_VAR.into(), message))?;
         }
         if let Some(value) = env_var(REQUIRE_SHA256_VAR) {
             self.require_sha256 = match value.trim() {
                 "1" | "true" => true,
                 "0" | "false" => false,
                 other => {
-                    return Err(ConfigError::InvalidValue {
-                        key: REQUIRE_SHA256_VAR.into(),
-                        message: format!("expected 1 or 0 (true or false), got {other:?}"),
-                    })
+                    return Err(ConfigError::invalid_value(
+                        REQUIRE_SHA256_VAR.into(),
+                        format!("expected 1 or 0 (true or false), got {other:?}"),
+                    ))
                 }
             };
         }
@@ -795,12 +814,9 @@ fn traces_exporter_entries(value: &str) -> Result<Vec<ExporterEntry>, ConfigErro
             "console" => entries.push(ExporterEntry::new(DEFAULT_IMPORT_PATH)),
             "none" => {}
             other => {
-                return Err(ConfigError::InvalidValue {
-                    key: TRACES_EXPORTER_VAR.into(),
-                    message: format!(
+                return Err(ConfigError::invalid_value(TRACES_EXPORTER_VAR.into(), format!(
                         "{other:?} is not supported; valid: otlp, console, none (or name plugins in {IMPORT_PATH_VAR})"
-                    ),
-                })
+                    )))
             }
         }
     }
@@ -816,12 +832,10 @@ fn propagators(value: &str) -> Result<Vec<Propagator>, ConfigError> {
             "baggage" => Propagator::Baggage,
             "none" => continue,
             other => {
-                return Err(ConfigError::InvalidValue {
-                    key: PROPAGATORS_VAR.into(),
-                    message: format!(
-                        "{other:?} is not supported; valid: tracecontext, baggage, none"
-                    ),
-                })
+                return Err(ConfigError::invalid_value(
+                    PROPAGATORS_VAR.into(),
+                    format!("{other:?} is not supported; valid: tracecontext, baggage, none"),
+                ))
             }
         };
         if !chosen.contains(&propagator) {
@@ -837,13 +851,12 @@ fn env_var(name: &str) -> Option<String> {
 
 /// A ratio in `0..=1` from the text of the variable `key`.
 fn parse_ratio(key: &str, text: &str) -> Result<f64, ConfigError> {
-    let ratio = text
-        .trim()
-        .parse::<f64>()
-        .map_err(|_| ConfigError::InvalidValue {
-            key: key.into(),
-            message: format!("expected a number between 0 and 1, got {text:?}"),
-        })?;
+    let ratio = text.trim().parse::<f64>().map_err(|_| {
+        ConfigError::invalid_value(
+            key.into(),
+            format!("expected a number between 0 and 1, got {text:?}"),
+        )
+    })?;
     check_ratio(key, ratio)?;
     Ok(ratio)
 }
@@ -852,10 +865,10 @@ fn check_ratio(key: &str, ratio: f64) -> Result<(), ConfigError> {
     if (0.0..=1.0).contains(&ratio) {
         Ok(())
     } else {
-        Err(ConfigError::InvalidValue {
-            key: key.into(),
-            message: format!("must be a number between 0 and 1, got {ratio}"),
-        })
+        Err(ConfigError::invalid_value(
+            key.into(),
+            format!("must be a number between 0 and 1, got {ratio}"),
+        ))
     }
 }
 

@@ -1,4 +1,5 @@
-//! Typed errors whose messages say what to do next.
+//! Typed errors whose messages say what to do next. Opaque structs with a kind, as
+//! in `tokio-rs/tracing`: what an error carries can grow without breaking anyone.
 
 use std::path::PathBuf;
 
@@ -6,9 +7,75 @@ use thiserror::Error;
 
 pub use spanplug_loader::{LoadError, LoadErrorKind};
 
-/// A tracing config that cannot be used.
+/// A tracing config that cannot be used. Its message names the file or key and
+/// says what is expected; [`ConfigError::kind`] says which failure it is.
+#[derive(Debug)]
+pub struct ConfigError(Box<ConfigRepr>);
+
+/// Which failure a [`ConfigError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// The config file could not be read (missing, not a regular file, too large,
+    /// not UTF-8).
+    Read,
+    /// The YAML does not parse, or does not have the shape of a `tracing_config`.
+    Yaml,
+    /// A key or variable holds a value it cannot take.
+    InvalidValue,
+}
+
+impl ConfigError {
+    /// Which failure this is.
+    pub fn kind(&self) -> ConfigErrorKind {
+        match &*self.0 {
+            ConfigRepr::Read { .. } => ConfigErrorKind::Read,
+            ConfigRepr::Yaml { .. } => ConfigErrorKind::Yaml,
+            ConfigRepr::InvalidValue { .. } => ConfigErrorKind::InvalidValue,
+        }
+    }
+
+    /// The config key or environment variable at fault, for an invalid value.
+    pub fn key(&self) -> Option<&str> {
+        match &*self.0 {
+            ConfigRepr::InvalidValue { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+
+    /// The file the error is about, when there is one.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match &*self.0 {
+            ConfigRepr::Read { path, .. } => Some(path),
+            ConfigRepr::Yaml { origin, .. } => origin.as_deref(),
+            ConfigRepr::InvalidValue { .. } => None,
+        }
+    }
+
+    pub(crate) fn read(path: PathBuf, reason: String) -> Self {
+        ConfigError(Box::new(ConfigRepr::Read { path, reason }))
+    }
+
+    pub(crate) fn yaml(origin: Option<PathBuf>, message: String) -> Self {
+        ConfigError(Box::new(ConfigRepr::Yaml { origin, message }))
+    }
+
+    pub(crate) fn invalid_value(key: String, message: String) -> Self {
+        ConfigError(Box::new(ConfigRepr::InvalidValue { key, message }))
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// What a [`ConfigError`] holds; each variant's message is the error's.
 #[derive(Debug, Error)]
-pub enum ConfigError {
+enum ConfigRepr {
     /// `reason` names the file and says what is wrong with it (the OS error once).
     #[error("cannot read the config file: {reason}")]
     Read { path: PathBuf, reason: String },
@@ -23,12 +90,80 @@ pub enum ConfigError {
     InvalidValue { key: String, message: String },
 }
 
-/// Why tracing could not be set up.
-#[derive(Debug, Error)]
-pub enum InitError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
+/// Why tracing could not be set up: the config ([`ConfigError`]) or a plugin
+/// ([`LoadError`]), whose message it shows and which [`std::error::Error::source`]
+/// returns.
+#[derive(Debug)]
+pub struct InitError(InitRepr);
 
-    #[error(transparent)]
-    Load(#[from] LoadError),
+/// Which part of setting up tracing an [`InitError`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InitErrorKind {
+    /// The tracing config: see [`InitError::as_config`].
+    Config,
+    /// A plugin: see [`InitError::as_load`].
+    Load,
+}
+
+#[derive(Debug)]
+enum InitRepr {
+    Config(ConfigError),
+    Load(LoadError),
+}
+
+impl InitError {
+    /// Which part failed.
+    pub fn kind(&self) -> InitErrorKind {
+        match &self.0 {
+            InitRepr::Config(_) => InitErrorKind::Config,
+            InitRepr::Load(_) => InitErrorKind::Load,
+        }
+    }
+
+    /// The config error, when the config was at fault.
+    pub fn as_config(&self) -> Option<&ConfigError> {
+        match &self.0 {
+            InitRepr::Config(error) => Some(error),
+            InitRepr::Load(_) => None,
+        }
+    }
+
+    /// The plugin error, when a plugin was at fault.
+    pub fn as_load(&self) -> Option<&LoadError> {
+        match &self.0 {
+            InitRepr::Load(error) => Some(error),
+            InitRepr::Config(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for InitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            InitRepr::Config(error) => error.fmt(f),
+            InitRepr::Load(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for InitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.0 {
+            InitRepr::Config(error) => Some(error),
+            InitRepr::Load(error) => Some(error),
+        }
+    }
+}
+
+impl From<ConfigError> for InitError {
+    fn from(error: ConfigError) -> Self {
+        InitError(InitRepr::Config(error))
+    }
+}
+
+impl From<LoadError> for InitError {
+    fn from(error: LoadError) -> Self {
+        InitError(InitRepr::Load(error))
+    }
 }

@@ -31,7 +31,7 @@ pub mod span_view;
 pub mod stderr_log;
 
 pub use config::{OnError, Propagator, TracingConfig};
-pub use error::{ConfigError, InitError, LoadError, LoadErrorKind};
+pub use error::{ConfigError, ConfigErrorKind, InitError, InitErrorKind, LoadError, LoadErrorKind};
 pub use init::{init, ShutdownError, TracingGuard};
 pub use pipeline::PluginPipeline;
 pub use request_context::RequestContext;
