@@ -21,35 +21,65 @@ const ROOT_MODULE_SYMBOL: &[u8] = b"_1as_0lib_1header_0root_bmodule_bloader";
 /// Libraries larger than this are not read (nor installed).
 const MAX_LIBRARY_BYTES: u64 = 512 * 1024 * 1024;
 
+/// Why `spanplug install-plugins` installed nothing; the message says which file and why.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum InstallError {
     // The OS error is in the message, so not also a `source` (printed once).
+    /// Reading a source or writing the target folder failed.
     #[error("{}: {error}", path.display())]
     Io {
+        /// The file or folder.
         path: PathBuf,
+        /// What the OS said.
         error: std::io::Error,
     },
+    /// A source is not a regular ELF shared library of a loadable size.
     #[error("{}: {reason}", path.display())]
-    BadSource { path: PathBuf, reason: String },
+    BadSource {
+        /// The source.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The source folder holds no spanplug plugin.
     #[error("no spanplug plugin libraries in {}", dir.display())]
-    NoPlugins { dir: PathBuf },
+    NoPlugins {
+        /// The source folder.
+        dir: PathBuf,
+    },
+    /// Two sources would be installed under one name.
     #[error("two sources are named {name}: {} and {}; install one of them", first.display(), second.display())]
     DuplicateName {
+        /// The library file name both would get.
         name: String,
+        /// One source.
         first: PathBuf,
+        /// The other.
         second: PathBuf,
     },
+    /// The target folder is one the host would refuse to load plugins from.
     #[error("refusing to install into {}: {reason}; the host would refuse to load plugins from it", dir.display())]
-    UnsafeTarget { dir: PathBuf, reason: String },
+    UnsafeTarget {
+        /// The target folder.
+        dir: PathBuf,
+        /// Why the host would refuse it.
+        reason: String,
+    },
+    /// Some library failed to load in the probe, so none was installed.
     #[error("nothing installed: {} of {} libraries failed to load{}", failed(outcomes), outcomes.len(), outcome_lines(outcomes))]
-    NotLoadable { outcomes: Vec<Outcome> },
+    NotLoadable {
+        /// Each library and what the probe made of it.
+        outcomes: Vec<Outcome>,
+    },
 }
 
 /// What the probe made of one library.
 #[derive(Debug)]
 pub struct Outcome {
+    /// The library probed.
     pub source: PathBuf,
+    /// What loading it reported, or why it failed.
     pub result: Result<Probed, String>,
 }
 
@@ -78,15 +108,20 @@ fn outcome_lines(outcomes: &[Outcome]) -> String {
 /// What a probe reports for a library that loads.
 #[derive(Clone, Debug)]
 pub struct Probed {
+    /// The spanplug-api version it was built against.
     pub api_version: String,
+    /// The factories it exports.
     pub functions: Vec<String>,
 }
 
 /// One library installed.
 #[derive(Debug)]
 pub struct Installed {
+    /// Where it was installed.
     pub path: PathBuf,
+    /// The spanplug-api version it was built against.
     pub api_version: String,
+    /// The factories it exports.
     pub functions: Vec<String>,
 }
 

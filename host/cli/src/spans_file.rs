@@ -13,29 +13,45 @@ use serde_json::{Map, Value};
 /// One span as the console exporter wrote it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpanRecord {
+    /// The span name.
     pub name: String,
+    /// Hex, `0x`-prefixed, as written.
     pub trace_id: String,
+    /// Hex, `0x`-prefixed, as written.
     pub span_id: String,
+    /// The SDK's repr of the trace state (`[]` when empty).
     pub trace_state: String,
+    /// The parent span's id, or None for a root.
     pub parent_id: Option<String>,
+    /// `SpanKind.SERVER` and so on, as written.
     pub kind: String,
     /// Unix microseconds.
     pub start_us: i64,
+    /// Unix microseconds.
     pub end_us: i64,
+    /// `UNSET`, `OK` or `ERROR`.
     pub status_code: String,
+    /// The status's description, if any.
     pub status_description: Option<String>,
+    /// The span's attributes, as JSON values.
     pub attributes: Map<String, Value>,
+    /// The events, as written.
     pub events: Vec<Value>,
+    /// The links, as written.
     pub links: Vec<Value>,
+    /// The resource's attributes.
     pub resource: Map<String, Value>,
+    /// The file the span was read from.
     pub file: PathBuf,
 }
 
 impl SpanRecord {
+    /// End minus start, in microseconds.
     pub fn duration_us(&self) -> i64 {
         self.end_us - self.start_us
     }
 
+    /// The resource's `service.name`.
     pub fn service_name(&self) -> Option<&str> {
         self.resource.get("service.name").and_then(Value::as_str)
     }
@@ -44,8 +60,11 @@ impl SpanRecord {
 /// A record that could not be read, and where it was.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Problem {
+    /// The span file.
     pub file: PathBuf,
+    /// The line the record starts on (1-based).
     pub line: usize,
+    /// What is wrong with it.
     pub message: String,
 }
 
@@ -55,9 +74,12 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Every span read from a set of span files, and every record that could not be.
 #[derive(Debug, Default)]
 pub struct SpanSet {
+    /// The spans, in file and line order.
     pub spans: Vec<SpanRecord>,
+    /// The records that could not be read.
     pub problems: Vec<Problem>,
 }
 

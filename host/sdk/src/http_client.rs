@@ -4,6 +4,7 @@ use crate::propagation::get_trace_context;
 
 /// Adds `traceparent`, `tracestate` and `baggage` for the current context.
 pub trait InjectTraceContext {
+    /// The request with the current trace context in its headers.
     fn with_trace_context(self) -> Self;
 }
 

@@ -62,6 +62,7 @@ struct LayerConfig {
 }
 
 impl TraceLayer {
+    /// A layer with the default span name and no request context.
     pub fn new() -> Self {
         TraceLayer::default()
     }
@@ -92,6 +93,7 @@ impl<S> Layer<S> for TraceLayer {
     }
 }
 
+/// The service a [`TraceLayer`] wraps around each inner service.
 #[derive(Clone, Debug)]
 pub struct TraceService<S> {
     inner: S,
@@ -239,16 +241,19 @@ impl Default for ServeLimits {
 }
 
 impl ServeLimits {
+    /// How long a client may take to send its request headers.
     pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
         self
     }
 
+    /// How long one request may take before it is answered with 408.
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 
+    /// How long shutdown waits for requests in flight before closing them.
     pub fn with_drain_timeout(mut self, timeout: Duration) -> Self {
         self.drain_timeout = timeout;
         self

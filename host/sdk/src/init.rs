@@ -110,6 +110,7 @@ impl TracingGuard {
         )
     }
 
+    /// The tracer provider `init` installed globally.
     pub fn provider(&self) -> &SdkTracerProvider {
         &self.provider
     }
@@ -119,14 +120,17 @@ impl TracingGuard {
         self.provider.tracer(name)
     }
 
+    /// Whether tracing is on (`false` when the config or `OTEL_SDK_DISABLED` turned it off).
     pub fn is_enabled(&self) -> bool {
         self.enabled
     }
 
+    /// The plugins loaded, in config order, with what each factory returned.
     pub fn plugins(&self) -> &[InstalledPlugin] {
         &self.plugins
     }
 
+    /// Flushes every processor; the error names those that failed.
     pub fn force_flush(&self) -> Result<(), ShutdownError> {
         self.provider.force_flush().map_err(|e| self.explain(e))
     }

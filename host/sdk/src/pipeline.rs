@@ -70,6 +70,7 @@ impl PluginPipeline {
         })
     }
 
+    /// The plugins loaded, in config order.
     pub fn plugins(&self) -> &[InstalledPlugin] {
         self.stages.plugins()
     }

@@ -11,12 +11,16 @@ use std::sync::Arc;
 
 use opentelemetry::context::{Context, ContextGuard, FutureExt, WithContext};
 
+/// Facts about the request being served (`request_id`, `app`, `deployment`, ...),
+/// carried in the OpenTelemetry context, that `on_start` plugins such as
+/// `context_enricher:serve_context` copy onto spans. Cheap to clone.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RequestContext {
     entries: Arc<Vec<(String, String)>>,
 }
 
 impl RequestContext {
+    /// An empty request context.
     pub fn new() -> Self {
         RequestContext::default()
     }
@@ -32,6 +36,7 @@ impl RequestContext {
         self
     }
 
+    /// `key`'s value, if set.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.entries
             .iter()
@@ -39,10 +44,12 @@ impl RequestContext {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every key and value, in the order they were first set.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// Whether no key is set.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

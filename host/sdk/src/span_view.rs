@@ -226,6 +226,7 @@ impl spanplug_loader::factory::ResourceView for OrderedResource {
     }
 }
 
+/// The SDK's resource with its attributes in a stable order (see [`OrderedResource`]).
 pub fn ordered_resource(resource: &OtelResource) -> OrderedResource {
     const FIRST: [&str; 3] = [
         "telemetry.sdk.language",
