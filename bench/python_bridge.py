@@ -21,20 +21,22 @@ import spanplug
 endpoint, spans_dir, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
 
+def emit(tracer, i):
+    """One span with 5 attributes, started and ended."""
+    span = tracer.start_span("GET /user/{id}")
+    span.set_attribute("http.request.method", "GET")
+    span.set_attribute("http.route", "/user/{id}")
+    span.set_attribute("http.response.status_code", 200)
+    span.set_attribute("request_id", "0af7651916cd43dd8448eb211c80319c")
+    span.set_attribute("i", i)
+    span.end()
+    return span
+
+
 def make_spans():
     provider = TracerProvider(resource=Resource.create({"service.name": "bench"}), shutdown_on_exit=False)
     tracer = provider.get_tracer("bench")
-    spans = []
-    for i in range(count):
-        span = tracer.start_span("GET /user/{id}")
-        span.set_attribute("http.request.method", "GET")
-        span.set_attribute("http.route", "/user/{id}")
-        span.set_attribute("http.response.status_code", 200)
-        span.set_attribute("request_id", "0af7651916cd43dd8448eb211c80319c")
-        span.set_attribute("i", i)
-        span.end()
-        spans.append(span)
-    return spans
+    return [emit(tracer, i) for i in range(count)]
 
 
 def configurations():
@@ -59,13 +61,7 @@ def app_thread(processor):
     tracer = provider.get_tracer("bench")
     started = time.perf_counter_ns()
     for i in range(count):
-        span = tracer.start_span("GET /user/{id}")
-        span.set_attribute("http.request.method", "GET")
-        span.set_attribute("http.route", "/user/{id}")
-        span.set_attribute("http.response.status_code", 200)
-        span.set_attribute("request_id", "0af7651916cd43dd8448eb211c80319c")
-        span.set_attribute("i", i)
-        span.end()
+        emit(tracer, i)
     elapsed = time.perf_counter_ns() - started
     provider.shutdown()
     return elapsed / count

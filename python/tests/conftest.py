@@ -11,14 +11,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 import spanplug
-from otlp_receiver import Receiver
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.close()
+from otlp_receiver import receiver  # noqa: F401 (a fixture)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from otlp_receiver import Receiver  # noqa: E402
+from otlp_receiver import receiver  # noqa: E402,F401 (a fixture)
 
 INCOMING_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 INCOMING_PARENT = "00f067aa0ba902b7"
@@ -36,13 +36,6 @@ def ray_processes() -> list:
     """Ray's own processes still running (raylet, GCS, workers)."""
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     return [line for line in out.splitlines() if ("raylet" in line or "gcs_server" in line or "ray::" in line)]
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.close()
 
 
 @pytest.fixture
