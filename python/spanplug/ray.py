@@ -18,6 +18,7 @@ it is imported.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from typing import Dict, List, Optional
@@ -106,7 +107,14 @@ def setup_tracing(sampling_ratio: Optional[float] = None) -> None:
 
     ratio = os.environ.get("SPANPLUG_TRACING_SAMPLING_RATIO")
     if ratio is not None:
-        sampling_ratio = float(ratio)
+        try:
+            sampling_ratio = float(ratio)
+        except ValueError:
+            sampling_ratio = math.nan
+        if not 0.0 <= sampling_ratio <= 1.0:
+            raise spanplug.SpanplugError(
+                f"SPANPLUG_TRACING_SAMPLING_RATIO: must be a number between 0 and 1, got {ratio!r}"
+            )
     # None: the SDK's choice from OTEL_TRACES_SAMPLER(_ARG).
     sampler = None if sampling_ratio is None else ParentBasedTraceIdRatio(sampling_ratio)
     provider = TracerProvider(sampler=sampler)

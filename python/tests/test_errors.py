@@ -76,3 +76,11 @@ def test_an_abi_mismatch_names_both_versions():
     message = str(raised.value)
     assert "built against spanplug-api 0.0.1" in message
     assert f"spanplug-api {spanplug.API_VERSION}" in message
+
+
+def test_ray_cores_hook_names_a_bad_sampling_ratio(monkeypatch):
+    import spanplug.ray
+
+    monkeypatch.setenv("SPANPLUG_TRACING_SAMPLING_RATIO", "lots")
+    with pytest.raises(spanplug.SpanplugError, match="SPANPLUG_TRACING_SAMPLING_RATIO: must be a number between 0 and 1"):
+        spanplug.ray.setup_tracing()
