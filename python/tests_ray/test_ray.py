@@ -50,16 +50,16 @@ def ray_env(receiver, monkeypatch):
     subprocess.run([sys.executable, "-m", "ray.scripts.scripts", "stop", "--force"], capture_output=True, timeout=120)
 
 
-def test_ray_serve_spans_from_proxy_and_replicas_reach_the_plugins(ray_env, monkeypatch):
-    receiver = ray_env
-    # spanplug.ray:processors, plus Ray's own default exporter to compare files with.
-    monkeypatch.setenv("RAY_SERVE_TRACING_EXPORTER_IMPORT_PATH", "both_exporters:processors")
+CHAIN = "context_enricher:serve_context,console_file:default_tracing_exporter,otlp_http:otlp"
+
+
+def run_serve_app(monkeypatch, exporter_import_path: str) -> Path:
+    """Runs the two-deployment app with this exporter entry point and spanplug's
+    chain; returns the session's logs folder."""
+    monkeypatch.setenv("RAY_SERVE_TRACING_EXPORTER_IMPORT_PATH", exporter_import_path)
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
     monkeypatch.setenv("RAY_SERVE_TRACING_SAMPLING_RATIO", "1.0")
-    monkeypatch.setenv(
-        "SPANPLUG_TRACING_EXPORTER_IMPORT_PATH",
-        "context_enricher:serve_context,console_file:default_tracing_exporter,otlp_http:otlp",
-    )
+    monkeypatch.setenv("SPANPLUG_TRACING_EXPORTER_IMPORT_PATH", CHAIN)
     port = free_port()
     script = Path(__file__).with_name("serve_app.py")
     result = subprocess.run(
@@ -69,7 +69,12 @@ def test_ray_serve_spans_from_proxy_and_replicas_reach_the_plugins(ray_env, monk
     assert result.returncode == 0, result.stdout + result.stderr
     answers, logs_dir = result.stdout.strip().splitlines()[-2:]
     assert answers == "answers: model saw 'hi', model saw 'hi again'"
+    return Path(logs_dir)
 
+
+def test_ray_serve_spans_from_proxy_and_replicas_reach_the_plugins(ray_env, monkeypatch):
+    receiver = ray_env
+    logs_dir = run_serve_app(monkeypatch, "spanplug.ray:processors")
     spans = receiver.wait_for(6, timeout=60)
     # Let late exporters arrive (each process exports on its own schedule).
     time.sleep(2)
@@ -105,22 +110,30 @@ def test_ray_serve_spans_from_proxy_and_replicas_reach_the_plugins(ray_env, monk
     assert {process(span) for span in crossings} == {handled["Ingress"], handled["Model"]}, "parents link across processes"
 
     # console_file wrote Ray's files, under Ray's names, in Ray's spans folder.
-    span_dir = Path(logs_dir) / "serve" / "spans"
-    names = sorted(p.name for p in span_dir.iterdir())
+    names = sorted(p.name for p in (logs_dir / "serve" / "spans").iterdir())
     assert any(n.startswith("proxy_") and n.endswith("_tracing.json") for n in names), names
     assert any(n.startswith("replica_default_Model_") and n.endswith("_tracing.json") for n in names), names
-    ours = [n for n in names if not n.startswith("ray_")]
-    assert len(ours) == 3, names
-    for name in ours:
-        written = (span_dir / name).read_bytes()
-        assert written.count(b'"trace_id"') >= 2, name
-        assert written == (span_dir / f"ray_{name}").read_bytes(), f"{name} differs from Ray's own file"
+    assert any(n.startswith("replica_default_Ingress_") and n.endswith("_tracing.json") for n in names), names
 
     subprocess.run([sys.executable, "-m", "ray.scripts.scripts", "stop", "--force"], capture_output=True, timeout=120)
     deadline = time.monotonic() + 30
     while ray_processes() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert ray_processes() == [], "ray stop leaves nothing running"
+
+
+def test_span_files_are_the_bytes_rays_default_exporter_writes(ray_env, monkeypatch):
+    # spanplug.ray:processors and Ray's own default exporter, over the same spans
+    # in every process (both_exporters.py), each writing its own file.
+    logs_dir = run_serve_app(monkeypatch, "both_exporters:processors")
+    span_dir = logs_dir / "serve" / "spans"
+    names = sorted(p.name for p in span_dir.iterdir())
+    ours = [n for n in names if not n.startswith("ray_")]
+    assert len(ours) == 3, names
+    for name in ours:
+        written = (span_dir / name).read_bytes()
+        assert written.count(b'"trace_id"') >= 2, name
+        assert written == (span_dir / f"ray_{name}").read_bytes(), f"{name} differs from Ray's own file"
 
 
 def test_ray_core_setup_tracing_traces_a_remote_task(ray_env, monkeypatch):
