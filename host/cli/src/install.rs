@@ -21,57 +21,92 @@ const ROOT_MODULE_SYMBOL: &[u8] = b"_1as_0lib_1header_0root_bmodule_bloader";
 /// Libraries larger than this are not read (nor installed).
 const MAX_LIBRARY_BYTES: u64 = 512 * 1024 * 1024;
 
-/// Why `spanplug install-plugins` installed nothing; the message says which file and why.
+/// Why `spanplug install-plugins` installed nothing. Its message (`Display`) says which
+/// file and why; [`InstallError::kind`] says which failure it is. Opaque, so that what
+/// an error carries can grow without breaking anyone.
 #[derive(Debug, Error)]
+#[error(transparent)]
+pub struct InstallError(Box<Repr>);
+
+/// Which failure an [`InstallError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum InstallError {
-    // The OS error is in the message, so not also a `source` (printed once).
+pub enum InstallErrorKind {
     /// Reading a source or writing the target folder failed.
+    Io,
+    /// A source is not a regular ELF shared library of a loadable size.
+    BadSource,
+    /// The source folder holds no spanplug plugin.
+    NoPlugins,
+    /// Two sources would be installed under one name.
+    DuplicateName,
+    /// The target folder is one the host would refuse to load plugins from.
+    UnsafeTarget,
+    /// Some library failed to load in the probe, so none was installed.
+    NotLoadable,
+}
+
+impl InstallError {
+    /// Which failure this is.
+    pub fn kind(&self) -> InstallErrorKind {
+        match &*self.0 {
+            Repr::Io { .. } => InstallErrorKind::Io,
+            Repr::BadSource { .. } => InstallErrorKind::BadSource,
+            Repr::NoPlugins { .. } => InstallErrorKind::NoPlugins,
+            Repr::DuplicateName { .. } => InstallErrorKind::DuplicateName,
+            Repr::UnsafeTarget { .. } => InstallErrorKind::UnsafeTarget,
+            Repr::NotLoadable { .. } => InstallErrorKind::NotLoadable,
+        }
+    }
+
+    /// The file or folder the error is about (for two sources with one name, the
+    /// second; for a failed probe, none).
+    pub fn path(&self) -> Option<&Path> {
+        match &*self.0 {
+            Repr::Io { path, .. } | Repr::BadSource { path, .. } => Some(path),
+            Repr::NoPlugins { dir } | Repr::UnsafeTarget { dir, .. } => Some(dir),
+            Repr::DuplicateName { second, .. } => Some(second),
+            Repr::NotLoadable { .. } => None,
+        }
+    }
+
+    /// What the probe made of each library, when some failed to load.
+    pub fn outcomes(&self) -> &[Outcome] {
+        match &*self.0 {
+            Repr::NotLoadable { outcomes } => outcomes,
+            _ => &[],
+        }
+    }
+}
+
+impl From<Repr> for InstallError {
+    fn from(repr: Repr) -> Self {
+        InstallError(Box::new(repr))
+    }
+}
+
+#[derive(Debug, Error)]
+enum Repr {
+    // The OS error is in the message, so not also a `source` (printed once).
     #[error("{}: {error}", path.display())]
     Io {
-        /// The file or folder.
         path: PathBuf,
-        /// What the OS said.
         error: std::io::Error,
     },
-    /// A source is not a regular ELF shared library of a loadable size.
     #[error("{}: {reason}", path.display())]
-    BadSource {
-        /// The source.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The source folder holds no spanplug plugin.
+    BadSource { path: PathBuf, reason: String },
     #[error("no spanplug plugin libraries in {}", dir.display())]
-    NoPlugins {
-        /// The source folder.
-        dir: PathBuf,
-    },
-    /// Two sources would be installed under one name.
+    NoPlugins { dir: PathBuf },
     #[error("two sources are named {name}: {} and {}; install one of them", first.display(), second.display())]
     DuplicateName {
-        /// The library file name both would get.
         name: String,
-        /// One source.
         first: PathBuf,
-        /// The other.
         second: PathBuf,
     },
-    /// The target folder is one the host would refuse to load plugins from.
     #[error("refusing to install into {}: {reason}; the host would refuse to load plugins from it", dir.display())]
-    UnsafeTarget {
-        /// The target folder.
-        dir: PathBuf,
-        /// Why the host would refuse it.
-        reason: String,
-    },
-    /// Some library failed to load in the probe, so none was installed.
+    UnsafeTarget { dir: PathBuf, reason: String },
     #[error("nothing installed: {} of {} libraries failed to load{}", failed(outcomes), outcomes.len(), outcome_lines(outcomes))]
-    NotLoadable {
-        /// Each library and what the probe made of it.
-        outcomes: Vec<Outcome>,
-    },
+    NotLoadable { outcomes: Vec<Outcome> },
 }
 
 /// What the probe made of one library.
@@ -125,8 +160,8 @@ pub struct Installed {
     pub functions: Vec<String>,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
-    move |error| InstallError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Repr + '_ {
+    move |error| Repr::Io {
         path: path.to_path_buf(),
         error,
     }
@@ -135,7 +170,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
 /// Opens a source without blocking (a FIFO cannot hang the installer) and checks it is
 /// a regular ELF shared object; the descriptor is what gets copied.
 fn open_source(path: &Path) -> Result<File, InstallError> {
-    let bad = |reason: String| InstallError::BadSource {
+    let bad = |reason: String| Repr::BadSource {
         path: path.to_path_buf(),
         reason,
     };
@@ -157,7 +192,7 @@ fn plugins_in(dir: &Path) -> Result<Vec<PathBuf>, InstallError> {
         if is_library && entry.file_type().is_ok_and(|t| t.is_file()) {
             let bytes =
                 spanplug_api::files::read_regular_file(&path, MAX_LIBRARY_BYTES).map_err(|e| {
-                    InstallError::BadSource {
+                    Repr::BadSource {
                         path: path.clone(),
                         reason: e.to_string(),
                     }
@@ -171,9 +206,10 @@ fn plugins_in(dir: &Path) -> Result<Vec<PathBuf>, InstallError> {
         }
     }
     if found.is_empty() {
-        return Err(InstallError::NoPlugins {
+        return Err(Repr::NoPlugins {
             dir: dir.to_path_buf(),
-        });
+        }
+        .into());
     }
     found.sort();
     Ok(found)
@@ -241,11 +277,12 @@ pub fn install_plugins(
     for (i, library) in libraries.iter().enumerate() {
         let name = library.file_name().unwrap_or_default();
         if let Some(other) = libraries[..i].iter().find(|o| o.file_name() == Some(name)) {
-            return Err(InstallError::DuplicateName {
+            return Err(Repr::DuplicateName {
                 name: name.to_string_lossy().into_owned(),
                 first: other.clone(),
                 second: library.clone(),
-            });
+            }
+            .into());
         }
     }
     fs::DirBuilder::new()
@@ -254,10 +291,11 @@ pub fn install_plugins(
         .create(dest)
         .map_err(io(dest))?;
     if let Some(reason) = spanplug_loader::trust::folder_problem(dest) {
-        return Err(InstallError::UnsafeTarget {
+        return Err(Repr::UnsafeTarget {
             dir: dest.to_path_buf(),
             reason,
-        });
+        }
+        .into());
     }
     let staged = libraries
         .iter()
@@ -272,7 +310,7 @@ pub fn install_plugins(
         .collect();
     if outcomes.iter().any(|o| o.result.is_err()) {
         // Dropping `staged` removes every staged copy.
-        return Err(InstallError::NotLoadable { outcomes });
+        return Err(Repr::NotLoadable { outcomes }.into());
     }
     let mut installed = Vec::new();
     for (staged, outcome) in staged.iter().zip(outcomes) {
