@@ -42,9 +42,14 @@ fn install_hook() {
 /// Runs `f`, turning a panic into `Err("panicked: <message> (at file:line)")`.
 pub fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     install_hook();
-    CATCH_DEPTH.with(|d| d.set(d.get() + 1));
-    let result = panic::catch_unwind(AssertUnwindSafe(f));
-    CATCH_DEPTH.with(|d| d.set(d.get() - 1));
+    // One thread-local lookup per call: in a dlopen'ed plugin each one is a call
+    // into the dynamic linker.
+    let result = CATCH_DEPTH.with(|depth| {
+        depth.set(depth.get() + 1);
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        depth.set(depth.get() - 1);
+        result
+    });
     result.map_err(|_| {
         let message = LAST_PANIC
             .with(|last| last.borrow_mut().take())

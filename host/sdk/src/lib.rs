@@ -29,6 +29,7 @@ pub mod propagation;
 pub mod request_context;
 pub mod span_view;
 pub mod stderr_log;
+mod unix_time;
 
 pub use config::{OnError, Propagator, TracingConfig};
 pub use error::{ConfigError, ConfigErrorKind, InitError, InitErrorKind, LoadError, LoadErrorKind};

@@ -22,9 +22,10 @@ use spanplug_loader::{
 use crate::config::TracingConfig;
 use crate::request_context::RequestContext;
 use crate::span_view::{
-    count_unrepresentable, ordered_resource, span_context, span_kind, unix_nanos,
-    with_attribute_views, with_span_view, OrderedResource,
+    count_unrepresentable, ordered_resource, span_context, span_kind, with_attribute_views,
+    with_span_view, OrderedResource,
 };
+use crate::unix_time::unix_nanos;
 
 /// How long `force_flush` (which the SDK calls without a deadline) waits per call.
 const FORCE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -63,6 +64,7 @@ impl PluginPipeline {
         let plan = LoadPlan::new(&entries, &search, config.pins(), &input)
             .with_on_error(config.on_error)
             .with_shutdown_timeout(config.shutdown_timeout);
+        crate::span_view::reserve_buffers();
         Ok(PluginPipeline {
             stages: Stages::load(&plan)?,
             resource: ordered,
@@ -232,23 +234,22 @@ fn otel_value(value: &ViewValue<'_>) -> Option<Value> {
 }
 
 /// Keys are unique (OTLP requires it; the SDK appends): a key set again keeps its first
-/// place and takes the last value. Checks a 64-bit filter of key hashes first, so the
-/// common case of no duplicates costs one pass.
+/// place and takes the last value. Checks a 64-bit filter of key lengths and last
+/// bytes first (keys of one span rarely share both), so the common case of no
+/// duplicates costs one pass without branches.
 fn dedupe_attributes(attributes: &mut Vec<KeyValue>) {
-    let mut seen = 0u64;
-    let mut suspect = false;
+    if attributes.len() < 2 {
+        return;
+    }
+    let (mut seen, mut suspect) = (0u64, 0u64);
     for kv in attributes.iter() {
         let key = kv.key.as_str().as_bytes();
-        let bit = 1u64
-            << ((key.len() as u64)
-                .wrapping_mul(31)
-                .wrapping_add(u64::from(key.first().copied().unwrap_or(0)))
-                .wrapping_add(u64::from(key.last().copied().unwrap_or(0)) << 3)
-                % 64);
-        suspect |= seen & bit != 0;
+        let last = key.last().map_or(0, |b| u64::from(*b));
+        let bit = 1u64 << (((key.len() as u64).wrapping_mul(7).wrapping_add(last)) & 63);
+        suspect |= seen & bit;
         seen |= bit;
     }
-    if !suspect {
+    if suspect == 0 {
         return;
     }
     let mut kept: Vec<KeyValue> = Vec::with_capacity(attributes.len());

@@ -8,13 +8,12 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use abi_stable::std_types::RStr;
 use opentelemetry::trace::{
     SpanContext as OtelSpanContext, SpanKind as OtelSpanKind, Status as OtelStatus, TraceState,
 };
-use opentelemetry::{Array, KeyValue as OtelKeyValue, Value as OtelValue};
+use opentelemetry::{Array, KeyValue as OtelKeyValue, StringValue, Value as OtelValue};
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource as OtelResource;
 use spanplug_api::{
@@ -23,11 +22,7 @@ use spanplug_api::{
 };
 use spanplug_loader::ResourceView as _;
 
-pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
+use crate::unix_time::unix_nanos;
 
 pub(crate) fn span_kind(kind: &OtelSpanKind) -> SpanKind {
     match kind {
@@ -52,26 +47,18 @@ pub(crate) fn span_context<'a>(context: &OtelSpanContext, trace_state: &'a str) 
     }
 }
 
-/// Appends the element views of the string arrays among `attributes` to `elements`;
-/// call it for every list before [`push_attributes`], in the same order.
-fn push_elements<'a>(
-    elements: &mut Vec<RStr<'a>>,
-    attributes: impl Iterator<Item = &'a OtelKeyValue>,
-) {
-    for kv in attributes {
-        if let OtelValue::Array(Array::String(items)) = &kv.value {
-            elements.extend(items.iter().map(|s| RStr::from(s.as_str())));
-        }
-    }
-}
+/// Where the string-array attributes among pushed views are: a view's index and the
+/// array. Their element views need a buffer of their own, complete before any view
+/// can borrow it, so they are filled in after every list is pushed
+/// ([`fill_string_arrays`]); most spans have none.
+type StringArrays<'a> = Vec<(usize, &'a [StringValue])>;
 
-/// Appends views of `attributes` to `views`; string arrays take their elements from
-/// `elements`, from `*next` on.
-#[inline]
+/// Appends views of `attributes` to `views`; a string array gets a placeholder and
+/// an entry in `arrays`.
+#[inline(always)]
 fn push_attributes<'s>(
     views: &mut Vec<KeyValue<'s>>,
-    elements: &'s [RStr<'s>],
-    next: &mut usize,
+    arrays: &mut StringArrays<'s>,
     attributes: impl Iterator<Item = &'s OtelKeyValue>,
 ) {
     for kv in attributes {
@@ -84,9 +71,8 @@ fn push_attributes<'s>(
             OtelValue::Array(Array::I64(items)) => Value::from(items.as_slice()),
             OtelValue::Array(Array::F64(items)) => Value::from(items.as_slice()),
             OtelValue::Array(Array::String(items)) => {
-                let start = (*next).min(elements.len());
-                *next = (start + items.len()).min(elements.len());
-                Value::string_array(&elements[start..*next])
+                arrays.push((views.len(), items.as_slice()));
+                Value::UNSUPPORTED
             }
             // Kinds added to the SDK after this host was written.
             _ => {
@@ -98,6 +84,25 @@ fn push_attributes<'s>(
             key: kv.key.as_str().into(),
             value,
         });
+    }
+}
+
+/// Gives the string arrays among `views` (recorded in `arrays`) their element views,
+/// which go into `elements`.
+fn fill_string_arrays<'s>(
+    views: &mut [KeyValue<'s>],
+    arrays: &[(usize, &'s [StringValue])],
+    elements: &'s mut Vec<RStr<'s>>,
+) {
+    for (_, items) in arrays {
+        elements.extend(items.iter().map(|s| RStr::from(s.as_str())));
+    }
+    let elements: &'s [RStr<'s>] = elements;
+    let mut start = 0;
+    for &(index, items) in arrays {
+        let end = start + items.len();
+        views[index].value = Value::string_array(&elements[start..end]);
+        start = end;
     }
 }
 
@@ -141,7 +146,9 @@ impl TraceStates {
 /// between spans are stale (their lifetime here is a stand-in): [`relabel`] empties
 /// a buffer before lending it out with the lifetime of the span at hand.
 struct Scratch {
-    /// Element views of every string-array attribute, list after list.
+    /// Where the string arrays among `attributes` are.
+    string_arrays: StringArrays<'static>,
+    /// Element views of every string-array attribute, in `string_arrays`' order.
     elements: Vec<RStr<'static>>,
     /// The span's `tracestate` header, then each link's.
     trace_states: TraceStates,
@@ -153,6 +160,7 @@ struct Scratch {
 
 impl Scratch {
     const EMPTY: Self = Scratch {
+        string_arrays: Vec::new(),
         elements: Vec::new(),
         trace_states: TraceStates::EMPTY,
         attributes: Vec::new(),
@@ -163,6 +171,23 @@ impl Scratch {
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch::EMPTY) };
+}
+
+/// Room for views of spans this large before a buffer grows.
+const RESERVED_VIEWS: usize = 64;
+
+/// Gives this thread's buffers room up front, so that they are not allocated (and
+/// grown) in between the allocations of the spans they view.
+pub(crate) fn reserve_buffers() {
+    with_scratch(|scratch| {
+        scratch.string_arrays.reserve(RESERVED_VIEWS / 4);
+        scratch.elements.reserve(RESERVED_VIEWS);
+        scratch.trace_states.text.reserve(RESERVED_VIEWS * 8);
+        scratch.trace_states.ends.reserve(RESERVED_VIEWS / 4);
+        scratch.attributes.reserve(RESERVED_VIEWS);
+        scratch.events.reserve(RESERVED_VIEWS / 4);
+        scratch.links.reserve(RESERVED_VIEWS / 4);
+    });
 }
 
 /// Calls `f` with this thread's buffers; a view built while another is lent out (a
@@ -195,10 +220,13 @@ pub(crate) fn with_attribute_views<R>(
 ) -> R {
     with_scratch(|scratch| {
         // SAFETY: the buffers hold these very types, with other lifetimes.
+        let arrays: &mut StringArrays<'_> = unsafe { relabel(&mut scratch.string_arrays) };
         let elements: &mut Vec<RStr<'_>> = unsafe { relabel(&mut scratch.elements) };
         let views: &mut Vec<KeyValue<'_>> = unsafe { relabel(&mut scratch.attributes) };
-        push_elements(elements, attributes.iter());
-        push_attributes(views, elements, &mut 0, attributes.iter());
+        push_attributes(views, arrays, attributes.iter());
+        if !arrays.is_empty() {
+            fill_string_arrays(views, arrays, elements);
+        }
         f(views)
     })
 }
@@ -257,12 +285,20 @@ pub fn resource_in_order(attributes: Vec<OtelKeyValue>, schema_url: &str) -> Ord
     // element views, neither of which moves when the struct moves. They are only
     // lent out through `view(&self)`, so they never outlive that memory.
     let stable: &'static [OtelKeyValue] = unsafe { &*Arc::as_ptr(&attributes) };
-    let mut elements = Vec::new();
-    push_elements(&mut elements, stable.iter());
-    let elements: Box<[RStr<'static>]> = elements.into_boxed_slice();
-    let element_views: &'static [RStr<'static>] = unsafe { &*std::ptr::from_ref(&*elements) };
     let mut view = Vec::with_capacity(stable.len());
-    push_attributes(&mut view, element_views, &mut 0, stable.iter());
+    let mut arrays = Vec::new();
+    push_attributes(&mut view, &mut arrays, stable.iter());
+    let elements: Box<[RStr<'static>]> = arrays
+        .iter()
+        .flat_map(|(_, items)| items.iter().map(|s| RStr::from(s.as_str())))
+        .collect();
+    let element_views: &'static [RStr<'static>] = unsafe { &*std::ptr::from_ref(&*elements) };
+    let mut start = 0;
+    for &(index, items) in &arrays {
+        let end = start + items.len();
+        view[index].value = Value::string_array(&element_views[start..end]);
+        start = end;
+    }
     OrderedResource {
         view,
         _elements: elements,
@@ -282,38 +318,33 @@ pub fn with_span_view<R>(
     let links = &span.links.links;
     with_scratch(|scratch| {
         // SAFETY: the buffers hold these very types, with other lifetimes.
+        let arrays: &mut StringArrays<'_> = unsafe { relabel(&mut scratch.string_arrays) };
         let elements: &mut Vec<RStr<'_>> = unsafe { relabel(&mut scratch.elements) };
         let attributes: &mut Vec<KeyValue<'_>> = unsafe { relabel(&mut scratch.attributes) };
         let event_views: &mut Vec<Event<'_>> = unsafe { relabel(&mut scratch.events) };
         let link_views: &mut Vec<Link<'_>> = unsafe { relabel(&mut scratch.links) };
         let trace_states = &mut scratch.trace_states;
 
-        // First what views point into: string-array elements and headers.
-        push_elements(elements, span.attributes.iter());
-        push_elements(elements, scope.attributes());
-        for event in events {
-            push_elements(elements, event.attributes.iter());
-        }
-        for link in links {
-            push_elements(elements, link.attributes.iter());
-        }
+        // First what views point into: the `tracestate` headers.
         trace_states.clear();
         trace_states.push(span.span_context.trace_state());
         for link in links {
             trace_states.push(link.span_context.trace_state());
         }
 
-        // Every list's attributes into one buffer, in `push_elements`' order.
-        let next = &mut 0;
-        push_attributes(attributes, elements, next, span.attributes.iter());
+        // Every list's attributes into one buffer, then the string arrays' elements.
+        push_attributes(attributes, arrays, span.attributes.iter());
         let span_attributes = attributes.len();
-        push_attributes(attributes, elements, next, scope.attributes());
+        push_attributes(attributes, arrays, scope.attributes());
         let scope_attributes = attributes.len();
         for event in events {
-            push_attributes(attributes, elements, next, event.attributes.iter());
+            push_attributes(attributes, arrays, event.attributes.iter());
         }
         for link in links {
-            push_attributes(attributes, elements, next, link.attributes.iter());
+            push_attributes(attributes, arrays, link.attributes.iter());
+        }
+        if !arrays.is_empty() {
+            fill_string_arrays(attributes, arrays, elements);
         }
 
         // Events and links over slices of that buffer.
@@ -386,6 +417,7 @@ pub fn with_span_view<R>(
 mod tests {
     use std::borrow::Cow;
     use std::str::FromStr;
+    use std::time::UNIX_EPOCH;
 
     use opentelemetry::trace::{
         Event as OtelEvent, Link as OtelLink, SpanContext as OtelSpanContext, SpanId as OtelSpanId,
@@ -499,6 +531,23 @@ mod tests {
                 assert_eq!(view.end_time_unix_nano - view.start_time_unix_nano, 4);
             });
         }
+    }
+
+    #[test]
+    fn a_resource_keeps_its_string_arrays_in_order() {
+        let resource = resource_in_order(
+            vec![
+                OtelKeyValue::new("a", strings(&["x", "y"])),
+                OtelKeyValue::new("n", 1),
+                OtelKeyValue::new("b", strings(&["z"])),
+            ],
+            "",
+        );
+        let view = resource.view();
+        let attributes = view.attributes.as_slice();
+        assert_eq!(array(&attributes[0].value), ["x", "y"]);
+        assert!(matches!(attributes[1].value.get(), ValueRef::I64(1)));
+        assert_eq!(array(&attributes[2].value), ["z"]);
     }
 
     #[test]
