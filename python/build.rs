@@ -59,7 +59,11 @@ fn main() {
     let bundle = manifest.join("spanplug").join("plugins");
     std::fs::create_dir_all(&bundle).expect("create spanplug/plugins");
     for (_, file) in PLUGINS {
-        copy(&target.join("release").join(file), &bundle.join(file));
+        let bundled = bundle.join(file);
+        copy(&target.join("release").join(file), &bundled);
+        // The copies live outside OUT_DIR: a checkout whose copies are missing (a
+        // second clone sharing this target folder) must run this script again.
+        println!("cargo:rerun-if-changed={}", bundled.display());
     }
 }
 
@@ -68,5 +72,15 @@ fn main() {
 fn copy(from: &Path, to: &Path) {
     let partial = to.with_extension("so.partial");
     std::fs::copy(from, &partial).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+    // The copy keeps the library's own time, so that it does not look changed since
+    // this script ran (which would run it on every build).
+    let built = std::fs::metadata(from)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    std::fs::File::options()
+        .write(true)
+        .open(&partial)
+        .and_then(|f| f.set_modified(built))
+        .unwrap_or_else(|e| panic!("{}: {e}", partial.display()));
     std::fs::rename(&partial, to).unwrap_or_else(|e| panic!("install {}: {e}", to.display()));
 }
