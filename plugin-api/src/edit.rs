@@ -28,18 +28,25 @@ mod abi {
     /// the last prefix method need default bodies.
     #[sabi_trait]
     pub trait SpanEditor {
+        /// Sets a span attribute; a key that exists is replaced.
         fn set_attribute(&mut self, key: RStr<'_>, value: Value<'_>);
 
+        /// Removes the span attribute with this key, if there is one.
         fn remove_attribute(&mut self, key: RStr<'_>);
 
+        /// Sets an attribute of the event at index `event`; a key that exists is replaced.
         fn set_event_attribute(&mut self, event: usize, key: RStr<'_>, value: Value<'_>);
 
+        /// Removes an attribute of the event at index `event`.
         fn remove_event_attribute(&mut self, event: usize, key: RStr<'_>);
 
+        /// Renames the span.
         fn set_name(&mut self, name: RStr<'_>);
 
+        /// Replaces the status description (kept for error spans only).
         fn set_status_description(&mut self, description: RStr<'_>);
 
+        /// Drops the span for the processors after this transformer.
         #[sabi(last_prefix_field)]
         fn drop_span(&mut self);
     }
@@ -54,11 +61,17 @@ pub use abi::{AttributeSink, AttributeSink_TO, SpanEditor, SpanEditor_TO};
 #[repr(C)]
 #[derive(StableAbi)]
 pub struct StartingSpan<'a> {
+    /// The span's trace id, span id, trace flags and trace state.
     pub context: SpanContext<'a>,
+    /// The parent span's id; `SpanId::INVALID` for a root span.
     pub parent_span_id: SpanId,
+    /// Whether the parent span came from another process (a propagated context).
     pub parent_is_remote: bool,
+    /// The span's name.
     pub name: RStr<'a>,
+    /// The span kind (server, client, ...).
     pub kind: SpanKind,
+    /// Unix nanoseconds when the span started.
     pub start_time_unix_nano: u64,
     /// Attributes the span was created with.
     pub attributes: RSlice<'a, KeyValue<'a>>,
@@ -137,6 +150,7 @@ impl<'a> EndingSpan<'a> {
         value.with_value(|value| self.editor.set_attribute(key.into(), value));
     }
 
+    /// Removes the attribute with this key, if there is one.
     pub fn remove_attribute(&mut self, key: &str) {
         self.editor.remove_attribute(key.into());
     }
@@ -152,10 +166,12 @@ impl<'a> EndingSpan<'a> {
             .set_event_attribute(event, key.into(), value.into());
     }
 
+    /// Removes an attribute of the event at `event` (an index into the view's events).
     pub fn remove_event_attribute(&mut self, event: usize, key: &str) {
         self.editor.remove_event_attribute(event, key.into());
     }
 
+    /// Renames the span.
     pub fn set_name(&mut self, name: &str) {
         self.editor.set_name(name.into());
     }

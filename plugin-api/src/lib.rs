@@ -62,6 +62,8 @@
 //! The host maps values it cannot represent to [`ValueKind::UNSUPPORTED`] and counts
 //! them; plugins must treat unknown kinds, enum values and flags as "not mine".
 
+#![warn(missing_docs)]
+
 #[macro_use]
 mod open_enum;
 

@@ -21,9 +21,13 @@ use crate::span::{KeyValue, StrPair};
 open_enum! {
     /// How important a plugin's log message is.
     LogLevel {
+        /// Something failed: spans were lost or a setting was refused.
         ERROR = 0 => "ERROR",
+        /// Something the operator should look at; the plugin carries on.
         WARN = 1 => "WARN",
+        /// Normal operation worth a line: what was started, shutdown summaries.
         INFO = 2 => "INFO",
+        /// Detail for troubleshooting.
         DEBUG = 3 => "DEBUG",
     } unknown => "INFO"
 }
@@ -40,7 +44,9 @@ pub type LogFn = extern "C" fn(LogLevel, RStr<'_>, RStr<'_>);
 pub struct PluginContextFields<'a> {
     /// The `module:function` entry that named this factory.
     pub import_path: RStr<'a>,
+    /// The service's `service.name`, taken from the resource.
     pub service_name: RStr<'a>,
+    /// The attributes of the resource the service's spans belong to.
     pub resource_attributes: RSlice<'a, KeyValue<'a>>,
     /// The entry's own `config` laid over the shared `exporter_config`.
     pub config: RSlice<'a, StrPair<'a>>,
@@ -73,18 +79,22 @@ impl<'a> PluginContext<'a> {
         PluginContext { fields }
     }
 
+    /// The `module:function` entry that named this factory.
     pub fn import_path(&self) -> &'a str {
         self.fields.import_path().as_str()
     }
 
+    /// The service's `service.name`, taken from the resource.
     pub fn service_name(&self) -> &'a str {
         self.fields.service_name().as_str()
     }
 
+    /// The resource's attributes (`service.name`, `telemetry.sdk.*`, ...).
     pub fn resource_attributes(&self) -> &'a [KeyValue<'a>] {
         self.fields.resource_attributes().as_slice()
     }
 
+    /// One setting from [`PluginContext::config`]; `None` when it is not set.
     pub fn config_value(&self, key: &str) -> Option<&'a str> {
         self.config()
             .find(|(k, _)| *k == key)
@@ -158,22 +168,27 @@ pub struct Logger {
 }
 
 impl Logger {
+    /// Sends `message` at `level`, tagged with the plugin's import path.
     pub fn log(&self, level: LogLevel, message: &str) {
         (self.log)(level, self.target.as_str().into(), message.into());
     }
 
+    /// Logs `message` at [`LogLevel::ERROR`].
     pub fn error(&self, message: &str) {
         self.log(LogLevel::ERROR, message);
     }
 
+    /// Logs `message` at [`LogLevel::WARN`].
     pub fn warn(&self, message: &str) {
         self.log(LogLevel::WARN, message);
     }
 
+    /// Logs `message` at [`LogLevel::INFO`].
     pub fn info(&self, message: &str) {
         self.log(LogLevel::INFO, message);
     }
 
+    /// Logs `message` at [`LogLevel::DEBUG`].
     pub fn debug(&self, message: &str) {
         self.log(LogLevel::DEBUG, message);
     }
@@ -192,6 +207,7 @@ impl std::fmt::Debug for Logger {
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = FactoryRef)))]
 pub struct Factory {
+    /// The function's name: what `exporter_import_path` gives after the colon.
     pub name: RStr<'static>,
     /// One line, shown by `spanplug list`.
     pub description: RStr<'static>,
@@ -209,7 +225,9 @@ pub struct Factory {
 pub struct PluginMod {
     /// The plugin crate's package name and version.
     pub package_name: RStr<'static>,
+    /// The plugin crate's version (`CARGO_PKG_VERSION`).
     pub package_version: RStr<'static>,
+    /// Every factory the plugin exports, in `export_plugin!` order.
     #[sabi(last_prefix_field)]
     pub factories: RSlice<'static, FactoryRef>,
 }

@@ -26,6 +26,8 @@ pub trait SpanProcessor: Send + Sync + 'static {
         true
     }
 
+    /// Called as a span starts, when [`SpanProcessor::needs_on_start`] is true; may add
+    /// attributes to `span`. `request` is the request context the host set.
     fn on_start(&self, _span: &mut StartingSpan<'_>, _request: &RequestContextView<'_>) {}
 
     /// Called for every span whose `on_start` this processor saw, record-only and
@@ -52,6 +54,7 @@ pub trait SpanProcessor: Send + Sync + 'static {
     /// for them.
     fn transform(&self, _span: &mut EndingSpan<'_>) {}
 
+    /// Writes or sends whatever is buffered, waiting at most `timeout`.
     fn force_flush(&self, _timeout: Duration) -> Result<(), String> {
         Ok(())
     }
@@ -168,6 +171,7 @@ impl<P: SpanProcessor> ProcessorAbi for Guarded<P> {
 pub struct Processor(ProcessorAbi_TO<'static, RBox<()>>);
 
 impl Processor {
+    /// Wraps an author's processor so that every call into it catches panics.
     pub fn new<P: SpanProcessor>(processor: P) -> Self {
         Processor(ProcessorAbi_TO::from_value(
             Guarded(ManuallyDrop::new(processor)),
@@ -175,10 +179,12 @@ impl Processor {
         ))
     }
 
+    /// The processor's name for logs (a placeholder if the plugin's method panics).
     pub fn name(&self) -> String {
         self.0.name().into()
     }
 
+    /// Whether to call `on_start` (`true` if the plugin's method panics).
     pub fn needs_on_start(&self) -> bool {
         self.0.needs_on_start()
     }
@@ -197,10 +203,12 @@ impl Processor {
         into_std(self.0.on_end(span))
     }
 
+    /// Whether to call `on_end` for spans it did not see start (`true` on a panic).
     pub fn needs_on_end(&self) -> bool {
         self.0.needs_on_end()
     }
 
+    /// Whether to call `transform` (`false` if the plugin's method panics).
     pub fn transforms(&self) -> bool {
         self.0.transforms()
     }
@@ -210,10 +218,12 @@ impl Processor {
         into_std(self.0.transform(span))
     }
 
+    /// Flushes within `timeout`; errors are the plugin's own or a caught panic.
     pub fn force_flush(&self, timeout: Duration) -> Result<(), String> {
         into_std(self.0.force_flush(timeout.into()))
     }
 
+    /// Shuts down within `timeout`; errors are the plugin's own or a caught panic.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), String> {
         into_std(self.0.shutdown(timeout.into()))
     }

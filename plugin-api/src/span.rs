@@ -19,8 +19,10 @@ pub struct TraceId(pub [u8; 16]);
 pub struct SpanId(pub [u8; 8]);
 
 impl SpanId {
+    /// All zeros: no span (a root span's parent).
     pub const INVALID: SpanId = SpanId([0; 8]);
 
+    /// Whether the id is not all zeros.
     pub fn is_valid(&self) -> bool {
         self.0 != [0; 8]
     }
@@ -53,10 +55,13 @@ fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug)]
 pub struct SpanContext<'a> {
+    /// The trace the span belongs to.
     pub trace_id: TraceId,
+    /// The span's own id.
     pub span_id: SpanId,
     /// W3C trace flags; bit 0 is "sampled".
     pub trace_flags: u8,
+    /// Whether the context was propagated from another process.
     pub is_remote: bool,
     /// W3C `tracestate` header value (`k1=v1,k2=v2`), empty when there is none.
     pub trace_state: RStr<'a>,
@@ -75,10 +80,15 @@ impl SpanContext<'_> {
 open_enum! {
     /// The OpenTelemetry span kind.
     SpanKind {
+        /// An operation inside the application, with no remote side.
         INTERNAL = 0 => "INTERNAL",
+        /// Handles a synchronous request from a remote client.
         SERVER = 1 => "SERVER",
+        /// A synchronous request to a remote service.
         CLIENT = 2 => "CLIENT",
+        /// Starts asynchronous work elsewhere, e.g. sends a message to a queue.
         PRODUCER = 3 => "PRODUCER",
+        /// Handles asynchronous work a producer started, e.g. a message from a queue.
         CONSUMER = 4 => "CONSUMER",
     } unknown => "UNSPECIFIED"
 }
@@ -86,15 +96,20 @@ open_enum! {
 open_enum! {
     /// The OpenTelemetry status code.
     StatusCode {
+        /// The default: no status was set.
         UNSET = 0 => "UNSET",
+        /// Explicitly marked successful by the application.
         OK = 1 => "OK",
+        /// The operation failed; [`Status::description`] may say why.
         ERROR = 2 => "ERROR",
     } unknown => "UNSET"
 }
 
+/// A span's status: a code and, for errors, a description.
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug)]
 pub struct Status<'a> {
+    /// Unset, ok or error.
     pub code: StatusCode,
     /// Only meaningful for `StatusCode::ERROR`; empty otherwise.
     pub description: RStr<'a>,
@@ -106,13 +121,21 @@ open_enum! {
         /// A value the host could not represent in this interface (counted and
         /// reported by the host), or a kind newer than the plugin's interface.
         UNSUPPORTED = 0 => "UNSUPPORTED",
+        /// A boolean.
         BOOL = 1 => "BOOL",
+        /// A 64-bit signed integer.
         I64 = 2 => "I64",
+        /// A 64-bit float.
         F64 = 3 => "F64",
+        /// A UTF-8 string.
         STRING = 4 => "STRING",
+        /// An array of booleans.
         BOOL_ARRAY = 5 => "BOOL_ARRAY",
+        /// An array of 64-bit signed integers.
         I64_ARRAY = 6 => "I64_ARRAY",
+        /// An array of 64-bit floats.
         F64_ARRAY = 7 => "F64_ARRAY",
+        /// An array of UTF-8 strings.
         STRING_ARRAY = 8 => "STRING_ARRAY",
     } unknown => "UNSUPPORTED"
 }
@@ -154,13 +177,21 @@ pub struct Value<'a> {
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum ValueRef<'a> {
+    /// A boolean.
     Bool(bool),
+    /// A 64-bit signed integer.
     I64(i64),
+    /// A 64-bit float.
     F64(f64),
+    /// A UTF-8 string.
     String(&'a str),
+    /// An array of booleans.
     BoolArray(&'a [bool]),
+    /// An array of 64-bit signed integers.
     I64Array(&'a [i64]),
+    /// An array of 64-bit floats.
     F64Array(&'a [f64]),
+    /// An array of UTF-8 strings.
     StringArray(&'a [RStr<'a>]),
     /// A kind the host could not carry, or one newer than this interface.
     Unsupported,
@@ -173,10 +204,12 @@ impl<'a> Value<'a> {
         payload: Payload { none: 0 },
     };
 
+    /// Which payload member is set; possibly a kind newer than this interface.
     pub fn kind(&self) -> ValueKind {
         self.kind
     }
 
+    /// The value to match on; unknown kinds read as [`ValueRef::Unsupported`].
     pub fn get(&self) -> ValueRef<'a> {
         // SAFETY: every constructor sets `kind` to the payload member it writes.
         unsafe {
@@ -202,6 +235,7 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// A string-array value; unlike `From`, usable in a `const`.
     pub const fn string_array(items: &'a [RStr<'a>]) -> Self {
         Value {
             kind: ValueKind::STRING_ARRAY,
@@ -247,10 +281,13 @@ impl PartialEq for Value<'_> {
     }
 }
 
+/// An attribute: a key and its value.
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug, PartialEq)]
 pub struct KeyValue<'a> {
+    /// The attribute's key (e.g. `http.route`).
     pub key: RStr<'a>,
+    /// The attribute's value.
     pub value: Value<'a>,
 }
 
@@ -258,13 +295,21 @@ pub struct KeyValue<'a> {
 /// Not part of the ABI: it is lent to the host as a [`Value`] with [`OwnedValue::with_value`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum OwnedValue {
+    /// A boolean.
     Bool(bool),
+    /// A 64-bit signed integer.
     I64(i64),
+    /// A 64-bit float.
     F64(f64),
+    /// A UTF-8 string.
     String(String),
+    /// An array of booleans.
     BoolArray(Vec<bool>),
+    /// An array of 64-bit signed integers.
     I64Array(Vec<i64>),
+    /// An array of 64-bit floats.
     F64Array(Vec<f64>),
+    /// An array of UTF-8 strings.
     StringArray(Vec<String>),
 }
 
@@ -328,20 +373,29 @@ owned_value_from! {
     Vec<String> => StringArray(std::convert::identity),
 }
 
+/// A timestamped event recorded during a span (e.g. `exception`).
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug)]
 pub struct Event<'a> {
+    /// The event's name.
     pub name: RStr<'a>,
+    /// Unix nanoseconds when the event was recorded.
     pub time_unix_nano: u64,
+    /// The event's attributes.
     pub attributes: RSlice<'a, KeyValue<'a>>,
+    /// Attributes the SDK discarded over its limits.
     pub dropped_attributes_count: u32,
 }
 
+/// A link from a span to another span, e.g. the message a consumer span handles.
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug)]
 pub struct Link<'a> {
+    /// The linked span's context.
     pub context: SpanContext<'a>,
+    /// The link's attributes.
     pub attributes: RSlice<'a, KeyValue<'a>>,
+    /// Attributes the SDK discarded over its limits.
     pub dropped_attributes_count: u32,
 }
 
@@ -349,6 +403,7 @@ pub struct Link<'a> {
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug)]
 pub struct Resource<'a> {
+    /// The resource's attributes.
     pub attributes: RSlice<'a, KeyValue<'a>>,
     /// Empty when the resource has no schema URL.
     pub schema_url: RStr<'a>,
@@ -358,9 +413,13 @@ pub struct Resource<'a> {
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug)]
 pub struct InstrumentationScope<'a> {
+    /// The scope's name (usually the instrumenting library's).
     pub name: RStr<'a>,
+    /// The scope's version, if the tracer was given one.
     pub version: ROption<RStr<'a>>,
+    /// The scope's schema URL, if any.
     pub schema_url: ROption<RStr<'a>>,
+    /// The scope's attributes.
     pub attributes: RSlice<'a, KeyValue<'a>>,
 }
 
@@ -371,23 +430,37 @@ pub struct InstrumentationScope<'a> {
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug)]
 pub struct SpanView<'a> {
+    /// The span's trace id, span id, trace flags and trace state.
     pub context: SpanContext<'a>,
     /// `SpanId::INVALID` for a root span.
     pub parent_span_id: SpanId,
+    /// Whether the parent span came from another process (a propagated context).
     pub parent_is_remote: bool,
+    /// The span's name.
     pub name: RStr<'a>,
+    /// The span kind (server, client, ...).
     pub kind: SpanKind,
+    /// Unix nanoseconds when the span started.
     pub start_time_unix_nano: u64,
+    /// Unix nanoseconds when the span ended.
     pub end_time_unix_nano: u64,
     /// Unique keys: the host keeps the last value set for a key, in the first one's place.
     pub attributes: RSlice<'a, KeyValue<'a>>,
+    /// Attributes the SDK discarded over its limits.
     pub dropped_attributes_count: u32,
+    /// The span's events, in the order they were recorded.
     pub events: RSlice<'a, Event<'a>>,
+    /// Events the SDK discarded over its limits.
     pub dropped_events_count: u32,
+    /// The span's links to other spans.
     pub links: RSlice<'a, Link<'a>>,
+    /// Links the SDK discarded over its limits.
     pub dropped_links_count: u32,
+    /// The span's status code and description.
     pub status: Status<'a>,
+    /// The resource the span belongs to, the same for all spans of the service.
     pub resource: &'a Resource<'a>,
+    /// The instrumentation scope (tracer) that created the span.
     pub scope: &'a InstrumentationScope<'a>,
     /// Bits such as [`SpanView::DROPPED`]; a later interface may define more, which
     /// older plugins ignore.
@@ -404,6 +477,7 @@ impl<'a> SpanView<'a> {
         find_value(self.attributes.as_slice(), key)
     }
 
+    /// Whether the sampled trace flag is set; record-only spans are not sampled.
     pub fn is_sampled(&self) -> bool {
         self.context.trace_flags & 1 == 1
     }
@@ -432,7 +506,9 @@ pub fn find_value<'s, 'a>(attributes: &'s [KeyValue<'a>], key: &str) -> Option<&
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug)]
 pub struct StrPair<'a> {
+    /// The entry's key.
     pub key: RStr<'a>,
+    /// The entry's value.
     pub value: RStr<'a>,
 }
 
@@ -441,10 +517,12 @@ pub struct StrPair<'a> {
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug)]
 pub struct RequestContextView<'a> {
+    /// The context's entries.
     pub entries: RSlice<'a, StrPair<'a>>,
 }
 
 impl<'a> RequestContextView<'a> {
+    /// The value for `key`, if the context has one.
     pub fn get(&self, key: &str) -> Option<&'a str> {
         self.entries
             .as_slice()
@@ -453,6 +531,7 @@ impl<'a> RequestContextView<'a> {
             .map(|e| e.value.as_str())
     }
 
+    /// Every entry as `(key, value)`.
     pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
         self.entries
             .as_slice()
@@ -460,6 +539,7 @@ impl<'a> RequestContextView<'a> {
             .map(|e| (e.key.as_str(), e.value.as_str()))
     }
 
+    /// Whether the context has no entries.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -9,7 +9,9 @@ use spanplug_api::{KeyValue, SpanContext, SpanView, ValueRef};
 /// `Pretty` is the ConsoleSpanExporter layout; `Lines` is one compact object per line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
+    /// Indented as the Python SDK writes it (`to_json(indent=4)`); files end in `.json`.
     Pretty,
+    /// One compact object per line (JSON Lines); files end in `.jsonl`.
     Lines,
 }
 

@@ -15,6 +15,8 @@
 //!   per line, in `<service>_<pid>.jsonl`).
 //! - `flush_interval_ms`: how often buffered spans reach the file (default 1000).
 
+#![warn(missing_docs)]
+
 pub mod format;
 pub mod sink;
 
@@ -26,6 +28,7 @@ use spanplug_api::{PluginContext, Processor};
 use crate::format::Layout;
 use crate::sink::{ConsoleProcessor, Destination, Settings};
 
+/// Factory `default_tracing_exporter`: spans to a file in `<log_dir>/spans/`.
 pub fn default_tracing_exporter(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     let (root, log_dir, root_may_be_link) = match ctx.config_value("log_dir") {
         Some(dir) => (PathBuf::from(dir), PathBuf::from(dir), true),
@@ -61,6 +64,7 @@ fn default_base() -> PathBuf {
     }
 }
 
+/// Factory `debug_span_processor`: spans to stdout, for debugging.
 pub fn debug_span_processor(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     start(ctx, Destination::Stdout)
 }

@@ -38,30 +38,41 @@ thread_local! {
     static RECORD: RefCell<String> = RefCell::new(String::with_capacity(4096));
 }
 
+/// Where the processor writes spans.
 pub enum Destination {
     /// A file inside `dir`, named for the service and process. Every folder from
     /// `root` (the configured `log_dir`, or the default's per-user base) down to `dir`
     /// is checked; `root` may be a link only when it came from the config.
     Directory {
+        /// The topmost folder checked: the configured `log_dir`, or the per-user base.
         root: PathBuf,
+        /// Whether `root` may be a symbolic link (only when it came from the config).
         root_may_be_link: bool,
+        /// The spans folder, created 0700 with any missing parents.
         dir: PathBuf,
+        /// The service name, for the default file name.
         service: String,
         /// The file's name (`exporter_config.file_name`, checked by
         /// [`check_file_name`]) instead of `<service>_<pid>.<ext>`.
         file_name: Option<String>,
     },
+    /// Standard output, written after every span (`debug_span_processor`).
     Stdout,
 }
 
+/// How a [`ConsoleProcessor`] is set up.
 pub struct Settings {
+    /// Where spans go.
     pub destination: Destination,
+    /// How each span is laid out (`format`).
     pub layout: Layout,
+    /// How often a partly filled buffer is written (`flush_interval_ms`).
     pub flush_interval: Duration,
     /// Check the destination, create nothing, write nowhere (`spanplug check`).
     pub dry_run: bool,
 }
 
+/// The `console_file` span processor; a thread it owns does the writing.
 pub struct ConsoleProcessor {
     shared: Arc<Shared>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
@@ -126,6 +137,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl ConsoleProcessor {
+    /// Opens the destination (in a dry run, only checks it) and starts the writer thread.
     pub fn start(settings: Settings, logger: Logger) -> Result<Self, String> {
         let extension = match settings.layout {
             Layout::Pretty => "json",

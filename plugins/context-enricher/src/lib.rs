@@ -10,12 +10,15 @@
 //!   `exporter_config.static_attributes` and `SPANPLUG_ENRICH_ATTRIBUTES` (which wins
 //!   per key).
 
+#![warn(missing_docs)]
+
 mod enricher;
 
 use spanplug_api::{OwnedValue, PluginContext, Processor};
 
 use crate::enricher::Enricher;
 
+/// Factory `serve_context`: copies the request context onto each span as it starts.
 pub fn serve_context(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     let prefix = ctx.config_value("context_prefix").unwrap_or("").to_string();
     Ok(vec![Processor::new(Enricher {
@@ -25,6 +28,7 @@ pub fn serve_context(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> 
     })])
 }
 
+/// Factory `static_attributes`: adds fixed attributes to each span as it starts.
 pub fn static_attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     let mut fixed: Vec<(String, OwnedValue)> = Vec::new();
     let sources = [

@@ -210,6 +210,7 @@ pub fn key_values(attributes: &[api::KeyValue<'_>]) -> Vec<KeyValue> {
         .collect()
 }
 
+/// An owned string attribute (a resource attribute a preset overrides).
 pub fn string_key_value(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.to_string(),
@@ -244,6 +245,7 @@ thread_local! {
     static LAST_SCOPE: RefCell<Option<Arc<Scope>>> = const { RefCell::new(None) };
 }
 
+/// The span's scope, shared: the thread's last one when it matches.
 pub fn scope(view: &api::InstrumentationScope<'_>) -> Arc<Scope> {
     LAST_SCOPE.with(|last| {
         let mut last = last.borrow_mut();

@@ -10,6 +10,8 @@
 //! `schedule_delay`, `max_queue_size`, `max_export_batch_size`, `export_timeout`),
 //! and the environment wins.
 
+#![warn(missing_docs)]
+
 pub mod encode;
 pub mod settings;
 pub mod transport;
@@ -44,10 +46,13 @@ fn start(settings: Settings, ctx: &PluginContext<'_>) -> Result<Vec<Processor>, 
     Ok(vec![Processor::new(exporter)])
 }
 
+/// Factory `otlp`: plain OTLP/HTTP, configured as the OpenTelemetry spec says.
 pub fn otlp(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     start(Settings::resolve(&OTLP, ctx)?, ctx)
 }
 
+/// Factory `datadog`: to a Datadog Agent; `DD_SERVICE`, `DD_ENV` and `DD_VERSION`
+/// override resource attributes.
 pub fn datadog(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     const DATADOG: Preset = Preset {
         default_endpoint: "http://localhost:4318",
@@ -66,6 +71,8 @@ pub fn datadog(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     start(settings, ctx)
 }
 
+/// Factory `honeycomb`: to Honeycomb, with the key from `HONEYCOMB_WRITE_KEY` (or
+/// `HONEYCOMB_API_KEY`).
 pub fn honeycomb(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     const HONEYCOMB: Preset = Preset {
         default_endpoint: "https://api.honeycomb.io",
@@ -93,6 +100,7 @@ pub fn honeycomb(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     start(settings, ctx)
 }
 
+/// Factory `jaeger`: to a Jaeger collector (`http://localhost:4318` by default).
 pub fn jaeger(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     const JAEGER: Preset = Preset {
         default_endpoint: "http://localhost:4318",

@@ -13,10 +13,12 @@ use spanplug_api::PluginContext;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
 
+    /// The value itself: for requests and for scrubbing logs, never for printing.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -28,13 +30,17 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The OTLP/HTTP encoding (`OTEL_EXPORTER_OTLP_PROTOCOL`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
+    /// `http/protobuf`, the default.
     Protobuf,
+    /// `http/json`.
     Json,
 }
 
 impl Protocol {
+    /// The `Content-Type` of a request body in this encoding.
     pub fn content_type(self) -> &'static str {
         match self {
             Protocol::Protobuf => "application/x-protobuf",
@@ -43,36 +49,50 @@ impl Protocol {
     }
 }
 
+/// Request body compression (`OTEL_EXPORTER_OTLP_COMPRESSION`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
+    /// `none`, the default.
     None,
+    /// `gzip`.
     Gzip,
 }
 
 /// Batching as the spec's `OTEL_BSP_*` variables describe it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchSettings {
+    /// `OTEL_BSP_SCHEDULE_DELAY` (default 5 s): how long a batch that is not full waits.
     pub schedule_delay: Duration,
+    /// `OTEL_BSP_MAX_QUEUE_SIZE` (default 2048); spans past it are dropped and counted.
     pub max_queue_size: usize,
+    /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` (default 512, at most `max_queue_size`): spans
+    /// per request.
     pub max_export_batch_size: usize,
     /// The whole export of one batch, retries included.
     pub export_timeout: Duration,
 }
 
+/// The exporter's settings, resolved from a preset, `exporter_config` and the environment.
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// The full traces URL (`.../v1/traces`).
     pub endpoint: String,
+    /// `OTEL_EXPORTER_OTLP_HEADERS`: extra request headers, names in lower case.
     pub headers: Vec<(String, Secret)>,
     /// One HTTP request.
     pub timeout: Duration,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` (default `http/protobuf`).
     pub protocol: Protocol,
+    /// `OTEL_EXPORTER_OTLP_COMPRESSION` (default none).
     pub compression: Compression,
     /// PEM files: a CA to trust, and a client certificate and key for mTLS; each as
     /// (the setting it came from, as given, and the path).
     pub certificate: Option<(String, String)>,
+    /// `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`: set together with `client_key`.
     pub client_certificate: Option<(String, String)>,
+    /// `OTEL_EXPORTER_OTLP_CLIENT_KEY`: the client certificate's private key.
     pub client_key: Option<(String, String)>,
+    /// Batching (`OTEL_BSP_*`).
     pub batch: BatchSettings,
     /// Resource attributes this preset sets over the host's (e.g. `DD_SERVICE`).
     pub resource_overrides: Vec<(String, String)>,
@@ -212,17 +232,20 @@ fn check_url(key: &str, url: &str) -> Result<(), String> {
 
 /// A backend's defaults.
 pub struct Preset {
+    /// The base URL when none is configured; `/v1/traces` is appended.
     pub default_endpoint: &'static str,
     /// A vendor variable that replaces the base endpoint (e.g. `HONEYCOMB_API_ENDPOINT`).
     pub endpoint_env: Option<&'static str>,
 }
 
+/// Plain OTLP, to the spec's default `http://localhost:4318`.
 pub const OTLP: Preset = Preset {
     default_endpoint: "http://localhost:4318",
     endpoint_env: None,
 };
 
 impl Settings {
+    /// Resolves every setting for `preset`; an error names the setting that is wrong.
     pub fn resolve(preset: &Preset, ctx: &PluginContext<'_>) -> Result<Settings, String> {
         let lookup = Lookup { ctx };
         let endpoint = match (

@@ -40,12 +40,21 @@ const MAX_REMEMBERED_MESSAGES: usize = 64;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Accepted; `rejected` spans were refused by a partial-success response.
-    Delivered { rejected: u64 },
+    Delivered {
+        /// Spans the backend refused (`rejected_spans`); 0 for a full success.
+        rejected: u64,
+    },
     /// Not delivered; the reason is safe to log. `logged` when this module already
     /// logged it (a refusal is logged once per status code).
-    Failed { reason: String, logged: bool },
+    Failed {
+        /// What went wrong; header secrets are redacted and backend text cut short.
+        reason: String,
+        /// `true` when the transport logs it itself (refusals, once per status code).
+        logged: bool,
+    },
 }
 
+/// Sends encoded batches to the endpoint with the configured headers, TLS and timeout.
 pub struct Transport {
     client: Client,
     endpoint: String,
@@ -105,6 +114,8 @@ fn read_pem((key, path): &(String, String), label: &str) -> Result<Vec<u8>, Stri
 }
 
 impl Transport {
+    /// Builds the HTTP client; an error for an invalid header or an unusable
+    /// certificate or key.
     pub fn new(settings: &Settings, logger: Logger) -> Result<Self, String> {
         // This plugin's own rustls: pick its crypto provider (ring) once.
         let _ = rustls::crypto::ring::default_provider().install_default();

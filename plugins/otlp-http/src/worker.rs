@@ -22,6 +22,7 @@ const SHUTDOWN_MARGIN: Duration = Duration::from_millis(100);
 const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 const FAILURE_LOG_INTERVAL: Duration = DROP_REPORT_INTERVAL;
 
+/// The `otlp_http` span processor: `on_end` queues spans for a thread it owns.
 pub struct Exporter {
     shared: Arc<Shared>,
     worker: Mutex<Option<JoinHandle<()>>>,
@@ -73,6 +74,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Exporter {
+    /// Starts the export thread; an error if the HTTP client or the thread cannot be
+    /// set up.
     pub fn start(settings: Settings, resource: Resource, logger: Logger) -> Result<Self, String> {
         let transport = Transport::new(&settings, logger.clone())?;
         let name = format!("otlp_http({})", settings.endpoint_for_logs());

@@ -17,6 +17,8 @@
 //! Not covered (the editing interface cannot change them): event names, link
 //! attributes, and resource attributes; integer and float arrays are not scanned.
 
+#![warn(missing_docs)]
+
 mod detect;
 
 use std::borrow::Cow;
@@ -367,6 +369,8 @@ impl Redactor {
     }
 }
 
+/// Factory `attributes`: the redacting transformer, set up from `keys`, `values`, `mode`
+/// and `hash_key`.
 pub fn attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     ctx.check_keys(&KEYS)?;
     let keys = list(ctx.config_value("keys").unwrap_or(DEFAULT_KEYS))

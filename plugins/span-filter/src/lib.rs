@@ -11,6 +11,8 @@
 //! Dropped spans are counted and reported at shutdown. Processors before it in the
 //! list, and those after it that saw the span start, still get `on_end`.
 
+#![warn(missing_docs)]
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -156,6 +158,7 @@ impl SpanProcessor for SpanFilter {
     }
 }
 
+/// Factory `drop`: the filtering transformer; an error when no rule is configured.
 pub fn drop(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     ctx.check_keys(&KEYS)?;
     let rules = Rules::parse(|key| ctx.config_value(key).map(String::from))?;
