@@ -72,8 +72,9 @@ fn main() {
 fn copy(from: &Path, to: &Path) {
     let partial = to.with_extension("so.partial");
     std::fs::copy(from, &partial).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
-    // The copy keeps the library's own time, so that it does not look changed since
-    // this script ran (which would run it on every build).
+    // The copy keeps the library's own time: a library this run did not rebuild is
+    // older than the run, so its copy does not look changed (which would run this
+    // script on every build); one it rebuilt costs a single extra run.
     let built = std::fs::metadata(from)
         .and_then(|m| m.modified())
         .unwrap_or_else(|e| panic!("{}: {e}", from.display()));

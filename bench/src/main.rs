@@ -216,10 +216,18 @@ fn boundary(options: &Options) -> anyhow::Result<()> {
     for _ in 0..options.repeats() {
         let native_noop = native_provider(NativeNoop, Sampler::AlwaysOn);
         let plugin_noop = plugin_provider(&["bench_noop:noop"], &[], Sampler::AlwaysOn)?;
+        // A warm-up block each, then the blocks in one order and the other by turns.
+        run_spans(&native_noop, count / NOOP_BLOCKS, false);
+        run_spans(&plugin_noop, count / NOOP_BLOCKS, false);
         let (mut native_time, mut plugin_time) = (Duration::ZERO, Duration::ZERO);
-        for _ in 0..NOOP_BLOCKS {
-            native_time += run_spans(&native_noop, count / NOOP_BLOCKS, false);
-            plugin_time += run_spans(&plugin_noop, count / NOOP_BLOCKS, false);
+        for block in 0..NOOP_BLOCKS {
+            if block % 2 == 0 {
+                native_time += run_spans(&native_noop, count / NOOP_BLOCKS, false);
+                plugin_time += run_spans(&plugin_noop, count / NOOP_BLOCKS, false);
+            } else {
+                plugin_time += run_spans(&plugin_noop, count / NOOP_BLOCKS, false);
+                native_time += run_spans(&native_noop, count / NOOP_BLOCKS, false);
+            }
         }
         native.push(ns_per_span(native_time, count));
         plugin.push(ns_per_span(plugin_time, count));
@@ -725,8 +733,8 @@ fn ray_serve_latency(options: &Options) -> anyhow::Result<()> {
     println!("`bench/ray_serve_latency.py` in `target/ray-venv`: a local Ray cluster, two deployments (one calling the");
     println!("other through a handle) behind Ray's proxy, sampling 1.0; {requests} requests one after another after a");
     let runs = options.pick(1, 3);
-    println!("warm-up, the same requests for each exporter, each in a cluster of its own; {runs} runs of each, the two");
-    println!("alternating. Latency in µs.\n");
+    println!("warm-up, the same requests for each exporter, each in a cluster of its own; {runs} runs of each, which one");
+    println!("goes first alternating. Latency in µs.\n");
     let exporters = [
         (
             "Ray's default (`SimpleSpanProcessor(ConsoleSpanExporter)` to its spans folder)",
@@ -739,8 +747,10 @@ fn ray_serve_latency(options: &Options) -> anyhow::Result<()> {
     ];
     // Per exporter, each run's (p50, p99).
     let mut figures: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
-    for _ in 0..runs {
-        for (index, (_, entry)) in exporters.iter().enumerate() {
+    for run in 0..runs {
+        // Ray's default first in one run, spanplug first in the next.
+        for index in [run % 2, 1 - run % 2] {
+            let entry = exporters[index].1;
             let output = Command::new(venv.join("bin/python"))
                 .arg("-c")
                 .arg(RAY_SERVE_SCRIPT)

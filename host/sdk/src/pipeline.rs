@@ -234,22 +234,36 @@ fn otel_value(value: &ViewValue<'_>) -> Option<Value> {
 }
 
 /// Keys are unique (OTLP requires it; the SDK appends): a key set again keeps its first
-/// place and takes the last value. Checks a 64-bit filter of key lengths and last
-/// bytes first (keys of one span rarely share both), so the common case of no
-/// duplicates costs one pass without branches.
+/// place and takes the last value. A 128-bit filter of each key's length and first,
+/// middle and last bytes, one pass without branches, clears most spans; one it flags
+/// (`ray.serve.request_id` and `ray.serve.replica_id` share those bytes) is compared
+/// key by key, and copied only if some key really repeats.
 fn dedupe_attributes(attributes: &mut Vec<KeyValue>) {
     if attributes.len() < 2 {
         return;
     }
-    let (mut seen, mut suspect) = (0u64, 0u64);
+    let (mut seen, mut suspect) = (0u128, 0u128);
     for kv in attributes.iter() {
         let key = kv.key.as_str().as_bytes();
-        let last = key.last().map_or(0, |b| u64::from(*b));
-        let bit = 1u64 << (((key.len() as u64).wrapping_mul(7).wrapping_add(last)) & 63);
+        let byte = |i: usize| u32::from(key.get(i).copied().unwrap_or(0));
+        let hash = (key.len() as u32)
+            .wrapping_mul(31)
+            .wrapping_add(byte(key.len().wrapping_sub(1)).wrapping_mul(7))
+            .wrapping_add(byte(key.len() / 2).wrapping_mul(3))
+            .wrapping_add(byte(0));
+        let bit = 1u128 << (hash & 127);
         suspect |= seen & bit;
         seen |= bit;
     }
     if suspect == 0 {
+        return;
+    }
+    let repeats = (1..attributes.len()).any(|i| {
+        attributes[..i]
+            .iter()
+            .any(|earlier| earlier.key == attributes[i].key)
+    });
+    if !repeats {
         return;
     }
     let mut kept: Vec<KeyValue> = Vec::with_capacity(attributes.len());
@@ -296,5 +310,44 @@ impl SpanProcessor for PluginPipeline {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.resource = Arc::new(ordered_resource(resource));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deduped(pairs: &[(&'static str, i64)]) -> Vec<(String, i64)> {
+        let mut attributes: Vec<KeyValue> =
+            pairs.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
+        dedupe_attributes(&mut attributes);
+        attributes
+            .iter()
+            .map(|kv| match kv.value {
+                Value::I64(v) => (kv.key.to_string(), v),
+                _ => unreachable!("only integers here"),
+            })
+            .collect()
+    }
+
+    fn owned(pairs: &[(&str, i64)]) -> Vec<(String, i64)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn a_key_set_again_keeps_its_first_place_and_its_last_value() {
+        assert_eq!(
+            deduped(&[("a", 1), ("b", 2), ("a", 3), ("", 4), ("", 5)]),
+            owned(&[("a", 3), ("b", 2), ("", 5)])
+        );
+    }
+
+    #[test]
+    fn keys_the_filter_cannot_tell_apart_are_all_kept() {
+        let keys = [("request_id", 1), ("replica_id", 2), ("http.route", 3)];
+        assert_eq!(deduped(&keys), owned(&keys));
+        // Same length, first, middle and last bytes: the filter flags them.
+        let keys = [("ray.serve.request_id", 1), ("ray.serve.replica_id", 2)];
+        assert_eq!(deduped(&keys), owned(&keys));
     }
 }
