@@ -234,24 +234,26 @@ fn otel_value(value: &ViewValue<'_>) -> Option<Value> {
 }
 
 /// Keys are unique (OTLP requires it; the SDK appends): a key set again keeps its first
-/// place and takes the last value. A 128-bit filter of each key's length and first,
-/// middle and last bytes, one pass without branches, clears most spans; one it flags
+/// place and takes the last value. A 64-bit filter of each key's length and first,
+/// middle and last bytes, in one pass, clears most spans; one it flags
 /// (`ray.serve.request_id` and `ray.serve.replica_id` share those bytes) is compared
 /// key by key, and copied only if some key really repeats.
 fn dedupe_attributes(attributes: &mut Vec<KeyValue>) {
     if attributes.len() < 2 {
         return;
     }
-    let (mut seen, mut suspect) = (0u128, 0u128);
+    let (mut seen, mut suspect) = (0u64, 0u64);
     for kv in attributes.iter() {
         let key = kv.key.as_str().as_bytes();
-        let byte = |i: usize| u32::from(key.get(i).copied().unwrap_or(0));
-        let hash = (key.len() as u32)
-            .wrapping_mul(31)
-            .wrapping_add(byte(key.len().wrapping_sub(1)).wrapping_mul(7))
-            .wrapping_add(byte(key.len() / 2).wrapping_mul(3))
-            .wrapping_add(byte(0));
-        let bit = 1u128 << (hash & 127);
+        let hash = match key {
+            [] => 0,
+            [first, ..] => (key.len() as u32)
+                .wrapping_mul(31)
+                .wrapping_add(u32::from(key[key.len() - 1]).wrapping_mul(7))
+                .wrapping_add(u32::from(key[key.len() / 2]).wrapping_mul(3))
+                .wrapping_add(u32::from(*first)),
+        };
+        let bit = 1u64 << (hash & 63);
         suspect |= seen & bit;
         seen |= bit;
     }
