@@ -237,7 +237,7 @@ fn otel_value(value: &ViewValue<'_>) -> Option<Value> {
 /// place and takes the last value. A 64-bit filter of each key's length and first,
 /// middle and last bytes, in one pass, clears most spans; one it flags
 /// (`ray.serve.request_id` and `ray.serve.replica_id` share those bytes) is compared
-/// key by key, and copied only if some key really repeats.
+/// key by key and mended in place, without allocating.
 fn dedupe_attributes(attributes: &mut Vec<KeyValue>) {
     if attributes.len() < 2 {
         return;
@@ -260,22 +260,20 @@ fn dedupe_attributes(attributes: &mut Vec<KeyValue>) {
     if suspect == 0 {
         return;
     }
-    let repeats = (1..attributes.len()).any(|i| {
-        attributes[..i]
+    let mut i = 1;
+    while i < attributes.len() {
+        let key = &attributes[i].key;
+        match attributes[..i]
             .iter()
-            .any(|earlier| earlier.key == attributes[i].key)
-    });
-    if !repeats {
-        return;
-    }
-    let mut kept: Vec<KeyValue> = Vec::with_capacity(attributes.len());
-    for kv in attributes.drain(..) {
-        match kept.iter_mut().find(|k| k.key == kv.key) {
-            Some(slot) => slot.value = kv.value,
-            None => kept.push(kv),
+            .position(|earlier| earlier.key == *key)
+        {
+            Some(first) => {
+                let repeated = attributes.remove(i);
+                attributes[first].value = repeated.value;
+            }
+            None => i += 1,
         }
     }
-    *attributes = kept;
 }
 
 impl SpanProcessor for PluginPipeline {

@@ -94,10 +94,26 @@ fn fill_string_arrays<'s>(
     arrays: &[(usize, &'s [StringValue])],
     elements: &'s mut Vec<RStr<'s>>,
 ) {
-    for (_, items) in arrays {
-        elements.extend(items.iter().map(|s| RStr::from(s.as_str())));
-    }
-    let elements: &'s [RStr<'s>] = elements;
+    elements.extend(array_elements(arrays));
+    point_string_arrays(views, arrays, elements);
+}
+
+/// The element views of every array in `arrays`, one array after another.
+fn array_elements<'a, 's>(
+    arrays: &'a [(usize, &'s [StringValue])],
+) -> impl Iterator<Item = RStr<'s>> + use<'a, 's> {
+    arrays
+        .iter()
+        .flat_map(|(_, items)| items.iter().map(|s| RStr::from(s.as_str())))
+}
+
+/// Points each string array among `views` at its run of `elements`, which holds
+/// [`array_elements`] of `arrays`.
+fn point_string_arrays<'s>(
+    views: &mut [KeyValue<'s>],
+    arrays: &[(usize, &'s [StringValue])],
+    elements: &'s [RStr<'s>],
+) {
     let mut start = 0;
     for &(index, items) in arrays {
         let end = start + items.len();
@@ -288,17 +304,9 @@ pub fn resource_in_order(attributes: Vec<OtelKeyValue>, schema_url: &str) -> Ord
     let mut view = Vec::with_capacity(stable.len());
     let mut arrays = Vec::new();
     push_attributes(&mut view, &mut arrays, stable.iter());
-    let elements: Box<[RStr<'static>]> = arrays
-        .iter()
-        .flat_map(|(_, items)| items.iter().map(|s| RStr::from(s.as_str())))
-        .collect();
+    let elements: Box<[RStr<'static>]> = array_elements(&arrays).collect();
     let element_views: &'static [RStr<'static>] = unsafe { &*std::ptr::from_ref(&*elements) };
-    let mut start = 0;
-    for &(index, items) in &arrays {
-        let end = start + items.len();
-        view[index].value = Value::string_array(&element_views[start..end]);
-        start = end;
-    }
+    point_string_arrays(&mut view, &arrays, element_views);
     OrderedResource {
         view,
         _elements: elements,
