@@ -194,6 +194,18 @@ fn verdict(pass: bool) -> &'static str {
     }
 }
 
+/// Runs `a` and `b`, `a` first on even turns and `b` first on odd ones, so that a
+/// drift of the machine or a cost of going first hits both alike.
+fn by_turns<T>(turn: usize, a: impl FnOnce() -> T, b: impl FnOnce() -> T) -> (T, T) {
+    if turn.is_multiple_of(2) {
+        let a = a();
+        (a, b())
+    } else {
+        let b = b();
+        (a(), b)
+    }
+}
+
 /// The no-op runs of question 1 come in this many alternating blocks each.
 const NOOP_BLOCKS: u64 = 10;
 /// What the `.so` boundary may add to a no-op processor, per span.
@@ -221,13 +233,13 @@ fn boundary(options: &Options) -> anyhow::Result<()> {
         run_spans(&plugin_noop, count / NOOP_BLOCKS, false);
         let (mut native_time, mut plugin_time) = (Duration::ZERO, Duration::ZERO);
         for block in 0..NOOP_BLOCKS {
-            if block % 2 == 0 {
-                native_time += run_spans(&native_noop, count / NOOP_BLOCKS, false);
-                plugin_time += run_spans(&plugin_noop, count / NOOP_BLOCKS, false);
-            } else {
-                plugin_time += run_spans(&plugin_noop, count / NOOP_BLOCKS, false);
-                native_time += run_spans(&native_noop, count / NOOP_BLOCKS, false);
-            }
+            let (native, plugin) = by_turns(
+                block as usize,
+                || run_spans(&native_noop, count / NOOP_BLOCKS, false),
+                || run_spans(&plugin_noop, count / NOOP_BLOCKS, false),
+            );
+            native_time += native;
+            plugin_time += plugin;
         }
         native.push(ns_per_span(native_time, count));
         plugin.push(ns_per_span(plugin_time, count));
@@ -328,13 +340,9 @@ fn boundary(options: &Options) -> anyhow::Result<()> {
     };
     let (mut native, mut plugin) = (Vec::new(), Vec::new());
     for run in 0..options.repeats() * 2 {
-        if run % 2 == 0 {
-            native.push(native_rate()?);
-            plugin.push(plugin_rate()?);
-        } else {
-            plugin.push(plugin_rate()?);
-            native.push(native_rate()?);
-        }
+        let (native_run, plugin_run) = by_turns(run, native_rate, plugin_rate);
+        native.push(native_run?);
+        plugin.push(plugin_run?);
     }
     let otlp_ratio = Stats::of(plugin.iter().zip(&native).map(|(p, n)| p / n).collect());
     println!(
@@ -745,40 +753,42 @@ fn ray_serve_latency(options: &Options) -> anyhow::Result<()> {
             "spanplug.ray:default_tracing_exporter",
         ),
     ];
+    // One cluster with `entry` as its exporter: the (p50, p99) of its requests.
+    let serve = |entry: &str| -> anyhow::Result<(f64, f64)> {
+        let output = Command::new(venv.join("bin/python"))
+            .arg("-c")
+            .arg(RAY_SERVE_SCRIPT)
+            .arg(entry)
+            .arg(unused_port().to_string())
+            .arg(requests.to_string())
+            .env("PATH", spanplug_tests::python::path_with(&venv))
+            .output()?;
+        let _ = Command::new(venv.join("bin/ray"))
+            .args(["stop", "--force"])
+            .output();
+        if !output.status.success() {
+            bail!(
+                "ray_serve_latency.py ({entry}) failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let last_line = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_string();
+        let mut latencies: Vec<f64> =
+            serde_json::from_str(&last_line).context("ray_serve_latency.py output")?;
+        latencies.sort_by(f64::total_cmp);
+        let at = |p: f64| latencies[(((latencies.len() - 1) as f64) * p).round() as usize];
+        Ok((at(0.5), at(0.99)))
+    };
     // Per exporter, each run's (p50, p99).
     let mut figures: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
     for run in 0..runs {
-        // Ray's default first in one run, spanplug first in the next.
-        for index in [run % 2, 1 - run % 2] {
-            let entry = exporters[index].1;
-            let output = Command::new(venv.join("bin/python"))
-                .arg("-c")
-                .arg(RAY_SERVE_SCRIPT)
-                .arg(entry)
-                .arg(unused_port().to_string())
-                .arg(requests.to_string())
-                .env("PATH", spanplug_tests::python::path_with(&venv))
-                .output()?;
-            let _ = Command::new(venv.join("bin/ray"))
-                .args(["stop", "--force"])
-                .output();
-            if !output.status.success() {
-                bail!(
-                    "ray_serve_latency.py ({entry}) failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
-            let last_line = String::from_utf8_lossy(&output.stdout)
-                .lines()
-                .last()
-                .unwrap_or("")
-                .to_string();
-            let mut latencies: Vec<f64> =
-                serde_json::from_str(&last_line).context("ray_serve_latency.py output")?;
-            latencies.sort_by(f64::total_cmp);
-            let at = |p: f64| latencies[(((latencies.len() - 1) as f64) * p).round() as usize];
-            figures[index].push((at(0.5), at(0.99)));
-        }
+        let (ray, ours) = by_turns(run, || serve(exporters[0].1), || serve(exporters[1].1));
+        figures[0].push(ray?);
+        figures[1].push(ours?);
     }
     println!("| exporter | p50 | p99 |");
     println!("|---|---|---|");
