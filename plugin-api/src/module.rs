@@ -101,6 +101,25 @@ impl<'a> PluginContext<'a> {
             .map(|(_, value)| value)
     }
 
+    /// One setting of the entry's own `config` only; `None` when the entry does not set
+    /// it (even if the shared `exporter_config` does). For settings where what a user
+    /// wrote for one entry must beat other sources, such as the environment. It reads
+    /// only what every 0.2 host sends, so it works with any of them. (Since 0.2.2.)
+    pub fn entry_config_value(&self, key: &str) -> Option<&'a str> {
+        self.entry_config_keys()
+            .any(|k| k == key)
+            .then(|| self.config_value(key))
+            .flatten()
+    }
+
+    fn entry_config_keys(&self) -> impl Iterator<Item = &'a str> {
+        self.fields
+            .entry_config_keys()
+            .as_slice()
+            .iter()
+            .map(RStr::as_str)
+    }
+
     /// Every setting this plugin receives, shared and its own (host settings under
     /// [`HOST_SETTING_PREFIX`] excluded).
     pub fn config(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
@@ -119,11 +138,7 @@ impl<'a> PluginContext<'a> {
     /// Refuses keys of the entry's own `config` that are not in `valid`, naming them.
     pub fn check_keys(&self, valid: &[&str]) -> Result<(), String> {
         let unknown: Vec<&str> = self
-            .fields
             .entry_config_keys()
-            .as_slice()
-            .iter()
-            .map(RStr::as_str)
             .filter(|key| !valid.contains(key))
             .collect();
         match unknown.as_slice() {
