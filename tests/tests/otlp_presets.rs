@@ -1,11 +1,14 @@
-//! The Honeycomb, Datadog and Jaeger presets and the spec's environment variables.
-//! One test: the environment is process-wide.
+//! The Honeycomb, Datadog and Jaeger presets, the spec's environment variables, and
+//! where each setting comes from. The environment is process-wide: the presets are
+//! one test, and the others run as children with an environment of their own.
+
+use std::time::Duration;
 
 use opentelemetry::trace::Tracer as _;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use spanplug_host::TracingConfig;
-use spanplug_tests::otlp_receiver::{Receiver, Reply};
-use spanplug_tests::{log_capture, plugin_dir};
+use spanplug_tests::otlp_receiver::{unused_port, Receiver, Reply};
+use spanplug_tests::{assert_child_passed, assert_in_child, child_test, log_capture, plugin_dir};
 
 const HONEYCOMB_KEY: &str = "hc-secret-KEY-7788";
 const BEARER_TOKEN: &str = "tok-SECRET-4242";
@@ -172,5 +175,132 @@ fn presets_follow_their_vendors_and_the_spec() {
         for text in logs.iter().chain(&errors) {
             assert!(!text.contains(secret), "secret in: {text}");
         }
+    }
+}
+
+/// In a child test: no OpenTelemetry or vendor variable but `vars`.
+fn own_environment(vars: &[(&str, &str)]) {
+    assert_in_child();
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if ["OTEL_", "HONEYCOMB_", "DD_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+        {
+            std::env::remove_var(&*name);
+        }
+    }
+    for (name, value) in vars {
+        std::env::set_var(name, value);
+    }
+}
+
+fn from_yaml(yaml: &str) -> TracingConfig {
+    TracingConfig::from_yaml_str(yaml)
+        .unwrap()
+        .with_plugin_dir(plugin_dir())
+        .with_service_name("settings-test")
+}
+
+#[test]
+fn each_entrys_own_endpoint_beats_the_environments() {
+    assert_child_passed(&child_test("entry_endpoints_child").output().unwrap());
+}
+
+#[test]
+#[ignore = "run by each_entrys_own_endpoint_beats_the_environments"]
+fn entry_endpoints_child() {
+    let (a, b, platform) = (Receiver::start(), Receiver::start(), Receiver::start());
+    own_environment(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &platform.base_url())]);
+    let yaml = format!(
+        "tracing_config:\n  exporter_import_path:\n    - import_path: otlp_http:otlp\n      config: {{endpoint: \"{}\"}}\n    - import_path: otlp_http:otlp\n      config: {{endpoint: \"{}\"}}\n    - otlp_http:otlp\n  exporter_config: {{schedule_delay: 20, endpoint: \"http://127.0.0.1:{}\"}}\n",
+        a.base_url(),
+        b.base_url(),
+        unused_port()
+    );
+    send_spans(from_yaml(&yaml), 5).unwrap();
+    // Each entry's own receiver, and the environment's for the entry without one.
+    for receiver in [&a, &b, &platform] {
+        let spans = receiver.wait_for_spans(5, Duration::from_secs(10));
+        assert_eq!(spans.len(), 5);
+        assert!(receiver.requests().iter().all(|r| r.path == "/v1/traces"));
+    }
+}
+
+#[test]
+fn an_endpoints_user_info_is_sent_as_basic_auth_and_never_logged() {
+    assert_child_passed(&child_test("user_info_child").output().unwrap());
+}
+
+#[test]
+#[ignore = "run by an_endpoints_user_info_is_sent_as_basic_auth_and_never_logged"]
+fn user_info_child() {
+    own_environment(&[]);
+    log_capture::install();
+    let entry = |url: &str| {
+        format!("tracing_config:\n  exporter_import_path:\n    - import_path: otlp_http:otlp\n      config: {{endpoint: \"{url}\", export_timeout: 300, timeout: 100, schedule_delay: 20}}\n")
+    };
+    let receiver = Receiver::start();
+    let url = format!(
+        "http://user:s3cret@127.0.0.1:{}/?token=s3cret#s3cret",
+        receiver.port()
+    );
+    send_spans(from_yaml(&entry(&url)), 2).unwrap();
+    let request = &receiver.requests()[0];
+    // base64("user:s3cret")
+    assert_eq!(
+        request.header("authorization"),
+        Some("Basic dXNlcjpzM2NyZXQ=")
+    );
+    // A dead endpoint: warnings, then a shutdown error, both naming it.
+    let port = unused_port();
+    let url = format!("http://user:s3cret@127.0.0.1:{port}/x?token=s3cret#s3cret");
+    let error = send_spans(from_yaml(&entry(&url)), 1).unwrap_err();
+    let shown = format!("otlp_http(http://127.0.0.1:{port}/x/v1/traces)");
+    assert!(error.contains(&shown), "{error}");
+    let logs = log_capture::all();
+    assert!(
+        logs.iter()
+            .any(|line| line.starts_with("WARN") && line.contains(&shown)),
+        "{logs:?}"
+    );
+    for text in logs.iter().chain([&error]) {
+        assert!(!text.contains("s3cret"), "{text}");
+    }
+}
+
+#[test]
+fn a_header_written_with_a_colon_never_echoes_its_value() {
+    assert_child_passed(&child_test("colon_header_child").output().unwrap());
+}
+
+#[test]
+#[ignore = "run by a_header_written_with_a_colon_never_echoes_its_value"]
+fn colon_header_child() {
+    const CREDENTIAL: &str = "dXNlcjpwYXNzd29yZA";
+    let header = format!("Authorization: Basic {CREDENTIAL}==");
+    own_environment(&[("OTEL_EXPORTER_OTLP_HEADERS", &header)]);
+    log_capture::install();
+    let yaml = "tracing_config:\n  exporter_import_path: otlp_http:otlp\n";
+    let error = spanplug_host::init(from_yaml(yaml))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains(
+            "OTEL_EXPORTER_OTLP_HEADERS: the header name \"Authorization\" is followed by ':'"
+        ),
+        "{error}"
+    );
+    // on_error: warn logs the same error and carries on without the entry.
+    let warn = format!("{yaml}  on_error: warn\n");
+    spanplug_host::init(from_yaml(&warn))
+        .unwrap()
+        .shutdown()
+        .unwrap();
+    let logged = log_capture::lines_containing("OTEL_EXPORTER_OTLP_HEADERS: the header name");
+    assert_eq!(logged.len(), 1, "{:?}", log_capture::all());
+    for text in log_capture::all().iter().chain([&error]) {
+        assert!(!text.contains(CREDENTIAL), "{text}");
     }
 }

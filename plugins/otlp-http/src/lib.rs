@@ -8,7 +8,9 @@
 //! `exporter_config` under lower-case names (`endpoint`, `headers`, `timeout`,
 //! `protocol`, `compression`, `certificate`, `client_certificate`, `client_key`,
 //! `schedule_delay`, `max_queue_size`, `max_export_batch_size`, `export_timeout`),
-//! and the environment wins.
+//! shared or in an entry's own `config`. An entry's own `config` wins over the
+//! environment, which wins over `exporter_config` (the full order is in
+//! [`settings`]); an entry's unknown keys are refused.
 
 #![warn(missing_docs)]
 
@@ -20,12 +22,8 @@ pub mod worker;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use spanplug_api::{PluginContext, Processor};
 
-use crate::settings::{Preset, Secret, Settings, OTLP};
+use crate::settings::{Preset, Settings, OTLP};
 use crate::worker::Exporter;
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
 
 fn start(settings: Settings, ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     let mut attributes = encode::key_values(ctx.resource_attributes());
@@ -55,20 +53,14 @@ pub fn otlp(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
 /// override resource attributes.
 pub fn datadog(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     const DATADOG: Preset = Preset {
-        default_endpoint: "http://localhost:4318",
-        endpoint_env: None,
+        resource_envs: &[
+            ("DD_SERVICE", "service.name"),
+            ("DD_ENV", "deployment.environment"),
+            ("DD_VERSION", "service.version"),
+        ],
+        ..OTLP
     };
-    let mut settings = Settings::resolve(&DATADOG, ctx)?;
-    for (var, attribute) in [
-        ("DD_SERVICE", "service.name"),
-        ("DD_ENV", "deployment.environment"),
-        ("DD_VERSION", "service.version"),
-    ] {
-        if let Some(value) = env(var) {
-            settings.resource_overrides.push((attribute.into(), value));
-        }
-    }
-    start(settings, ctx)
+    start(Settings::resolve(&DATADOG, ctx)?, ctx)
 }
 
 /// Factory `honeycomb`: to Honeycomb, with the key from `HONEYCOMB_WRITE_KEY` (or
@@ -77,34 +69,28 @@ pub fn honeycomb(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     const HONEYCOMB: Preset = Preset {
         default_endpoint: "https://api.honeycomb.io",
         endpoint_env: Some("HONEYCOMB_API_ENDPOINT"),
+        header_envs: &[
+            (
+                "x-honeycomb-team",
+                &["HONEYCOMB_WRITE_KEY", "HONEYCOMB_API_KEY"],
+            ),
+            ("x-honeycomb-dataset", &["HONEYCOMB_DATASET_NAME"]),
+        ],
+        resource_envs: &[("HONEYCOMB_SERVICE_NAME", "service.name")],
     };
-    let mut settings = Settings::resolve(&HONEYCOMB, ctx)?;
-    match env("HONEYCOMB_WRITE_KEY").or_else(|| env("HONEYCOMB_API_KEY")) {
-        Some(key) => {
-            settings.headers.retain(|(name, _)| name != "x-honeycomb-team");
-            settings.headers.push(("x-honeycomb-team".into(), Secret::new(key)));
-        }
-        None if settings.headers.iter().any(|(name, _)| name == "x-honeycomb-team") => {}
-        None => {
-            return Err("no Honeycomb API key: set HONEYCOMB_WRITE_KEY (or HONEYCOMB_API_KEY), or an x-honeycomb-team header in OTEL_EXPORTER_OTLP_HEADERS".into())
-        }
-    }
-    if let Some(dataset) = env("HONEYCOMB_DATASET_NAME") {
-        settings.default_header("x-honeycomb-dataset", Secret::new(dataset));
-    }
-    if let Some(service) = env("HONEYCOMB_SERVICE_NAME") {
-        settings
-            .resource_overrides
-            .push(("service.name".into(), service));
+    let settings = Settings::resolve(&HONEYCOMB, ctx)?;
+    if !settings
+        .headers
+        .iter()
+        .any(|(name, _)| name == "x-honeycomb-team")
+    {
+        return Err("no Honeycomb API key: set HONEYCOMB_WRITE_KEY (or HONEYCOMB_API_KEY), or an x-honeycomb-team header in the entry's headers or OTEL_EXPORTER_OTLP_HEADERS".into());
     }
     start(settings, ctx)
 }
 
-/// Factory `jaeger`: to a Jaeger collector (`http://localhost:4318` by default).
+/// Factory `jaeger`: to a Jaeger collector (`http://localhost:4318` by default, as
+/// the spec's).
 pub fn jaeger(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
-    const JAEGER: Preset = Preset {
-        default_endpoint: "http://localhost:4318",
-        endpoint_env: None,
-    };
-    start(Settings::resolve(&JAEGER, ctx)?, ctx)
+    start(Settings::resolve(&OTLP, ctx)?, ctx)
 }

@@ -1,12 +1,32 @@
-//! Exporter settings from presets, `exporter_config` and the environment, with the
-//! OpenTelemetry spec's names and defaults. The more specific source wins:
-//! preset default < `exporter_config` < `OTEL_EXPORTER_OTLP_*` < `OTEL_EXPORTER_OTLP_TRACES_*`
-//! < the vendor's own variables (`HONEYCOMB_*`, `DD_*`).
+//! Exporter settings with the OpenTelemetry spec's names and defaults. Each setting
+//! is taken from the first of these that sets it:
+//!
+//! 1. the entry's own `config` (`config: {endpoint: …}` under its `import_path`):
+//!    what a user wrote for one entry beats anything process-wide, such as an
+//!    `OTEL_EXPORTER_OTLP_ENDPOINT` a platform injects;
+//! 2. the preset's vendor variables: `HONEYCOMB_API_ENDPOINT` for the endpoint,
+//!    `HONEYCOMB_WRITE_KEY` (or `HONEYCOMB_API_KEY`) and `HONEYCOMB_DATASET_NAME` for
+//!    their headers (a header the entry's own `headers` sets wins over them);
+//! 3. `OTEL_EXPORTER_OTLP_TRACES_*`, then `OTEL_EXPORTER_OTLP_*` (`OTEL_BSP_*` for
+//!    batching);
+//! 4. the shared `exporter_config`;
+//! 5. the preset's default, then the spec's.
+//!
+//! A setting comes whole from one source: an entry's `headers` replaces the
+//! environment's list (`headers: ""` sends none), it does not add to it.
+//! `DD_SERVICE`, `DD_ENV`, `DD_VERSION` and `HONEYCOMB_SERVICE_NAME` set resource
+//! attributes, which no other source sets. A variable set to something that is not
+//! UTF-8 is an error naming it, unless a source above it already decided.
+
+mod endpoint;
+mod sources;
 
 use std::fmt;
 use std::time::Duration;
 
 use spanplug_api::PluginContext;
+
+use self::sources::{Found, Lookup, ReadEnv};
 
 /// A header value or key material: never printed, not even in `Debug`.
 #[derive(Clone, PartialEq, Eq)]
@@ -72,10 +92,12 @@ pub struct BatchSettings {
     pub export_timeout: Duration,
 }
 
-/// The exporter's settings, resolved from a preset, `exporter_config` and the environment.
+/// The exporter's settings, resolved from the entry's `config`, the environment,
+/// `exporter_config` and a preset (see the module docs for the order).
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// The full traces URL (`.../v1/traces`).
+    /// The full traces URL (`.../v1/traces`), checked when resolved; without user
+    /// info (it became an `authorization` header) or fragment.
     pub endpoint: String,
     /// `OTEL_EXPORTER_OTLP_HEADERS`: extra request headers, names in lower case.
     pub headers: Vec<(String, Secret)>,
@@ -98,59 +120,23 @@ pub struct Settings {
     pub resource_overrides: Vec<(String, String)>,
 }
 
-/// Where a setting's value can come from; `None` fields do not apply.
-struct Sources<'a> {
-    config: Option<&'a str>,
-    env: Option<&'a str>,
-    traces_env: Option<&'a str>,
-}
+/// Every key an entry's own `config` may set; anything else is refused by name.
+pub const KEYS: &[&str] = &[
+    "endpoint",
+    "headers",
+    "timeout",
+    "protocol",
+    "compression",
+    "certificate",
+    "client_certificate",
+    "client_key",
+    "schedule_delay",
+    "max_queue_size",
+    "max_export_batch_size",
+    "export_timeout",
+];
 
-/// Looks a setting up in `exporter_config` and the environment, most specific first.
-struct Lookup<'c, 'p> {
-    ctx: &'c PluginContext<'p>,
-}
-
-impl Lookup<'_, '_> {
-    fn get(&self, sources: Sources<'_>) -> Option<(String, String)> {
-        let env = |name: Option<&str>| {
-            name.and_then(|n| {
-                std::env::var(n)
-                    .ok()
-                    .filter(|v| !v.trim().is_empty())
-                    .map(|v| (n.to_string(), v))
-            })
-        };
-        env(sources.traces_env)
-            .or_else(|| env(sources.env))
-            .or_else(|| {
-                sources.config.and_then(|key| {
-                    self.ctx
-                        .config_value(key)
-                        .map(|v| (format!("exporter_config.{key}"), v.to_string()))
-                })
-            })
-    }
-
-    fn otlp(&self, config: &str, suffix: &str) -> Option<(String, String)> {
-        let env = format!("OTEL_EXPORTER_OTLP_{suffix}");
-        let traces_env = format!("OTEL_EXPORTER_OTLP_TRACES_{suffix}");
-        self.get(Sources {
-            config: Some(config),
-            env: Some(&env),
-            traces_env: Some(&traces_env),
-        })
-    }
-
-    fn bsp(&self, config: &str, env: &str) -> Option<(String, String)> {
-        self.get(Sources {
-            config: Some(config),
-            env: Some(env),
-            traces_env: None,
-        })
-    }
-}
-
-fn millis(found: Option<(String, String)>, default_ms: u64) -> Result<Duration, String> {
+fn millis(found: Option<Found>, default_ms: u64) -> Result<Duration, String> {
     match found {
         None => Ok(Duration::from_millis(default_ms)),
         Some((key, value)) => value
@@ -165,7 +151,7 @@ fn millis(found: Option<(String, String)>, default_ms: u64) -> Result<Duration, 
     }
 }
 
-fn count(found: Option<(String, String)>, default: usize) -> Result<usize, String> {
+fn count(found: Option<Found>, default: usize) -> Result<usize, String> {
     match found {
         None => Ok(default),
         Some((key, value)) => value
@@ -177,17 +163,66 @@ fn count(found: Option<(String, String)>, default: usize) -> Result<usize, Strin
     }
 }
 
+fn protocol(found: Option<Found>) -> Result<Protocol, String> {
+    match found {
+        None => Ok(Protocol::Protobuf),
+        Some((_, p)) if p == "http/protobuf" => Ok(Protocol::Protobuf),
+        Some((_, p)) if p == "http/json" => Ok(Protocol::Json),
+        Some((key, other)) => Err(format!(
+            "{key}: otlp_http speaks `http/protobuf` (default) or `http/json`, got {other:?}"
+        )),
+    }
+}
+
+fn compression(found: Option<Found>) -> Result<Compression, String> {
+    match found.map(|(k, v)| (k, v.to_ascii_lowercase())) {
+        None => Ok(Compression::None),
+        Some((_, c)) if c == "none" => Ok(Compression::None),
+        Some((_, c)) if c == "gzip" => Ok(Compression::Gzip),
+        Some((key, other)) => Err(format!("{key}: expected `gzip` or `none`, got {other:?}")),
+    }
+}
+
+fn batch(lookup: &Lookup<'_, '_>) -> Result<BatchSettings, String> {
+    let batch = BatchSettings {
+        schedule_delay: millis(
+            lookup.get("schedule_delay", &["OTEL_BSP_SCHEDULE_DELAY"])?,
+            5000,
+        )?,
+        max_queue_size: count(
+            lookup.get("max_queue_size", &["OTEL_BSP_MAX_QUEUE_SIZE"])?,
+            2048,
+        )?,
+        max_export_batch_size: count(
+            lookup.get("max_export_batch_size", &["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"])?,
+            512,
+        )?,
+        export_timeout: millis(
+            lookup.get("export_timeout", &["OTEL_BSP_EXPORT_TIMEOUT"])?,
+            30_000,
+        )?,
+    };
+    // The spec: a batch larger than the queue is clamped to the queue.
+    Ok(BatchSettings {
+        max_export_batch_size: batch.max_export_batch_size.min(batch.max_queue_size),
+        ..batch
+    })
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-_.".contains(&b)
+}
+
 /// `key=value,key2=value2` with percent-encoded values (the W3C baggage format the
-/// spec uses for `OTEL_EXPORTER_OTLP_HEADERS`). Error messages name the key only.
+/// spec uses for `OTEL_EXPORTER_OTLP_HEADERS`). Errors never echo a value, nor an
+/// invalid name past its valid start (`Authorization: Basic …` is one name to this
+/// format, credential included).
 pub fn parse_headers(source: &str, text: &str) -> Result<Vec<(String, Secret)>, String> {
     spanplug_api::settings::key_value_pairs(source, text)?
         .into_iter()
         .map(|(key, value)| {
-            if !key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-            {
-                return Err(format!("{source}: {key:?} is not a valid header name"));
+            if !key.bytes().all(is_name_byte) {
+                return Err(invalid_header_name(source, key));
             }
             let value = percent_decode(value).ok_or_else(|| {
                 format!("{source}: the value of header {key:?} is not valid percent-encoded UTF-8")
@@ -197,7 +232,25 @@ pub fn parse_headers(source: &str, text: &str) -> Result<Vec<(String, Secret)>, 
         .collect()
 }
 
-fn percent_decode(text: &str) -> Option<String> {
+/// Names the header only when it is written `Name: value`, and only up to the ':'.
+fn invalid_header_name(source: &str, key: &str) -> String {
+    let end = key
+        .bytes()
+        .position(|b| !is_name_byte(b))
+        .unwrap_or(key.len());
+    let (name, rest) = key.split_at(end);
+    match rest.chars().next() {
+        Some(c @ (':' | ' ' | '\t')) if !name.is_empty() => format!(
+            "{source}: the header name {name:?} is followed by {c:?}: a header name may not contain ':' or spaces; write name=value with the value percent-encoded (a space is %20); the rest is not shown"
+        ),
+        _ => format!(
+            "{source}: a header name is not valid (not shown: it may be a credential); a name has letters, digits, '-', '_' and '.', and is written name=value"
+        ),
+    }
+}
+
+/// `%XX` sequences decoded; `None` for a bad sequence or bytes that are not UTF-8.
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -214,134 +267,110 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// `base` + `/v1/traces`, as the spec builds the traces URL from the generic endpoint.
-fn traces_url(base: &str) -> String {
-    format!("{}/v1/traces", base.trim_end_matches('/'))
-}
-
-/// The value is left out of the error: a malformed URL may still carry credentials.
-fn check_url(key: &str, url: &str) -> Result<(), String> {
-    if url.starts_with("http://") || url.starts_with("https://") {
-        Ok(())
-    } else {
-        Err(format!(
-            "{key}: expected a URL starting with http:// or https://"
-        ))
-    }
-}
-
-/// A backend's defaults.
+/// A backend's defaults and variables.
 pub struct Preset {
     /// The base URL when none is configured; `/v1/traces` is appended.
     pub default_endpoint: &'static str,
     /// A vendor variable that replaces the base endpoint (e.g. `HONEYCOMB_API_ENDPOINT`).
     pub endpoint_env: Option<&'static str>,
+    /// Headers from vendor variables: (header name, the variables to read, first set wins).
+    pub header_envs: &'static [(&'static str, &'static [&'static str])],
+    /// Resource attributes from vendor variables: (variable, attribute).
+    pub resource_envs: &'static [(&'static str, &'static str)],
 }
 
 /// Plain OTLP, to the spec's default `http://localhost:4318`.
 pub const OTLP: Preset = Preset {
     default_endpoint: "http://localhost:4318",
     endpoint_env: None,
+    header_envs: &[],
+    resource_envs: &[],
 };
 
+/// The endpoint's setting whose value is the full traces URL, used as it is.
+const TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+
+fn resolve_endpoint(
+    preset: &Preset,
+    lookup: &Lookup<'_, '_>,
+) -> Result<endpoint::Endpoint, String> {
+    let vars: Vec<&str> = preset
+        .endpoint_env
+        .into_iter()
+        .chain([TRACES_ENDPOINT, "OTEL_EXPORTER_OTLP_ENDPOINT"])
+        .collect();
+    let (source, url) = lookup.get("endpoint", &vars)?.unwrap_or_else(|| {
+        (
+            "the default endpoint".into(),
+            preset.default_endpoint.into(),
+        )
+    });
+    endpoint::parse(&source, &url, source != TRACES_ENDPOINT)
+}
+
+/// The preset's vendor headers over `headers`, except where the entry's own
+/// `headers` set them.
+fn vendor_headers(
+    preset: &Preset,
+    lookup: &Lookup<'_, '_>,
+    headers: &mut Vec<(String, Secret)>,
+) -> Result<(), String> {
+    let from_entry = lookup.ctx.entry_config_value("headers").is_some();
+    for (name, vars) in preset.header_envs {
+        if from_entry && headers.iter().any(|(k, _)| k == name) {
+            continue;
+        }
+        if let Some((_, value)) = lookup.first_var(vars)? {
+            headers.retain(|(k, _)| k != name);
+            headers.push((name.to_string(), Secret::new(value)));
+        }
+    }
+    Ok(())
+}
+
 impl Settings {
-    /// Resolves every setting for `preset`; an error names the setting that is wrong.
+    /// Resolves every setting for `preset` in the order of this module's docs; an
+    /// error names the setting that is wrong, or an unknown key of the entry's own
+    /// `config` and the valid ones.
     pub fn resolve(preset: &Preset, ctx: &PluginContext<'_>) -> Result<Settings, String> {
-        let lookup = Lookup { ctx };
-        let endpoint = match (
-            preset.endpoint_env.and_then(|n| {
-                std::env::var(n)
-                    .ok()
-                    .filter(|v| !v.is_empty())
-                    .map(|v| (n, v))
-            }),
-            lookup.get(Sources {
-                config: None,
-                env: None,
-                traces_env: Some("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-            }),
-        ) {
-            (Some((name, base)), _) => {
-                check_url(name, &base)?;
-                traces_url(&base)
-            }
-            (None, Some((key, url))) => {
-                check_url(&key, &url)?;
-                url
-            }
-            (None, None) => {
-                let (key, base) = lookup
-                    .get(Sources {
-                        config: Some("endpoint"),
-                        env: Some("OTEL_EXPORTER_OTLP_ENDPOINT"),
-                        traces_env: None,
-                    })
-                    .unwrap_or_else(|| ("default".into(), preset.default_endpoint.to_string()));
-                check_url(&key, &base)?;
-                traces_url(&base)
-            }
-        };
-        let headers = match lookup.otlp("headers", "HEADERS") {
+        Self::resolve_with(preset, ctx, &sources::process_env)
+    }
+
+    fn resolve_with(
+        preset: &Preset,
+        ctx: &PluginContext<'_>,
+        env: ReadEnv<'_>,
+    ) -> Result<Settings, String> {
+        ctx.check_keys(KEYS)?;
+        let lookup = Lookup { ctx, env };
+        let endpoint = resolve_endpoint(preset, &lookup)?;
+        let mut headers = match lookup.otlp("headers", "HEADERS")? {
             Some((key, text)) => parse_headers(&key, &text)?,
             None => Vec::new(),
         };
-        let protocol = match lookup.otlp("protocol", "PROTOCOL") {
-            None => Protocol::Protobuf,
-            Some((_, p)) if p == "http/protobuf" => Protocol::Protobuf,
-            Some((_, p)) if p == "http/json" => Protocol::Json,
-            Some((key, other)) => {
-                return Err(format!(
-                "{key}: otlp_http speaks `http/protobuf` (default) or `http/json`, got {other:?}"
-            ))
+        vendor_headers(preset, &lookup, &mut headers)?;
+        let mut resource_overrides = Vec::new();
+        for (var, attribute) in preset.resource_envs {
+            if let Some(value) = (lookup.env)(var)? {
+                resource_overrides.push((attribute.to_string(), value));
             }
-        };
-        let compression = match lookup
-            .otlp("compression", "COMPRESSION")
-            .map(|(k, v)| (k, v.to_ascii_lowercase()))
-        {
-            None => Compression::None,
-            Some((_, c)) if c == "none" => Compression::None,
-            Some((_, c)) if c == "gzip" => Compression::Gzip,
-            Some((key, other)) => {
-                return Err(format!("{key}: expected `gzip` or `none`, got {other:?}"))
-            }
-        };
-        let file = |config: &str, suffix: &str| lookup.otlp(config, suffix);
-        let batch = BatchSettings {
-            schedule_delay: millis(
-                lookup.bsp("schedule_delay", "OTEL_BSP_SCHEDULE_DELAY"),
-                5000,
-            )?,
-            max_queue_size: count(
-                lookup.bsp("max_queue_size", "OTEL_BSP_MAX_QUEUE_SIZE"),
-                2048,
-            )?,
-            max_export_batch_size: count(
-                lookup.bsp("max_export_batch_size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
-                512,
-            )?,
-            export_timeout: millis(
-                lookup.bsp("export_timeout", "OTEL_BSP_EXPORT_TIMEOUT"),
-                30_000,
-            )?,
-        };
-        // The spec: a batch larger than the queue is clamped to the queue.
-        let batch = BatchSettings {
-            max_export_batch_size: batch.max_export_batch_size.min(batch.max_queue_size),
-            ..batch
-        };
-        Ok(Settings {
-            endpoint,
+        }
+        let mut settings = Settings {
+            endpoint: endpoint.url,
             headers,
-            timeout: millis(lookup.otlp("timeout", "TIMEOUT"), 10_000)?,
-            protocol,
-            compression,
-            certificate: file("certificate", "CERTIFICATE"),
-            client_certificate: file("client_certificate", "CLIENT_CERTIFICATE"),
-            client_key: file("client_key", "CLIENT_KEY"),
-            batch,
-            resource_overrides: Vec::new(),
-        })
+            timeout: millis(lookup.otlp("timeout", "TIMEOUT")?, 10_000)?,
+            protocol: protocol(lookup.otlp("protocol", "PROTOCOL")?)?,
+            compression: compression(lookup.otlp("compression", "COMPRESSION")?)?,
+            certificate: lookup.otlp("certificate", "CERTIFICATE")?,
+            client_certificate: lookup.otlp("client_certificate", "CLIENT_CERTIFICATE")?,
+            client_key: lookup.otlp("client_key", "CLIENT_KEY")?,
+            batch: batch(&lookup)?,
+            resource_overrides,
+        };
+        if let Some(credential) = endpoint.basic_auth {
+            settings.default_header("authorization", credential);
+        }
+        Ok(settings)
     }
 
     /// Sets a header unless the user already configured it.
@@ -353,44 +382,9 @@ impl Settings {
 
     /// The endpoint without credentials, query or fragment, for logs.
     pub fn endpoint_for_logs(&self) -> String {
-        let url = self.endpoint.split(['?', '#']).next().unwrap_or("");
-        let Some((scheme, rest)) = url.split_once("://") else {
-            return url.to_string();
-        };
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let host = authority.rsplit('@').next().unwrap_or(authority);
-        format!("{scheme}://{host}{path}")
+        endpoint::for_logs(&self.endpoint)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn headers_are_percent_decoded_and_never_printed() {
-        let headers = parse_headers("H", "x-honeycomb-team=abc%20123 , Api-Key=k%3Dv").unwrap();
-        assert_eq!(headers[0].0, "x-honeycomb-team");
-        assert_eq!(headers[0].1.expose(), "abc 123");
-        assert_eq!(headers[1].0, "api-key");
-        assert_eq!(headers[1].1.expose(), "k=v");
-        assert_eq!(
-            format!("{headers:?}"),
-            r#"[("x-honeycomb-team", <redacted>), ("api-key", <redacted>)]"#
-        );
-        let error = parse_headers("H", "a=secret%zz").unwrap_err();
-        assert!(!error.contains("secret"), "{error}");
-    }
-
-    #[test]
-    fn traces_url_appends_the_signal_path() {
-        assert_eq!(
-            traces_url("http://collector:4318"),
-            "http://collector:4318/v1/traces"
-        );
-        assert_eq!(
-            traces_url("http://collector:4318/"),
-            "http://collector:4318/v1/traces"
-        );
-    }
-}
+mod tests;

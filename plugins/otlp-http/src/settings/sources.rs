@@ -1,0 +1,98 @@
+//! Where a setting's value comes from, most specific first; see the order in
+//! [`crate::settings`].
+
+use std::env::VarError;
+
+use spanplug_api::PluginContext;
+
+/// Reads an environment variable: `Ok(None)` when it is unset or blank, an error
+/// naming it when it is set but unreadable.
+pub type ReadEnv<'e> = &'e dyn Fn(&str) -> Result<Option<String>, String>;
+
+/// The process environment. A value that is not UTF-8 is an error naming the
+/// variable (not its bytes, which may be a secret), never "unset": a header or
+/// endpoint that silently went missing would send spans elsewhere, unauthenticated.
+pub fn process_env(name: &str) -> Result<Option<String>, String> {
+    match std::env::var(name) {
+        Ok(value) if value.trim().is_empty() => Ok(None),
+        Ok(value) => Ok(Some(value)),
+        Err(VarError::NotPresent) => Ok(None),
+        Err(VarError::NotUnicode(_)) => Err(format!(
+            "{name}: the value is not valid UTF-8 (not shown); set it in UTF-8 or unset it"
+        )),
+    }
+}
+
+/// A value and the setting it came from, as errors name it (`config.endpoint`,
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`, `exporter_config.endpoint`).
+pub type Found = (String, String);
+
+/// Looks settings up in the entry's own `config`, the environment and the shared
+/// `exporter_config`, in that order.
+pub struct Lookup<'c, 'p> {
+    /// The factory's context: the entry's own and the shared settings.
+    pub ctx: &'c PluginContext<'p>,
+    /// The environment.
+    pub env: ReadEnv<'c>,
+}
+
+impl Lookup<'_, '_> {
+    /// `key` from the entry's own `config`; else the first of `vars` that is set;
+    /// else `key` from `exporter_config`. A variable that is read and unreadable is
+    /// an error; variables after the first one set are not read.
+    pub fn get(&self, key: &str, vars: &[&str]) -> Result<Option<Found>, String> {
+        if let Some(value) = self.ctx.entry_config_value(key) {
+            return Ok(Some((format!("config.{key}"), value.to_string())));
+        }
+        if let Some(found) = self.first_var(vars)? {
+            return Ok(Some(found));
+        }
+        Ok(self
+            .ctx
+            .config_value(key)
+            .map(|value| (format!("exporter_config.{key}"), value.to_string())))
+    }
+
+    /// A setting with the spec's two variables: `OTEL_EXPORTER_OTLP_TRACES_{suffix}`
+    /// before `OTEL_EXPORTER_OTLP_{suffix}`.
+    pub fn otlp(&self, key: &str, suffix: &str) -> Result<Option<Found>, String> {
+        let traces = format!("OTEL_EXPORTER_OTLP_TRACES_{suffix}");
+        let generic = format!("OTEL_EXPORTER_OTLP_{suffix}");
+        self.get(key, &[&traces, &generic])
+    }
+
+    /// The first of `vars` that is set, with its name.
+    pub fn first_var(&self, vars: &[&str]) -> Result<Option<Found>, String> {
+        for name in vars {
+            if let Some(value) = (self.env)(name)? {
+                return Ok(Some((name.to_string(), value)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt as _;
+
+    use super::*;
+
+    #[test]
+    fn a_value_that_is_not_utf8_is_an_error_naming_the_variable() {
+        // A name no other test reads or writes.
+        let name = "SPANPLUG_OTLP_TEST_NOT_UTF8";
+        std::env::set_var(name, OsStr::from_bytes(b"http://127.0.0.1:1\xff"));
+        let error = process_env(name).unwrap_err();
+        std::env::set_var(name, " ");
+        assert_eq!(process_env(name), Ok(None));
+        std::env::remove_var(name);
+        assert_eq!(process_env(name), Ok(None));
+        assert!(
+            error.starts_with(&format!("{name}: the value is not valid UTF-8")),
+            "{error}"
+        );
+        assert!(!error.contains("127.0.0.1"), "{error}");
+    }
+}

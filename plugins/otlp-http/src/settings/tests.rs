@@ -1,0 +1,248 @@
+//! Where each setting comes from, with a context built as the host builds it and an
+//! environment given as a list (the process environment is shared by every test).
+
+use spanplug_api::abi_stable::prefix_type::{PrefixRef, WithMetadata};
+use spanplug_api::abi_stable::std_types::RStr;
+use spanplug_api::{LogLevel, PluginContextFields, PluginContextRef, StrPair};
+
+use super::*;
+
+extern "C" fn no_log(_: LogLevel, _: RStr<'_>, _: RStr<'_>) {}
+
+/// `Settings::resolve_with` for an entry whose own `config` is `entry`, laid over the
+/// shared `shared`, in the environment `env`.
+fn resolve(
+    preset: &Preset,
+    entry: &[(&str, &str)],
+    shared: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> Result<Settings, String> {
+    let config: Vec<StrPair<'_>> = entry
+        .iter()
+        .chain(
+            shared
+                .iter()
+                .filter(|(k, _)| !entry.iter().any(|(e, _)| e == k)),
+        )
+        .map(|(key, value)| StrPair {
+            key: (*key).into(),
+            value: (*value).into(),
+        })
+        .collect();
+    let keys: Vec<RStr<'_>> = entry.iter().map(|(key, _)| (*key).into()).collect();
+    let fields = WithMetadata::new(PluginContextFields {
+        import_path: "otlp_http:otlp".into(),
+        service_name: "test".into(),
+        resource_attributes: Default::default(),
+        config: config.as_slice().into(),
+        entry_config_keys: keys.as_slice().into(),
+        log: no_log,
+    });
+    // SAFETY: made by `WithMetadata::new`, and it outlives the call.
+    let ctx = PluginContext::new(PluginContextRef(unsafe { PrefixRef::from_raw(&fields) }));
+    let read = |name: &str| match env.iter().find(|(n, _)| *n == name) {
+        Some((_, "not utf-8")) => Err(format!("{name}: not UTF-8")),
+        found => Ok(found.map(|(_, value)| value.to_string())),
+    };
+    Settings::resolve_with(preset, &ctx, &read)
+}
+
+fn header<'s>(settings: &'s Settings, name: &str) -> Option<&'s str> {
+    let found = settings.headers.iter().find(|(k, _)| k == name);
+    found.map(|(_, value)| value.expose())
+}
+
+const HONEYCOMB: Preset = Preset {
+    default_endpoint: "https://api.honeycomb.io",
+    endpoint_env: Some("HONEYCOMB_API_ENDPOINT"),
+    header_envs: &[("x-honeycomb-team", &["HONEYCOMB_WRITE_KEY"])],
+    resource_envs: &[("HONEYCOMB_SERVICE_NAME", "service.name")],
+};
+
+#[test]
+fn an_entrys_own_config_beats_the_environment_which_beats_exporter_config() {
+    let all = [
+        ("endpoint", "http://entry:1"),
+        ("headers", "a=entry"),
+        ("timeout", "1"),
+        ("protocol", "http/json"),
+        ("compression", "gzip"),
+        ("max_queue_size", "7"),
+    ];
+    let shared = all.map(|(k, _)| (k, "shared"));
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:2"),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "http://traces-env:3/t",
+        ),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "a=env"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "2"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "8"),
+    ];
+    let entry = resolve(&OTLP, &all, &shared, &env).unwrap();
+    assert_eq!(entry.endpoint, "http://entry:1/v1/traces");
+    assert_eq!(header(&entry, "a"), Some("entry"));
+    assert_eq!(entry.timeout, Duration::from_millis(1));
+    assert_eq!(entry.protocol, Protocol::Json);
+    assert_eq!(entry.compression, Compression::Gzip);
+    assert_eq!(entry.batch.max_queue_size, 7);
+
+    // Without the entry's own: the traces variable, then the generic one.
+    let shared = [("endpoint", "http://shared:4"), ("timeout", "5")];
+    let env_wins = resolve(&OTLP, &[], &shared, &env).unwrap();
+    assert_eq!(env_wins.endpoint, "http://traces-env:3/t");
+    assert_eq!(header(&env_wins, "a"), Some("env"));
+    assert_eq!(env_wins.timeout, Duration::from_millis(2));
+    assert_eq!(env_wins.batch.max_queue_size, 8);
+    let generic = resolve(&OTLP, &[], &shared, &env[..1]).unwrap();
+    assert_eq!(generic.endpoint, "http://env:2/v1/traces");
+    // Without either: exporter_config, then the default.
+    let shared_wins = resolve(&OTLP, &[], &shared, &[]).unwrap();
+    assert_eq!(shared_wins.endpoint, "http://shared:4/v1/traces");
+    assert_eq!(shared_wins.timeout, Duration::from_millis(5));
+    let default = resolve(&OTLP, &[], &[], &[]).unwrap();
+    assert_eq!(default.endpoint, "http://localhost:4318/v1/traces");
+    assert_eq!(default.timeout, Duration::from_millis(10_000));
+}
+
+#[test]
+fn vendor_variables_rank_below_the_entry_and_above_the_spec_variables() {
+    let env = [
+        ("HONEYCOMB_API_ENDPOINT", "http://vendor:1"),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "http://traces-env:3/t",
+        ),
+        ("HONEYCOMB_WRITE_KEY", "vendor-key"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-honeycomb-team=env-key,b=2"),
+        ("HONEYCOMB_SERVICE_NAME", "svc"),
+    ];
+    let vendor = resolve(&HONEYCOMB, &[], &[], &env).unwrap();
+    assert_eq!(vendor.endpoint, "http://vendor:1/v1/traces");
+    assert_eq!(header(&vendor, "x-honeycomb-team"), Some("vendor-key"));
+    assert_eq!(header(&vendor, "b"), Some("2"));
+    assert_eq!(
+        vendor.resource_overrides,
+        [("service.name".into(), "svc".into())]
+    );
+    let entry = [
+        ("endpoint", "http://entry:2"),
+        ("headers", "x-honeycomb-team=entry-key"),
+    ];
+    let entry = resolve(&HONEYCOMB, &entry, &[], &env).unwrap();
+    assert_eq!(entry.endpoint, "http://entry:2/v1/traces");
+    assert_eq!(header(&entry, "x-honeycomb-team"), Some("entry-key"));
+    assert_eq!(
+        header(&entry, "b"),
+        None,
+        "the entry's headers replace the list"
+    );
+    // The entry's headers without the vendor's header: the variable adds it.
+    let other = resolve(&HONEYCOMB, &[("headers", "c=3")], &[], &env).unwrap();
+    assert_eq!(header(&other, "x-honeycomb-team"), Some("vendor-key"));
+}
+
+#[test]
+fn an_unreadable_variable_is_an_error_unless_a_source_above_it_decided() {
+    let env = [("OTEL_EXPORTER_OTLP_ENDPOINT", "not utf-8")];
+    let error = resolve(&OTLP, &[], &[], &env).unwrap_err();
+    assert_eq!(error, "OTEL_EXPORTER_OTLP_ENDPOINT: not UTF-8");
+    let entry = [("endpoint", "http://entry:1")];
+    assert!(resolve(&OTLP, &entry, &[], &env).is_ok());
+    let env = [("HONEYCOMB_SERVICE_NAME", "not utf-8")];
+    let error = resolve(&HONEYCOMB, &[], &[], &env).unwrap_err();
+    assert_eq!(error, "HONEYCOMB_SERVICE_NAME: not UTF-8");
+}
+
+#[test]
+fn misspelt_keys_of_the_entry_are_refused_but_shared_ones_are_not() {
+    let error = resolve(&OTLP, &[("endpiont", "http://h:1")], &[], &[]).unwrap_err();
+    assert!(
+        error.starts_with(
+            "unknown config key `endpiont` for otlp_http:otlp; valid keys: endpoint, headers,"
+        ),
+        "{error}"
+    );
+    // exporter_config is shared with other plugins (console_file's log_dir).
+    assert!(resolve(&OTLP, &[], &[("log_dir", "/tmp")], &[]).is_ok());
+}
+
+#[test]
+fn user_info_is_an_authorization_header_that_a_configured_one_beats() {
+    let entry = [("endpoint", "http://user:pw@127.0.0.1:1/x?q#f")];
+    let settings = resolve(&OTLP, &entry, &[], &[]).unwrap();
+    assert_eq!(settings.endpoint, "http://127.0.0.1:1/x/v1/traces?q");
+    assert_eq!(
+        settings.endpoint_for_logs(),
+        "http://127.0.0.1:1/x/v1/traces"
+    );
+    assert_eq!(
+        header(&settings, "authorization"),
+        Some("Basic dXNlcjpwdw==")
+    );
+    let env = [("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20t")];
+    let settings = resolve(&OTLP, &entry, &[], &env).unwrap();
+    assert_eq!(header(&settings, "authorization"), Some("Bearer t"));
+    assert_eq!(settings.headers.len(), 1);
+}
+
+#[test]
+fn headers_are_percent_decoded_and_never_printed() {
+    let headers = parse_headers("H", "x-honeycomb-team=abc%20123 , Api-Key=k%3Dv").unwrap();
+    assert_eq!(headers[0].0, "x-honeycomb-team");
+    assert_eq!(headers[0].1.expose(), "abc 123");
+    assert_eq!(headers[1].0, "api-key");
+    assert_eq!(headers[1].1.expose(), "k=v");
+    assert_eq!(
+        format!("{headers:?}"),
+        r#"[("x-honeycomb-team", <redacted>), ("api-key", <redacted>)]"#
+    );
+    let error = parse_headers("H", "a=secret%zz").unwrap_err();
+    assert!(!error.contains("secret"), "{error}");
+}
+
+#[test]
+fn a_header_written_with_a_colon_never_echoes_its_value() {
+    const VAR: &str = "OTEL_EXPORTER_OTLP_HEADERS";
+    for (text, name, c) in [
+        (
+            "Authorization: Basic dXNlcjpwYXNzd29yZA==",
+            "Authorization",
+            ':',
+        ),
+        ("x-api-key:dXNlcjpwYXNzd29yZA=1", "x-api-key", ':'),
+        (
+            "ok=1, Authorization Basic dXNlcjpwYXNzd29yZA=1",
+            "Authorization",
+            ' ',
+        ),
+    ] {
+        let error = parse_headers(VAR, text).unwrap_err();
+        assert!(
+            error.starts_with(&format!(
+                "{VAR}: the header name {name:?} is followed by {c:?}: a header name may not contain ':' or spaces; write name=value"
+            )),
+            "{error}"
+        );
+        assert!(!error.contains("dXNlcjpwYXNzd29yZA"), "{error}");
+    }
+    // A name that is not `Name: value` is not shown at all, nor is an entry without
+    // '=' or with an empty name.
+    for text in [
+        "dXNlcjpwYXNzd29yZA$x=1",
+        ":dXNlcjpwYXNzd29yZA=1",
+        "Authorization: Basic dXNlcjpwYXNzd29yZA",
+        "=dXNlcjpwYXNzd29yZA",
+    ] {
+        let error = parse_headers(VAR, text).unwrap_err();
+        assert!(
+            error.starts_with(&format!("{VAR}: a header name is not valid (not shown"))
+                || error.starts_with(&format!("{VAR}: expected key=value")),
+            "{error}"
+        );
+        assert!(!error.contains("dXNlcjpwYXNzd29yZA"), "{error}");
+    }
+}
