@@ -130,3 +130,64 @@ pub fn assert_in_child() {
         "run through its parent test"
     );
 }
+
+/// Resident memory of this process and its peak (`VmRSS`, `VmHWM`), in KiB (Linux).
+pub fn memory_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in /proc/self/status"))
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Runs the ignored test `name` as a [`child_test`] whose stdout nobody reads (so a
+/// writer to stdout in the child blocks once the pipe is full) until it prints a line
+/// starting `CHILD-DONE` to stderr; returns its stderr up to that line. Fails if that
+/// line does not come within `limit`.
+pub fn child_with_stdout_unread(name: &str, limit: std::time::Duration) -> String {
+    use std::io::{BufRead as _, Read as _};
+    use std::process::Stdio;
+    let mut child = child_test(name)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("child test started");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let done = line.starts_with("CHILD-DONE");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        let _ = sender.send(lines);
+    });
+    let lines = receiver.recv_timeout(limit);
+    if lines.is_err() {
+        let _ = child.kill();
+    }
+    // Now its stdout may drain, and the child end.
+    let mut stdout = Vec::new();
+    let _ = child
+        .stdout
+        .take()
+        .expect("piped stdout")
+        .read_to_end(&mut stdout);
+    let _ = child.wait();
+    lines
+        .unwrap_or_else(|_| {
+            panic!("{name} did not finish within {limit:?} while its stdout was never read")
+        })
+        .join("\n")
+}

@@ -9,7 +9,8 @@ use opentelemetry::KeyValue;
 use spanplug_host::TracingConfig;
 use spanplug_tests::otlp_receiver::{Receiver, Reply, ResettingListener};
 use spanplug_tests::{
-    assert_child_passed, assert_in_child, child_test, config, otlp_config, read_records, span_files,
+    assert_child_passed, assert_in_child, child_test, config, memory_kib, otlp_config,
+    read_records, span_files,
 };
 
 /// Short timeouts, so a dead or hostile backend settles within the test.
@@ -468,42 +469,8 @@ fn a_slow_processor_is_reported_and_its_neighbours_still_work() {
 /// counted) and shutdown returns at its deadline with the loss.
 #[test]
 fn a_stuck_writer_never_blocks_the_application_or_shutdown() {
-    use std::io::{BufRead as _, Read as _};
-    use std::process::Stdio;
-    let mut child = child_test("stuck_writer_child")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let done = line.starts_with("CHILD-DONE");
-            lines.push(line);
-            if done {
-                break;
-            }
-        }
-        let _ = sender.send(lines);
-    });
-    // Nobody reads the child's stdout until it says it is done.
-    let lines = receiver
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the child finished while its stdout was never read");
-    let mut stdout = Vec::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut stdout)
-        .unwrap();
-    let _ = child.wait();
-    let report = lines.join("\n");
+    let report =
+        spanplug_tests::child_with_stdout_unread("stuck_writer_child", Duration::from_secs(60));
     assert!(report.contains("CHILD-DONE ok"), "{report}");
 }
 
@@ -529,20 +496,6 @@ fn stuck_writer_child() {
     let ok =
         error.contains("shutdown timed out") && error.contains("dropped (writing fell behind)");
     eprintln!("CHILD-DONE {} {error}", if ok { "ok" } else { "FAILED" });
-}
-
-/// Resident memory of this process and its peak, in KiB (Linux).
-fn memory_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let field = |name: &str| -> u64 {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap()
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// The ignored test `name` in a child process (so that its memory is its own).

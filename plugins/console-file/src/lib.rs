@@ -17,10 +17,14 @@
 
 #![warn(missing_docs)]
 
+mod folders;
 pub mod format;
+mod handoff;
 pub mod sink;
+mod span_file;
 
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use spanplug_api::{PluginContext, Processor};
@@ -39,7 +43,7 @@ pub fn default_tracing_exporter(ctx: &PluginContext<'_>) -> Result<Vec<Processor
     };
     let file_name = ctx.config_value("file_name").map(String::from);
     if let Some(name) = &file_name {
-        sink::check_file_name(name)?;
+        span_file::check_file_name(name)?;
     }
     let destination = Destination::Directory {
         root,
@@ -98,4 +102,9 @@ fn start(ctx: &PluginContext<'_>, destination: Destination) -> Result<Vec<Proces
     };
     let processor = ConsoleProcessor::start(settings, ctx.logger())?;
     Ok(vec![Processor::new(processor)])
+}
+
+/// Locks `mutex`, carrying on past a poisoned lock (a panic elsewhere left it).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -1,38 +1,27 @@
 //! The processor: formats each ended span on the calling thread and copies it into
 //! an in-memory buffer; a plugin-owned thread writes full buffers (and, on an
 //! interval, the partial one) to the file. `on_end` never calls `write(2)` and never
-//! waits on a lock held during I/O: full buffers wait in a bounded hand-off, and a
-//! span that finds it full is dropped and counted.
-//!
-//! The span file is created exclusively, never through a link, in folders owned by
-//! this user and writable by nobody else; one moved or deleted while the process runs
-//! is noticed before the next write and created again.
+//! waits on a lock held during I/O: buffers wait in a hand-off bounded in bytes
+//! ([`crate::handoff`]), and a span that does not fit is dropped and counted.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use spanplug_api::{Logger, SpanProcessor, SpanView};
 
+use crate::folders::Folders;
 use crate::format::{write_span, Layout};
+use crate::handoff::{Buffer, Queue, Refused, BUFFER_BYTES, MAX_HELD_BYTES};
+use crate::lock;
+use crate::span_file::{file_stem, SpanFile};
 
 /// How often write errors and drops are logged at most.
 const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
-/// A buffer is handed to the writer thread once it holds this much.
-const BUFFER_BYTES: usize = 64 * 1024;
-/// Full buffers waiting for the writer thread (8 MiB, some 8,000 spans); past this,
-/// spans are dropped and counted rather than the application waiting.
-const MAX_PENDING_BUFFERS: usize = 128;
-
-/// Files this process has open, so two processors never share one.
-static OPEN_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 thread_local! {
     static RECORD: RefCell<String> = RefCell::new(String::with_capacity(4096));
@@ -53,7 +42,7 @@ pub enum Destination {
         /// The service name, for the default file name.
         service: String,
         /// The file's name (`exporter_config.file_name`, checked by
-        /// [`check_file_name`]) instead of `<service>_<pid>.<ext>`.
+        /// [`check_file_name`](crate::span_file::check_file_name)) instead of `<service>_<pid>.<ext>`.
         file_name: Option<String>,
     },
     /// Standard output, written after every span (`debug_span_processor`).
@@ -78,28 +67,6 @@ pub struct ConsoleProcessor {
     writer_thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// Spans copied in, not yet written.
-#[derive(Default)]
-struct Buffer {
-    bytes: Vec<u8>,
-    spans: u64,
-}
-
-#[derive(Default)]
-struct Queue {
-    current: Buffer,
-    full: VecDeque<Buffer>,
-    /// Spans accepted so far (handed to a buffer), and written or lost so far: a
-    /// flush waits until `settled` reaches the `accepted` it saw.
-    accepted: u64,
-    settled: u64,
-    /// A flush or shutdown asked for the partial buffer now.
-    flush_requested: bool,
-    stopping: bool,
-    /// The writer thread ended (stopping, or it panicked).
-    writer_done: bool,
-}
-
 struct Shared {
     name: String,
     layout: Layout,
@@ -113,6 +80,8 @@ struct Shared {
     written: AtomicU64,
     /// Not written: the hand-off was full.
     dropped_full: AtomicU64,
+    /// Not written: the record alone is bigger than the hand-off.
+    dropped_too_large: AtomicU64,
     /// Not written: the write failed.
     lost_writing: AtomicU64,
     logger: Logger,
@@ -130,10 +99,6 @@ enum Sink {
     File(SpanFile),
     Stdout,
     Nowhere,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl ConsoleProcessor {
@@ -186,6 +151,7 @@ impl ConsoleProcessor {
             progress: Condvar::new(),
             written: AtomicU64::new(0),
             dropped_full: AtomicU64::new(0),
+            dropped_too_large: AtomicU64::new(0),
             lost_writing: AtomicU64::new(0),
             logger,
             output: Mutex::new(Output {
@@ -215,332 +181,32 @@ impl ConsoleProcessor {
     }
 }
 
-/// The span file's name, split into stem and extension: `file_name` as given, else
-/// `<service>_<pid>.<extension>`.
-fn file_stem(service: &str, file_name: Option<&str>, extension: &str) -> (String, String) {
-    match file_name.map(|name| name.rsplit_once('.').unwrap_or((name, ""))) {
-        Some((stem, given)) => (stem.to_string(), given.to_string()),
-        None => (
-            format!("{}_{}", file_safe(service), std::process::id()),
-            extension.to_string(),
-        ),
-    }
-}
-
-/// The longest file name most filesystems take, in bytes.
-const MAX_FILE_NAME: usize = 255;
-
-/// A `file_name` setting names one file inside the spans folder: no folders, no
-/// `.`/`..`, no control characters, at most 255 bytes with room for a `_<n>` suffix.
-pub fn check_file_name(name: &str) -> Result<(), String> {
-    let problem = if name.is_empty() || name == "." || name == ".." {
-        Some("is not a file name")
-    } else if name.contains('/') {
-        Some("names a folder; give only the file's name (log_dir sets the folder)")
-    } else if name.chars().any(char::is_control) {
-        Some("contains control characters")
-    } else if name.len() > MAX_FILE_NAME - 5 {
-        Some("is longer than 250 bytes")
-    } else {
-        None
-    };
-    match problem {
-        Some(problem) => Err(format!(
-            "exporter_config.file_name {:?} {problem}",
-            spanplug_api::text::escape_controls(name, MAX_FILE_NAME + 16)
-        )),
-        None => Ok(()),
-    }
-}
-
-/// This process's effective user.
-fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
-
-/// The folders from the configured root down to the spans folder: each must be a
-/// directory owned by this user and writable by no one else, so nobody else can
-/// plant or swap what is in them.
-struct Folders {
-    root: PathBuf,
-    root_may_be_link: bool,
-    dir: PathBuf,
-}
-
-impl Folders {
-    fn new(root: &Path, root_may_be_link: bool, dir: &Path) -> Folders {
-        Folders {
-            root: root.to_path_buf(),
-            root_may_be_link,
-            // Outside the root (a hand-built destination), the spans folder alone.
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    /// `root`, then each folder below it down to `dir`.
-    fn chain(&self) -> Vec<PathBuf> {
-        match self.dir.strip_prefix(&self.root) {
-            Ok(below) => {
-                let mut chain = vec![self.root.clone()];
-                let mut at = self.root.clone();
-                for part in below.components() {
-                    at.push(part);
-                    chain.push(at.clone());
-                }
-                chain
-            }
-            Err(_) => vec![self.dir.clone()],
-        }
-    }
-
-    fn check(&self, folder: &Path) -> Result<(), String> {
-        let follow = self.root_may_be_link && folder == self.root;
-        let meta = if follow {
-            std::fs::metadata(folder)
-        } else {
-            std::fs::symlink_metadata(folder)
-        }
-        .map_err(|e| format!("cannot inspect the spans folder {}: {e}", folder.display()))?;
-        if !meta.is_dir() {
-            return Err(format!(
-                "{} is not a directory (a link or a file); spans are only written in real folders",
-                folder.display()
-            ));
-        }
-        if meta.uid() != euid() {
-            return Err(format!(
-                "the spans folder {} is owned by uid {}, not this user (uid {}); use a folder of this user's",
-                folder.display(),
-                meta.uid(),
-                euid()
-            ));
-        }
-        let mode = meta.mode() & 0o7777;
-        if mode & 0o022 != 0 {
-            return Err(format!(
-                "the spans folder {} is writable by {} (mode {mode:o}); use a folder only its owner can write",
-                folder.display(),
-                if mode & 0o002 != 0 { "every user" } else { "its group" }
-            ));
-        }
-        Ok(())
-    }
-
-    /// Creates what is missing (0700), then checks every folder.
-    fn create(&self) -> Result<(), String> {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
-            .map_err(|e| format!("cannot create the spans folder {}: {e}", self.dir.display()))?;
-        self.chain()
-            .iter()
-            .try_for_each(|folder| self.check(folder))
-    }
-
-    /// What [`Folders::create`] would meet, without creating anything: the folders
-    /// that exist pass the checks, and the nearest existing one lets this user create
-    /// the rest. Returns `dir`.
-    fn check_without_creating(&self) -> Result<&Path, String> {
-        let existing = self
-            .dir
-            .ancestors()
-            .find(|a| !a.as_os_str().is_empty() && a.symlink_metadata().is_ok())
-            .unwrap_or(Path::new("."));
-        for folder in self.chain() {
-            if folder.symlink_metadata().is_ok() {
-                self.check(&folder)?;
-            }
-        }
-        if existing != self.dir {
-            if !existing.is_dir() {
-                return Err(format!(
-                    "cannot create the spans folder {}: {} is not a directory",
-                    self.dir.display(),
-                    existing.display()
-                ));
-            }
-            if !writable(existing) {
-                return Err(format!(
-                    "cannot create the spans folder {}: {} is not writable by this user",
-                    self.dir.display(),
-                    existing.display()
-                ));
-            }
-        }
-        Ok(&self.dir)
-    }
-}
-
-fn writable(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: a valid NUL-terminated path; access only reads it.
-    unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
-}
-
-/// The span file: created exclusively, never through a link, and recreated if it is
-/// moved or deleted while the process runs.
-struct SpanFile {
-    folders: Folders,
-    path: PathBuf,
-    file: File,
-    /// Device and inode of what we opened, to notice a moved or deleted file.
-    identity: (u64, u64),
-    /// Bytes of whole records written: a failed write is cut back to it, so the file
-    /// never ends in a torn record.
-    len: u64,
-}
-
-impl SpanFile {
-    /// `<dir>/<stem>.<ext>`, or `<stem>_<n>.<ext>` when that name is taken (by this
-    /// process, an earlier process with this pid, or anyone else): a file is never
-    /// shared or appended to.
-    fn create(folders: Folders, stem: &str, extension: &str) -> Result<SpanFile, String> {
-        folders.create()?;
-        let dir = folders.dir.clone();
-        let dot = if extension.is_empty() { "" } else { "." };
-        let mut open = lock(&OPEN_FILES);
-        for n in 1..=1000 {
-            let path = match n {
-                1 => dir.join(format!("{stem}{dot}{extension}")),
-                n => dir.join(format!("{stem}_{n}{dot}{extension}")),
-            };
-            if open.contains(&path) {
-                continue;
-            }
-            match open_new(&path) {
-                Ok(file) => {
-                    let identity = identity(&file).map_err(|e| {
-                        format!("cannot inspect the span file {}: {e}", path.display())
-                    })?;
-                    open.push(path.clone());
-                    return Ok(SpanFile {
-                        folders,
-                        path,
-                        file,
-                        identity,
-                        len: 0,
-                    });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => {
-                    return Err(format!(
-                        "cannot create the span file {}: {e}",
-                        path.display()
-                    ))
-                }
-            }
-        }
-        Err(format!(
-            "cannot create a span file in {}: 1000 names for {stem} are taken",
-            dir.display()
-        ))
-    }
-
-    /// Before a write: if the file at our path is no longer the one we hold (moved,
-    /// deleted, replaced), create it again. `Ok(true)` when it was recreated.
-    fn ensure_current(&mut self) -> std::io::Result<bool> {
-        let current = std::fs::symlink_metadata(&self.path).map(|m| (m.dev(), m.ino()));
-        if current.as_ref().ok() == Some(&self.identity) {
-            return Ok(false);
-        }
-        self.folders.create().map_err(std::io::Error::other)?;
-        // Whatever now has our name (a rotated-in file, or a planted link) is not
-        // trusted: only a file we create ourselves is written to.
-        if current.is_ok() {
-            return Err(std::io::Error::other(format!(
-                "{} was replaced by another file; spans are not written into a file spanplug did not create",
-                self.path.display()
-            )));
-        }
-        self.file = open_new(&self.path)?;
-        self.identity = identity(&self.file)?;
-        self.len = 0;
-        Ok(true)
-    }
-
-    /// Appends whole records, or nothing: a write that fails part-way (a full disk)
-    /// is cut back to where it started.
-    fn write_records(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        use std::io::{Seek, SeekFrom};
-        match self.file.write_all(bytes) {
-            Ok(()) => {
-                self.len += bytes.len() as u64;
-                Ok(())
-            }
-            Err(error) => {
-                let _ = self.file.set_len(self.len);
-                let _ = self.file.seek(SeekFrom::Start(self.len));
-                Err(error)
-            }
-        }
-    }
-}
-
-fn open_new(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .mode(0o600)
-        .open(path)
-}
-
-fn identity(file: &File) -> std::io::Result<(u64, u64)> {
-    file.metadata().map(|m| (m.dev(), m.ino()))
-}
-
-/// Service names become file names: keep `[A-Za-z0-9._-]`, replace the rest.
-fn file_safe(service: &str) -> String {
-    let safe: String = service
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if safe.is_empty() || safe.starts_with('.') {
-        format!("service{safe}")
-    } else {
-        safe
-    }
-}
-
 impl Shared {
     /// Copies one formatted record in; never writes, never waits on I/O.
     fn append(&self, record: &str) {
         let mut queue = lock(&self.queue);
-        if queue.stopping || queue.writer_done {
-            drop(queue);
-            self.dropped_full.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        if !queue.current.bytes.is_empty()
-            && queue.current.bytes.len() + record.len() > BUFFER_BYTES
-        {
-            if queue.full.len() >= MAX_PENDING_BUFFERS {
-                drop(queue);
-                self.dropped_full.fetch_add(1, Ordering::Relaxed);
-                self.work.notify_one();
-                return;
+        let pushed = if queue.stopping || queue.writer_done {
+            Err(Refused::Full)
+        } else {
+            queue.push(record.as_bytes())
+        };
+        let wake = match pushed {
+            Ok(_) if self.write_every_span => {
+                queue.flush_requested = true;
+                true
             }
-            let full = std::mem::take(&mut queue.current);
-            queue.full.push_back(full);
-            self.work.notify_one();
-        }
-        queue.current.bytes.extend_from_slice(record.as_bytes());
-        queue.current.spans += 1;
-        queue.accepted += 1;
-        if self.write_every_span {
-            queue.flush_requested = true;
-            drop(queue);
+            Ok(completed) => completed,
+            Err(Refused::Full) => {
+                self.dropped_full.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(Refused::TooLarge) => {
+                self.dropped_too_large.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        };
+        drop(queue);
+        if wake {
             self.work.notify_one();
         }
     }
@@ -554,7 +220,7 @@ impl Shared {
                 let mut queue = lock(&self.queue);
                 loop {
                     let due = Instant::now() >= next;
-                    if !queue.full.is_empty() || queue.flush_requested || queue.stopping || due {
+                    if queue.has_full() || queue.flush_requested || queue.stopping || due {
                         break;
                     }
                     let wait = next.saturating_duration_since(Instant::now());
@@ -564,27 +230,24 @@ impl Shared {
                         .unwrap_or_else(PoisonError::into_inner)
                         .0;
                 }
-                let mut batch: Vec<Buffer> = queue.full.drain(..).collect();
                 let take_current =
                     queue.flush_requested || queue.stopping || Instant::now() >= next;
-                if take_current && queue.current.spans > 0 {
-                    batch.push(std::mem::take(&mut queue.current));
-                }
+                let batch = queue.take(take_current);
                 if take_current {
                     queue.flush_requested = false;
                     next = Instant::now() + interval;
                 }
                 (batch, queue.stopping)
             };
-            let settled: u64 = batch.iter().map(|b| b.spans).sum();
-            if !batch.is_empty() {
-                self.write_batch(batch);
+            let (spans, bytes) = batch.size();
+            if !batch.buffers.is_empty() {
+                self.write_batch(batch.buffers);
             }
             {
                 let mut queue = lock(&self.queue);
-                queue.settled += settled;
+                queue.settle(spans, bytes);
                 self.progress.notify_all();
-                if stopping && queue.full.is_empty() && queue.current.spans == 0 {
+                if stopping && queue.is_empty() {
                     return;
                 }
             }
@@ -647,33 +310,39 @@ impl Shared {
 
     /// Spans dropped because the hand-off was full, at most once per interval.
     fn report_drops(&self) {
-        let dropped = self.dropped_full.load(Ordering::Relaxed);
+        let (full, too_large) = self.dropped();
+        let dropped = full + too_large;
         let mut output = lock(&self.output);
         let (at, reported) = output.last_drop_log;
         if dropped > reported && at.elapsed() >= ERROR_LOG_INTERVAL {
             self.logger.warn(&format!(
-                "{}: {} spans dropped in the last {}s because writing fell behind ({MAX_PENDING_BUFFERS} buffers of {BUFFER_BYTES} bytes waiting); {dropped} in all",
+                "{}: {} spans dropped in the last {}s; {full} in all because writing fell behind ({} MiB of records waiting){}",
                 self.name,
                 dropped - reported,
-                at.elapsed().as_secs()
+                at.elapsed().as_secs(),
+                MAX_HELD_BYTES >> 20,
+                too_large_clause(too_large)
             ));
             output.last_drop_log = (Instant::now(), dropped);
         }
     }
 
+    /// Spans dropped because writing fell behind, and because they were too large.
+    fn dropped(&self) -> (u64, u64) {
+        (
+            self.dropped_full.load(Ordering::Relaxed),
+            self.dropped_too_large.load(Ordering::Relaxed),
+        )
+    }
+
     fn lost(&self) -> u64 {
-        self.dropped_full.load(Ordering::Relaxed) + self.lost_writing.load(Ordering::Relaxed)
+        let (full, too_large) = self.dropped();
+        full + too_large + self.lost_writing.load(Ordering::Relaxed)
     }
 
     /// The writer thread is gone: nothing will settle what is still queued.
     fn writer_ended(&self) {
-        let mut queue = lock(&self.queue);
-        queue.writer_done = true;
-        let unwritten = queue.accepted - queue.settled;
-        queue.settled = queue.accepted;
-        queue.full.clear();
-        queue.current = Buffer::default();
-        drop(queue);
+        let unwritten = lock(&self.queue).abandon();
         self.lost_writing.fetch_add(unwritten, Ordering::Relaxed);
         self.progress.notify_all();
     }
@@ -725,6 +394,10 @@ impl SpanProcessor for ConsoleProcessor {
             record.clear();
             write_span(&mut record, span, self.shared.layout);
             self.shared.append(&record);
+            // One huge span must not stay allocated on this thread for good.
+            if record.capacity() > BUFFER_BYTES {
+                *record = String::with_capacity(4096);
+            }
         });
     }
 
@@ -739,25 +412,32 @@ impl SpanProcessor for ConsoleProcessor {
                 let _ = writer.join();
             }
             // Dropping the file closes it.
-            let mut output = lock(&self.shared.output);
-            if let Sink::File(file) = std::mem::replace(&mut output.sink, Sink::Nowhere) {
-                lock(&OPEN_FILES).retain(|open| *open != file.path);
-            }
+            lock(&self.shared.output).sink = Sink::Nowhere;
         }
         let written = self.shared.written.load(Ordering::Relaxed);
-        let (full, failed) = (
-            self.shared.dropped_full.load(Ordering::Relaxed),
-            self.shared.lost_writing.load(Ordering::Relaxed),
-        );
+        let (full, too_large) = self.shared.dropped();
+        let failed = self.shared.lost_writing.load(Ordering::Relaxed);
+        let too_large_clause = too_large_clause(too_large);
         match flushed {
             Err(unwritten) => Err(format!(
-                "shutdown timed out: {unwritten}; {written} written, {full} dropped (writing fell behind), {failed} lost to write errors"
+                "shutdown timed out: {unwritten}; {written} written, {full} dropped (writing fell behind){too_large_clause}, {failed} lost to write errors"
             )),
-            Ok(()) if full + failed > 0 => Err(format!(
-                "{} spans dropped (not written): {full} because writing fell behind, {failed} to write errors; {written} written",
-                full + failed
+            Ok(()) if full + too_large + failed > 0 => Err(format!(
+                "{} spans dropped (not written): {full} because writing fell behind{too_large_clause}, {failed} to write errors; {written} written",
+                full + too_large + failed
             )),
             Ok(()) => Ok(()),
         }
+    }
+}
+
+/// `, N larger than the 8 MiB hand-off` for the reports, when there are any.
+fn too_large_clause(too_large: u64) -> String {
+    match too_large {
+        0 => String::new(),
+        n => format!(
+            ", {n} larger than the {} MiB hand-off",
+            MAX_HELD_BYTES >> 20
+        ),
     }
 }
