@@ -156,5 +156,6 @@ mod tests {
             "(not a valid URL)"
         );
         assert_eq!(for_logs("http://a@b@[::1]:80/"), "http://[::1]/");
+        assert_eq!(for_logs("http://h:1/p?u:s3cret@x#y@z"), "http://h:1/p");
     }
 }

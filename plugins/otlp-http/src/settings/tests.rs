@@ -140,6 +140,8 @@ fn vendor_variables_rank_below_the_entry_and_above_the_spec_variables() {
         None,
         "the entry's headers replace the list"
     );
+    let none = resolve(&OTLP, &[("headers", "")], &[], &env[3..4]).unwrap();
+    assert!(none.headers.is_empty(), "headers: \"\" sends none");
     // The entry's headers without the vendor's header: the variable adds it.
     let other = resolve(&HONEYCOMB, &[("headers", "c=3")], &[], &env).unwrap();
     assert_eq!(header(&other, "x-honeycomb-team"), Some("vendor-key"));
