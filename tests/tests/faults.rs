@@ -262,68 +262,6 @@ fn tls_is_verified_and_a_custom_ca_is_honoured() {
     assert!(server.requests() >= 1);
 }
 
-#[test]
-fn a_full_disk_is_reported_and_the_application_is_unaffected() {
-    // A child whose files may not grow past 64 KiB (RLIMIT_FSIZE, SIGXFSZ ignored):
-    // every write past that fails with EFBIG, as on a full disk.
-    use std::os::unix::process::CommandExt as _;
-    let mut command = child_test("full_disk_child");
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            let limit = libc::rlimit {
-                rlim_cur: 64 * 1024,
-                rlim_max: 64 * 1024,
-            };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::last_os_error())
-            }
-        });
-    }
-    assert_child_passed(&command.output().unwrap());
-}
-
-#[test]
-#[ignore = "run by a_full_disk_is_reported_and_the_application_is_unaffected"]
-fn full_disk_child() {
-    assert_in_child();
-    spanplug_tests::log_capture::install();
-    let dir = tempfile::tempdir().unwrap();
-    let guard = spanplug_host::init(
-        config(&["console_file:default_tracing_exporter"], dir.path())
-            .with_service_name("full-disk"),
-    )
-    .unwrap();
-    let tracer = guard.tracer("faults");
-    for i in 0..2000 {
-        let mut span = tracer.start("on_a_full_disk");
-        span.set_attribute(KeyValue::new("i", i));
-        span.end();
-    }
-    let error = guard.shutdown().unwrap_err().to_string();
-    // What fit in 64 KiB was written; every span after is counted as lost.
-    let written: u64 = error
-        .rsplit("; ")
-        .next()
-        .and_then(|tail| tail.strip_suffix(" written"))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{error}"));
-    assert!(
-        error.contains(&format!("{} spans dropped (not written)", 2000 - written)),
-        "{error}"
-    );
-    assert!(written > 0 && written < 2000, "{error}");
-    assert_eq!(read_records(dir.path()).len() as u64, written);
-    let logged = spanplug_tests::log_capture::lines_containing("File too large");
-    assert!(
-        !logged.is_empty() && logged.len() <= 2,
-        "reported, and rate-limited: {logged:?}"
-    );
-}
-
 /// A link planted where the span file is, or a file rotated away or deleted while
 /// the process runs: spans never go through the link, and a deleted file is created
 /// again for the spans that follow.

@@ -18,7 +18,7 @@ use crate::folders::Folders;
 use crate::format::{write_span, Layout};
 use crate::handoff::{Buffer, Queue, Refused, BUFFER_BYTES, MAX_HELD_BYTES};
 use crate::lock;
-use crate::span_file::{file_stem, SpanFile};
+use crate::span_file::{block_file_size_signal, file_stem, SpanFile};
 
 /// How often write errors and drops are logged at most.
 const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
@@ -165,6 +165,8 @@ impl ConsoleProcessor {
             std::thread::Builder::new()
                 .name("spanplug-console-file".into())
                 .spawn(move || {
+                    // Only this thread writes: a size limit must not end the process.
+                    block_file_size_signal();
                     // A panic here must not cross into the host; flushes then fail at once.
                     let interval = settings.flush_interval;
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -166,6 +166,22 @@ impl Drop for SpanFile {
     }
 }
 
+/// Makes writes from the calling thread past a file-size limit (`ulimit -f`,
+/// `RLIMIT_FSIZE`) fail with EFBIG, handled like any failed write, instead of raising
+/// SIGXFSZ, whose default action ends the process. The kernel sends that signal to the
+/// writing thread alone, so blocking it in this thread's mask keeps it pending there,
+/// never delivered; the application's own signal dispositions are left alone.
+pub(crate) fn block_file_size_signal() {
+    // SAFETY: the set is initialised by sigemptyset before use; pthread_sigmask only
+    // changes the calling thread's mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGXFSZ);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 fn open_new(path: &Path) -> std::io::Result<File> {
     OpenOptions::new()
         .write(true)
