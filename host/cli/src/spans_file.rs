@@ -3,12 +3,30 @@
 //! Records are found by line: each starts with `{` in the first column, so one bad
 //! record (truncated by a crash, hand-edited, interleaved) is reported with its line
 //! number and the rest of the file is still read.
+//!
+//! Span files are input from strangers, so reading is bounded: only regular files are
+//! opened, without blocking (a FIFO or `/dev/zero` is an error, not a hang), up to
+//! [`Limits::max_total_bytes`] in all; they are read line by line, and a record over
+//! [`Limits::max_record_bytes`] is reported and skipped as it is read, never held
+//! whole. Only the first [`PROBLEMS_KEPT`] problems are kept (all are counted), so
+//! memory follows the spans read, not the junk around them.
 
 use std::fmt;
+use std::fs::File;
+use std::io::{BufReader, Read as _};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use spanplug_api::files::{open_regular_file, FileError};
+
+mod lines;
+mod records;
+mod timestamp;
+
+use lines::{BoundedLines, Line};
+use records::Records;
+pub use timestamp::parse_timestamp;
 
 /// One span as the console exporter wrote it.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,13 +92,96 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Every span read from a set of span files, and every record that could not be.
+/// How many problems a [`SpanSet`] keeps; the rest are only counted.
+pub const PROBLEMS_KEPT: usize = 10;
+
+/// Every span read from a set of span files, and the records that could not be.
 #[derive(Debug, Default)]
 pub struct SpanSet {
     /// The spans, in file and line order.
     pub spans: Vec<SpanRecord>,
-    /// The records that could not be read.
+    /// The first [`PROBLEMS_KEPT`] records (or lines) that could not be read.
     pub problems: Vec<Problem>,
+    /// How many records (or lines) could not be read, those not kept included.
+    pub problem_count: u64,
+}
+
+impl SpanSet {
+    /// Counts a problem, and keeps it if it is among the first few; `message` is only
+    /// made for those.
+    pub(crate) fn report(&mut self, file: &Path, line: usize, message: impl FnOnce() -> String) {
+        self.problem_count += 1;
+        if self.problems.len() < PROBLEMS_KEPT {
+            self.problems.push(Problem {
+                file: file.to_path_buf(),
+                line,
+                message: message(),
+            });
+        }
+    }
+}
+
+/// How much span files may make the reader hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes read from all the files together; a file that would pass it is an error.
+    pub max_total_bytes: u64,
+    /// Bytes of one record (or one line); a longer one is reported and skipped.
+    pub max_record_bytes: usize,
+}
+
+impl Limits {
+    /// 256 MiB in all.
+    pub const DEFAULT_MAX_TOTAL_BYTES: u64 = 256 << 20;
+    /// 16 MiB, far above what the SDK's span limits let console_file write.
+    pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_total_bytes: Self::DEFAULT_MAX_TOTAL_BYTES,
+            max_record_bytes: Self::DEFAULT_MAX_RECORD_BYTES,
+        }
+    }
+}
+
+/// Why span files could not be read. Each names the path.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// Missing, unreadable, or not a regular file (a FIFO, a device).
+    #[error(transparent)]
+    Open(#[from] FileError),
+    /// A folder that could not be listed, or a file that failed mid-read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading the file would pass [`Limits::max_total_bytes`].
+    #[error("{} is {size} bytes{}: over the limit of {limit} bytes", path.display(), after(*read_before))]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// Bytes read from the files before it.
+        read_before: u64,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+/// How [`ReadError::TooLarge`] mentions the files read before.
+fn after(read_before: u64) -> String {
+    match read_before {
+        0 => String::new(),
+        read => format!(", after {read} bytes of other span files"),
+    }
 }
 
 #[derive(Deserialize)]
@@ -123,12 +224,25 @@ struct RawResource {
 }
 
 /// Reads a span file, or every `.json`/`.jsonl` file in a folder (and in its
-/// `spans/` subfolder, where `console_file` writes).
-pub fn read_spans(path: &Path) -> std::io::Result<SpanSet> {
+/// `spans/` subfolder, where `console_file` writes), within the default [`Limits`].
+pub fn read_spans(path: &Path) -> Result<SpanSet, ReadError> {
+    read_all(&[path], &Limits::default())
+}
+
+/// Reads every span file of `paths` (each a file or a folder, as for [`read_spans`]),
+/// in order, within `limits`.
+pub fn read_all<P: AsRef<Path>>(paths: &[P], limits: &Limits) -> Result<SpanSet, ReadError> {
     let mut set = SpanSet::default();
-    for file in span_files(path)? {
-        let text = std::fs::read(&file)?;
-        parse_into(&String::from_utf8_lossy(&text), &file, &mut set);
+    let mut read = 0;
+    for path in paths {
+        let path = path.as_ref();
+        let files = span_files(path).map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        for file in files {
+            read += read_file(&file, read, limits, &mut set)?;
+        }
     }
     Ok(set)
 }
@@ -136,7 +250,6 @@ pub fn read_spans(path: &Path) -> std::io::Result<SpanSet> {
 /// The span files [`read_spans`] reads for `path`.
 pub fn span_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     if !path.is_dir() {
-        std::fs::metadata(path)?;
         return Ok(vec![path.to_path_buf()]);
     }
     let mut files = Vec::new();
@@ -158,41 +271,51 @@ pub fn span_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Parses the records of one file's text into `set`.
-pub fn parse_into(text: &str, file: &Path, set: &mut SpanSet) {
-    let mut record = String::new();
-    let mut record_line = 0;
-    let finish = |record: &mut String, line: usize, set: &mut SpanSet| {
-        if record.trim().is_empty() {
-            record.clear();
-            return;
-        }
-        match parse_record(record, file) {
-            Ok(span) => set.spans.push(span),
-            Err(message) => set.problems.push(Problem {
-                file: file.to_path_buf(),
-                line,
-                message,
-            }),
-        }
-        record.clear();
+/// Reads one file's records into `set`, line by line; returns the bytes read.
+fn read_file(
+    path: &Path,
+    read_before: u64,
+    limits: &Limits,
+    set: &mut SpanSet,
+) -> Result<u64, ReadError> {
+    let file = open_regular_file(path, u64::MAX)?;
+    let io_error = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
     };
-    for (index, line) in text.lines().enumerate() {
-        if line.starts_with('{') {
-            finish(&mut record, record_line, set);
-            record_line = index + 1;
-        } else if record.is_empty() && !line.trim().is_empty() {
-            set.problems.push(Problem {
-                file: file.to_path_buf(),
-                line: index + 1,
-                message: "text outside any span record".into(),
-            });
-            continue;
-        }
-        record.push_str(line);
-        record.push('\n');
+    let size = file.metadata().map_err(io_error)?.len();
+    let left = limits.max_total_bytes.saturating_sub(read_before);
+    if size > left {
+        return Err(ReadError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+            read_before,
+            limit: limits.max_total_bytes,
+        });
     }
-    finish(&mut record, record_line, set);
+    // A file still being written may grow: never read past the limit.
+    let mut reader = BufReader::with_capacity(64 << 10, File::take(file, left));
+    let mut lines = BoundedLines::new(&mut reader, limits.max_record_bytes);
+    let mut records = Records::new(path, limits.max_record_bytes, set);
+    let mut number = 0;
+    while let Some(line) = lines.next_line().map_err(io_error)? {
+        number += 1;
+        match line {
+            Line::Whole(bytes) => records.line(number, &String::from_utf8_lossy(bytes)),
+            Line::TooLong { first_byte } => records.too_long(number, first_byte == b'{'),
+        }
+    }
+    records.finish();
+    Ok(left - reader.into_inner().limit())
+}
+
+/// Parses the records of one file's text into `set`, within the default record size.
+pub fn parse_into(text: &str, file: &Path, set: &mut SpanSet) {
+    let mut records = Records::new(file, Limits::DEFAULT_MAX_RECORD_BYTES, set);
+    for (index, line) in text.lines().enumerate() {
+        records.line(index + 1, line);
+    }
+    records.finish();
 }
 
 /// Python's `json` module writes non-finite floats as the bare words `NaN`,
@@ -229,7 +352,7 @@ fn python_json(text: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
-fn parse_record(text: &str, file: &Path) -> Result<SpanRecord, String> {
+pub(crate) fn parse_record(text: &str, file: &Path) -> Result<SpanRecord, String> {
     let raw: RawSpan =
         serde_json::from_str(&python_json(text)).map_err(|e| format!("not a span record: {e}"))?;
     Ok(SpanRecord {
@@ -251,43 +374,6 @@ fn parse_record(text: &str, file: &Path) -> Result<SpanRecord, String> {
     })
 }
 
-/// `2026-11-23T15:09:43.593615Z` to Unix microseconds.
-pub fn parse_timestamp(text: &str) -> Result<i64, String> {
-    let invalid = || format!("invalid timestamp {text:?} (expected YYYY-MM-DDTHH:MM:SS.ffffffZ)");
-    let body = text.strip_suffix('Z').ok_or_else(invalid)?;
-    let (date, time) = body.split_once('T').ok_or_else(invalid)?;
-    let number = |s: &str| s.parse::<i64>().map_err(|_| invalid());
-    let mut date_parts = date.splitn(3, '-');
-    let (year, month, day) = match (date_parts.next(), date_parts.next(), date_parts.next()) {
-        (Some(y), Some(m), Some(d)) => (number(y)?, number(m)?, number(d)?),
-        _ => return Err(invalid()),
-    };
-    let (clock, fraction) = time.split_once('.').unwrap_or((time, "0"));
-    let mut clock_parts = clock.splitn(3, ':');
-    let (hour, minute, second) = match (clock_parts.next(), clock_parts.next(), clock_parts.next())
-    {
-        (Some(h), Some(m), Some(s)) => (number(h)?, number(m)?, number(s)?),
-        _ => return Err(invalid()),
-    };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || fraction.len() > 9 {
-        return Err(invalid());
-    }
-    let micros = number(&format!("{fraction:0<6}")[..6])?;
-    let days = days_from_civil(year, month, day);
-    Ok(((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + micros)
-}
-
-/// Howard Hinnant's days-from-civil for the proleptic Gregorian calendar.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,16 +386,6 @@ mod tests {
             value,
             serde_json::json!({"a": ["NaN", "Infinity", "-Infinity", 1.5], "b": "NaN \" Infinity"})
         );
-    }
-
-    #[test]
-    fn timestamps_round_trip_to_unix_micros() {
-        assert_eq!(parse_timestamp("1970-01-01T00:00:00.000001Z"), Ok(1));
-        assert_eq!(
-            parse_timestamp("2026-11-23T15:09:43.593615Z"),
-            Ok(1_795_446_583_593_615)
-        );
-        assert!(parse_timestamp("2026-11-23 15:09:43Z").is_err());
     }
 
     #[test]

@@ -44,8 +44,8 @@ enum Command {
     },
     /// Print each trace in console_file output (pretty or jsonl) as a tree with durations.
     Tree {
-        /// A span file, or a folder of them (its `spans/` subfolder is read too).
-        path: PathBuf,
+        #[command(flatten)]
+        input: SpanInput,
     },
     /// Copy plugin libraries into a plugin folder (e.g. /opt/spanplug/plugins), checking each
     /// loads as a spanplug plugin and replacing files atomically.
@@ -58,12 +58,23 @@ enum Command {
     },
     /// Write console_file output as a self-contained HTML page with a waterfall per trace.
     View {
-        /// A span file, or a folder of them (its `spans/` subfolder is read too).
-        path: PathBuf,
+        #[command(flatten)]
+        input: SpanInput,
         /// The page to write.
         #[arg(short, long, default_value = "trace.html")]
         output: PathBuf,
     },
+}
+
+/// The span files `tree` and `view` read, and how much of them.
+#[derive(clap::Args)]
+struct SpanInput {
+    /// Span files, or folders of them (a folder's `spans/` subfolder is read too).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Read at most this many MiB of span files in all; more is refused.
+    #[arg(long = "max-mib", default_value_t = spans_file::Limits::DEFAULT_MAX_TOTAL_BYTES >> 20)]
+    max_mib: u64,
 }
 
 fn main() -> ExitCode {
@@ -78,8 +89,8 @@ fn main() -> ExitCode {
             config,
             service_name,
         } => check(&config, service_name),
-        Command::Tree { path } => print_tree(&path),
-        Command::View { path, output } => write_view(&path, &output),
+        Command::Tree { input } => print_tree(&input),
+        Command::View { input, output } => write_view(&input, &output),
         Command::InstallPlugins { dest, sources } => install(&dest, &sources),
     };
     match result {
@@ -192,21 +203,39 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The spans under `path`, with unreadable records reported on stderr.
-fn read_spans(path: &Path) -> anyhow::Result<Vec<spans_file::SpanRecord>> {
-    let set =
-        spans_file::read_spans(path).with_context(|| format!("cannot read {}", path.display()))?;
+/// The spans under `input`, with the first unreadable records reported on stderr and
+/// the rest counted.
+fn read_spans(input: &SpanInput) -> anyhow::Result<Vec<spans_file::SpanRecord>> {
+    let limits = spans_file::Limits {
+        max_total_bytes: input.max_mib.saturating_mul(1 << 20),
+        ..spans_file::Limits::default()
+    };
+    let set = match spans_file::read_all(&input.paths, &limits) {
+        Err(error @ spans_file::ReadError::TooLarge { .. }) => {
+            bail!("{error} ({} MiB; raise it with --max-mib)", input.max_mib)
+        }
+        read => read?,
+    };
     for problem in &set.problems {
         eprintln!("warning: {problem}");
     }
+    let not_shown = set.problem_count - set.problems.len() as u64;
+    if not_shown > 0 {
+        eprintln!("warning: and {not_shown} more unreadable records or lines (not shown)");
+    }
     if set.spans.is_empty() {
-        bail!("no spans found in {}", path.display());
+        bail!("no spans found in {}", shown_paths(&input.paths));
     }
     Ok(set.spans)
 }
 
-fn print_tree(path: &Path) -> anyhow::Result<()> {
-    print!("{}", tree::render_trees(&read_spans(path)?));
+fn shown_paths(paths: &[PathBuf]) -> String {
+    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    shown.join(", ")
+}
+
+fn print_tree(input: &SpanInput) -> anyhow::Result<()> {
+    print!("{}", tree::render_trees(&read_spans(input)?));
     Ok(())
 }
 
@@ -262,12 +291,15 @@ fn install(dest: &Path, sources: &[PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_view(path: &Path, output: &Path) -> anyhow::Result<()> {
+fn write_view(input: &SpanInput, output: &Path) -> anyhow::Result<()> {
     // Writing the page over a span file would destroy the spans it shows.
     if let Ok(target) = std::fs::metadata(output) {
         use std::os::unix::fs::MetadataExt;
-        let inputs = spans_file::span_files(path).unwrap_or_default();
-        if let Some(input) = inputs.iter().find(|input| {
+        let inputs = input
+            .paths
+            .iter()
+            .flat_map(|path| spans_file::span_files(path).unwrap_or_default());
+        if let Some(input) = inputs.into_iter().find(|input| {
             std::fs::metadata(input)
                 .is_ok_and(|m| m.dev() == target.dev() && m.ino() == target.ino())
         }) {
@@ -278,7 +310,7 @@ fn write_view(path: &Path, output: &Path) -> anyhow::Result<()> {
             );
         }
     }
-    let spans = read_spans(path)?;
+    let spans = read_spans(input)?;
     std::fs::write(output, waterfall::render_html(&spans))
         .with_context(|| format!("cannot write {}", output.display()))?;
     println!("wrote {} ({} spans)", output.display(), spans.len());
