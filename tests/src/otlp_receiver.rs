@@ -44,6 +44,11 @@ pub enum Reply {
     Garbage {
         bytes: usize,
     },
+    /// 200 with this body and content type, as given (hand-made responses).
+    Body {
+        content_type: &'static str,
+        body: Vec<u8>,
+    },
 }
 
 /// One request as received.
@@ -365,6 +370,10 @@ async fn handle(
                 vec![0xffu8; *bytes],
             )
                 .into_response(),
+        ),
+        Reply::Body { content_type, body } => (
+            200,
+            ([("content-type", *content_type)], body.clone()).into_response(),
         ),
         Reply::PartialSuccess { rejected, message } => (
             200,

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod encode;
+pub mod response;
 pub mod settings;
 pub mod transport;
 pub mod worker;

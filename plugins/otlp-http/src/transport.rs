@@ -3,17 +3,16 @@
 //! `Retry-After` honoured, OTLP partial success read back.
 //!
 //! Nobody on the other end is trusted: redirects are never followed (the configured
-//! headers carry credentials, and OTLP backends do not redirect), response bodies are
-//! read up to [`MAX_RESPONSE_BYTES`], and what a backend says is logged cut short,
-//! with control characters escaped, once per distinct message and interval.
+//! headers carry credentials, and OTLP backends do not redirect), error bodies are
+//! read up to [`MAX_RESPONSE_BYTES`] and 2xx bodies as [`crate::response`] says, and
+//! what a backend says is logged cut short, with control characters escaped, once per
+//! distinct message and interval.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read as _;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
-use prost::Message;
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
@@ -22,6 +21,7 @@ use reqwest::StatusCode;
 use spanplug_api::text::escape_controls;
 use spanplug_api::Logger;
 
+use crate::response;
 use crate::settings::{Compression, Protocol, Settings};
 
 const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
@@ -29,7 +29,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long a retry sleep runs before it checks whether the deadline moved.
 const SLEEP_SLICE: Duration = Duration::from_millis(50);
 const BODY_SNIPPET_CHARS: usize = 200;
-/// The most of a response body read; the rest is discarded unread.
+/// The most of an error response's body read; the rest is discarded unread.
 pub const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
 /// A backend's message (partial success) is logged once per this interval.
 const MESSAGE_LOG_INTERVAL: Duration = Duration::from_secs(60);
@@ -189,9 +189,10 @@ impl Transport {
         })
     }
 
-    /// Sends `body`, retrying until it is delivered, refused, or `deadline()` passes.
-    /// `deadline` is re-read between attempts: shutdown can bring it forward.
-    pub fn send(&self, body: &[u8], deadline: &dyn Fn() -> Instant) -> Outcome {
+    /// Sends `body` (`spans` spans), retrying until it is delivered, refused, or
+    /// `deadline()` passes. `deadline` is re-read between attempts: shutdown can bring
+    /// it forward.
+    pub fn send(&self, body: &[u8], spans: u64, deadline: &dyn Fn() -> Instant) -> Outcome {
         let mut backoff = INITIAL_BACKOFF;
         let mut attempts = 0;
         loop {
@@ -210,7 +211,9 @@ impl Transport {
                 .body(body.to_vec())
                 .send();
             let (retry_after, last_error) = match result {
-                Ok(response) if response.status().is_success() => return self.delivered(response),
+                Ok(response) if response.status().is_success() => {
+                    return self.delivered(response, spans)
+                }
                 Ok(response) if is_retryable(response.status()) => (
                     retry_after(&response),
                     format!("HTTP {}", response.status().as_u16()),
@@ -241,35 +244,40 @@ impl Transport {
         }
     }
 
-    fn delivered(&self, response: Response) -> Outcome {
-        let is_json = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        let bytes = bounded_body(response);
-        let parsed = if bytes.is_empty() {
-            None
-        } else if is_json || self.protocol == Protocol::Json {
-            serde_json::from_slice::<ExportTraceServiceResponse>(&bytes).ok()
+    /// A 2xx: the batch is delivered, less what a partial success rejects. A count
+    /// that is not one (negative) rejects nothing, one above `spans` rejects them all,
+    /// and a body that could not be read whole is counted by what was read; each is
+    /// logged, once per distinct line and interval.
+    fn delivered(&self, response: Response, spans: u64) -> Outcome {
+        let content_type = response.headers().get(CONTENT_TYPE);
+        let json = response::is_json(
+            content_type.and_then(|v| v.to_str().ok()),
+            self.protocol == Protocol::Json,
+        );
+        let answer = response::read(response, json);
+        let (rejected, odd_count) = answer.rejected_of(spans);
+        let problem = answer.problem.as_ref().map(|problem| {
+            let problem = self.snippet(problem);
+            format!("its response could not be read whole: {problem}")
+        });
+        let notes: Vec<String> = odd_count.into_iter().chain(problem).collect();
+        let notes = if notes.is_empty() {
+            String::new()
         } else {
-            ExportTraceServiceResponse::decode(bytes.as_slice()).ok()
+            format!(" ({})", notes.join("; "))
         };
-        let rejected = match parsed.and_then(|r| r.partial_success) {
-            Some(partial) if partial.rejected_spans > 0 || !partial.error_message.is_empty() => {
-                let message =
-                    escape_controls(&self.redact(&partial.error_message), BODY_SNIPPET_CHARS)
-                        .into_owned();
-                if self.first_time_lately(&message) {
-                    self.logger.warn(&format!(
-                        "{} accepted a batch partially: {} spans rejected: {message}",
-                        self.endpoint_for_logs, partial.rejected_spans,
-                    ));
-                }
-                u64::try_from(partial.rejected_spans).unwrap_or(0)
-            }
-            _ => 0,
-        };
+        let message = self.snippet(&answer.error_message);
+        // Logged once per message and notes, whatever the count.
+        if (answer.is_partial() || !notes.is_empty())
+            && self.first_time_lately(&format!("{notes}{message}"))
+        {
+            let endpoint = &self.endpoint_for_logs;
+            self.logger.warn(&if answer.is_partial() {
+                format!("{endpoint} accepted a batch partially: {rejected} spans rejected{notes}: {message}")
+            } else {
+                format!("{endpoint} accepted a batch, counted as delivered{notes}")
+            });
+        }
         Outcome::Delivered { rejected }
     }
 
@@ -309,10 +317,11 @@ impl Transport {
             )
         } else {
             let body = String::from_utf8_lossy(&bounded_body(response)).into_owned();
-            // Redact the whole body first: a cut could split a secret and hide it.
-            let snippet =
-                escape_controls(self.redact(&body).trim(), BODY_SNIPPET_CHARS).into_owned();
-            format!("HTTP {} (not retried): {snippet}", status.as_u16())
+            format!(
+                "HTTP {} (not retried): {}",
+                status.as_u16(),
+                self.snippet(&body)
+            )
         };
         let first = self
             .logged_statuses
@@ -329,6 +338,12 @@ impl Transport {
             reason,
             logged: true,
         }
+    }
+
+    /// What a backend said, safe to log: redacted whole first (a cut could split a
+    /// secret and hide it), then cut short with control characters escaped.
+    fn snippet(&self, text: &str) -> String {
+        escape_controls(self.redact(text).trim(), BODY_SNIPPET_CHARS).into_owned()
     }
 
     /// Backends sometimes echo credentials in error bodies.

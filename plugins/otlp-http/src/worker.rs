@@ -238,7 +238,7 @@ impl Shared {
             Some(shutdown) => shutdown.min(export_deadline),
             None => export_deadline,
         };
-        match self.transport.send(&body, &deadline) {
+        match self.transport.send(&body, count, &deadline) {
             Outcome::Delivered { rejected } => {
                 self.counts
                     .delivered
