@@ -237,6 +237,78 @@ fn check_reports_unknown_config_keys() {
     assert!(text.contains("unknown field `exporter_import_paths`, expected one of `enabled`, `sampling_ratio`, `exporter_import_path`"), "{text}");
 }
 
+/// Each console_file factory refuses keys of its entry's own `config` it does not
+/// read, naming the key and the valid ones; the shared `exporter_config` is not checked.
+#[test]
+fn check_refuses_a_misspelt_console_file_key_naming_it_and_the_valid_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("service.yaml");
+    for (entry, expected) in [
+        (
+            "{import_path: console_file:default_tracing_exporter, config: {log_dri: /tmp/x}}",
+            "unknown config key `log_dri` for console_file:default_tracing_exporter; valid keys: log_dir, file_name, format, flush_interval_ms",
+        ),
+        (
+            "{import_path: console_file:debug_span_processor, config: {log_dir: /tmp/x}}",
+            "unknown config key `log_dir` for console_file:debug_span_processor; valid keys: format, flush_interval_ms",
+        ),
+    ] {
+        std::fs::write(
+            &config,
+            format!("tracing_config:\n  exporter_import_path: [{entry}]\n  exporter_config: {{shared_by_others: 1}}\n"),
+        )
+        .unwrap();
+        let output = spanplug(&["check", config.to_str().unwrap()]);
+        let text = stdout(&output);
+        assert!(!output.status.success(), "{text}");
+        assert!(text.contains(expected), "{text}");
+    }
+}
+
+/// `spanplug check` is a dry run: wherever console_file would write (the default
+/// folder under `$XDG_RUNTIME_DIR`, an entry's own `log_dir`, stdout), nothing is
+/// created or written.
+#[test]
+fn a_console_file_check_creates_nothing_wherever_spans_would_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("runtime");
+    std::fs::create_dir(&runtime).unwrap();
+    let config = dir.path().join("service.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "tracing_config:\n  exporter_import_path:\n    - console_file:default_tracing_exporter\n    - {{import_path: console_file:default_tracing_exporter, config: {{log_dir: {}, format: jsonl}}}}\n    - console_file:debug_span_processor\n",
+            dir.path().join("entry/logs").display()
+        ),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_spanplug"))
+        .args(["check", config.to_str().unwrap(), "--service-name", "dry"])
+        .env("SPANPLUG_PLUGIN_PATH", plugin_dir())
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env_remove("SPANPLUG_LOG_DIR")
+        .env_remove("SPANPLUG_TRACING_EXPORTER_IMPORT_PATH")
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}{}", stderr(&output));
+    assert!(
+        text.contains(&format!(
+            "console_file({}/spanplug/logs/spans/dry_",
+            runtime.display()
+        )) && text.contains("console_file(stdout, dry run)"),
+        "{text}"
+    );
+    assert_eq!(text.matches(", dry run)").count(), 3, "{text}");
+    let mut left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["runtime", "service.yaml"]);
+    assert_eq!(std::fs::read_dir(&runtime).unwrap().count(), 0);
+}
+
 #[test]
 fn tree_prints_the_python_reference_spans() {
     let reference = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -14,6 +14,12 @@
 //! - `format`: `pretty` (default, the Python layout) or `jsonl` (one compact object
 //!   per line, in `<service>_<pid>.jsonl`).
 //! - `flush_interval_ms`: how often buffered spans reach the file (default 1000).
+//!
+//! `debug_span_processor` reads `format` and `flush_interval_ms` only. Keys an entry's
+//! own `config` gives that its factory does not read are refused, naming them and the
+//! valid ones (the shared `exporter_config` is not checked: other plugins read it too).
+//! In a dry run (`spanplug check`) the destination is checked, nothing is created and
+//! nothing written.
 
 #![warn(missing_docs)]
 
@@ -32,8 +38,14 @@ use spanplug_api::{PluginContext, Processor};
 use crate::format::Layout;
 use crate::sink::{ConsoleProcessor, Destination, Settings};
 
+/// The settings `debug_span_processor` reads.
+const STDOUT_KEYS: [&str; 2] = ["format", "flush_interval_ms"];
+/// The settings `default_tracing_exporter` reads.
+const FILE_KEYS: [&str; 4] = ["log_dir", "file_name", "format", "flush_interval_ms"];
+
 /// Factory `default_tracing_exporter`: spans to a file in `<log_dir>/spans/`.
 pub fn default_tracing_exporter(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+    ctx.check_keys(&FILE_KEYS)?;
     let (root, log_dir, root_may_be_link) = match ctx.config_value("log_dir") {
         Some(dir) => (PathBuf::from(dir), PathBuf::from(dir), true),
         None => {
@@ -70,6 +82,7 @@ fn default_base() -> PathBuf {
 
 /// Factory `debug_span_processor`: spans to stdout, for debugging.
 pub fn debug_span_processor(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+    ctx.check_keys(&STDOUT_KEYS)?;
     start(ctx, Destination::Stdout)
 }
 

@@ -139,6 +139,9 @@ impl ConsoleProcessor {
                 let name = format!("console_file({})", file.path.display());
                 (Sink::File(file), name)
             }
+            Destination::Stdout if settings.dry_run => {
+                (Sink::Nowhere, "console_file(stdout, dry run)".into())
+            }
             Destination::Stdout => (Sink::Stdout, "console_file(stdout)".into()),
         };
         let write_every_span = matches!(sink, Sink::Stdout);
