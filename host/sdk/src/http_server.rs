@@ -12,7 +12,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Duration;
 
 use axum::extract::MatchedPath;
 use http::{HeaderValue, Request, Response};
@@ -25,6 +24,11 @@ use tower_service::Service;
 
 use crate::propagation;
 use crate::request_context::RequestContext;
+
+mod serving;
+mod write_deadline;
+
+pub use serving::{serve, ServeLimits};
 
 const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The methods the HTTP semantic conventions know; others are recorded as `_OTHER`.
@@ -213,130 +217,5 @@ where
                 response
             })
         })
-    }
-}
-
-/// Limits for [`serve`]: how long a client may take, and how long shutdown waits.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct ServeLimits {
-    /// A client must send a request's headers within this (default 10 s).
-    pub header_read_timeout: Duration,
-    /// A request (reading its body included) must be answered within this, or it gets
-    /// `408 Request Timeout` (default 30 s).
-    pub request_timeout: Duration,
-    /// After the shutdown signal, open requests get this long to finish before their
-    /// connections are closed (default 5 s).
-    pub drain_timeout: Duration,
-}
-
-impl Default for ServeLimits {
-    fn default() -> Self {
-        ServeLimits {
-            header_read_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            drain_timeout: Duration::from_secs(5),
-        }
-    }
-}
-
-impl ServeLimits {
-    /// How long a client may take to send its request headers.
-    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.header_read_timeout = timeout;
-        self
-    }
-
-    /// How long one request may take before it is answered with 408.
-    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// How long shutdown waits for requests in flight before closing them.
-    pub fn with_drain_timeout(mut self, timeout: Duration) -> Self {
-        self.drain_timeout = timeout;
-        self
-    }
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then drains: no new
-/// connections, idle ones closed, open requests given `drain_timeout`, and whatever is
-/// left closed, so SIGTERM ends the process on time whatever clients do. Clients
-/// slower than the limits (half-sent headers, a trickled body) are dropped.
-/// `axum::serve` has none of these limits.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    shutdown: impl Future<Output = ()>,
-    limits: ServeLimits,
-) {
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    let (closing, closed) = tokio::sync::watch::channel(false);
-    let mut connections = tokio::task::JoinSet::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (stream, _) = tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of descriptors, say: wait a little rather than spin.
-                    log::warn!("accepting a connection failed: {error}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let router = router.clone();
-        let limits = limits.clone();
-        let mut closed = closed.clone();
-        connections.spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let mut router = router.clone();
-                let timeout = limits.request_timeout;
-                async move {
-                    let call = async {
-                        std::future::poll_fn(|cx| {
-                            Service::<Request<hyper::body::Incoming>>::poll_ready(&mut router, cx)
-                        })
-                        .await?;
-                        router.call(request).await
-                    };
-                    match tokio::time::timeout(timeout, call).await {
-                        Ok(response) => response,
-                        Err(_) => Ok(axum::response::IntoResponse::into_response(
-                            http::StatusCode::REQUEST_TIMEOUT,
-                        )),
-                    }
-                }
-            });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout)
-                .serve_connection(TokioIo::new(stream), service);
-            let mut connection = std::pin::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => return,
-                _ = closed.wait_for(|closing| *closing) => {}
-            }
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
-        });
-        // Finished connections are reaped as we go.
-        while connections.try_join_next().is_some() {}
-    }
-    let _ = closing.send(true);
-    let drained = tokio::time::timeout(limits.drain_timeout, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        log::warn!(
-            "closing {} connections still open {:?} after shutdown began",
-            connections.len(),
-            limits.drain_timeout
-        );
-        connections.abort_all();
     }
 }
