@@ -317,11 +317,7 @@ fn boundary(options: &Options) -> anyhow::Result<()> {
                     &spanplug_otlp_http::settings::OTLP,
                     ctx,
                 )?;
-                spanplug_otlp_http::worker::Exporter::start(
-                    settings,
-                    Default::default(),
-                    ctx.logger(),
-                )
+                spanplug_otlp_http::worker::Exporter::start(settings, ctx.logger())
             },
         )
         .map_err(anyhow::Error::msg)?;

@@ -193,11 +193,26 @@ def processors(
     ``exporter_defaults``: ``exporter_config`` values used where the config sets
     none (``spanplug.ray`` passes Ray's logs folder this way).
 
+    Each span is exported with the resource of the provider that made it
+    (``TracerProvider(resource=...)``); one processor may serve several providers.
+
     Returns one :class:`SpanplugProcessor` running every entry in order, or an empty
     list when tracing is disabled. Raises :class:`SpanplugError` with the host's
     message (every folder searched, both ABI versions, the key at fault) when a
     plugin cannot be loaded, unless ``on_error: warn``.
     """
+    pipeline = _load_pipeline(import_paths, config, exporter_defaults)
+    if pipeline is None:
+        return []
+    return [SpanplugProcessor(pipeline)]
+
+
+def _load_pipeline(
+    import_paths: Optional[Union[str, Sequence[str]]],
+    config: ConfigArg,
+    exporter_defaults: Optional[Mapping[str, str]],
+) -> Optional[_Pipeline]:
+    """The pipeline :func:`processors` runs, or None when tracing is disabled."""
     if isinstance(import_paths, str):
         import_paths = [part.strip() for part in import_paths.split(",") if part.strip()]
     config_yaml: Optional[str] = None
@@ -207,8 +222,9 @@ def processors(
         config_yaml = json.dumps({"tracing_config": dict(config)})
     elif config is not None:
         config_file = os.fspath(config)
+    # What plugins see at load; each span then carries its own provider's resource.
     resource = Resource.create()
-    pipeline = _Pipeline.load(
+    return _Pipeline.load(
         list(import_paths) if import_paths is not None else None,
         config_yaml,
         config_file,
@@ -216,7 +232,3 @@ def processors(
         resource,
         [(str(k), str(v)) for k, v in (exporter_defaults or {}).items()],
     )
-    if pipeline is None:
-        return []
-    return [SpanplugProcessor(pipeline)]
-

@@ -2,24 +2,15 @@
 //!
 //! `on_end` encodes each span into one buffer — the bytes of an OTLP `Span` message —
 //! instead of building a tree of owned messages (about twenty allocations a span).
-//! The export thread then frames those bytes into an `ExportTraceServiceRequest`:
-//! protobuf lets a repeated message field be written as the concatenation of its
-//! encoded elements, so the spans are copied into the request as they are.
+//! The export thread then frames those bytes into an `ExportTraceServiceRequest`
+//! ([`crate::batch`]): protobuf lets a repeated message field be written as the
+//! concatenation of its encoded elements, so the spans are copied into the request
+//! as they are.
 
-use std::cell::RefCell;
-use std::io::Write;
-use std::sync::Arc;
-
-use flate2::{write::GzEncoder, Compression as GzLevel};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
 use prost::Message;
 use spanplug_api as api;
-
-use crate::settings::{Compression, Protocol};
 
 /// OTLP span flags: bit 8 says the remote bit (bit 9) is known.
 const CONTEXT_HAS_IS_REMOTE: u32 = 0x100;
@@ -29,14 +20,14 @@ fn flags(trace_flags: u8, is_remote: bool) -> u32 {
     u32::from(trace_flags) | CONTEXT_HAS_IS_REMOTE | if is_remote { CONTEXT_IS_REMOTE } else { 0 }
 }
 
-fn put_len_delimited(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
+pub(crate) fn put_len_delimited(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
     encode_key(tag, WireType::LengthDelimited, buf);
     encode_varint(bytes.len() as u64, buf);
     buf.extend_from_slice(bytes);
 }
 
 /// A string or bytes field; proto3 leaves empty ones out.
-fn put_bytes(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
+pub(crate) fn put_bytes(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
     if !bytes.is_empty() {
         put_len_delimited(buf, tag, bytes);
     }
@@ -193,19 +184,22 @@ pub fn span(view: &api::SpanView<'_>) -> Vec<u8> {
     buf
 }
 
-/// Owned attribute messages, for the resource and scopes (built once, not per span):
-/// written by the same encoder as spans and decoded, so there is one conversion.
+/// An owned value message, written by the same encoder as spans and decoded, so
+/// that there is one conversion.
+pub fn any_value(value: &api::Value<'_>) -> AnyValue {
+    let mut bytes = Vec::new();
+    put_any_value(&mut bytes, value);
+    AnyValue::decode(bytes.as_slice()).expect("our own encoding decodes")
+}
+
+/// Owned attribute messages, for resources and scopes (converted once, not per span).
 pub fn key_values(attributes: &[api::KeyValue<'_>]) -> Vec<KeyValue> {
     attributes
         .iter()
-        .map(|kv| {
-            let mut bytes = Vec::new();
-            put_any_value(&mut bytes, &kv.value);
-            KeyValue {
-                key: kv.key.to_string(),
-                value: Some(AnyValue::decode(bytes.as_slice()).expect("our own encoding decodes")),
-                ..Default::default()
-            }
+        .map(|kv| KeyValue {
+            key: kv.key.to_string(),
+            value: Some(any_value(&kv.value)),
+            ..Default::default()
         })
         .collect()
 }
@@ -218,163 +212,6 @@ pub fn string_key_value(key: &str, value: &str) -> KeyValue {
             value: Some(any_value::Value::StringValue(value.to_string())),
         }),
         ..Default::default()
-    }
-}
-
-/// The instrumentation scope a span came from, shared by the spans that have it.
-#[derive(Debug, PartialEq)]
-pub struct Scope {
-    scope: InstrumentationScope,
-    schema_url: String,
-}
-
-impl Scope {
-    /// Whether a scope without attributes matches this one (the common case, checked
-    /// without allocating).
-    fn is(&self, view: &api::InstrumentationScope<'_>) -> bool {
-        view.attributes.is_empty()
-            && self.scope.attributes.is_empty()
-            && self.scope.name == view.name.as_str()
-            && self.scope.version == view.version.map(|v| v.as_str()).unwrap_or_default()
-            && self.schema_url == view.schema_url.map(|v| v.as_str()).unwrap_or_default()
-    }
-}
-
-thread_local! {
-    /// The last scope this thread saw: most threads end spans of one tracer.
-    static LAST_SCOPE: RefCell<Option<Arc<Scope>>> = const { RefCell::new(None) };
-}
-
-/// The span's scope, shared: the thread's last one when it matches.
-pub fn scope(view: &api::InstrumentationScope<'_>) -> Arc<Scope> {
-    LAST_SCOPE.with(|last| {
-        let mut last = last.borrow_mut();
-        match last.as_ref() {
-            Some(scope) if scope.is(view) => Arc::clone(scope),
-            _ => {
-                let scope = Arc::new(Scope {
-                    scope: InstrumentationScope {
-                        name: view.name.to_string(),
-                        version: view.version.map(|v| v.to_string()).unwrap_or_default(),
-                        attributes: key_values(view.attributes.as_slice()),
-                        dropped_attributes_count: 0,
-                    },
-                    schema_url: view.schema_url.map(|v| v.to_string()).unwrap_or_default(),
-                });
-                *last = Some(Arc::clone(&scope));
-                scope
-            }
-        }
-    })
-}
-
-/// Spans grouped by scope, in the order their scopes first appear.
-fn by_scope(spans: &[(Arc<Scope>, Vec<u8>)]) -> Vec<(&Scope, Vec<&[u8]>)> {
-    let mut groups: Vec<(&Scope, Vec<&[u8]>)> = Vec::new();
-    for (scope, span) in spans {
-        match groups
-            .iter_mut()
-            .find(|(s, _)| std::ptr::eq(*s, &**scope) || *s == &**scope)
-        {
-            Some((_, group)) => group.push(span),
-            None => groups.push((scope, vec![span])),
-        }
-    }
-    groups
-}
-
-fn len_delimited_size(tag: u32, len: usize) -> usize {
-    prost::encoding::key_len(tag) + encoded_len_varint(len as u64) + len
-}
-
-/// The protobuf `ExportTraceServiceRequest` holding `spans`, framed around their bytes.
-fn request_bytes(resource: &Resource, spans: &[(Arc<Scope>, Vec<u8>)]) -> Vec<u8> {
-    let groups = by_scope(spans);
-    let scope_spans_len = |scope: &Scope, group: &[&[u8]]| {
-        let scope_len = scope.scope.encoded_len();
-        len_delimited_size(1, scope_len)
-            + group
-                .iter()
-                .map(|span| len_delimited_size(2, span.len()))
-                .sum::<usize>()
-            + if scope.schema_url.is_empty() {
-                0
-            } else {
-                len_delimited_size(3, scope.schema_url.len())
-            }
-    };
-    let resource_len = resource.encoded_len();
-    let resource_spans_len = len_delimited_size(1, resource_len)
-        + groups
-            .iter()
-            .map(|(scope, group)| len_delimited_size(2, scope_spans_len(scope, group)))
-            .sum::<usize>();
-    let mut out = Vec::with_capacity(len_delimited_size(1, resource_spans_len));
-    encode_key(1, WireType::LengthDelimited, &mut out);
-    encode_varint(resource_spans_len as u64, &mut out);
-    encode_key(1, WireType::LengthDelimited, &mut out);
-    encode_varint(resource_len as u64, &mut out);
-    resource.encode_raw(&mut out);
-    for (scope, group) in &groups {
-        encode_key(2, WireType::LengthDelimited, &mut out);
-        encode_varint(scope_spans_len(scope, group) as u64, &mut out);
-        encode_key(1, WireType::LengthDelimited, &mut out);
-        encode_varint(scope.scope.encoded_len() as u64, &mut out);
-        scope.scope.encode_raw(&mut out);
-        for span in group {
-            put_len_delimited(&mut out, 2, span);
-        }
-        put_bytes(&mut out, 3, scope.schema_url.as_bytes());
-    }
-    out
-}
-
-/// The same request as messages, for the JSON encoding.
-fn request_message(
-    resource: &Resource,
-    spans: &[(Arc<Scope>, Vec<u8>)],
-) -> ExportTraceServiceRequest {
-    let scope_spans = by_scope(spans)
-        .into_iter()
-        .map(|(scope, group)| ScopeSpans {
-            scope: Some(scope.scope.clone()),
-            spans: group
-                .into_iter()
-                .map(|bytes| Span::decode(bytes).expect("our own encoding decodes"))
-                .collect(),
-            schema_url: scope.schema_url.clone(),
-        })
-        .collect();
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(resource.clone()),
-            scope_spans,
-            schema_url: String::new(),
-        }],
-    }
-}
-
-/// The HTTP body for a batch: protobuf or JSON, optionally gzipped.
-pub fn body(
-    resource: &Resource,
-    spans: &[(Arc<Scope>, Vec<u8>)],
-    protocol: Protocol,
-    compression: Compression,
-) -> Vec<u8> {
-    let plain = match protocol {
-        Protocol::Protobuf => request_bytes(resource, spans),
-        Protocol::Json => serde_json::to_vec(&request_message(resource, spans))
-            .expect("OTLP messages always serialize"),
-    };
-    match compression {
-        Compression::None => plain,
-        Compression::Gzip => {
-            let mut encoder = GzEncoder::new(Vec::with_capacity(plain.len() / 4), GzLevel::fast());
-            encoder
-                .write_all(&plain)
-                .and_then(|()| encoder.finish())
-                .expect("gzip into memory cannot fail")
-        }
     }
 }
 

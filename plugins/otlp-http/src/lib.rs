@@ -14,30 +14,21 @@
 
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod encode;
 pub mod response;
 pub mod settings;
 pub mod transport;
 pub mod worker;
 
-use opentelemetry_proto::tonic::resource::v1::Resource;
 use spanplug_api::{PluginContext, Processor};
 
 use crate::settings::{Preset, Settings, OTLP};
 use crate::worker::Exporter;
 
 fn start(settings: Settings, ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
-    let mut attributes = encode::key_values(ctx.resource_attributes());
-    for (key, value) in &settings.resource_overrides {
-        attributes.retain(|kv| kv.key != *key);
-        attributes.push(encode::string_key_value(key, value));
-    }
-    let resource = Resource {
-        attributes,
-        ..Default::default()
-    };
     let logger = ctx.logger();
-    let exporter = Exporter::start(settings, resource, logger.clone())?;
+    let exporter = Exporter::start(settings, logger.clone())?;
     logger.info(&format!(
         "exporting to {}",
         spanplug_api::SpanProcessor::name(&exporter)

@@ -7,11 +7,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::resource::v1::Resource;
 use spanplug_api::settings::deadline_after;
 use spanplug_api::{Logger, SpanProcessor, SpanView};
 
-use crate::encode::{self, Scope};
+use crate::batch::{self, Queued};
 use crate::settings::Settings;
 use crate::transport::{Outcome, Transport};
 
@@ -31,7 +30,6 @@ pub struct Exporter {
 struct Shared {
     name: String,
     settings: Settings,
-    resource: Resource,
     transport: Transport,
     logger: Logger,
     state: Mutex<State>,
@@ -58,7 +56,7 @@ struct Counts {
 }
 
 struct State {
-    queue: VecDeque<(Arc<Scope>, Vec<u8>)>,
+    queue: VecDeque<Queued>,
     /// Spans taken off the queue and finished with (delivered, failed or rejected).
     settled: u64,
     /// The highest `accepted` count a flush is waiting for.
@@ -76,12 +74,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Exporter {
     /// Starts the export thread; an error if the HTTP client or the thread cannot be
     /// set up.
-    pub fn start(settings: Settings, resource: Resource, logger: Logger) -> Result<Self, String> {
+    pub fn start(settings: Settings, logger: Logger) -> Result<Self, String> {
         let transport = Transport::new(&settings, logger.clone())?;
         let name = format!("otlp_http({})", settings.endpoint_for_logs());
         let shared = Arc::new(Shared {
             name,
-            resource,
             transport,
             logger,
             state: Mutex::new(State {
@@ -179,7 +176,7 @@ impl Shared {
         let mut next_scheduled = Instant::now() + self.settings.batch.schedule_delay;
         let mut last_drop_report = (Instant::now(), 0u64);
         loop {
-            let batch: Vec<(Arc<Scope>, Vec<u8>)> = {
+            let batch: Vec<Queued> = {
                 let mut state = lock(&self.state);
                 loop {
                     let urgent = state.queue.len() >= batch_size
@@ -220,15 +217,15 @@ impl Shared {
         }
     }
 
-    fn export(&self, batch: Vec<(Arc<Scope>, Vec<u8>)>) {
+    fn export(&self, batch: Vec<Queued>) {
         #[cfg(feature = "fault-injection")]
         if std::env::var("SPANPLUG_FAULT_INJECTION").as_deref() == Ok("otlp_worker_panic") {
             panic!("fault injection: otlp_worker_panic");
         }
         let count = batch.len() as u64;
-        let body = encode::body(
-            &self.resource,
+        let body = batch::body(
             &batch,
+            &self.settings.resource_overrides,
             self.settings.protocol,
             self.settings.compression,
         );
@@ -318,7 +315,7 @@ impl SpanProcessor for Exporter {
                 .fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let item = (encode::scope(span.scope), encode::span(span));
+        let item = Queued::new(span);
         let mut state = lock(&shared.state);
         if state.stopped || state.shutdown_deadline.is_some() {
             let counter = if state.died {
