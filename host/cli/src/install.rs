@@ -9,12 +9,14 @@
 //! would refuse to load from is refused up front; two sources with one file name
 //! are refused.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
+
+use crate::staged;
 
 /// The symbol every spanplug plugin exports (abi_stable's root-module loader).
 const ROOT_MODULE_SYMBOL: &[u8] = b"_1as_0lib_1header_0root_bmodule_bloader";
@@ -218,43 +220,28 @@ fn plugins_in(dir: &Path) -> Result<Vec<PathBuf>, InstallError> {
 /// A staged copy in the target folder, removed unless it is renamed into place.
 struct Staged {
     source: PathBuf,
-    staging: PathBuf,
-    target: PathBuf,
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.staging);
-    }
+    copy: staged::Staged,
 }
 
 fn stage(source: &Path, dest: &Path) -> Result<Staged, InstallError> {
     let mut file = open_source(source)?;
     let name = source.file_name().expect("a regular file has a name");
-    let staging = dest.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let target = dest.join(name);
+    let (copy, mut written) = staged::Staged::create(&target, 0o755).map_err(io(&target))?;
+    let staging = copy.staging().to_path_buf();
     let staged = Staged {
         source: source.to_path_buf(),
-        staging: staging.clone(),
-        target: dest.join(name),
+        copy,
     };
-    // Created exclusively: never through a link someone left at that name.
-    let mut copy = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o755)
-        .open(&staging)
-        .map_err(io(&staging))?;
     std::io::Seek::rewind(&mut file).map_err(io(source))?;
-    std::io::copy(&mut file, &mut copy).map_err(io(&staging))?;
+    std::io::copy(&mut file, &mut written).map_err(io(&staging))?;
     // Not writable by group or others whatever the umask: the host refuses such plugins.
-    copy.set_permissions(fs::Permissions::from_mode(0o755))
+    written
+        .set_permissions(fs::Permissions::from_mode(0o755))
         .map_err(io(&staging))?;
-    copy.flush()
-        .and_then(|()| copy.sync_all())
+    written
+        .flush()
+        .and_then(|()| written.sync_all())
         .map_err(io(&staging))?;
     Ok(staged)
 }
@@ -305,7 +292,7 @@ pub fn install_plugins(
         .iter()
         .map(|s| Outcome {
             source: s.source.clone(),
-            result: probe(&s.staging),
+            result: probe(s.copy.staging()),
         })
         .collect();
     if outcomes.iter().any(|o| o.result.is_err()) {
@@ -313,11 +300,12 @@ pub fn install_plugins(
         return Err(Repr::NotLoadable { outcomes }.into());
     }
     let mut installed = Vec::new();
-    for (staged, outcome) in staged.iter().zip(outcomes) {
-        fs::rename(&staged.staging, &staged.target).map_err(io(&staged.target))?;
+    for (staged, outcome) in staged.into_iter().zip(outcomes) {
+        let target = staged.copy.target().to_path_buf();
+        staged.copy.rename_into_place().map_err(io(&target))?;
         let probed = outcome.result.expect("checked above");
         installed.push(Installed {
-            path: staged.target.clone(),
+            path: target,
             api_version: probed.api_version,
             functions: probed.functions,
         });

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
 use crate::spans_file::SpanRecord;
+use crate::terminal::escape;
 
 /// Indentation stops at this depth; deeper lines say their depth instead, so that the
 /// output stays linear in the number of spans however deep a trace is.
@@ -17,8 +18,8 @@ pub const MAX_INDENT: usize = 32;
 /// Renders every trace in `spans`, oldest first; children are ordered by start time.
 /// Iterative and linear in spans: a span whose parent is not in the file is shown as
 /// a root flagged with its remote parent; spans in a parent cycle (which no root
-/// reaches) are shown after the rest, flagged; none is dropped. Control characters
-/// in names and descriptions are escaped.
+/// reaches) are shown after the rest, flagged; none is dropped. Names, descriptions
+/// and ids go through [`escape`] (terminal controls, bidi overrides, line separators).
 pub fn render_trees(spans: &[SpanRecord]) -> String {
     let mut traces: BTreeMap<&str, Vec<&SpanRecord>> = BTreeMap::new();
     for span in spans {
@@ -180,12 +181,6 @@ impl Printer<'_, '_> {
     }
 }
 
-/// Control characters (terminal escapes, newlines) as `\u{1b}`, so a span name
-/// cannot move the cursor or fake a line.
-fn escape(text: &str) -> std::borrow::Cow<'_, str> {
-    spanplug_api::text::escape_controls(text, usize::MAX)
-}
-
 /// The deployment a span ran in (Ray Serve's attribute), else its service.
 fn label(span: &SpanRecord) -> Option<&str> {
     span.attributes
@@ -282,12 +277,17 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_are_escaped() {
-        let text = render_trees(&[span(1, None, "\u{1b}[2Jevil\nline")]);
+    fn control_and_bidi_characters_are_escaped() {
+        let mut hostile = span(1, None, "\u{1b}[2Jevil\nline\u{202e}txt.exe\u{2028}");
+        hostile.status_code = "ERROR".into();
+        hostile.status_description = Some("\u{2067}late\u{7}".into());
+        let text = render_trees(&[hostile]);
         assert!(
-            text.contains("1. \\u{1b}[2Jevil\\nline - Duration"),
+            text.contains(
+                "1. \\u{1b}[2Jevil\\nline\\u{202e}txt.exe\\u{2028} - Duration: 10µs [ERROR: \\u{2067}late\\u{7}]"
+            ),
             "{text}"
         );
-        assert!(!text.contains('\u{1b}'));
+        assert!(!text.contains(['\u{1b}', '\u{7}', '\u{202e}', '\u{2028}', '\u{2067}']));
     }
 }

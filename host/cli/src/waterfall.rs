@@ -2,9 +2,13 @@
 //! no CDN) with a waterfall per trace: service, span name, offset, a duration bar
 //! coloured by status, and the attributes and events of a span on click or hover.
 
+use std::io::{self, Write as _};
+use std::path::Path;
+
 use serde_json::{json, Value};
 
 use crate::spans_file::SpanRecord;
+use crate::staged::Staged;
 
 const TEMPLATE: &str = include_str!("waterfall.html");
 const DATA_MARKER: &str = "/*SPANS*/null";
@@ -37,4 +41,14 @@ pub fn render_html(spans: &[SpanRecord]) -> String {
         .replace('>', "\\u003e")
         .replace('&', "\\u0026");
     TEMPLATE.replacen(DATA_MARKER, &json, 1)
+}
+
+/// Writes the page for `spans` to `output`, mode 0600 like the span files it shows:
+/// into a file created exclusively beside it, then renamed over it, so an existing
+/// file is replaced (never written through a link, never left half-written, never
+/// keeping a wider mode).
+pub fn write_page(spans: &[SpanRecord], output: &Path) -> io::Result<()> {
+    let (staged, mut file) = Staged::create(output, 0o600)?;
+    file.write_all(render_html(spans).as_bytes())?;
+    staged.rename_into_place()
 }

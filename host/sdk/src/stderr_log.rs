@@ -1,5 +1,6 @@
 //! A minimal `log` backend for binaries: `level: message` lines on stderr, level
-//! from `SPANPLUG_LOG` (`error`, `warn`, `info`, `debug`; default `info`).
+//! from `SPANPLUG_LOG` (`error`, `warn`, `info`, `debug`; default `info`). Terminal
+//! controls and bidi overrides in messages are escaped.
 
 use std::io::Write;
 
@@ -14,13 +15,17 @@ impl log::Log for StderrLogger {
 
     fn log(&self, record: &log::Record<'_>) {
         if self.enabled(record.metadata()) {
+            // Messages carry names and paths from configs and the environment: each
+            // line is escaped (terminal controls, bidi overrides), the lines are kept.
+            let message = record.args().to_string();
+            let mut out = format!("spanplug {}:", record.level().as_str().to_ascii_lowercase());
+            for (index, line) in message.split('\n').enumerate() {
+                out.push_str(if index == 0 { " " } else { "\n" });
+                out.push_str(&spanplug_api::text::escape_controls(line, usize::MAX));
+            }
+            out.push('\n');
             // A closed stderr must not take the process down.
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "spanplug {}: {}",
-                record.level().as_str().to_ascii_lowercase(),
-                record.args()
-            );
+            let _ = std::io::stderr().lock().write_all(out.as_bytes());
         }
     }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use spanplug_cli::install::{install_plugins, Probed};
+use spanplug_cli::terminal::{escape, escape_lines};
 use spanplug_cli::{spans_file, tree, waterfall};
 use spanplug_host::config::{TracingConfig, LOW_SAMPLING_RATIO};
 use spanplug_host::span_view::ordered_resource;
@@ -96,7 +97,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", escape_lines(&format!("{error:#}"), "\n"));
             ExitCode::FAILURE
         }
     }
@@ -139,12 +140,12 @@ fn list(plugin: &str, plugin_path: &[PathBuf]) -> anyhow::Result<()> {
 fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     let mut config = TracingConfig::from_yaml_file(path)?.with_env_overrides()?;
     config.service_name = service_name.or(config.service_name);
-    println!("config: {}", path.display());
+    println!("config: {}", escape(&path.display().to_string()));
     if !config.enabled {
         println!("tracing: disabled (no tracing_config section, enabled: false, SPANPLUG_TRACING_ENABLED or OTEL_SDK_DISABLED)");
         return Ok(());
     }
-    println!("sampler: {}", config.describe_sampler());
+    println!("sampler: {}", escape(&config.describe_sampler()));
     if let Some(ratio) = config.sampling_ratio.filter(|r| *r < LOW_SAMPLING_RATIO) {
         println!(
             "warning: sampling_ratio {ratio} keeps fewer than 1 in {:.0} traces; a smoke test may show no spans",
@@ -161,7 +162,7 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     )
     .with_timeout(config.factory_timeout)
     .dry_run();
-    println!("service.name: {service_name}");
+    println!("service.name: {}", escape(&service_name));
     println!("on_error: {:?}", config.on_error);
     let mut failures = 0;
     let entries = config.entries();
@@ -173,13 +174,14 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
             Ok(loaded) => {
                 println!(
                     "ok    {} ({}, spanplug-api {})",
-                    loaded.import_path,
-                    loaded.library.display(),
-                    loaded.api_version
+                    escape(&loaded.import_path.to_string()),
+                    escape(&loaded.library.display().to_string()),
+                    escape(&loaded.api_version.to_string())
                 );
                 for processor in &loaded.processors {
-                    println!("        processor: {}", processor.name());
+                    println!("        processor: {}", escape(&processor.name()));
                     if let Err(error) = processor.shutdown(config.shutdown_timeout) {
+                        let error = escape_lines(&error.to_string(), "\n        ");
                         println!("        warning: shutdown: {error}");
                     }
                 }
@@ -188,8 +190,8 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
                 failures += 1;
                 println!(
                     "FAIL  {}\n        {}",
-                    entry.import_path,
-                    error.to_string().replace('\n', "\n        ")
+                    escape(&entry.import_path.to_string()),
+                    escape_lines(&error.to_string(), "\n        ")
                 );
             }
         }
@@ -217,7 +219,7 @@ fn read_spans(input: &SpanInput) -> anyhow::Result<Vec<spans_file::SpanRecord>> 
         read => read?,
     };
     for problem in &set.problems {
-        eprintln!("warning: {problem}");
+        eprintln!("warning: {}", escape(&problem.to_string()));
     }
     let not_shown = set.problem_count - set.problems.len() as u64;
     if not_shown > 0 {
@@ -295,11 +297,11 @@ fn write_view(input: &SpanInput, output: &Path) -> anyhow::Result<()> {
     // Writing the page over a span file would destroy the spans it shows.
     if let Ok(target) = std::fs::metadata(output) {
         use std::os::unix::fs::MetadataExt;
-        let inputs = input
+        let mut inputs = input
             .paths
             .iter()
             .flat_map(|path| spans_file::span_files(path).unwrap_or_default());
-        if let Some(input) = inputs.into_iter().find(|input| {
+        if let Some(input) = inputs.find(|input| {
             std::fs::metadata(input)
                 .is_ok_and(|m| m.dev() == target.dev() && m.ino() == target.ino())
         }) {
@@ -311,7 +313,7 @@ fn write_view(input: &SpanInput, output: &Path) -> anyhow::Result<()> {
         }
     }
     let spans = read_spans(input)?;
-    std::fs::write(output, waterfall::render_html(&spans))
+    waterfall::write_page(&spans, output)
         .with_context(|| format!("cannot write {}", output.display()))?;
     println!("wrote {} ({} spans)", output.display(), spans.len());
     Ok(())
