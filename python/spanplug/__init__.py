@@ -142,6 +142,16 @@ class SpanplugProcessor(SpanProcessor):
         """``module:function -> processor`` for each plugin processor, in order."""
         return list(self._pipeline.processors)
 
+    def _run_instead(self, pipeline: _Pipeline, timeout_millis: int) -> None:
+        """Runs ``pipeline`` from now on, in place of the one it ran, which is shut
+        down (what it holds is delivered within ``timeout_millis``)."""
+        previous = self._pipeline
+        self._pipeline = pipeline
+        self._needs_on_start = pipeline.needs_on_start
+        failure = previous.shutdown(timeout_millis)
+        if failure is not None:
+            _logger.warning("spanplug: the replaced processors' shutdown: %s", failure)
+
     def on_start(self, span: Span, parent_context: Optional[Any] = None) -> None:
         if not self._needs_on_start:
             return

@@ -14,6 +14,12 @@ Ray checks that an entry point is a plain function taking no arguments and that 
 returns ``SpanProcessor`` instances, so these are ordinary ``def``s. Set the
 variables before ``ray start`` / ``ray.init``: Ray reads ``RAY_SERVE_TRACING_*`` when
 it is imported.
+
+Both at once: the hook's provider is every worker's (Serve's own cannot replace it),
+and in Serve's proxy and replicas the processors Serve asks for take over from the
+hook's, so that each span is exported once, under Ray's file names. The hook's
+tracers pickle by name, so a module-level ``tracer = trace.get_tracer(__name__)``
+used in a task or a deployment resolves to the worker's own tracer.
 """
 
 from __future__ import annotations
@@ -23,11 +29,15 @@ import os
 import sys
 from typing import Dict, List, Optional
 
-from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry import trace
+from opentelemetry.sdk.trace import SpanProcessor, Tracer, TracerProvider
 
 import spanplug
 
 __all__ = ["processors", "default_tracing_exporter", "setup_tracing"]
+
+#: How long the hook's processors have to deliver what they hold when Serve's take over.
+HAND_OVER_TIMEOUT_MILLIS = 5_000
 
 
 def processors() -> List[SpanProcessor]:
@@ -35,8 +45,27 @@ def processors() -> List[SpanProcessor]:
     ``SPANPLUG_TRACING_EXPORTER_IMPORT_PATH``, the service YAML ``SPANPLUG_CONFIG``
     names, and the ``OTEL_*`` variables. Inside Ray Serve, ``console_file`` writes
     to Ray's spans folder under Ray's file names unless ``log_dir``/``file_name``
-    are set."""
-    return spanplug.processors(exporter_defaults=_serve_defaults())
+    are set. Where :func:`setup_tracing` set this process's provider, its
+    processors run this config from now on and the list is empty (Serve would
+    otherwise add a second set to the same provider)."""
+    defaults = _serve_defaults()
+    if defaults and _hand_over_hook_processors(defaults):
+        return []
+    return spanplug.processors(exporter_defaults=defaults)
+
+
+def _hand_over_hook_processors(defaults: Dict[str, str]) -> bool:
+    """Whether the processors of the provider :func:`setup_tracing` installed
+    (still this process's provider) now run the config with Serve's defaults."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, _RayTracerProvider) or not provider.spanplug_processors:
+        return False
+    pipeline = spanplug._load_pipeline(None, None, defaults)
+    if pipeline is None:
+        return False
+    (processor,) = provider.spanplug_processors
+    processor._run_instead(pipeline, HAND_OVER_TIMEOUT_MILLIS)
+    return True
 
 
 def default_tracing_exporter() -> List[SpanProcessor]:
@@ -101,8 +130,6 @@ def setup_tracing(sampling_ratio: Optional[float] = None) -> None:
     configured sampler (parent-based, ratio from ``SPANPLUG_TRACING_SAMPLING_RATIO``
     or ``sampling_ratio``, else the ``OTEL_TRACES_SAMPLER`` variables) and
     spanplug's processors."""
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.sampling import ParentBasedTraceIdRatio
 
     ratio = os.environ.get("SPANPLUG_TRACING_SAMPLING_RATIO")
@@ -117,7 +144,45 @@ def setup_tracing(sampling_ratio: Optional[float] = None) -> None:
             )
     # None: the SDK's choice from OTEL_TRACES_SAMPLER(_ARG).
     sampler = None if sampling_ratio is None else ParentBasedTraceIdRatio(sampling_ratio)
-    provider = TracerProvider(sampler=sampler)
-    for processor in spanplug.processors():
+    provider = _RayTracerProvider(sampler=sampler)
+    for processor in provider.spanplug_processors:
         provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
+
+
+class _RayTracerProvider(TracerProvider):
+    """The provider :func:`setup_tracing` installs. Ray pickles tasks and
+    deployments with the module globals they use (cloudpickle, by value for
+    ``__main__``), and an SDK tracer holds its provider's locks: this provider's
+    tracers, and the provider itself, pickle by name instead, and unpickle as the
+    worker's own (Ray issue 57803)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.spanplug_processors = spanplug.processors()
+
+    def get_tracer(self, *args, **kwargs) -> trace.Tracer:
+        tracer = super().get_tracer(*args, **kwargs)
+        # The SDK builds (and caches) plain `Tracer`s; this one differs only in how
+        # it pickles, so the class is changed in place rather than the object copied.
+        if type(tracer) is Tracer:
+            tracer.__class__ = _TracerByName
+        return tracer
+
+    def __reduce__(self):
+        return (trace.get_tracer_provider, ())
+
+
+class _TracerByName(Tracer):
+    """An SDK tracer that pickles as the name, version, schema URL and attributes of
+    its instrumentation scope."""
+
+    def __reduce__(self):
+        scope = self._instrumentation_scope
+        attributes = dict(scope.attributes) if scope.attributes else None
+        return (_tracer_named, (scope.name, scope.version or None, scope.schema_url, attributes))
+
+
+def _tracer_named(name, version, schema_url, attributes) -> trace.Tracer:
+    """This process's tracer for the scope (a pickled tracer, unpickled)."""
+    return trace.get_tracer(name, version, schema_url=schema_url, attributes=attributes)

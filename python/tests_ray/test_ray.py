@@ -145,3 +145,63 @@ def test_ray_core_setup_tracing_traces_a_remote_task(ray_env, monkeypatch):
     spans = receiver.wait_for(2, timeout=60)
     names = [span.name for _, span in spans]
     assert any("my_function" in name for name in names), names
+
+
+
+def test_a_module_level_tracer_deploys_and_traces_with_both_hooks(ray_env, monkeypatch):
+    # Ray core's hook and Serve's exporter both spanplug's; `tracer` is a module
+    # global of `__main__`, which Ray pickles by value with the task and the
+    # deployments (it failed with "cannot pickle '_thread.lock'", Ray issue 57803).
+    receiver = ray_env
+    monkeypatch.setenv("RAY_SERVE_TRACING_EXPORTER_IMPORT_PATH", "spanplug.ray:processors")
+    monkeypatch.setenv("RAY_SERVE_TRACING_SAMPLING_RATIO", "1.0")
+    monkeypatch.setenv("SPANPLUG_TRACING_EXPORTER_IMPORT_PATH", CHAIN)
+    script = Path(__file__).with_name("module_tracer_app.py")
+    result = subprocess.run(
+        [sys.executable, str(script), str(free_port()), INCOMING_TRACE_ID, INCOMING_PARENT],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    answer, driver_trace, logs_dir = result.stdout.strip().splitlines()[-3:]
+    assert answer == "answer: model saw 'hi'"
+    receiver.wait_for(12, timeout=60)
+    time.sleep(2)  # late exporters
+    spans = [span for _, span in receiver.spans()]
+    by_id = {span.span_id: span for span in spans}
+    assert len(by_id) == len(spans), "each span is exported once (the hook's processors and Serve's are one set)"
+    named = {}
+    for span in spans:
+        named.setdefault(span.name, []).append(span)
+
+    def only(name):
+        assert len(named.get(name, [])) == 1, (name, sorted(named))
+        return named[name][0]
+
+    def ancestors(span):
+        names = []
+        while span.parent_span_id in by_id:
+            span = by_id[span.parent_span_id]
+            names.append(span.name)
+        return names
+
+    task = only("task work")
+    assert task.trace_id.hex() == driver_trace
+    assert ancestors(task) == ["__main__.add_one ray.remote_worker", "__main__.add_one ray.remote", "driver"]
+
+    ingress, model = only("ingress work"), only("model work")
+    for work, deployment in ((ingress, "Ingress"), (model, "Model")):
+        assert work.trace_id.hex() == INCOMING_TRACE_ID
+        assert {kv.key: kv.value.string_value for kv in work.attributes}["deployment"] == deployment
+    assert ancestors(ingress) == [
+        "replica_handle_request Ingress __call__", "route_to_replica Ingress __call__", "proxy_http_request Ingress GET /",
+    ]
+    assert ancestors(model) == [
+        "replica_handle_request Model __call__", "route_to_replica Model __call__", "ingress work",
+    ] + ancestors(ingress)
+    assert by_id[only("proxy_http_request Ingress GET /").span_id].parent_span_id.hex() == INCOMING_PARENT
+
+    # Serve's processes wrote Ray's files with Serve's settings, not the hook's.
+    span_dir = Path(logs_dir) / "serve" / "spans"
+    for deployment, work in (("Ingress", "ingress work"), ("Model", "model work")):
+        (file,) = span_dir.glob(f"replica_default_{deployment}_*_tracing.json")
+        assert f'"name": "{work}"' in file.read_text(), file
