@@ -10,7 +10,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use opentelemetry::trace::{Span as _, TracerProvider as _};
+use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanProcessor,
@@ -78,6 +78,11 @@ enum SelfCommand {
         #[arg(default_value_t = 20_000)]
         spans: u64,
     },
+    /// Times `Span::end()` of spans this wide (half their attributes set twice).
+    WideSpans {
+        #[arg(default_values_t = [1_000, 16_000, 100_000])]
+        attributes: Vec<u32>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -89,6 +94,7 @@ fn main() -> anyhow::Result<()> {
         Some(SelfCommand::MemoryChild { count }) => return memory_child(count),
         Some(SelfCommand::ReceiverChild) => return receiver_child(),
         Some(SelfCommand::Profile { workload, spans }) => return profile(&workload, spans),
+        Some(SelfCommand::WideSpans { attributes }) => return wide_spans(&attributes),
         None => {}
     }
     let options = Options { quick: cli.quick };
@@ -1091,6 +1097,40 @@ fn profile(case: &str, count: u64) -> anyhow::Result<()> {
     run_spans(&provider, count, false);
     let _ = provider.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// `Span::end()` on the application thread for one span of each width through the
+/// no-op plugin, span limits raised to let every attribute in; half of them repeat a
+/// key, so the host's key de-duplication has work to do. `median (min–max)` of 3.
+fn wide_spans(widths: &[u32]) -> anyhow::Result<()> {
+    let widest = widths.iter().copied().max().unwrap_or(0);
+    let pipeline = PluginPipeline::load(&plugin_config(&["bench_noop:noop"], &[]), &resource())?;
+    let provider = SdkTracerProvider::builder()
+        .with_max_attributes_per_span(widest)
+        .with_span_processor(pipeline)
+        .build();
+    let tracer = provider.tracer("bench");
+    println!("| attributes | `Span::end()` |\n|---|---|");
+    for &width in widths {
+        let mut times = (0..3)
+            .map(|_| {
+                let mut span = tracer.start("wide");
+                for i in 0..width {
+                    let key = format!("attribute.{}", i % width.div_ceil(2));
+                    span.set_attribute(KeyValue::new(key, i64::from(i)));
+                }
+                let started = Instant::now();
+                span.end();
+                started.elapsed()
+            })
+            .collect::<Vec<_>>();
+        times.sort();
+        println!(
+            "| {width} | {:.2?} ({:.2?}–{:.2?}) |",
+            times[1], times[0], times[2]
+        );
+    }
     Ok(())
 }
 

@@ -25,6 +25,7 @@ use crate::span_view::{
     count_unrepresentable, ordered_resource, span_context, span_kind, with_attribute_views,
     with_span_view, OrderedResource,
 };
+use crate::unique_keys::dedupe_attributes;
 use crate::unix_time::unix_nanos;
 
 /// How long `force_flush` (which the SDK calls without a deadline) waits per call.
@@ -233,49 +234,6 @@ fn otel_value(value: &ViewValue<'_>) -> Option<Value> {
     })
 }
 
-/// Keys are unique (OTLP requires it; the SDK appends): a key set again keeps its first
-/// place and takes the last value. A 64-bit filter of each key's length and first,
-/// middle and last bytes, in one pass, clears most spans; one it flags
-/// (`ray.serve.request_id` and `ray.serve.replica_id` share those bytes) is compared
-/// key by key and mended in place, without allocating.
-fn dedupe_attributes(attributes: &mut Vec<KeyValue>) {
-    if attributes.len() < 2 {
-        return;
-    }
-    let (mut seen, mut suspect) = (0u64, 0u64);
-    for kv in attributes.iter() {
-        let key = kv.key.as_str().as_bytes();
-        let hash = match key {
-            [] => 0,
-            [first, ..] => (key.len() as u32)
-                .wrapping_mul(31)
-                .wrapping_add(u32::from(key[key.len() - 1]).wrapping_mul(7))
-                .wrapping_add(u32::from(key[key.len() / 2]).wrapping_mul(3))
-                .wrapping_add(u32::from(*first)),
-        };
-        let bit = 1u64 << (hash & 63);
-        suspect |= seen & bit;
-        seen |= bit;
-    }
-    if suspect == 0 {
-        return;
-    }
-    let mut i = 1;
-    while i < attributes.len() {
-        let key = &attributes[i].key;
-        match attributes[..i]
-            .iter()
-            .position(|earlier| earlier.key == *key)
-        {
-            Some(first) => {
-                let repeated = attributes.remove(i);
-                attributes[first].value = repeated.value;
-            }
-            None => i += 1,
-        }
-    }
-}
-
 impl SpanProcessor for PluginPipeline {
     fn on_start(&self, span: &mut Span, cx: &Context) {
         if !self.stages.any_on_start() {
@@ -310,44 +268,5 @@ impl SpanProcessor for PluginPipeline {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.resource = Arc::new(ordered_resource(resource));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn deduped(pairs: &[(&'static str, i64)]) -> Vec<(String, i64)> {
-        let mut attributes: Vec<KeyValue> =
-            pairs.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
-        dedupe_attributes(&mut attributes);
-        attributes
-            .iter()
-            .map(|kv| match kv.value {
-                Value::I64(v) => (kv.key.to_string(), v),
-                _ => unreachable!("only integers here"),
-            })
-            .collect()
-    }
-
-    fn owned(pairs: &[(&str, i64)]) -> Vec<(String, i64)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
-    }
-
-    #[test]
-    fn a_key_set_again_keeps_its_first_place_and_its_last_value() {
-        assert_eq!(
-            deduped(&[("a", 1), ("b", 2), ("a", 3), ("", 4), ("", 5)]),
-            owned(&[("a", 3), ("b", 2), ("", 5)])
-        );
-    }
-
-    #[test]
-    fn keys_the_filter_cannot_tell_apart_are_all_kept() {
-        let keys = [("request_id", 1), ("replica_id", 2), ("http.route", 3)];
-        assert_eq!(deduped(&keys), owned(&keys));
-        // Same length, first, middle and last bytes: the filter flags them.
-        let keys = [("ray.serve.request_id", 1), ("ray.serve.replica_id", 2)];
-        assert_eq!(deduped(&keys), owned(&keys));
     }
 }
