@@ -1,4 +1,8 @@
-//! Environment overrides, in one test because the environment is process-wide.
+//! Environment overrides, in one test because the environment is process-wide;
+//! values that are not UTF-8 in child processes of their own.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 
 use opentelemetry::trace::Tracer as _;
 use spanplug_host::TracingConfig;
@@ -130,7 +134,7 @@ fn opentelemetry_switches() {
     drop(guard);
     clear(&["OTEL_SDK_DISABLED"]);
 
-    let cases: [(&[(&str, &str)], &str); 6] = [
+    let cases: [(&[(&str, &str)], &str); 7] = [
         (
             &[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "5")],
             "OTEL_TRACES_SAMPLER_ARG: must be a number between 0 and 1, got 5",
@@ -154,6 +158,10 @@ fn opentelemetry_switches() {
         (
             &[("SPANPLUG_TRACING_ON_ERROR", "ignore")],
             "SPANPLUG_TRACING_ON_ERROR: expected fail or warn, got \"ignore\"",
+        ),
+        (
+            &[("SPANPLUG_REQUIRE_SHA256", "sometimes")],
+            "SPANPLUG_REQUIRE_SHA256: expected true or false (or 1/0, yes/no, on/off, in any case), got \"sometimes\"",
         ),
     ];
     for (vars, expected) in cases {
@@ -234,4 +242,121 @@ fn on_error_warn_skips_what_cannot_load() {
         1
     );
     clear(&["SPANPLUG_TRACING_ON_ERROR"]);
+}
+
+/// A value that is not UTF-8, with a secret in it that must never be shown.
+const NOT_UTF8: &[u8] = b"s3cret-\xff";
+
+/// Every variable the host reads as text (the SDK's resource and span limits
+/// included): each is removed from the children, which then get one of them.
+const HOST_VARIABLES: [&str; 17] = [
+    "SPANPLUG_TRACING_ENABLED",
+    "SPANPLUG_TRACING_SAMPLING_RATIO",
+    "SPANPLUG_TRACING_EXPORTER_IMPORT_PATH",
+    "SPANPLUG_TRACING_ON_ERROR",
+    "SPANPLUG_LOG_DIR",
+    "SPANPLUG_REQUIRE_SHA256",
+    "SPANPLUG_ALLOW_INSECURE_PLUGINS",
+    "OTEL_SDK_DISABLED",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_PROPAGATORS",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_SPAN_EVENT_COUNT_LIMIT",
+    "OTEL_SPAN_LINK_COUNT_LIMIT",
+];
+
+/// Runs `init` in a child process with `name` set to `value` and nothing else of
+/// the host's set; returns its stdout and stderr, checked free of the secret.
+fn init_in_a_child(name: &str, value: &OsStr) -> (String, String) {
+    let mut child = spanplug_tests::child_test("init_with_the_environment_it_is_given");
+    for other in HOST_VARIABLES
+        .iter()
+        .chain(&["SPANPLUG_PLUGIN_PATH", "SPANPLUG_LOG"])
+    {
+        child.env_remove(other);
+    }
+    let output = child.env(name, value).output().unwrap();
+    let stdout = spanplug_tests::assert_child_passed(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        !stdout.contains("s3cret") && !stderr.contains("s3cret"),
+        "{name}: the value was shown: {stdout}{stderr}"
+    );
+    (stdout, stderr)
+}
+
+#[test]
+#[ignore = "run by the tests below, in a child process with its own environment"]
+fn init_with_the_environment_it_is_given() {
+    spanplug_tests::assert_in_child();
+    spanplug_host::stderr_log::init();
+    // Given a plugin folder, the child looks for a module that is nowhere, so that
+    // the error lists the folders searched.
+    let config = match std::env::var_os("SPANPLUG_PLUGIN_PATH") {
+        Some(_) => TracingConfig::default().with_exporter_import_path("no_such_plugin:exporter"),
+        None => TracingConfig::default()
+            .with_exporter_import_path("test_plugins:factory_error")
+            .with_plugin_dir(plugin_dir()),
+    };
+    match spanplug_host::init(config) {
+        Ok(guard) => println!("init: ok, {} plugins", guard.plugins().len()),
+        Err(error) => println!("init: {error}"),
+    }
+}
+
+#[test]
+fn a_setting_that_is_not_utf8_is_an_error_naming_its_variable() {
+    for name in HOST_VARIABLES {
+        let (stdout, _) = init_in_a_child(name, OsStr::from_bytes(NOT_UTF8));
+        assert!(
+            stdout.contains(&format!(
+                "init: {name}: the value is not valid UTF-8 (its bytes are not shown)"
+            )),
+            "{name}: {stdout}"
+        );
+    }
+    // A pin requirement that reads as neither on nor off is not taken as off.
+    let (stdout, _) = init_in_a_child("SPANPLUG_REQUIRE_SHA256", OsStr::new("1 please"));
+    assert!(
+        stdout.contains("init: SPANPLUG_REQUIRE_SHA256: expected true or false"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_fact_or_log_level_that_is_not_utf8_is_named_in_a_warning_and_tracing_runs() {
+    for (name, warning) in [
+        ("K8S_POD_NAME", "left out of the resource"),
+        ("SPANPLUG_LOG", "logging at info"),
+    ] {
+        let (stdout, stderr) = init_in_a_child(name, OsStr::from_bytes(NOT_UTF8));
+        assert!(
+            stderr.contains(&format!(
+                "spanplug warn: {name}: the value is not valid UTF-8 (its bytes are not shown); set it to UTF-8 text or unset it; {warning}"
+            )),
+            "{name}: {stderr}"
+        );
+        // Past the environment: the plugin's own failure.
+        assert!(
+            stdout.contains("init: factory test_plugins:factory_error"),
+            "{name}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn a_plugin_folder_whose_name_is_not_utf8_is_still_searched() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join(OsStr::from_bytes(b"plugins-\xff"));
+    std::fs::create_dir(&folder).unwrap();
+    let (stdout, _) = init_in_a_child("SPANPLUG_PLUGIN_PATH", folder.as_os_str());
+    assert!(
+        stdout.contains("init: plugin module \"no_such_plugin\" not found")
+            && stdout.contains("plugins-\u{fffd}"),
+        "{stdout}"
+    );
 }

@@ -18,6 +18,7 @@
 pub mod chain;
 mod elf;
 pub mod entry;
+pub mod env;
 pub mod error;
 pub mod factory;
 pub mod import_path;

@@ -8,7 +8,8 @@ use std::path::Path;
 
 use crate::error::{LoadError, Repr};
 
-/// Set to `1` to load plugins despite unsafe ownership or permissions.
+/// Set to `1` (or `true`, `yes`, `on`) to load plugins despite unsafe ownership or
+/// permissions.
 pub const ALLOW_INSECURE_VAR: &str = "SPANPLUG_ALLOW_INSECURE_PLUGINS";
 
 /// The effective uid of this process (from /proc; Linux).
@@ -78,9 +79,10 @@ pub fn check_trusted(path: &Path, file: &File) -> Result<(), LoadError> {
     }
 }
 
-/// Whether the operator set `SPANPLUG_ALLOW_INSECURE_PLUGINS=1`.
+/// Whether the operator set `SPANPLUG_ALLOW_INSECURE_PLUGINS=1`. A value that cannot
+/// be read allows nothing; `init` and `spanplug check` report it as an error.
 fn insecure_allowed() -> bool {
-    std::env::var(ALLOW_INSECURE_VAR).is_ok_and(|v| v == "1")
+    crate::env::switch(ALLOW_INSECURE_VAR) == Ok(Some(true))
 }
 
 /// Why the host would refuse plugins in `dir` (links resolved), if it would.

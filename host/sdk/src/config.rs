@@ -25,7 +25,8 @@
 //! `SPANPLUG_TRACING_*` variables, the YAML, the OpenTelemetry variables
 //! (`OTEL_TRACES_SAMPLER`/`_ARG` when no ratio is configured, `OTEL_TRACES_EXPORTER`
 //! when no import path is, `OTEL_PROPAGATORS`), the defaults. Every variable is
-//! validated: a bad value is an error naming it and the valid values.
+//! validated: a bad value is an error naming it and the valid values, and so is a
+//! value that is not UTF-8 ([`spanplug_loader::env`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,8 @@ use crate::error::ConfigError;
 pub use spanplug_loader::entry::{ConfigMap, ExporterEntry, OnError};
 use spanplug_loader::factory::check_pin;
 use spanplug_loader::import_path::is_identifier;
+
+mod env;
 
 /// The exporter used when tracing is enabled and no import path is given.
 pub const DEFAULT_IMPORT_PATH: &str = "console_file:default_tracing_exporter";
@@ -666,85 +669,6 @@ impl TracingConfig {
         self
     }
 
-    /// Applies the `SPANPLUG_*` and the OpenTelemetry environment variables (see the
-    /// module docs for their precedence).
-    pub fn with_env_overrides(mut self) -> Result<Self, ConfigError> {
-        if let Some(value) = env_var(ENABLED_VAR) {
-            self.enabled = match value.to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                _ => {
-                    return Err(ConfigError::invalid_value(
-                        ENABLED_VAR.into(),
-                        format!("expected true or false (or 1/0), got {value:?}"),
-                    ))
-                }
-            };
-        }
-        // The spec: only a case-insensitive "true" disables; other values warn.
-        if let Some(value) = env_var(SDK_DISABLED_VAR) {
-            match value.trim().to_ascii_lowercase().as_str() {
-                "true" => self.enabled = false,
-                "false" => {}
-                _ => log::warn!(
-                    "{SDK_DISABLED_VAR}={value:?} is neither true nor false; taken as false"
-                ),
-            }
-        }
-        if let Some(value) = env_var(SAMPLING_RATIO_VAR) {
-            self.sampling_ratio = Some(parse_ratio(SAMPLING_RATIO_VAR, &value)?);
-        }
-        let sampler_arg = env_var(SAMPLER_ARG_VAR);
-        self.otel_sampler = match env_var(SAMPLER_VAR) {
-            Some(name) => Some(OtelSampler::from_env(&name, sampler_arg.as_deref())?),
-            // An argument alone selects nothing, but a bad one is still a mistake.
-            None => {
-                if let Some(arg) = sampler_arg {
-                    OtelSampler::from_env("traceidratio", Some(&arg))?;
-                }
-                None
-            }
-        };
-        if let Some(value) = env_var(IMPORT_PATH_VAR) {
-            self.exporter_import_path = value
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(ExporterEntry::new)
-                .collect();
-        }
-        if let Some(value) = env_var(TRACES_EXPORTER_VAR) {
-            let entries = traces_exporter_entries(&value)?;
-            if self.exporter_import_path.is_empty() {
-                self.default_exporter = !entries.is_empty();
-                self.exporter_import_path = entries;
-            }
-        }
-        if let Some(value) = env_var(PROPAGATORS_VAR) {
-            self.propagators = Some(propagators(&value)?);
-        }
-        if let Some(value) = env_var(ON_ERROR_VAR) {
-            self.on_error = OnError::parse(&value)
-                .map_err(|message| ConfigError::invalid_value(ON_ERROR_VAR.into(), message))?;
-        }
-        if let Some(value) = env_var(REQUIRE_SHA256_VAR) {
-            self.require_sha256 = match value.trim() {
-                "1" | "true" => true,
-                "0" | "false" => false,
-                other => {
-                    return Err(ConfigError::invalid_value(
-                        REQUIRE_SHA256_VAR.into(),
-                        format!("expected 1 or 0 (true or false), got {other:?}"),
-                    ))
-                }
-            };
-        }
-        if let Some(dir) = env_var(LOG_DIR_VAR) {
-            self.exporter_config.insert("log_dir".into(), dir);
-        }
-        Ok(self)
-    }
-
     /// The pins every plugin is checked against.
     pub fn pins(&self) -> spanplug_loader::factory::Pins<'_> {
         spanplug_loader::factory::Pins {
@@ -803,50 +727,6 @@ impl TracingConfig {
             (None, None) => "parent-based, root ratio 1.0 (default)".into(),
         }
     }
-}
-
-/// `OTEL_TRACES_EXPORTER`'s names as import paths (`none` alone: no exporter).
-fn traces_exporter_entries(value: &str) -> Result<Vec<ExporterEntry>, ConfigError> {
-    let mut entries = Vec::new();
-    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        match name {
-            "otlp" => entries.push(ExporterEntry::new("otlp_http:otlp")),
-            "console" => entries.push(ExporterEntry::new(DEFAULT_IMPORT_PATH)),
-            "none" => {}
-            other => {
-                return Err(ConfigError::invalid_value(TRACES_EXPORTER_VAR.into(), format!(
-                        "{other:?} is not supported; valid: otlp, console, none (or name plugins in {IMPORT_PATH_VAR})"
-                    )))
-            }
-        }
-    }
-    Ok(entries)
-}
-
-/// `OTEL_PROPAGATORS`: `tracecontext`, `baggage`, or `none` alone.
-fn propagators(value: &str) -> Result<Vec<Propagator>, ConfigError> {
-    let mut chosen = Vec::new();
-    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let propagator = match name {
-            "tracecontext" => Propagator::TraceContext,
-            "baggage" => Propagator::Baggage,
-            "none" => continue,
-            other => {
-                return Err(ConfigError::invalid_value(
-                    PROPAGATORS_VAR.into(),
-                    format!("{other:?} is not supported; valid: tracecontext, baggage, none"),
-                ))
-            }
-        };
-        if !chosen.contains(&propagator) {
-            chosen.push(propagator);
-        }
-    }
-    Ok(chosen)
-}
-
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// A ratio in `0..=1` from the text of the variable `key`.

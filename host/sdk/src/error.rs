@@ -73,6 +73,13 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// A variable that cannot be used is an invalid value of that variable.
+impl From<spanplug_loader::env::EnvError> for ConfigError {
+    fn from(error: spanplug_loader::env::EnvError) -> Self {
+        ConfigError::invalid_value(error.name().into(), error.message().into())
+    }
+}
+
 /// What a [`ConfigError`] holds; each variant's message is the error's.
 #[derive(Debug, Error)]
 enum ConfigRepr {

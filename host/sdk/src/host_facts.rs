@@ -4,10 +4,18 @@
 
 use opentelemetry::KeyValue;
 
+/// The first of `names` that is set; a value that is not UTF-8 is left out of the
+/// resource with a warning naming its variable (a fact, not a setting: tracing runs).
 fn env(names: &[&str]) -> Option<String> {
     names
         .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+        .find_map(|name| match spanplug_loader::env::var(name) {
+            Ok(value) => value,
+            Err(error) => {
+                log::warn!("{error}; left out of the resource");
+                None
+            }
+        })
 }
 
 fn read_trimmed(path: &str) -> Option<String> {

@@ -32,13 +32,26 @@ impl log::Log for StderrLogger {
     fn flush(&self) {}
 }
 
-/// Installs the logger unless another one is already set.
+/// The variable naming the level.
+const LOG_VAR: &str = "SPANPLUG_LOG";
+
+/// Installs the logger unless another one is already set. A `SPANPLUG_LOG` that is
+/// not a level (or not UTF-8) logs at `info`, and says so.
 pub fn init() {
-    let max = std::env::var("SPANPLUG_LOG")
-        .ok()
-        .and_then(|level| level.parse().ok())
-        .unwrap_or(log::LevelFilter::Info);
+    let setting = spanplug_loader::env::var(LOG_VAR);
+    let level = match &setting {
+        Ok(Some(text)) => text.trim().parse().ok(),
+        _ => None,
+    };
+    let max = level.unwrap_or(log::LevelFilter::Info);
     if log::set_boxed_logger(Box::new(StderrLogger { max })).is_ok() {
         log::set_max_level(max);
+    }
+    match setting {
+        Err(error) => log::warn!("{error}; logging at info"),
+        Ok(Some(text)) if level.is_none() => log::warn!(
+            "{LOG_VAR}: expected error, warn, info or debug, got {text:?}; logging at info"
+        ),
+        Ok(_) => {}
     }
 }
