@@ -228,6 +228,63 @@ fn entry_endpoints_child() {
 }
 
 #[test]
+fn the_environments_headers_never_follow_an_entry_to_another_origin() {
+    assert_child_passed(&child_test("platform_headers_child").output().unwrap());
+}
+
+#[test]
+#[ignore = "run by the_environments_headers_never_follow_an_entry_to_another_origin"]
+fn platform_headers_child() {
+    const SECRET: &str = "platform-secret";
+    let (platform, vendor) = (Receiver::start(), Receiver::start());
+    own_environment(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &platform.base_url()),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            &format!("authorization={SECRET}"),
+        ),
+    ]);
+    log_capture::install();
+    let yaml = format!(
+        "tracing_config:\n  exporter_import_path:\n    - import_path: otlp_http:otlp\n      config: {{endpoint: \"{}\"}}\n    - otlp_http:otlp\n  exporter_config: {{schedule_delay: 20}}\n",
+        vendor.base_url()
+    );
+    send_spans(from_yaml(&yaml), 3).unwrap();
+    // The entry naming another origin gets no platform credential; the other does.
+    for receiver in [&platform, &vendor] {
+        assert_eq!(receiver.wait_for_spans(3, Duration::from_secs(10)).len(), 3);
+    }
+    let authorization = |r: &Receiver| -> Vec<Option<String>> {
+        let requests = r.requests();
+        requests
+            .iter()
+            .map(|r| r.header("authorization").map(str::to_owned))
+            .collect()
+    };
+    assert!(authorization(&vendor).iter().all(Option::is_none));
+    assert!(authorization(&platform)
+        .iter()
+        .all(|h| h.as_deref() == Some(SECRET)));
+    let withheld = log_capture::lines_containing("OTEL_EXPORTER_OTLP_HEADERS not sent to");
+    assert_eq!(withheld.len(), 1, "{:?}", log_capture::all());
+    let shown = format!(
+        "not sent to {}/v1/traces (config.endpoint)",
+        vendor.base_url()
+    );
+    assert!(
+        withheld[0].starts_with("INFO ") && withheld[0].contains(&shown),
+        "{withheld:?}"
+    );
+    assert!(
+        withheld[0].contains("${env:OTEL_EXPORTER_OTLP_HEADERS}"),
+        "{withheld:?}"
+    );
+    for line in log_capture::all() {
+        assert!(!line.contains(SECRET), "{line}");
+    }
+}
+
+#[test]
 fn an_endpoints_user_info_is_sent_as_basic_auth_and_never_logged() {
     assert_child_passed(&child_test("user_info_child").output().unwrap());
 }

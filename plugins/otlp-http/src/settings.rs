@@ -17,8 +17,26 @@
 //! `DD_SERVICE`, `DD_ENV`, `DD_VERSION` and `HONEYCOMB_SERVICE_NAME` set resource
 //! attributes, which no other source sets. A variable set to something that is not
 //! UTF-8 is an error naming it, unless a source above it already decided.
+//!
+//! Credentials from the environment go only where the environment sends spans
+//! (`settings/credentials.rs`): headers from `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`
+//! and from vendor variables are sent to the origin (scheme, host, port) of the
+//! endpoint the environment names, or of the preset's default when it names none.
+//! An entry whose endpoint comes from its own `config` or from `exporter_config` with
+//! another origin does not get them: for it those variables are as if unset (so
+//! `exporter_config`'s `headers` apply), and one info line at load names them, never
+//! their values, and how to send them anyway (`headers:
+//! "${env:OTEL_EXPORTER_OTLP_HEADERS}"` in the entry). A platform's credentials thus
+//! never reach a third party an entry names, as they never follow a redirect. A
+//! vendor's own key also goes to the vendor's default endpoint (`HONEYCOMB_WRITE_KEY`
+//! to `https://api.honeycomb.io`), and with no endpoint named anywhere
+//! `otlp_http:honeycomb` sends `OTEL_EXPORTER_OTLP_HEADERS` to its default, Honeycomb.
+//! An endpoint's user info is a credential of that URL alone. Certificates are not
+//! withheld: a client key never leaves the process.
 
+mod credentials;
 mod endpoint;
+mod headers;
 mod sources;
 
 use std::fmt;
@@ -26,6 +44,9 @@ use std::time::Duration;
 
 use spanplug_api::PluginContext;
 
+pub use self::headers::parse_headers;
+
+use self::credentials::EnvCredentials;
 use self::sources::{Found, Lookup, ReadEnv};
 
 /// A header value or key material: never printed, not even in `Debug`.
@@ -209,64 +230,6 @@ fn batch(lookup: &Lookup<'_, '_>) -> Result<BatchSettings, String> {
     })
 }
 
-fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-_.".contains(&b)
-}
-
-/// `key=value,key2=value2` with percent-encoded values (the W3C baggage format the
-/// spec uses for `OTEL_EXPORTER_OTLP_HEADERS`). Errors never echo a value, nor an
-/// invalid name past its valid start (`Authorization: Basic …` is one name to this
-/// format, credential included).
-pub fn parse_headers(source: &str, text: &str) -> Result<Vec<(String, Secret)>, String> {
-    spanplug_api::settings::key_value_pairs(source, text)?
-        .into_iter()
-        .map(|(key, value)| {
-            if !key.bytes().all(is_name_byte) {
-                return Err(invalid_header_name(source, key));
-            }
-            let value = percent_decode(value).ok_or_else(|| {
-                format!("{source}: the value of header {key:?} is not valid percent-encoded UTF-8")
-            })?;
-            Ok((key.to_ascii_lowercase(), Secret::new(value)))
-        })
-        .collect()
-}
-
-/// Names the header only when it is written `Name: value`, and only up to the ':'.
-fn invalid_header_name(source: &str, key: &str) -> String {
-    let end = key
-        .bytes()
-        .position(|b| !is_name_byte(b))
-        .unwrap_or(key.len());
-    let (name, rest) = key.split_at(end);
-    match rest.chars().next() {
-        Some(c @ (':' | ' ' | '\t')) if !name.is_empty() => format!(
-            "{source}: the header name {name:?} is followed by {c:?}: a header name may not contain ':' or spaces; write name=value with the value percent-encoded (a space is %20); the rest is not shown"
-        ),
-        _ => format!(
-            "{source}: a header name is not valid (not shown: it may be a credential); a name has letters, digits, '-', '_' and '.', and is written name=value"
-        ),
-    }
-}
-
-/// `%XX` sequences decoded; `None` for a bad sequence or bytes that are not UTF-8.
-pub(crate) fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// A backend's defaults and variables.
 pub struct Preset {
     /// The base URL when none is configured; `/v1/traces` is appended.
@@ -290,42 +253,28 @@ pub const OTLP: Preset = Preset {
 /// The endpoint's setting whose value is the full traces URL, used as it is.
 const TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
 
+/// The variables that name an endpoint, first one set wins: the preset's, then the
+/// spec's.
+fn endpoint_vars(preset: &Preset) -> Vec<&'static str> {
+    let spec = [TRACES_ENDPOINT, "OTEL_EXPORTER_OTLP_ENDPOINT"];
+    preset.endpoint_env.into_iter().chain(spec).collect()
+}
+
+/// The endpoint and the setting it came from.
 fn resolve_endpoint(
     preset: &Preset,
     lookup: &Lookup<'_, '_>,
-) -> Result<endpoint::Endpoint, String> {
-    let vars: Vec<&str> = preset
-        .endpoint_env
-        .into_iter()
-        .chain([TRACES_ENDPOINT, "OTEL_EXPORTER_OTLP_ENDPOINT"])
-        .collect();
-    let (source, url) = lookup.get("endpoint", &vars)?.unwrap_or_else(|| {
-        (
-            "the default endpoint".into(),
-            preset.default_endpoint.into(),
-        )
-    });
-    endpoint::parse(&source, &url, source != TRACES_ENDPOINT)
-}
-
-/// The preset's vendor headers over `headers`, except where the entry's own
-/// `headers` set them.
-fn vendor_headers(
-    preset: &Preset,
-    lookup: &Lookup<'_, '_>,
-    headers: &mut Vec<(String, Secret)>,
-) -> Result<(), String> {
-    let from_entry = lookup.ctx.entry_config_value("headers").is_some();
-    for (name, vars) in preset.header_envs {
-        if from_entry && headers.iter().any(|(k, _)| k == name) {
-            continue;
-        }
-        if let Some((_, value)) = lookup.first_var(vars)? {
-            headers.retain(|(k, _)| k != name);
-            headers.push((name.to_string(), Secret::new(value)));
-        }
-    }
-    Ok(())
+) -> Result<(String, endpoint::Endpoint), String> {
+    let (source, url) = lookup
+        .get("endpoint", &endpoint_vars(preset))?
+        .unwrap_or_else(|| {
+            (
+                "the default endpoint".into(),
+                preset.default_endpoint.into(),
+            )
+        });
+    let endpoint = endpoint::parse(&source, &url, source != TRACES_ENDPOINT)?;
+    Ok((source, endpoint))
 }
 
 impl Settings {
@@ -343,12 +292,9 @@ impl Settings {
     ) -> Result<Settings, String> {
         ctx.check_keys(KEYS)?;
         let lookup = Lookup { ctx, env };
-        let endpoint = resolve_endpoint(preset, &lookup)?;
-        let mut headers = match lookup.otlp("headers", "HEADERS")? {
-            Some((key, text)) => parse_headers(&key, &text)?,
-            None => Vec::new(),
-        };
-        vendor_headers(preset, &lookup, &mut headers)?;
+        let (source, endpoint) = resolve_endpoint(preset, &lookup)?;
+        let mut env_credentials = EnvCredentials::decide(preset, &lookup, &source, &endpoint.url);
+        let headers = headers::resolve(preset, &lookup, &mut env_credentials)?;
         let mut resource_overrides = Vec::new();
         for (var, attribute) in preset.resource_envs {
             if let Some(value) = (lookup.env)(var)? {
@@ -369,6 +315,9 @@ impl Settings {
         };
         if let Some(credential) = endpoint.basic_auth {
             settings.default_header("authorization", credential);
+        }
+        if let Some(notice) = env_credentials.notice(&settings.endpoint_for_logs(), &source) {
+            ctx.logger().info(&notice);
         }
         Ok(settings)
     }

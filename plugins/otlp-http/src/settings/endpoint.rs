@@ -9,7 +9,8 @@
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use reqwest::Url;
 
-use super::{percent_decode, Secret};
+use super::headers::percent_decode;
+use super::Secret;
 
 /// The path a base endpoint gets, as the spec builds the traces URL from
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`.
@@ -65,6 +66,15 @@ fn take_user_info(setting: &str, url: &mut Url) -> Result<Option<Secret>, String
     let _ = url.set_password(None);
     let encoded = BASE64_STANDARD.encode(format!("{user}:{password}"));
     Ok(Some(Secret::new(format!("Basic {encoded}"))))
+}
+
+/// Whether `a` and `b` have one origin: scheme, host and port (a default port
+/// written out or not). A URL that does not parse shares no origin.
+pub fn same_origin(a: &str, b: &str) -> bool {
+    match (Url::parse(a), Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
 }
 
 /// `url` for logs and processor names: scheme, host, port and path; never user
@@ -142,6 +152,26 @@ mod tests {
             ("https://h/otlp//", "https://h/otlp/v1/traces"),
         ] {
             assert_eq!(parse("S", base, true).unwrap().url, expected);
+        }
+    }
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port() {
+        for (a, b) in [
+            ("http://h:80/v1/traces", "http://H/other?q"),
+            ("https://u:p@h/x", "https://h:443"),
+            ("http://[::1]:1/", "http://[0:0::1]:1/a"),
+        ] {
+            assert!(same_origin(a, b), "{a} {b}");
+        }
+        for (a, b) in [
+            ("http://h/", "https://h/"),
+            ("http://h:1/", "http://h:2/"),
+            ("http://h/", "http://h.evil/"),
+            ("http://localhost:4318", "http://127.0.0.1:4318"),
+            ("http://h/", "not a url"),
+        ] {
+            assert!(!same_origin(a, b), "{a} {b}");
         }
     }
 

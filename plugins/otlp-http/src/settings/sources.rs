@@ -27,6 +27,12 @@ pub fn process_env(name: &str) -> Result<Option<String>, String> {
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `exporter_config.endpoint`).
 pub type Found = (String, String);
 
+/// Whether `source`, the name a [`Found`] carries, is the configuration (the entry's
+/// own `config` or `exporter_config`) rather than a variable of the environment.
+pub fn from_config(source: &str) -> bool {
+    source.starts_with("config.") || source.starts_with("exporter_config.")
+}
+
 /// Looks settings up in the entry's own `config`, the environment and the shared
 /// `exporter_config`, in that order.
 pub struct Lookup<'c, 'p> {
@@ -47,10 +53,13 @@ impl Lookup<'_, '_> {
         if let Some(found) = self.first_var(vars)? {
             return Ok(Some(found));
         }
-        Ok(self
-            .ctx
-            .config_value(key)
-            .map(|value| (format!("exporter_config.{key}"), value.to_string())))
+        Ok(self.shared(key))
+    }
+
+    /// `key` from the shared `exporter_config`, for an entry that does not set it.
+    pub fn shared(&self, key: &str) -> Option<Found> {
+        let value = self.ctx.config_value(key)?;
+        Some((format!("exporter_config.{key}"), value.to_string()))
     }
 
     /// A setting with the spec's two variables: `OTEL_EXPORTER_OTLP_TRACES_{suffix}`

@@ -1,13 +1,30 @@
 //! Where each setting comes from, with a context built as the host builds it and an
 //! environment given as a list (the process environment is shared by every test).
 
+use std::cell::RefCell;
+
 use spanplug_api::abi_stable::prefix_type::{PrefixRef, WithMetadata};
 use spanplug_api::abi_stable::std_types::RStr;
 use spanplug_api::{LogLevel, PluginContextFields, PluginContextRef, StrPair};
 
 use super::*;
 
-extern "C" fn no_log(_: LogLevel, _: RStr<'_>, _: RStr<'_>) {}
+mod credentials;
+
+thread_local! {
+    /// What this test's resolutions logged (each test runs on a thread of its own).
+    static LOGGED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+extern "C" fn capture(level: LogLevel, _: RStr<'_>, message: RStr<'_>) {
+    let line = format!("{} {message}", level.as_str());
+    LOGGED.with(|logged| logged.borrow_mut().push(line));
+}
+
+/// The lines logged since the last call.
+fn logged() -> Vec<String> {
+    LOGGED.with(|logged| logged.take())
+}
 
 /// `Settings::resolve_with` for an entry whose own `config` is `entry`, laid over the
 /// shared `shared`, in the environment `env`.
@@ -36,7 +53,7 @@ fn resolve(
         resource_attributes: Default::default(),
         config: config.as_slice().into(),
         entry_config_keys: keys.as_slice().into(),
-        log: no_log,
+        log: capture,
     });
     // SAFETY: made by `WithMetadata::new`, and it outlives the call.
     let ctx = PluginContext::new(PluginContextRef(unsafe { PrefixRef::from_raw(&fields) }));
@@ -185,7 +202,11 @@ fn user_info_is_an_authorization_header_that_a_configured_one_beats() {
         header(&settings, "authorization"),
         Some("Basic dXNlcjpwdw==")
     );
-    let env = [("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20t")];
+    // The environment's header, meant for this origin, beats the user info.
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20t"),
+    ];
     let settings = resolve(&OTLP, &entry, &[], &env).unwrap();
     assert_eq!(header(&settings, "authorization"), Some("Bearer t"));
     assert_eq!(settings.headers.len(), 1);

@@ -1,0 +1,97 @@
+//! Request headers: the `OTEL_EXPORTER_OTLP_HEADERS` format, and which source's
+//! headers an entry sends (see the order in [`crate::settings`]).
+
+use super::credentials::EnvCredentials;
+use super::sources::{Found, Lookup};
+use super::{Preset, Secret};
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-_.".contains(&b)
+}
+
+/// `key=value,key2=value2` with percent-encoded values (the W3C baggage format the
+/// spec uses for `OTEL_EXPORTER_OTLP_HEADERS`). Errors never echo a value, nor an
+/// invalid name past its valid start (`Authorization: Basic …` is one name to this
+/// format, credential included).
+pub fn parse_headers(source: &str, text: &str) -> Result<Vec<(String, Secret)>, String> {
+    spanplug_api::settings::key_value_pairs(source, text)?
+        .into_iter()
+        .map(|(key, value)| {
+            if !key.bytes().all(is_name_byte) {
+                return Err(invalid_header_name(source, key));
+            }
+            let value = percent_decode(value).ok_or_else(|| {
+                format!("{source}: the value of header {key:?} is not valid percent-encoded UTF-8")
+            })?;
+            Ok((key.to_ascii_lowercase(), Secret::new(value)))
+        })
+        .collect()
+}
+
+/// Names the header only when it is written `Name: value`, and only up to the ':'.
+fn invalid_header_name(source: &str, key: &str) -> String {
+    let end = key
+        .bytes()
+        .position(|b| !is_name_byte(b))
+        .unwrap_or(key.len());
+    let (name, rest) = key.split_at(end);
+    match rest.chars().next() {
+        Some(c @ (':' | ' ' | '\t')) if !name.is_empty() => format!(
+            "{source}: the header name {name:?} is followed by {c:?}: a header name may not contain ':' or spaces; write name=value with the value percent-encoded (a space is %20); the rest is not shown"
+        ),
+        _ => format!(
+            "{source}: a header name is not valid (not shown: it may be a credential); a name has letters, digits, '-', '_' and '.', and is written name=value"
+        ),
+    }
+}
+
+/// `%XX` sequences decoded; `None` for a bad sequence or bytes that are not UTF-8.
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The headers of the entry, the environment or `exporter_config`, with the preset's
+/// vendor headers over them except where the entry's own `headers` set them. A
+/// variable `env` does not admit is as if unset (yet an error if it does not parse).
+pub fn resolve(
+    preset: &Preset,
+    lookup: &Lookup<'_, '_>,
+    env: &mut EnvCredentials,
+) -> Result<Vec<(String, Secret)>, String> {
+    let parse = |found: Option<Found>| match found {
+        Some((source, text)) => parse_headers(&source, &text),
+        None => Ok(Vec::new()),
+    };
+    let found = lookup.otlp("headers", "HEADERS")?;
+    let source = found.as_ref().map(|(source, _)| source.clone());
+    let mut headers = parse(found)?;
+    if source.is_some_and(|source| !env.admit(&source, None)) {
+        headers = parse(lookup.shared("headers"))?;
+    }
+    let from_entry = lookup.ctx.entry_config_value("headers").is_some();
+    for (name, vars) in preset.header_envs {
+        if from_entry && headers.iter().any(|(k, _)| k == name) {
+            continue;
+        }
+        if let Some((var, value)) = lookup.first_var(vars)? {
+            if env.admit(&var, Some(name)) {
+                headers.retain(|(k, _)| k != name);
+                headers.push((name.to_string(), Secret::new(value)));
+            }
+        }
+    }
+    Ok(headers)
+}
