@@ -323,7 +323,9 @@ fn boundary(options: &Options) -> anyhow::Result<()> {
                     &spanplug_otlp_http::settings::OTLP,
                     ctx,
                 )?;
-                spanplug_otlp_http::worker::Exporter::start(settings, ctx.logger())
+                let resource =
+                    spanplug_otlp_http::batch::FactoryResource::new(ctx.resource_attributes());
+                spanplug_otlp_http::worker::Exporter::start(settings, resource, ctx.logger())
             },
         )
         .map_err(anyhow::Error::msg)?;

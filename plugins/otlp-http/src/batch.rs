@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use flate2::{write::GzEncoder, Compression as GzLevel};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -32,17 +32,54 @@ pub struct Queued {
 
 impl Queued {
     /// Copies what the request needs of `view`.
-    pub fn new(view: &api::SpanView<'_>) -> Queued {
-        Queued {
-            resource: cached(
+    pub fn new(view: &api::SpanView<'_>, factory: &FactoryResource) -> Queued {
+        let resource = factory.recognise(view.resource).unwrap_or_else(|| {
+            cached(
                 &LAST_RESOURCE,
                 view.resource,
                 SpanResource::is,
                 SpanResource::new,
-            ),
+            )
+        });
+        Queued {
+            resource,
             scope: cached(&LAST_SCOPE, view.scope, Scope::is, Scope::new),
             span: encode::span(view),
         }
+    }
+}
+
+/// The resource the factory was given, recognised by the address of its attributes:
+/// spanplug's hosts keep it for as long as the plugin lives and lend every span of a
+/// Rust service that very view, so those spans skip comparing their resource with
+/// the thread's last one, attribute by attribute. Other resources (Python
+/// providers' own) are compared by content, since their memory may be freed and
+/// reused.
+pub struct FactoryResource {
+    attributes: (usize, usize),
+    converted: OnceLock<Arc<SpanResource>>,
+}
+
+impl FactoryResource {
+    /// The factory's resource attributes (`PluginContext::resource_attributes`).
+    pub fn new(attributes: &[api::KeyValue<'_>]) -> FactoryResource {
+        FactoryResource {
+            attributes: (attributes.as_ptr() as usize, attributes.len()),
+            converted: OnceLock::new(),
+        }
+    }
+
+    fn recognise(&self, view: &api::Resource<'_>) -> Option<Arc<SpanResource>> {
+        let attributes = view.attributes.as_slice();
+        // An empty slice has no address of its own.
+        let same = !attributes.is_empty()
+            && (attributes.as_ptr() as usize, attributes.len()) == self.attributes;
+        same.then(|| {
+            Arc::clone(
+                self.converted
+                    .get_or_init(|| Arc::new(SpanResource::new(view))),
+            )
+        })
     }
 }
 

@@ -23,12 +23,14 @@ pub mod worker;
 
 use spanplug_api::{PluginContext, Processor};
 
+use crate::batch::FactoryResource;
 use crate::settings::{Preset, Settings, OTLP};
 use crate::worker::Exporter;
 
 fn start(settings: Settings, ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     let logger = ctx.logger();
-    let exporter = Exporter::start(settings, logger.clone())?;
+    let resource = FactoryResource::new(ctx.resource_attributes());
+    let exporter = Exporter::start(settings, resource, logger.clone())?;
     logger.info(&format!(
         "exporting to {}",
         spanplug_api::SpanProcessor::name(&exporter)

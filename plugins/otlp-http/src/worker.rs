@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use spanplug_api::settings::deadline_after;
 use spanplug_api::{Logger, SpanProcessor, SpanView};
 
-use crate::batch::{self, Queued};
+use crate::batch::{self, FactoryResource, Queued};
 use crate::settings::Settings;
 use crate::transport::{Outcome, Transport};
 
@@ -30,6 +30,7 @@ pub struct Exporter {
 struct Shared {
     name: String,
     settings: Settings,
+    resource: FactoryResource,
     transport: Transport,
     logger: Logger,
     state: Mutex<State>,
@@ -74,11 +75,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Exporter {
     /// Starts the export thread; an error if the HTTP client or the thread cannot be
     /// set up.
-    pub fn start(settings: Settings, logger: Logger) -> Result<Self, String> {
+    pub fn start(
+        settings: Settings,
+        resource: FactoryResource,
+        logger: Logger,
+    ) -> Result<Self, String> {
         let transport = Transport::new(&settings, logger.clone())?;
         let name = format!("otlp_http({})", settings.endpoint_for_logs());
         let shared = Arc::new(Shared {
             name,
+            resource,
             transport,
             logger,
             state: Mutex::new(State {
@@ -315,7 +321,7 @@ impl SpanProcessor for Exporter {
                 .fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let item = Queued::new(span);
+        let item = Queued::new(span, &shared.resource);
         let mut state = lock(&shared.state);
         if state.stopped || state.shutdown_deadline.is_some() {
             let counter = if state.died {

@@ -44,6 +44,11 @@ fn view_of<R>(resource: &[api::KeyValue<'_>], f: impl FnOnce(&api::SpanView<'_>)
     })
 }
 
+/// Spans of a resource that is not the factory's (a Python provider's).
+fn queued(view: &api::SpanView<'_>) -> Queued {
+    Queued::new(view, &FactoryResource::new(&[]))
+}
+
 fn service(name: &str) -> [api::KeyValue<'_>; 2] {
     [
         api::KeyValue {
@@ -94,7 +99,7 @@ fn spans_are_grouped_by_the_resource_each_came_with() {
     let (checkout, payments) = (service("checkout"), service("payments"));
     let spans: Vec<Queued> = [&checkout, &payments, &checkout, &checkout]
         .iter()
-        .map(|resource| view_of(&resource[..], Queued::new))
+        .map(|resource| view_of(&resource[..], queued))
         .collect();
     let url = "https://opentelemetry.io/schemas/1.21.0".to_string();
     assert_eq!(
@@ -115,14 +120,30 @@ fn spans_are_grouped_by_the_resource_each_came_with() {
 #[test]
 fn a_resource_is_converted_again_only_when_it_differs() {
     let checkout = service("checkout");
-    let first = view_of(&checkout, Queued::new);
-    let again = view_of(&service("checkout"), Queued::new);
+    let first = view_of(&checkout, queued);
+    let again = view_of(&service("checkout"), queued);
     assert!(
         Arc::ptr_eq(&first.resource, &again.resource),
         "equal content: shared"
     );
-    let other = view_of(&service("payments"), Queued::new);
+    let other = view_of(&service("payments"), queued);
     assert!(!Arc::ptr_eq(&first.resource, &other.resource));
-    let shorter = view_of(&checkout[..1], Queued::new);
+    let shorter = view_of(&checkout[..1], queued);
     assert_ne!(*shorter.resource, *first.resource);
+}
+
+#[test]
+fn the_factorys_resource_is_recognised_by_address_and_others_by_content() {
+    let own = service("checkout");
+    let factory = FactoryResource::new(&own);
+    let first = view_of(&own, |view| Queued::new(view, &factory));
+    let again = view_of(&own, |view| Queued::new(view, &factory));
+    assert!(Arc::ptr_eq(&first.resource, &again.resource));
+    // Another resource, at another address: converted, not taken for the factory's.
+    let other = view_of(&service("payments"), |view| Queued::new(view, &factory));
+    let names: Vec<String> = decoded(&[first, other], &[])
+        .into_iter()
+        .map(|(name, ..)| name)
+        .collect();
+    assert_eq!(names, ["checkout", "payments"]);
 }
