@@ -130,7 +130,8 @@ fn load(config: &TracingConfig, resource: &Resource) -> PyResult<&'static mut Pl
 
 #[pymethods]
 impl Pipeline {
-    /// Loads the plugins for spans of the SDK `resource`: `builtin_dir` (the package's own plugins) is searched after
+    /// Loads the plugins, their factories given the SDK `resource` (each span then
+    /// carries its own provider's, see `on_end`): `builtin_dir` (the package's own plugins) is searched after
     /// `SPANPLUG_PLUGIN_PATH` and `plugin_path`; `exporter_defaults` fill
     /// `exporter_config` keys the config leaves unset. Returns None when tracing is disabled
     /// (`enabled: false`, `OTEL_SDK_DISABLED=true`) or nothing is configured.
