@@ -272,7 +272,7 @@ fn platform_headers_child() {
         vendor.base_url()
     );
     assert!(
-        withheld[0].starts_with("INFO ") && withheld[0].contains(&shown),
+        withheld[0].starts_with("WARN ") && withheld[0].contains(&shown),
         "{withheld:?}"
     );
     assert!(
@@ -282,6 +282,50 @@ fn platform_headers_child() {
     for line in log_capture::all() {
         assert!(!line.contains(SECRET), "{line}");
     }
+}
+
+/// With no endpoint in the environment, its headers (a Kubernetes secret) go where
+/// the YAML sends spans; a vendor key the environment's endpoint keeps from another
+/// is a factory error saying so.
+#[test]
+fn the_environments_headers_go_to_the_yamls_endpoint_when_the_environment_names_none() {
+    assert_child_passed(&child_test("yaml_endpoint_child").output().unwrap());
+}
+
+#[test]
+#[ignore = "run by the_environments_headers_go_to_the_yamls_endpoint_when_the_environment_names_none"]
+fn yaml_endpoint_child() {
+    own_environment(&[("OTEL_EXPORTER_OTLP_HEADERS", "authorization=k8s-secret")]);
+    log_capture::install();
+    let collector = Receiver::start();
+    let yaml = format!(
+        "tracing_config:\n  exporter_import_path: [otlp_http:otlp]\n  exporter_config: {{endpoint: \"{}\", schedule_delay: 20}}\n",
+        collector.base_url()
+    );
+    send_spans(from_yaml(&yaml), 2).unwrap();
+    let requests = collector.requests();
+    assert!(!requests.is_empty());
+    assert!(requests
+        .iter()
+        .all(|r| r.header("authorization") == Some("k8s-secret")));
+    assert_eq!(log_capture::lines_containing("not sent to").len(), 0);
+
+    own_environment(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"),
+        ("HONEYCOMB_WRITE_KEY", HONEYCOMB_KEY),
+    ]);
+    let yaml = format!(
+        "tracing_config:\n  exporter_import_path:\n    - import_path: otlp_http:honeycomb\n      config: {{endpoint: \"{}\"}}\n",
+        collector.base_url()
+    );
+    let error = send_spans(from_yaml(&yaml), 1).unwrap_err();
+    assert!(
+        error.contains("no Honeycomb API key, it was withheld: HONEYCOMB_WRITE_KEY not sent to")
+            && error
+                .contains("the environment names another endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)"),
+        "{error}"
+    );
+    assert!(!error.contains(HONEYCOMB_KEY), "{error}");
 }
 
 #[test]

@@ -78,7 +78,10 @@ pub fn honeycomb(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
         .iter()
         .any(|(name, _)| name == "x-honeycomb-team")
     {
-        return Err("no Honeycomb API key: set HONEYCOMB_WRITE_KEY (or HONEYCOMB_API_KEY), or an x-honeycomb-team header in the entry's headers or OTEL_EXPORTER_OTLP_HEADERS".into());
+        return Err(match &settings.withheld {
+            Some(withheld) => format!("no Honeycomb API key, it was withheld: {withheld}"),
+            None => "no Honeycomb API key: set HONEYCOMB_WRITE_KEY (or HONEYCOMB_API_KEY), or an x-honeycomb-team header in the entry's headers or OTEL_EXPORTER_OTLP_HEADERS".into(),
+        });
     }
     start(settings, ctx)
 }

@@ -18,21 +18,21 @@
 //! attributes, which no other source sets. A variable set to something that is not
 //! UTF-8 is an error naming it, unless a source above it already decided.
 //!
-//! Credentials from the environment go only where the environment sends spans
-//! (`settings/credentials.rs`): headers from `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`
-//! and from vendor variables are sent to the origin (scheme, host, port) of the
-//! endpoint the environment names, or of the preset's default when it names none.
-//! An entry whose endpoint comes from its own `config` or from `exporter_config` with
-//! another origin does not get them: for it those variables are as if unset (so
-//! `exporter_config`'s `headers` apply), and one info line at load names them, never
-//! their values, and how to send them anyway (`headers:
-//! "${env:OTEL_EXPORTER_OTLP_HEADERS}"` in the entry). A platform's credentials thus
-//! never reach a third party an entry names, as they never follow a redirect. A
-//! vendor's own key also goes to the vendor's default endpoint (`HONEYCOMB_WRITE_KEY`
-//! to `https://api.honeycomb.io`), and with no endpoint named anywhere
-//! `otlp_http:honeycomb` sends `OTEL_EXPORTER_OTLP_HEADERS` to its default, Honeycomb.
-//! An endpoint's user info is a credential of that URL alone. Certificates are not
-//! withheld: a client key never leaves the process.
+//! A platform's credentials never follow an entry elsewhere
+//! (`settings/credentials.rs`): when the environment names an
+//! endpoint (a vendor endpoint variable, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
+//! `OTEL_EXPORTER_OTLP_ENDPOINT`, as platforms inject), headers from
+//! `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS` and from vendor variables go only to its
+//! origin (scheme, host, port). An entry whose endpoint comes from its own `config`
+//! or from `exporter_config` with another origin does not get them: for it those
+//! variables are as if unset (so `exporter_config`'s `headers` apply), and one
+//! warning at load names them, never their values, and how to send them anyway
+//! (`headers: "${env:OTEL_EXPORTER_OTLP_HEADERS}"` in the entry). A vendor's own key
+//! also goes to the vendor's default endpoint (`HONEYCOMB_WRITE_KEY` to
+//! `https://api.honeycomb.io`). When the environment names no endpoint, its headers
+//! go to whichever endpoint the configuration names. An endpoint's user info is a
+//! credential of that URL alone. Certificates are not withheld: a client key never
+//! leaves the process.
 
 mod credentials;
 mod endpoint;
@@ -114,8 +114,9 @@ pub struct BatchSettings {
 }
 
 /// The exporter's settings, resolved from the entry's `config`, the environment,
-/// `exporter_config` and a preset (see the module docs for the order).
-#[derive(Clone, Debug)]
+/// `exporter_config` and a preset (see the module docs for the order). `Debug`
+/// shows the endpoint's log form and the headers' names only.
+#[derive(Clone)]
 pub struct Settings {
     /// The full traces URL (`.../v1/traces`), checked when resolved; without user
     /// info (it became an `authorization` header) or fragment.
@@ -139,6 +140,28 @@ pub struct Settings {
     pub batch: BatchSettings,
     /// Resource attributes this preset sets over the host's (e.g. `DD_SERVICE`).
     pub resource_overrides: Vec<(String, String)>,
+    /// The warning logged at load when credentials from the environment were
+    /// withheld from this endpoint: which variables, and why.
+    pub withheld: Option<String>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|(name, _)| &**name).collect();
+        f.debug_struct("Settings")
+            .field("endpoint", &self.endpoint_for_logs())
+            .field("headers", &header_names)
+            .field("timeout", &self.timeout)
+            .field("protocol", &self.protocol)
+            .field("compression", &self.compression)
+            .field("certificate", &self.certificate)
+            .field("client_certificate", &self.client_certificate)
+            .field("client_key", &self.client_key)
+            .field("batch", &self.batch)
+            .field("resource_overrides", &self.resource_overrides)
+            .field("withheld", &self.withheld)
+            .finish()
+    }
 }
 
 /// Every key an entry's own `config` may set; anything else is refused by name.
@@ -312,12 +335,14 @@ impl Settings {
             client_key: lookup.otlp("client_key", "CLIENT_KEY")?,
             batch: batch(&lookup)?,
             resource_overrides,
+            withheld: None,
         };
         if let Some(credential) = endpoint.basic_auth {
             settings.default_header("authorization", credential);
         }
-        if let Some(notice) = env_credentials.notice(&settings.endpoint_for_logs(), &source) {
-            ctx.logger().info(&notice);
+        settings.withheld = env_credentials.notice(&settings.endpoint_for_logs(), &source);
+        if let Some(notice) = &settings.withheld {
+            ctx.logger().warn(notice);
         }
         Ok(settings)
     }

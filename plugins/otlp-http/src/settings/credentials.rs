@@ -3,14 +3,15 @@
 //! for its own collector: an entry that names another endpoint must not carry them
 //! there, as a client never carries credentials along a redirect to another origin.
 //!
-//! The environment's headers (`OTEL_EXPORTER_OTLP_(TRACES_)HEADERS` and the preset's
-//! vendor variables) go to the origin of the endpoint the environment names (the
+//! So the environment's headers (`OTEL_EXPORTER_OTLP_(TRACES_)HEADERS` and the
+//! preset's vendor variables) are withheld from an endpoint of the entry's `config`
+//! or of `exporter_config` only when the environment itself names an endpoint (the
 //! first set of the preset's vendor variable, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
-//! and `OTEL_EXPORTER_OTLP_ENDPOINT`) or, when it names none, of the preset's
-//! default endpoint. An endpoint from the entry's `config` or from `exporter_config`
-//! with another origin does not get them; a vendor's own key (`HONEYCOMB_WRITE_KEY`)
-//! also goes to the vendor's default endpoint. An endpoint's user info is a
-//! credential of that URL only, so it never reaches another endpoint.
+//! and `OTEL_EXPORTER_OTLP_ENDPOINT`) with another origin. When it names none, the
+//! headers a user put in the environment (a Kubernetes secret, say) go wherever the
+//! configuration sends spans. A vendor's own key (`HONEYCOMB_WRITE_KEY`) also goes
+//! to the vendor's default endpoint. An endpoint's user info is a credential of that
+//! URL only, so it never reaches another endpoint.
 
 use super::sources::{from_config, Lookup};
 use super::{endpoint, endpoint_vars, Preset};
@@ -22,7 +23,7 @@ pub struct EnvCredentials {
     spec: bool,
     /// The preset's vendor header variables may be sent.
     vendor: bool,
-    /// The endpoint the environment's credentials are meant for, for the log line.
+    /// The endpoint the environment names, which its credentials are meant for.
     meant_for: String,
     /// Each variable withheld, and how an entry's `headers` would send it.
     withheld: Vec<(String, String)>,
@@ -30,8 +31,9 @@ pub struct EnvCredentials {
 
 impl EnvCredentials {
     /// Decides for `url`, the endpoint resolved from `source` (a setting's or a
-    /// variable's name). Only an endpoint from the configuration is checked: one from
-    /// the environment, or the default, is where the environment's credentials go.
+    /// variable's name). Only an endpoint from the configuration is checked, and only
+    /// against an endpoint the environment names: one from the environment, or the
+    /// default, is where the environment's credentials go.
     pub fn decide(preset: &Preset, lookup: &Lookup<'_, '_>, source: &str, url: &str) -> Self {
         let mut decided = EnvCredentials {
             spec: true,
@@ -39,11 +41,13 @@ impl EnvCredentials {
             meant_for: String::new(),
             withheld: Vec::new(),
         };
-        if from_config(source) {
-            let (meant_for, target) = env_target(preset, lookup);
+        if let Some((var, target)) = from_config(source)
+            .then(|| env_target(preset, lookup))
+            .flatten()
+        {
             decided.spec = target.is_some_and(|target| endpoint::same_origin(url, &target));
             decided.vendor = decided.spec || endpoint::same_origin(url, preset.default_endpoint);
-            decided.meant_for = meant_for;
+            decided.meant_for = var.to_string();
         }
         decided
     }
@@ -64,8 +68,8 @@ impl EnvCredentials {
         allowed
     }
 
-    /// The info line for the variables withheld from `endpoint` (its log form, from
-    /// `source`): their names, never their values, and how to send them anyway.
+    /// The warning for the variables withheld from `endpoint` (its log form, from
+    /// `source`): their names, never their values, why, and how to send them anyway.
     pub fn notice(&self, endpoint: &str, source: &str) -> Option<String> {
         if self.withheld.is_empty() {
             return None;
@@ -73,7 +77,7 @@ impl EnvCredentials {
         let names: Vec<&str> = self.withheld.iter().map(|(name, _)| &**name).collect();
         let examples: Vec<&str> = self.withheld.iter().map(|(_, ex)| &**ex).collect();
         Some(format!(
-            "{} not sent to {endpoint} ({source}): its origin is not that of {}, where credentials from the environment go; to send them here, set this entry's own headers, e.g. headers: \"{}\"",
+            "{} not sent to {endpoint} ({source}): the environment names another endpoint ({}), and credentials from the environment go only to its origin; to send them here, set this entry's own headers, e.g. headers: \"{}\"",
             names.join(", "),
             self.meant_for,
             examples.join(",")
@@ -81,21 +85,19 @@ impl EnvCredentials {
     }
 }
 
-/// The endpoint the environment names, for the log line, and its URL: the first
-/// endpoint variable set, else the preset's default. A variable that cannot be read
+/// The variable naming an endpoint in the environment, if one does, and that
+/// endpoint's URL: the first endpoint variable set. A variable that cannot be read
 /// or parsed has no URL, so no endpoint shares its origin.
-fn env_target(preset: &Preset, lookup: &Lookup<'_, '_>) -> (String, Option<String>) {
-    for var in endpoint_vars(preset) {
+fn env_target(preset: &Preset, lookup: &Lookup<'_, '_>) -> Option<(&'static str, Option<String>)> {
+    endpoint_vars(preset).into_iter().find_map(|var| {
         let value = (lookup.env)(var);
-        if !matches!(value, Ok(None)) {
-            let url = value.ok().flatten().and_then(|text| {
-                let parsed = endpoint::parse(var, &text, true).ok();
-                parsed.map(|endpoint| endpoint.url)
-            });
-            return (format!("the endpoint {var} names"), url);
+        if matches!(value, Ok(None)) {
+            return None;
         }
-    }
-    let default = preset.default_endpoint;
-    let meant_for = format!("the default endpoint ({default}; no variable names one)");
-    (meant_for, Some(default.to_string()))
+        let url = value.ok().flatten().and_then(|text| {
+            let parsed = endpoint::parse(var, &text, true).ok();
+            parsed.map(|endpoint| endpoint.url)
+        });
+        Some((var, url))
+    })
 }

@@ -269,3 +269,23 @@ fn a_header_written_with_a_colon_never_echoes_its_value() {
         assert!(!error.contains("dXNlcjpwYXNzd29yZA"), "{error}");
     }
 }
+
+#[test]
+fn settings_debug_shows_the_endpoints_log_form_and_no_header_value() {
+    let entry = [
+        ("endpoint", "http://user:s3cret@h:1/p?token=s3cret"),
+        ("headers", "x-key=s3cret"),
+    ];
+    let settings = resolve(&OTLP, &entry, &[], &[]).unwrap();
+    let debug = format!("{settings:?}");
+    assert!(
+        debug.starts_with(
+            r#"Settings { endpoint: "http://h:1/p/v1/traces", headers: ["x-key", "authorization"], timeout"#
+        ),
+        "{debug}"
+    );
+    assert!(
+        !debug.contains("s3cret") && !debug.contains("Basic"),
+        "{debug}"
+    );
+}

@@ -1,5 +1,5 @@
-//! Where the environment's credentials go: only to the origin it names, or to the
-//! preset's default when it names none.
+//! Where the environment's credentials go: only to the origin it names, when it names
+//! one; wherever the configuration sends spans, when it names none.
 
 use super::*;
 
@@ -45,7 +45,7 @@ fn the_environments_headers_go_only_to_the_origin_the_environment_names() {
     assert_eq!(lines.len(), 3, "one line per entry: {lines:?}");
     assert_eq!(
         lines[2],
-        "INFO OTEL_EXPORTER_OTLP_HEADERS not sent to https://api.vendor.example/v1/traces (config.endpoint): its origin is not that of the endpoint OTEL_EXPORTER_OTLP_ENDPOINT names, where credentials from the environment go; to send them here, set this entry's own headers, e.g. headers: \"${env:OTEL_EXPORTER_OTLP_HEADERS}\""
+        "WARN OTEL_EXPORTER_OTLP_HEADERS not sent to https://api.vendor.example/v1/traces (config.endpoint): the environment names another endpoint (OTEL_EXPORTER_OTLP_ENDPOINT), and credentials from the environment go only to its origin; to send them here, set this entry's own headers, e.g. headers: \"${env:OTEL_EXPORTER_OTLP_HEADERS}\""
     );
     // An entry without an endpoint goes to the environment's, with its headers; one
     // with its own headers sends those, wherever it goes.
@@ -62,37 +62,35 @@ fn the_environments_headers_go_only_to_the_origin_the_environment_names() {
     ];
     let entry = resolve(&OTLP, &endpoint("http://platform:2"), &[], &traces).unwrap();
     assert!(entry.headers.is_empty());
-    assert!(logged()[0].starts_with("INFO OTEL_EXPORTER_OTLP_TRACES_HEADERS not sent to http://platform:2/v1/traces (config.endpoint): its origin is not that of the endpoint OTEL_EXPORTER_OTLP_TRACES_ENDPOINT names"));
+    assert!(logged()[0].starts_with("WARN OTEL_EXPORTER_OTLP_TRACES_HEADERS not sent to http://platform:2/v1/traces (config.endpoint): the environment names another endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)"));
     assert!(logged().is_empty(), "nothing withheld, nothing logged");
 }
 
 #[test]
-fn with_no_endpoint_named_the_environments_headers_go_to_the_default_only() {
+fn with_no_endpoint_named_the_environments_headers_go_where_the_configuration_sends_spans() {
+    // A Kubernetes secret in OTEL_EXPORTER_OTLP_HEADERS, the endpoint in the YAML.
     let env = &platform_env("")[1..];
     let shared = [
-        ("endpoint", "http://collector:4318"),
+        ("endpoint", "https://collector:4318"),
         ("headers", "x=shared"),
     ];
     let entry = resolve(&OTLP, &[], &shared, env).unwrap();
-    assert_eq!(entry.endpoint, "http://collector:4318/v1/traces");
-    // Withheld, the variable is as if unset: exporter_config's headers apply.
+    assert_eq!(entry.endpoint, "https://collector:4318/v1/traces");
     assert_eq!(entry.headers.len(), 1);
-    assert_eq!(header(&entry, "x"), Some("shared"));
-    let lines = logged();
-    assert_eq!(lines.len(), 1);
-    assert!(
-        lines[0].starts_with("INFO OTEL_EXPORTER_OTLP_HEADERS not sent to http://collector:4318/v1/traces (exporter_config.endpoint): its origin is not that of the default endpoint (http://localhost:4318; no variable names one)"),
-        "{lines:?}"
-    );
-    for default in ["http://localhost:4318/", "http://localhost:4318/x"] {
-        let entry = resolve(&OTLP, &[("endpoint", default)], &[], env).unwrap();
+    assert_eq!(header(&entry, "authorization"), Some(PLATFORM_SECRET));
+    assert!(entry.withheld.is_none());
+    for endpoint in ["http://localhost:4318/x", "https://elsewhere.example"] {
+        let entry = resolve(&OTLP, &[("endpoint", endpoint)], &[], env).unwrap();
         assert_eq!(header(&entry, "authorization"), Some(PLATFORM_SECRET));
     }
     let default = resolve(&OTLP, &[], &[], env).unwrap();
     assert_eq!(header(&default, "authorization"), Some(PLATFORM_SECRET));
     assert!(logged().is_empty());
     // A withheld variable is still checked: a broken one fails as before.
-    let broken = [("OTEL_EXPORTER_OTLP_HEADERS", "Authorization: Basic x=1")];
+    let broken = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://platform:1"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "Authorization: Basic x=1"),
+    ];
     let error = resolve(&OTLP, &shared[..1], &[], &broken).unwrap_err();
     assert!(error.contains("is followed by ':'"), "{error}");
 }
@@ -106,6 +104,11 @@ fn a_vendors_key_goes_to_the_vendor_and_the_platforms_headers_do_not() {
     assert_eq!(preset.endpoint, "https://api.honeycomb.io/v1/traces");
     assert_eq!(header(&preset, "authorization"), Some(PLATFORM_SECRET));
     assert_eq!(header(&preset, "x-honeycomb-team"), Some("vendor-key"));
+    // Nor when the YAML names another of the vendor's endpoints.
+    let eu = [("endpoint", "https://api.eu1.honeycomb.io")];
+    let entry = resolve(&HONEYCOMB, &eu, &[], &env).unwrap();
+    assert_eq!(header(&entry, "x-honeycomb-team"), Some("vendor-key"));
+    assert!(logged().is_empty());
     // The platform names its collector; the entry names Honeycomb: its key only.
     let [endpoint, headers] = platform_env("http://platform:4318");
     let env = [endpoint, headers, key];
@@ -118,9 +121,10 @@ fn a_vendors_key_goes_to_the_vendor_and_the_platforms_headers_do_not() {
     let entry = resolve(&HONEYCOMB, &proxy, &[], &env).unwrap();
     assert!(entry.headers.is_empty());
     let lines = logged();
-    assert!(lines[0].starts_with("INFO OTEL_EXPORTER_OTLP_HEADERS not sent"));
+    assert!(lines[0].starts_with("WARN OTEL_EXPORTER_OTLP_HEADERS not sent"));
+    assert_eq!(entry.withheld.as_deref(), lines[1].strip_prefix("WARN "));
     assert!(
-        lines[1].starts_with("INFO OTEL_EXPORTER_OTLP_HEADERS, HONEYCOMB_WRITE_KEY not sent to http://refinery:8080/v1/traces (config.endpoint)")
+        lines[1].starts_with("WARN OTEL_EXPORTER_OTLP_HEADERS, HONEYCOMB_WRITE_KEY not sent to http://refinery:8080/v1/traces (config.endpoint)")
             && lines[1].ends_with("headers: \"${env:OTEL_EXPORTER_OTLP_HEADERS},x-honeycomb-team=${env:HONEYCOMB_WRITE_KEY}\""),
         "{lines:?}"
     );
