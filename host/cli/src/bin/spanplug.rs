@@ -61,7 +61,8 @@ enum Command {
     View {
         #[command(flatten)]
         input: SpanInput,
-        /// The page to write.
+        /// The page to write: a file (replaced), or `-`, `/dev/stdout`, a FIFO or a
+        /// terminal (written as it is).
         #[arg(short, long, default_value = "trace.html")]
         output: PathBuf,
     },
@@ -313,8 +314,13 @@ fn write_view(input: &SpanInput, output: &Path) -> anyhow::Result<()> {
         }
     }
     let spans = read_spans(input)?;
-    waterfall::write_page(&spans, output)
+    let written = waterfall::write_page(&spans, output)
         .with_context(|| format!("cannot write {}", output.display()))?;
-    println!("wrote {} ({} spans)", output.display(), spans.len());
+    let summary = format!("wrote {} ({} spans)", output.display(), spans.len());
+    // A page written to a stream may be standard output: the summary goes apart.
+    match written {
+        waterfall::PageOutput::File => println!("{summary}"),
+        waterfall::PageOutput::Stream => eprintln!("{summary}"),
+    }
     Ok(())
 }
