@@ -28,7 +28,10 @@ pub fn parse_headers(source: &str, text: &str) -> Result<Vec<(String, Secret)>, 
         .collect()
 }
 
-/// Names the header only when it is written `Name: value`, and only up to the ':'.
+/// Names the header only when it is written `Name: value`, only up to the ':', and
+/// only when that looks like a header name: the text before a ':' may be a
+/// credential (`TOKEN:x=…`, or `b` of `Authorization=Basic a,b:c=`, where a comma
+/// in a value split the list).
 fn invalid_header_name(source: &str, key: &str) -> String {
     let end = key
         .bytes()
@@ -36,7 +39,7 @@ fn invalid_header_name(source: &str, key: &str) -> String {
         .unwrap_or(key.len());
     let (name, rest) = key.split_at(end);
     match rest.chars().next() {
-        Some(c @ (':' | ' ' | '\t')) if !name.is_empty() => format!(
+        Some(c @ (':' | ' ' | '\t')) if looks_like_a_header_name(name) => format!(
             "{source}: the header name {name:?} is followed by {c:?}: a header name may not contain ':' or spaces; write name=value with the value percent-encoded (a space is %20); the rest is not shown"
         ),
         _ => format!(
@@ -45,14 +48,46 @@ fn invalid_header_name(source: &str, key: &str) -> String {
     }
 }
 
-/// `%XX` sequences decoded; `None` for a bad sequence or bytes that are not UTF-8.
+/// Header names that are shown in errors although they are one word.
+const KNOWN_NAMES: &[&str] = &["authorization", "apikey", "cookie"];
+
+/// A known header name, or words of ASCII letters joined by '-' (`x-api-key`,
+/// `Content-Type`, `DD-API-KEY`), each all lower case, all upper case or capitalised,
+/// at most 40 characters in all. Base64 and hex rarely pass; a one-word name that
+/// is not known never does.
+fn looks_like_a_header_name(name: &str) -> bool {
+    if name.len() > 40 {
+        return false;
+    }
+    if KNOWN_NAMES
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(name))
+    {
+        return true;
+    }
+    let word = |(i, word): (usize, &str)| {
+        let mut rest = word.chars().skip(1);
+        let long_enough = word.len() >= 2 || (i == 0 && word.eq_ignore_ascii_case("x"));
+        long_enough
+            && word.bytes().all(|b| b.is_ascii_alphabetic())
+            && (word.bytes().all(|b| b.is_ascii_uppercase())
+                || rest.all(|c| c.is_ascii_lowercase()))
+    };
+    name.contains('-') && name.split('-').enumerate().all(word)
+}
+
+/// `%XX` sequences decoded (two hex digits, nothing else: not `%+A`); `None` for a bad sequence or bytes that are not UTF-8.
 pub(crate) fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
+            // `from_str_radix` alone would take a sign: `%+A`.
             let hex = text.get(i + 1..i + 3)?;
+            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {

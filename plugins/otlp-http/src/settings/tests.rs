@@ -289,3 +289,47 @@ fn settings_debug_shows_the_endpoints_log_form_and_no_header_value() {
         "{debug}"
     );
 }
+
+#[test]
+fn a_header_name_error_names_only_what_looks_like_a_header_name() {
+    const VAR: &str = "H";
+    for (text, name) in [
+        ("Content-Type: x=1", "Content-Type"),
+        ("DD-API-KEY: x=1", "DD-API-KEY"),
+        ("x-scope-orgid: x=1", "x-scope-orgid"),
+        ("cookie x=1", "cookie"),
+    ] {
+        let error = parse_headers(VAR, text).unwrap_err();
+        assert!(
+            error.starts_with(&format!("{VAR}: the header name {name:?} is followed by")),
+            "{error}"
+        );
+    }
+    // The text before the ':' may itself be the credential, or a piece of one that a
+    // comma in a value split off.
+    for (text, secret) in [
+        ("TOKEN:x=1", "TOKEN"),
+        ("s3cr3t-t0ken:x=1", "s3cr3t"),
+        ("dXNlcjpw-YXNz:x=1", "dXNlcjpw"),
+        ("Authorization=Basic a,b:c=", "\"b\""),
+        (
+            "abcdefghij-abcdefghij-abcdefghij-abcdefghij: x=1",
+            "abcdefghij",
+        ),
+    ] {
+        let error = parse_headers(VAR, text).unwrap_err();
+        assert!(
+            error.starts_with(&format!("{VAR}: a header name is not valid (not shown")),
+            "{text}: {error}"
+        );
+        assert!(!error.contains(secret), "{error}");
+    }
+}
+
+#[test]
+fn a_percent_sequence_is_two_hex_digits() {
+    assert_eq!(headers::percent_decode("a%2Bb%2f").as_deref(), Some("a+b/"));
+    for text in ["%+A", "%-1", "%A", "%G0", "% 1"] {
+        assert_eq!(headers::percent_decode(text), None, "{text}");
+    }
+}
