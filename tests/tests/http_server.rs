@@ -224,13 +224,19 @@ fn out_of_descriptors_child() {
         .unwrap();
     // Room for about 20 connections beyond what the process holds now; the cap is
     // set above that so that accepting, not the cap, is what runs out.
+    // Only the soft limit is lowered: the hard one stays (raising it needs root).
     let open = std::fs::read_dir("/proc/self/fd").unwrap().count() as u64;
-    let limit = libc::rlimit {
-        rlim_cur: open + 24,
-        rlim_max: 4096,
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
     };
-    // SAFETY: setrlimit reads one `rlimit` that lives for the call.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    // SAFETY: getrlimit and setrlimit read or write one `rlimit` that lives for the call.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        assert!(limit.rlim_max >= open + 24, "hard limit {}", limit.rlim_max);
+        limit.rlim_cur = open + 24;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+    }
     let server = start(port, ServeLimits::default().with_max_connections(10_000));
     server.join().unwrap();
     let failed = log_capture::lines_containing("accepting a connection failed");

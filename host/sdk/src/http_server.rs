@@ -25,6 +25,7 @@ use tower_service::Service;
 use crate::propagation;
 use crate::request_context::RequestContext;
 
+mod accepting;
 mod serving;
 mod write_deadline;
 

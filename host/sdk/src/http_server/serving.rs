@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -13,12 +13,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
 
+use super::accepting::{is_connection_error, AcceptFailures};
 use super::write_deadline::WriteDeadline;
 
 /// The default connection cap: half the descriptors the process may open, at most this.
 const MAX_DEFAULT_CONNECTIONS: usize = 1024;
-/// After a failed accept (no descriptors left, say), the first wait and the longest.
-const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(1));
 
 /// Limits for [`serve`]: how long a client may take, how many are served at once, and
 /// how long shutdown waits.
@@ -108,10 +107,11 @@ impl ServeLimits {
 /// connections, idle ones closed, open requests given `drain_timeout`, and whatever is
 /// left closed, so SIGTERM ends the process on time whatever clients do. Clients
 /// slower than the limits (half-sent headers, a trickled body, responses never read)
-/// are dropped; past `max_connections`, clients wait to be accepted. When accepting
-/// fails (out of descriptors), it retries with a growing wait (100 ms up to 1 s),
-/// logging the first failure and, once accepting has worked for 5 s (or at shutdown),
-/// how many there were.
+/// are dropped; past `max_connections`, clients wait to be accepted. A connection
+/// that fails before it is accepted (reset by its client, say) is passed over at once;
+/// when accepting itself fails (out of descriptors), it retries with a growing wait
+/// (100 ms up to 1 s), logging the first failure and, once accepting has worked for
+/// 5 s (or at shutdown), how many there were.
 /// `axum::serve` has none of these limits.
 pub async fn serve(
     listener: TcpListener,
@@ -134,6 +134,7 @@ pub async fn serve(
                 failures.accepted();
                 accepted
             }
+            Err(error) if is_connection_error(&error) => continue,
             Err(error) => {
                 let open = limits.max_connections.max(1) - slots.available_permits();
                 let wait = failures.failed(&error, open);
@@ -178,67 +179,6 @@ async fn accept(
         .map_err(io::Error::other)?;
     let (stream, _) = listener.accept().await?;
     Ok((stream, slot))
-}
-
-/// An episode of failed accepts (out of descriptors, say): its first failure is
-/// logged, the others counted, and each retry waits longer than the last while no
-/// accept works in between, so running out of descriptors costs one log line, not one
-/// every few milliseconds. The episode ends, with a summary, at the first accept
-/// [`ACCEPT_QUIET`] after its last failure, or at shutdown.
-#[derive(Default)]
-struct AcceptFailures {
-    count: u64,
-    /// When the episode's first and last failures happened.
-    span: Option<(Instant, Instant)>,
-    wait: Duration,
-}
-
-/// Accepts working this long end an episode of failures.
-const ACCEPT_QUIET: Duration = Duration::from_secs(5);
-
-impl AcceptFailures {
-    /// Records a failure; how long to wait before accepting again.
-    fn failed(&mut self, error: &io::Error, open: usize) -> Duration {
-        let now = Instant::now();
-        match &mut self.span {
-            Some((_, last)) => *last = now,
-            None => {
-                log::warn!(
-                    "accepting a connection failed: {error} ({open} connections open); retrying every {:?} to {:?}, and counting further failures",
-                    ACCEPT_BACKOFF.0,
-                    ACCEPT_BACKOFF.1
-                );
-                self.span = Some((now, now));
-            }
-        }
-        self.count += 1;
-        self.wait = (self.wait * 2).clamp(ACCEPT_BACKOFF.0, ACCEPT_BACKOFF.1);
-        self.wait
-    }
-
-    /// An accept worked: the next failure waits the shortest time again, and an
-    /// episode quiet for long enough ends.
-    fn accepted(&mut self) {
-        self.wait = Duration::ZERO;
-        if self
-            .span
-            .is_some_and(|(_, last)| last.elapsed() >= ACCEPT_QUIET)
-        {
-            self.end();
-        }
-    }
-
-    /// Says how the episode went, if there is one.
-    fn end(&mut self) {
-        if let Some((first, last)) = self.span.take() {
-            log::warn!(
-                "accepting connections works again: {} attempts failed over {:.1?}",
-                self.count,
-                last - first
-            );
-        }
-        self.count = 0;
-    }
 }
 
 /// One client's connection, under the limits, until it ends or shutdown closes it.
