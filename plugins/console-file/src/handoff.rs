@@ -15,6 +15,10 @@ pub(crate) const MAX_HELD_BYTES: usize = 8 * 1024 * 1024;
 pub(crate) struct Buffer {
     pub(crate) bytes: Vec<u8>,
     pub(crate) spans: u64,
+    /// The bytes counted in [`Queue`]'s `held_bytes` for it (what was asked of the
+    /// allocator), given back exactly when it is settled or dropped, whatever
+    /// `bytes.capacity()` turned out to be. Records are copied in only up to it.
+    counted: usize,
 }
 
 /// Why a record was not taken.
@@ -37,7 +41,8 @@ pub(crate) struct Batch {
 pub(crate) struct Queue {
     current: Buffer,
     full: VecDeque<Buffer>,
-    /// The capacity of every buffer not yet settled: filling, waiting, being written.
+    /// The counted size of every buffer not yet settled: filling, waiting, being
+    /// written.
     held_bytes: usize,
     /// Spans accepted so far (handed to a buffer), and written or lost so far: a
     /// flush waits until `settled` reaches the `accepted` it saw.
@@ -55,12 +60,11 @@ impl Queue {
     /// (the old one then waits for the writer). `Ok(true)` when a buffer became ready.
     pub(crate) fn push(&mut self, record: &[u8]) -> Result<bool, Refused> {
         let mut completed = false;
-        let current = &self.current.bytes;
-        if current.len() + record.len() > current.capacity() {
+        if self.current.bytes.len() + record.len() > self.current.counted {
             if record.len() > MAX_HELD_BYTES {
                 return Err(Refused::TooLarge);
             }
-            // Sized up front: the buffer never grows, so its capacity is what it holds.
+            // Sized up front, and filled only up to that size: it never grows.
             let capacity = BUFFER_BYTES.max(record.len());
             if self.held_bytes + capacity > MAX_HELD_BYTES {
                 return Err(Refused::Full);
@@ -69,13 +73,14 @@ impl Queue {
             let fresh = Buffer {
                 bytes: Vec::with_capacity(capacity),
                 spans: 0,
+                counted: capacity,
             };
             let old = std::mem::replace(&mut self.current, fresh);
             if old.spans > 0 {
                 self.full.push_back(old);
                 completed = true;
             } else {
-                self.held_bytes -= old.bytes.capacity();
+                self.held_bytes -= old.counted;
             }
         }
         self.current.bytes.extend_from_slice(record);
@@ -102,7 +107,7 @@ impl Queue {
         }
         Batch {
             spans: buffers.iter().map(|b| b.spans).sum(),
-            bytes: buffers.iter().map(|b| b.bytes.capacity()).sum(),
+            bytes: buffers.iter().map(|b| b.counted).sum(),
             buffers,
         }
     }
@@ -160,5 +165,24 @@ mod tests {
         queue.settle(spans, bytes);
         assert_eq!(queue.held_bytes, 0);
         assert!(matches!(queue.push(&big), Ok(false)));
+    }
+
+    /// The allocator may give a buffer more than was asked: what is given back is what
+    /// was counted, never its capacity (which underflowed the count).
+    #[test]
+    fn a_buffer_given_more_capacity_than_asked_gives_back_what_was_counted() {
+        let mut queue = Queue::default();
+        assert!(matches!(queue.push(b"{}\n"), Ok(false)));
+        queue.current.bytes.reserve(1 << 20);
+        assert!(queue.current.bytes.capacity() > BUFFER_BYTES);
+        assert_eq!(queue.held_bytes, BUFFER_BYTES);
+        // Past the counted size a record starts a new buffer, though the old one has room.
+        assert!(matches!(queue.push(&vec![b'x'; BUFFER_BYTES]), Ok(true)));
+        assert_eq!(queue.held_bytes, 2 * BUFFER_BYTES);
+        let batch = queue.take(true);
+        assert_eq!(batch.size(), (2, 2 * BUFFER_BYTES));
+        let (spans, bytes) = batch.size();
+        queue.settle(spans, bytes);
+        assert_eq!(queue.held_bytes, 0);
     }
 }
