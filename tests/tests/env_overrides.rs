@@ -3,10 +3,11 @@
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 
 use opentelemetry::trace::Tracer as _;
 use spanplug_host::TracingConfig;
-use spanplug_tests::{plugin_dir, read_records, span_files};
+use spanplug_tests::{library_file_name, plugin_dir, read_records, span_files};
 
 fn set(vars: &[(&str, &str)]) {
     for (name, value) in vars {
@@ -269,9 +270,9 @@ const HOST_VARIABLES: [&str; 17] = [
     "OTEL_SPAN_LINK_COUNT_LIMIT",
 ];
 
-/// Runs `init` in a child process with `name` set to `value` and nothing else of
-/// the host's set; returns its stdout and stderr, checked free of the secret.
-fn init_in_a_child(name: &str, value: &OsStr) -> (String, String) {
+/// Runs `init` in a child process with `vars` set and nothing else of the host's;
+/// returns its stdout and stderr, checked free of the secret.
+fn init_in_a_child(vars: &[(&str, &OsStr)]) -> (String, String) {
     let mut child = spanplug_tests::child_test("init_with_the_environment_it_is_given");
     for other in HOST_VARIABLES
         .iter()
@@ -279,12 +280,12 @@ fn init_in_a_child(name: &str, value: &OsStr) -> (String, String) {
     {
         child.env_remove(other);
     }
-    let output = child.env(name, value).output().unwrap();
+    let output = child.envs(vars.iter().copied()).output().unwrap();
     let stdout = spanplug_tests::assert_child_passed(&output);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(
         !stdout.contains("s3cret") && !stderr.contains("s3cret"),
-        "{name}: the value was shown: {stdout}{stderr}"
+        "{vars:?}: the value was shown: {stdout}{stderr}"
     );
     (stdout, stderr)
 }
@@ -311,7 +312,7 @@ fn init_with_the_environment_it_is_given() {
 #[test]
 fn a_setting_that_is_not_utf8_is_an_error_naming_its_variable() {
     for name in HOST_VARIABLES {
-        let (stdout, _) = init_in_a_child(name, OsStr::from_bytes(NOT_UTF8));
+        let (stdout, _) = init_in_a_child(&[(name, OsStr::from_bytes(NOT_UTF8))]);
         assert!(
             stdout.contains(&format!(
                 "init: {name}: the value is not valid UTF-8 (its bytes are not shown)"
@@ -320,7 +321,7 @@ fn a_setting_that_is_not_utf8_is_an_error_naming_its_variable() {
         );
     }
     // A pin requirement that reads as neither on nor off is not taken as off.
-    let (stdout, _) = init_in_a_child("SPANPLUG_REQUIRE_SHA256", OsStr::new("1 please"));
+    let (stdout, _) = init_in_a_child(&[("SPANPLUG_REQUIRE_SHA256", OsStr::new("1 please"))]);
     assert!(
         stdout.contains("init: SPANPLUG_REQUIRE_SHA256: expected true or false"),
         "{stdout}"
@@ -333,7 +334,7 @@ fn a_fact_or_log_level_that_is_not_utf8_is_named_in_a_warning_and_tracing_runs()
         ("K8S_POD_NAME", "left out of the resource"),
         ("SPANPLUG_LOG", "logging at info"),
     ] {
-        let (stdout, stderr) = init_in_a_child(name, OsStr::from_bytes(NOT_UTF8));
+        let (stdout, stderr) = init_in_a_child(&[(name, OsStr::from_bytes(NOT_UTF8))]);
         assert!(
             stderr.contains(&format!(
                 "spanplug warn: {name}: the value is not valid UTF-8 (its bytes are not shown); set it to UTF-8 text or unset it; {warning}"
@@ -353,10 +354,45 @@ fn a_plugin_folder_whose_name_is_not_utf8_is_still_searched() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join(OsStr::from_bytes(b"plugins-\xff"));
     std::fs::create_dir(&folder).unwrap();
-    let (stdout, _) = init_in_a_child("SPANPLUG_PLUGIN_PATH", folder.as_os_str());
+    let (stdout, _) = init_in_a_child(&[("SPANPLUG_PLUGIN_PATH", folder.as_os_str())]);
     assert!(
         stdout.contains("init: plugin module \"no_such_plugin\" not found")
             && stdout.contains("plugins-\u{fffd}"),
+        "{stdout}"
+    );
+}
+
+/// spanplug's own booleans spelt `on`, `Off` or ` YES ` take effect, not only parse.
+#[test]
+fn booleans_spelt_on_off_or_yes_take_effect() {
+    let (stdout, _) = init_in_a_child(&[("SPANPLUG_REQUIRE_SHA256", OsStr::new("on"))]);
+    assert!(
+        stdout.contains("has no SHA-256 pin and require_sha256 is set"),
+        "{stdout}"
+    );
+    let (stdout, _) = init_in_a_child(&[("SPANPLUG_TRACING_ENABLED", OsStr::new("Off"))]);
+    assert!(stdout.contains("init: ok, 0 plugins"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("group-writable");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o775)).unwrap();
+    let library = library_file_name("test_plugins");
+    std::fs::copy(plugin_dir().join(&library), folder.join(&library)).unwrap();
+    let mut vars = vec![
+        ("SPANPLUG_PLUGIN_PATH", folder.as_os_str()),
+        (
+            "SPANPLUG_TRACING_EXPORTER_IMPORT_PATH",
+            OsStr::new("test_plugins:factory_error"),
+        ),
+    ];
+    let (stdout, _) = init_in_a_child(&vars);
+    assert!(stdout.contains("is writable by its group"), "{stdout}");
+    vars.push(("SPANPLUG_ALLOW_INSECURE_PLUGINS", OsStr::new(" YES ")));
+    let (stdout, _) = init_in_a_child(&vars);
+    // Loaded: its factory ran (and fails, as this test plugin's does).
+    assert!(
+        stdout.contains("init: factory test_plugins:factory_error"),
         "{stdout}"
     );
 }
