@@ -15,8 +15,16 @@ use std::borrow::Cow;
 ///   U+2066–U+2069), which reorder what is shown (Trojan Source);
 /// - the line and paragraph separators U+2028 and U+2029, which some terminals and
 ///   viewers break lines at;
-/// - invisible characters that hide text: U+200B (zero width space), U+2060–U+2064,
-///   U+206A–U+206F, U+FEFF and the interlinear annotation marks U+FFF9–U+FFFB.
+/// - every other format character (Unicode general category `Cf`, listed from
+///   Unicode 15.1's DerivedGeneralCategory, U+200C and U+200D aside), invisible
+///   characters that hide or change text: U+00AD (soft hyphen), U+0600–U+0605,
+///   U+06DD, U+070F, U+0890–U+0891, U+08E2, U+180E, U+200B (zero width space),
+///   U+2060–U+2064, U+206A–U+206F, U+FEFF, the interlinear annotation marks
+///   U+FFF9–U+FFFB, U+110BD, U+110CD, U+13430–U+1343F, U+1BCA0–U+1BCA3,
+///   U+1D173–U+1D17A and the tag characters U+E0000–U+E007F (which spell hidden
+///   ASCII);
+/// - characters that show as nothing though they are not `Cf`: the combining
+///   grapheme joiner U+034F and the Hangul fillers U+115F, U+1160, U+3164, U+FFA0.
 ///
 /// Zero width joiners and non-joiners (U+200C, U+200D) are kept: emoji and several
 /// scripts need them, and they cannot reorder or hide text.
@@ -43,20 +51,37 @@ pub fn escape_controls(text: &str, max_chars: usize) -> Cow<'_, str> {
     out.into()
 }
 
-/// Whether [`escape_controls`] escapes `c`.
+/// Whether [`escape_controls`] escapes `c`: `Cc`, `Cf` but U+200C/D, U+2028/9, U+034F
+/// and the Hangul fillers (see there).
 fn is_escaped(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{061C}'
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{0600}'..='\u{0605}'
+                | '\u{061C}'
+                | '\u{06DD}'
+                | '\u{070F}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08E2}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{180E}'
                 | '\u{200B}'
-                | '\u{200E}'
-                | '\u{200F}'
+                | '\u{200E}'..='\u{200F}'
                 | '\u{2028}'..='\u{202E}'
                 | '\u{2060}'..='\u{2064}'
                 | '\u{2066}'..='\u{206F}'
+                | '\u{3164}'
                 | '\u{FEFF}'
+                | '\u{FFA0}'
                 | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E007F}'
         )
 }
 
@@ -95,5 +120,52 @@ mod tests {
         );
         assert_eq!(escape_controls("abcdef", 3), "abc...");
         assert_eq!(escape_controls("abc", 3), "abc");
+    }
+
+    /// Tag characters spell hidden ASCII ("hi" here, after a flag's base); soft
+    /// hyphens, the Mongolian vowel separator, Hangul fillers and the combining
+    /// grapheme joiner show as nothing. All escaped; joiners kept.
+    #[test]
+    fn every_format_character_and_hangul_filler_is_escaped_but_joiners() {
+        assert_eq!(
+            escape_controls("ok\u{E0068}\u{E0069}\u{E007F}\u{E0001}", usize::MAX),
+            "ok\\u{e0068}\\u{e0069}\\u{e007f}\\u{e0001}"
+        );
+        for c in [
+            '\u{AD}',
+            '\u{34F}',
+            '\u{600}',
+            '\u{605}',
+            '\u{6DD}',
+            '\u{70F}',
+            '\u{890}',
+            '\u{8E2}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{180E}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{110BD}',
+            '\u{110CD}',
+            '\u{1343F}',
+            '\u{1BCA3}',
+            '\u{1D173}',
+            '\u{1D17A}',
+            '\u{E0000}',
+            '\u{E0020}',
+        ] {
+            let text = format!("a{c}b");
+            let escaped = format!("a{}b", c.escape_default());
+            assert_eq!(escape_controls(&text, usize::MAX), escaped, "{c:?}");
+        }
+        for kept in ["\u{200C}", "\u{200D}", "\u{1100}", "\u{AC00}", "\u{E0100}"] {
+            assert!(
+                matches!(
+                    escape_controls(kept, usize::MAX),
+                    std::borrow::Cow::Borrowed(_)
+                ),
+                "{kept:?}"
+            );
+        }
     }
 }
