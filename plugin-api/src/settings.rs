@@ -22,6 +22,23 @@ pub fn key_value_pairs<'t>(source: &str, text: &'t str) -> Result<Vec<(&'t str, 
         .collect()
 }
 
+/// What [`env_var`] says, after the variable's name, of a value that is not UTF-8.
+pub const NOT_UTF8: &str =
+    "the value is not valid UTF-8 (its bytes are not shown); set it to UTF-8 text or unset it";
+
+/// The text of the environment variable `name`; `Ok(None)` when it is unset or
+/// blank. A value that is not UTF-8 is an error `"{name}: {NOT_UTF8}"`, never taken
+/// as unset (a header or endpoint that silently went missing would send spans
+/// elsewhere, unauthenticated) and never shown (it may be a secret). (Since 0.2.2.)
+pub fn env_var(name: &str) -> Result<Option<String>, String> {
+    match std::env::var(name) {
+        Ok(value) if value.trim().is_empty() => Ok(None),
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!("{name}: {NOT_UTF8}")),
+    }
+}
+
 /// `now + timeout`, saturating instead of overflowing on huge timeouts.
 pub fn deadline_after(timeout: Duration) -> Instant {
     let now = Instant::now();
@@ -45,5 +62,21 @@ mod tests {
             .unwrap_err()
             .contains("empty key"));
         assert!(deadline_after(Duration::MAX) > Instant::now());
+    }
+
+    #[test]
+    fn a_variable_that_is_not_utf8_is_an_error_naming_it_never_its_bytes() {
+        use std::os::unix::ffi::OsStrExt as _;
+        // A name no other test reads or writes.
+        let name = "SPANPLUG_API_TEST_NOT_UTF8";
+        std::env::set_var(name, std::ffi::OsStr::from_bytes(b"http://127.0.0.1:1\xff"));
+        let error = env_var(name).unwrap_err();
+        std::env::set_var(name, " ");
+        assert_eq!(env_var(name), Ok(None));
+        std::env::set_var(name, "x");
+        assert_eq!(env_var(name), Ok(Some("x".into())));
+        std::env::remove_var(name);
+        assert_eq!(env_var(name), Ok(None));
+        assert_eq!(error, format!("{name}: {NOT_UTF8}"));
     }
 }

@@ -1,6 +1,6 @@
-//! `spanplug check` on otlp_http entries, with the environment a platform might
-//! inject: secrets never printed, URLs checked at load, the entry's own settings
-//! first, unreadable variables and misspelt keys refused by name. Each check runs the
+//! `spanplug check` on otlp_http (and context_enricher) entries, with the environment
+//! a platform might inject: secrets never printed, URLs checked at load, the entry's
+//! own settings first, unreadable variables and misspelt keys refused by name. Each check runs the
 //! real binary in an environment of its own.
 
 use std::ffi::OsStr;
@@ -27,9 +27,15 @@ fn check(yaml: &str, env: &[(&str, &OsStr)]) -> (bool, String) {
         .env("SPANPLUG_PLUGIN_PATH", plugin_dir());
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
-        if ["OTEL_", "HONEYCOMB_", "DD_", "SPANPLUG_TRACING_"]
-            .iter()
-            .any(|prefix| name.starts_with(prefix))
+        if [
+            "OTEL_",
+            "HONEYCOMB_",
+            "DD_",
+            "SPANPLUG_TRACING_",
+            "SPANPLUG_ENRICH_",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
         {
             command.env_remove(&*name);
         }
@@ -44,7 +50,7 @@ fn check(yaml: &str, env: &[(&str, &OsStr)]) -> (bool, String) {
     (output.status.success(), text)
 }
 
-fn otlp_entry(import_path: &str, config: &str) -> String {
+fn entry(import_path: &str, config: &str) -> String {
     format!("tracing_config:\n  exporter_import_path:\n    - import_path: {import_path}\n      config: {{{config}}}\n")
 }
 
@@ -52,7 +58,7 @@ const CREDENTIAL: &str = "dXNlcjpwYXNzd29yZA";
 
 #[test]
 fn a_header_written_with_a_colon_never_echoes_its_value() {
-    let yaml = otlp_entry("otlp_http:otlp", "endpoint: \"http://127.0.0.1:1\"");
+    let yaml = entry("otlp_http:otlp", "endpoint: \"http://127.0.0.1:1\"");
     let header = format!("Authorization: Basic {CREDENTIAL}==");
     let (ok, text) = check(
         &yaml,
@@ -69,7 +75,7 @@ fn a_header_written_with_a_colon_never_echoes_its_value() {
         format!("headers: \"x-api-key: {CREDENTIAL}\""),
         format!("headers: \"Authorization: Basic {CREDENTIAL}=\""),
     ] {
-        let yaml = otlp_entry("otlp_http:otlp", &headers);
+        let yaml = entry("otlp_http:otlp", &headers);
         let (ok, text) = check(&yaml, &[]);
         assert!(!ok && text.contains("config.headers: "), "{text}");
         assert!(!text.contains(CREDENTIAL), "{text}");
@@ -78,7 +84,7 @@ fn a_header_written_with_a_colon_never_echoes_its_value() {
 
 #[test]
 fn endpoints_are_parsed_at_load_and_printed_without_credentials() {
-    let yaml = otlp_entry("otlp_http:otlp", "timeout: 100");
+    let yaml = entry("otlp_http:otlp", "timeout: 100");
     for (url, reason) in [
         ("http://[::1", "not a valid URL (invalid IPv6 address)"),
         (
@@ -140,9 +146,9 @@ fn each_entry_shows_its_own_endpoint_over_the_environments() {
 fn a_variable_that_is_not_utf8_is_an_error_naming_it() {
     let endpoint = OsStr::from_bytes(b"http://127.0.0.1:18330\xff");
     let headers = OsStr::from_bytes(b"authorization=Bearer%20tok-S3CRET\xff");
-    let otlp = otlp_entry("otlp_http:otlp", "timeout: 100");
-    let honeycomb = otlp_entry("otlp_http:honeycomb", "timeout: 100");
-    let datadog = otlp_entry("otlp_http:datadog", "timeout: 100");
+    let otlp = entry("otlp_http:otlp", "timeout: 100");
+    let honeycomb = entry("otlp_http:honeycomb", "timeout: 100");
+    let datadog = entry("otlp_http:datadog", "timeout: 100");
     let key = OsStr::new("hc-key");
     for (yaml, env) in [
         (&otlp, vec![("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)]),
@@ -166,7 +172,7 @@ fn a_variable_that_is_not_utf8_is_an_error_naming_it() {
         let name = env.last().unwrap().0;
         assert!(!ok, "{name}: {text}");
         assert!(
-            text.contains(&format!("{name}: the value is not valid UTF-8 (not shown)")),
+            text.contains(&format!("{name}: the value is not valid UTF-8 (")),
             "{name}: {text}"
         );
         assert!(
@@ -179,7 +185,7 @@ fn a_variable_that_is_not_utf8_is_an_error_naming_it() {
 #[test]
 fn misspelt_keys_of_an_otlp_http_entry_are_refused_naming_the_valid_ones() {
     for import_path in ["otlp_http:otlp", "otlp_http:jaeger", "otlp_http:datadog"] {
-        let yaml = otlp_entry(import_path, "endpiont: \"http://127.0.0.1:1\"");
+        let yaml = entry(import_path, "endpiont: \"http://127.0.0.1:1\"");
         let (ok, text) = check(&yaml, &[]);
         assert!(!ok, "{text}");
         assert!(
@@ -187,4 +193,45 @@ fn misspelt_keys_of_an_otlp_http_entry_are_refused_naming_the_valid_ones() {
             "{text}"
         );
     }
+}
+
+#[test]
+fn misspelt_keys_of_a_context_enricher_entry_are_refused_naming_the_valid_ones() {
+    for (function, config, valid) in [
+        (
+            "static_attributes",
+            "static_atributes: \"a=1\"",
+            "static_attributes",
+        ),
+        ("serve_context", "context_prfix: \"ctx.\"", "context_prefix"),
+    ] {
+        let import_path = format!("context_enricher:{function}");
+        let (ok, text) = check(&entry(&import_path, config), &[]);
+        assert!(!ok, "{text}");
+        let misspelt = config.split(':').next().unwrap();
+        assert!(
+            text.contains(&format!(
+                "unknown config key `{misspelt}` for {import_path}; valid keys: {valid}"
+            )),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn spanplug_enrich_attributes_that_is_not_utf8_is_an_error_naming_it() {
+    let yaml = entry(
+        "context_enricher:static_attributes",
+        "static_attributes: \"team=checkout\"",
+    );
+    let (ok, text) = check(&yaml, &[]);
+    assert!(ok, "{text}");
+    let value = OsStr::from_bytes(b"a=S3CRET\xff");
+    let (ok, text) = check(&yaml, &[("SPANPLUG_ENRICH_ATTRIBUTES", value)]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("SPANPLUG_ENRICH_ATTRIBUTES: the value is not valid UTF-8 ("),
+        "{text}"
+    );
+    assert!(!text.contains("S3CRET"), "{text}");
 }

@@ -2,7 +2,6 @@
 //! error naming the variable, never taken as unset and never shown (it may hold a
 //! secret), and every boolean goes through one reading ([`parse_switch`]).
 
-use std::env::VarError;
 use std::fmt;
 
 /// A variable whose value cannot be used. Its message names the variable and says
@@ -33,17 +32,13 @@ impl fmt::Display for EnvError {
 
 impl std::error::Error for EnvError {}
 
-/// The text of the variable `name`; `None` when it is unset or blank.
+/// The text of the variable `name`; `None` when it is unset or blank (read by
+/// [`spanplug_api::settings::env_var`], as plugins read theirs).
 pub fn var(name: &str) -> Result<Option<String>, EnvError> {
-    match std::env::var(name) {
-        Ok(value) if value.trim().is_empty() => Ok(None),
-        Ok(value) => Ok(Some(value)),
-        Err(VarError::NotPresent) => Ok(None),
-        Err(VarError::NotUnicode(_)) => Err(EnvError {
-            name: name.into(),
-            message: "the value is not valid UTF-8 (its bytes are not shown); set it to UTF-8 text or unset it".into(),
-        }),
-    }
+    spanplug_api::settings::env_var(name).map_err(|_| EnvError {
+        name: name.into(),
+        message: spanplug_api::settings::NOT_UTF8.into(),
+    })
 }
 
 /// Whose words a boolean variable takes (see [`parse_switch`]).

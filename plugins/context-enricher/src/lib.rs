@@ -8,7 +8,9 @@
 //!   builds once.
 //! - `static_attributes` adds fixed `k=v,k2=v2` attributes from
 //!   `exporter_config.static_attributes` and `SPANPLUG_ENRICH_ATTRIBUTES` (which wins
-//!   per key).
+//!   per key; a value that is not UTF-8 is an error naming it).
+//!
+//! Each factory refuses keys of its entry's own `config` it does not read.
 
 #![warn(missing_docs)]
 
@@ -20,6 +22,7 @@ use crate::enricher::Enricher;
 
 /// Factory `serve_context`: copies the request context onto each span as it starts.
 pub fn serve_context(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+    ctx.check_keys(&["context_prefix"])?;
     let prefix = ctx.config_value("context_prefix").unwrap_or("").to_string();
     Ok(vec![Processor::new(Enricher {
         name: "context_enricher:serve_context",
@@ -30,6 +33,7 @@ pub fn serve_context(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> 
 
 /// Factory `static_attributes`: adds fixed attributes to each span as it starts.
 pub fn static_attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
+    ctx.check_keys(&["static_attributes"])?;
     let mut fixed: Vec<(String, OwnedValue)> = Vec::new();
     let sources = [
         (
@@ -38,7 +42,7 @@ pub fn static_attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, Stri
         ),
         (
             "SPANPLUG_ENRICH_ATTRIBUTES",
-            std::env::var("SPANPLUG_ENRICH_ATTRIBUTES").ok(),
+            spanplug_api::settings::env_var("SPANPLUG_ENRICH_ATTRIBUTES")?,
         ),
     ];
     for (source, text) in sources {
