@@ -235,10 +235,21 @@ pub(crate) fn with_attribute_views<R>(
     f: impl FnOnce(&[KeyValue<'_>]) -> R,
 ) -> R {
     with_scratch(|scratch| {
-        // SAFETY: the buffers hold these very types, with other lifetimes.
-        let arrays: &mut StringArrays<'_> = unsafe { relabel(&mut scratch.string_arrays) };
-        let elements: &mut Vec<RStr<'_>> = unsafe { relabel(&mut scratch.elements) };
-        let views: &mut Vec<KeyValue<'_>> = unsafe { relabel(&mut scratch.attributes) };
+        // SAFETY: relabel's contract: each buffer holds this very type with `'static`
+        // for the borrow of `attributes` (and `Copy` element types); relabel empties
+        // it, and the views pushed here are read only inside this closure, while
+        // `attributes` is borrowed.
+        let (arrays, elements, views): (
+            &mut StringArrays<'_>,
+            &mut Vec<RStr<'_>>,
+            &mut Vec<KeyValue<'_>>,
+        ) = unsafe {
+            (
+                relabel(&mut scratch.string_arrays),
+                relabel(&mut scratch.elements),
+                relabel(&mut scratch.attributes),
+            )
+        };
         push_attributes(views, arrays, attributes.iter());
         if !arrays.is_empty() {
             fill_string_arrays(views, arrays, elements);
@@ -305,6 +316,9 @@ pub fn resource_in_order(attributes: Vec<OtelKeyValue>, schema_url: &str) -> Ord
     let mut arrays = Vec::new();
     push_attributes(&mut view, &mut arrays, stable.iter());
     let elements: Box<[RStr<'static>]> = array_elements(&arrays).collect();
+    // SAFETY: as for `stable` above: the boxed slice's heap allocation is owned by the
+    // returned struct (`_elements`), never mutated, and does not move with the box;
+    // its views point into `stable`. They are lent out only through `view(&self)`.
     let element_views: &'static [RStr<'static>] = unsafe { &*std::ptr::from_ref(&*elements) };
     point_string_arrays(&mut view, &arrays, element_views);
     OrderedResource {
@@ -325,12 +339,25 @@ pub fn with_span_view<R>(
     let events = &span.events.events;
     let links = &span.links.links;
     with_scratch(|scratch| {
-        // SAFETY: the buffers hold these very types, with other lifetimes.
-        let arrays: &mut StringArrays<'_> = unsafe { relabel(&mut scratch.string_arrays) };
-        let elements: &mut Vec<RStr<'_>> = unsafe { relabel(&mut scratch.elements) };
-        let attributes: &mut Vec<KeyValue<'_>> = unsafe { relabel(&mut scratch.attributes) };
-        let event_views: &mut Vec<Event<'_>> = unsafe { relabel(&mut scratch.events) };
-        let link_views: &mut Vec<Link<'_>> = unsafe { relabel(&mut scratch.links) };
+        // SAFETY: relabel's contract: each buffer holds this very type with `'static`
+        // for the borrows of `span` and `resource` (and `Copy` element types);
+        // relabel empties it, and the views pushed here are read only inside this
+        // closure, while `span` and `resource` are borrowed.
+        let (arrays, elements, attributes, event_views, link_views): (
+            &mut StringArrays<'_>,
+            &mut Vec<RStr<'_>>,
+            &mut Vec<KeyValue<'_>>,
+            &mut Vec<Event<'_>>,
+            &mut Vec<Link<'_>>,
+        ) = unsafe {
+            (
+                relabel(&mut scratch.string_arrays),
+                relabel(&mut scratch.elements),
+                relabel(&mut scratch.attributes),
+                relabel(&mut scratch.events),
+                relabel(&mut scratch.links),
+            )
+        };
         let trace_states = &mut scratch.trace_states;
 
         // First what views point into: the `tracestate` headers.
