@@ -147,7 +147,6 @@ def test_ray_core_setup_tracing_traces_a_remote_task(ray_env, monkeypatch):
     assert any("my_function" in name for name in names), names
 
 
-
 def test_a_module_level_tracer_deploys_and_traces_with_both_hooks(ray_env, monkeypatch):
     # Ray core's hook and Serve's exporter both spanplug's; `tracer` is a module
     # global of `__main__`, which Ray pickles by value with the task and the
