@@ -305,7 +305,7 @@ impl Settings {
     /// error names the setting that is wrong, or an unknown key of the entry's own
     /// `config` and the valid ones.
     pub fn resolve(preset: &Preset, ctx: &PluginContext<'_>) -> Result<Settings, String> {
-        Self::resolve_with(preset, ctx, &sources::process_env)
+        Self::resolve_with(preset, ctx, &spanplug_api::settings::env_var)
     }
 
     fn resolve_with(

@@ -1,27 +1,14 @@
 //! Where a setting's value comes from, most specific first; see the order in
 //! [`crate::settings`].
 
-use std::env::VarError;
-
 use spanplug_api::PluginContext;
 
 /// Reads an environment variable: `Ok(None)` when it is unset or blank, an error
-/// naming it when it is set but unreadable.
+/// naming it when it is set but unreadable. The process's is
+/// [`spanplug_api::settings::env_var`] (a value that is not UTF-8 is an error naming
+/// the variable, never "unset": a header or endpoint that silently went missing
+/// would send spans elsewhere, unauthenticated).
 pub type ReadEnv<'e> = &'e dyn Fn(&str) -> Result<Option<String>, String>;
-
-/// The process environment. A value that is not UTF-8 is an error naming the
-/// variable (not its bytes, which may be a secret), never "unset": a header or
-/// endpoint that silently went missing would send spans elsewhere, unauthenticated.
-pub fn process_env(name: &str) -> Result<Option<String>, String> {
-    match std::env::var(name) {
-        Ok(value) if value.trim().is_empty() => Ok(None),
-        Ok(value) => Ok(Some(value)),
-        Err(VarError::NotPresent) => Ok(None),
-        Err(VarError::NotUnicode(_)) => Err(format!(
-            "{name}: the value is not valid UTF-8 (not shown); set it in UTF-8 or unset it"
-        )),
-    }
-}
 
 /// A value and the setting it came from, as errors name it (`config.endpoint`,
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `exporter_config.endpoint`).
@@ -78,30 +65,5 @@ impl Lookup<'_, '_> {
             }
         }
         Ok(None)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::ffi::OsStr;
-    use std::os::unix::ffi::OsStrExt as _;
-
-    use super::*;
-
-    #[test]
-    fn a_value_that_is_not_utf8_is_an_error_naming_the_variable() {
-        // A name no other test reads or writes.
-        let name = "SPANPLUG_OTLP_TEST_NOT_UTF8";
-        std::env::set_var(name, OsStr::from_bytes(b"http://127.0.0.1:1\xff"));
-        let error = process_env(name).unwrap_err();
-        std::env::set_var(name, " ");
-        assert_eq!(process_env(name), Ok(None));
-        std::env::remove_var(name);
-        assert_eq!(process_env(name), Ok(None));
-        assert!(
-            error.starts_with(&format!("{name}: the value is not valid UTF-8")),
-            "{error}"
-        );
-        assert!(!error.contains("127.0.0.1"), "{error}");
     }
 }
