@@ -44,6 +44,11 @@ pub enum Reply {
     Garbage {
         bytes: usize,
     },
+    /// 200 with a valid start of a protobuf partial success whose `error_message`
+    /// is `bytes` of `m` (built field by field, as a hostile backend might).
+    LongMessage {
+        bytes: usize,
+    },
     /// 200 with this body and content type, as given (hand-made responses).
     Body {
         content_type: &'static str,
@@ -340,6 +345,17 @@ fn decode(headers: &HeaderMap, body: &[u8]) -> Result<(ExportTraceServiceRequest
     }
 }
 
+/// A protobuf varint.
+fn varint(mut value: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    while value >= 0x80 {
+        bytes.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    bytes.push(value as u8);
+    bytes
+}
+
 async fn handle(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -371,6 +387,18 @@ async fn handle(
             )
                 .into_response(),
         ),
+        Reply::LongMessage { bytes } => {
+            let mut message = vec![0x12];
+            message.extend(varint(*bytes));
+            let mut body = vec![0x0a];
+            body.extend(varint(message.len() + bytes));
+            body.extend(message);
+            body.resize(body.len() + bytes, b'm');
+            (
+                200,
+                ([("content-type", "application/x-protobuf")], body).into_response(),
+            )
+        }
         Reply::Body { content_type, body } => (
             200,
             ([("content-type", *content_type)], body.clone()).into_response(),

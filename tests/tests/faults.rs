@@ -9,7 +9,7 @@ use opentelemetry::KeyValue;
 use spanplug_host::TracingConfig;
 use spanplug_tests::otlp_receiver::{Receiver, Reply, ResettingListener};
 use spanplug_tests::{
-    assert_child_passed, assert_in_child, child_test, config, memory_kib, otlp_config,
+    assert_child_passed, assert_in_child, child_test, config, log_capture, memory_kib, otlp_config,
     read_records, span_files,
 };
 
@@ -446,7 +446,9 @@ fn run_child(name: &str, env: &[(&str, String)]) {
 }
 
 /// The memory bound, enforced: 400,000 spans against a dead backend grow the process
-/// by the queue (2,048 spans), not by the spans; a 100 MB response body is not read.
+/// by the queue (2,048 spans), not by the spans; a 100 MiB partial success (a valid
+/// start, then a 100 MiB `error_message`) is streamed, read no further than 64 MiB,
+/// and said to be cut.
 #[test]
 fn memory_stays_bounded_with_a_dead_backend_and_a_huge_response() {
     let dead = format!(
@@ -461,13 +463,15 @@ fn memory_stays_bounded_with_a_dead_backend_and_a_huge_response() {
         ],
     );
     let receiver = Receiver::start();
-    // The warm-up batch gets 200; the measured one, 100 MiB of garbage.
-    receiver.script([Reply::Ok, Reply::Garbage { bytes: 100 << 20 }]);
+    // The warm-up batch gets 200; the measured one, a 100 MiB message.
+    receiver.script([Reply::Ok, Reply::LongMessage { bytes: 100 << 20 }]);
     run_child(
         "memory_child",
         &[
             ("SPANPLUG_MEMORY_ENDPOINT", receiver.base_url()),
             ("SPANPLUG_MEMORY_SPANS", "1".into()),
+            // Time to read 64 MiB in a debug build.
+            ("SPANPLUG_MEMORY_EXPORT_TIMEOUT", "20000".into()),
         ],
     );
     assert_eq!(
@@ -486,8 +490,15 @@ fn memory_child() {
         .unwrap()
         .parse()
         .unwrap();
-    let guard =
-        spanplug_host::init(otlp(&endpoint).with_exporter_config("export_timeout", "200")).unwrap();
+    let export_timeout =
+        std::env::var("SPANPLUG_MEMORY_EXPORT_TIMEOUT").unwrap_or_else(|_| "200".into());
+    log_capture::install();
+    let guard = spanplug_host::init(
+        otlp(&endpoint)
+            .with_exporter_config("export_timeout", &export_timeout)
+            .with_exporter_config("timeout", &export_timeout),
+    )
+    .unwrap();
     let tracer = guard.tracer("memory");
     // Warm up allocator and connection pools before the baseline.
     for _ in 0..5_000.min(spans) {
@@ -512,4 +523,10 @@ fn memory_child() {
         "grew from {baseline} KiB to {now} KiB (peak {peak} KiB)"
     );
     println!("memory: baseline {baseline} KiB, after {now} KiB, peak {peak} KiB");
+    if spans == 1 {
+        let cut = log_capture::lines_containing(
+            "accepted a batch partially: 0 spans rejected (its response could not be read whole: it is longer than 64 MiB; the rest was not read): mmm",
+        );
+        assert_eq!(cut.len(), 1, "{:?}", log_capture::all());
+    }
 }

@@ -98,19 +98,18 @@ fn a_partial_success_with_a_megabyte_message_is_counted_in_either_field_order() 
 }
 
 #[test]
-fn a_partial_success_past_the_body_cap_counts_what_was_read_and_says_it_was_cut() {
+fn a_partial_success_past_4_mib_is_read_through_to_its_count() {
+    // An 8 MiB error_message, then rejected_spans: the count is past the JSON cap.
+    let mut fields = length_delimited(0x12, "m".repeat(8 << 20).as_bytes());
+    fields.extend([0x08, 0x05]);
     let (summary, warnings) = export(
-        Reply::PartialSuccess {
-            rejected: 5,
-            message: "m".repeat(8 << 20),
-        },
+        raw("application/x-protobuf", protobuf(&fields)),
         "http/protobuf",
     );
     assert!(summary.contains(&counts(5, 5)), "{summary}");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
-        warnings[0].contains(
-            "5 spans rejected (its response could not be read whole: it is longer than 4 MiB; the rest was not read): mmm"
-        ),
+        warnings[0].contains("accepted a batch partially: 5 spans rejected: mmm"),
         "{warnings:?}"
     );
 }
@@ -186,6 +185,41 @@ fn a_body_that_is_not_an_otlp_response_is_counted_as_delivered_and_says_so() {
                 "accepted a batch, counted as delivered (its response could not be read whole: {problem}"
             )),
             "{warnings:?}"
+        );
+    }
+}
+
+/// A refusal that echoes the URL's credentials: the password and the query token
+/// are redacted from the logged line and the shutdown error.
+#[test]
+fn a_refusal_echoing_the_urls_password_or_query_token_logs_neither() {
+    log_capture::install();
+    let receiver = Receiver::start();
+    receiver.script([Reply::Status {
+        code: 400,
+        retry_after: None,
+        body: "bad login user/pa55-word (dXNlcjpwYTU1LXdvcmQ=), token tok-7788".into(),
+    }]);
+    let port = receiver.port();
+    let endpoint = format!("http://user:pa55-word@127.0.0.1:{port}/?token=tok-7788");
+    let guard = spanplug_host::init(otlp_config(&endpoint, &[])).unwrap();
+    guard.tracer("refused").in_span("refused", |_| {});
+    guard.force_flush().unwrap();
+    let error = guard.shutdown().unwrap_err().to_string();
+    let request = &receiver.requests()[0];
+    assert_eq!(
+        request.header("authorization"),
+        Some("Basic dXNlcjpwYTU1LXdvcmQ=")
+    );
+    let logged = log_capture::lines_containing(&format!("127.0.0.1:{port}/v1/traces refused"));
+    assert_eq!(
+        logged,
+        [format!("ERROR spanplug::plugin: [otlp_http:otlp] http://127.0.0.1:{port}/v1/traces refused a batch: HTTP 400 (not retried): bad login user/<redacted> (<redacted>), token <redacted>")],
+    );
+    for text in log_capture::all().iter().chain([&error]) {
+        assert!(
+            !text.contains("pa55") && !text.contains("7788") && !text.contains("dXNl"),
+            "{text}"
         );
     }
 }

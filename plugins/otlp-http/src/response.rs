@@ -4,10 +4,12 @@
 //!
 //! The body is streamed, never held whole. Protobuf is decoded field by field in any
 //! order, keeping `rejected_spans` and the first [`MAX_MESSAGE_BYTES`] of
-//! `error_message`, so the count is right however long the message is. JSON follows
-//! the proto3 JSON mapping (`rejectedSpans` as a string or a number, the snake_case
-//! names too) and skips unknown fields without building them. Nothing past
-//! [`MAX_BODY_BYTES`] is read: a body cut there, or one that is not an OTLP response,
+//! `error_message` and discarding the rest as it arrives, so the count is right
+//! however long the message is, up to [`MAX_STREAMED_BYTES`] read (the request's
+//! timeout bounds the time). JSON follows the proto3 JSON mapping (`rejectedSpans` as
+//! a string or a number, the snake_case names too) and skips unknown fields without
+//! building them, but builds `errorMessage` whole, so it is read up to
+//! [`MAX_BODY_BYTES`]. A body cut at its cap, or one that is not an OTLP response,
 //! says so in [`Answer::problem`] instead of passing for a full success.
 
 use std::io::{self, BufRead, BufReader, Read};
@@ -16,9 +18,12 @@ use std::num::IntErrorKind;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::Deserialize;
 
-/// The most of a 2xx body read: gRPC's default message limit, far above any real
-/// partial success (a 1 MiB `error_message` is read whole).
+/// The most of a JSON 2xx body read: gRPC's default message limit, far above any real
+/// partial success (a 1 MiB `errorMessage` is read whole).
 pub const MAX_BODY_BYTES: u64 = 4 * 1024 * 1024;
+/// The most of a protobuf 2xx body read, in constant memory: past a message of
+/// tens of megabytes to a `rejected_spans` after it, yet not forever.
+pub const MAX_STREAMED_BYTES: u64 = 64 * 1024 * 1024;
 /// The most of `error_message` kept (it is logged cut much shorter, after redaction).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
@@ -29,7 +34,7 @@ pub struct Answer {
     pub rejected_spans: Option<i64>,
     /// The start of `error_message`.
     pub error_message: String,
-    /// Why the body was not read whole (cut at [`MAX_BODY_BYTES`], not an OTLP
+    /// Why the body was not read whole (cut at its cap, not an OTLP
     /// response, a read error); `None` when it was.
     pub problem: Option<String>,
 }
@@ -37,9 +42,14 @@ pub struct Answer {
 /// Reads a 2xx body: JSON when `json`, protobuf otherwise. An empty body is a full
 /// success.
 pub fn read(body: impl Read, json: bool) -> Answer {
+    let cap = if json {
+        MAX_BODY_BYTES
+    } else {
+        MAX_STREAMED_BYTES
+    };
     let mut input = BufReader::new(Capped {
         inner: body,
-        left: MAX_BODY_BYTES,
+        left: cap,
         cut: false,
     });
     match input.fill_buf() {
@@ -55,7 +65,7 @@ pub fn read(body: impl Read, json: bool) -> Answer {
     if input.get_ref().cut {
         answer.problem = Some(format!(
             "it is longer than {} MiB; the rest was not read",
-            MAX_BODY_BYTES >> 20
+            cap >> 20
         ));
     }
     answer

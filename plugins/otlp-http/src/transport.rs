@@ -3,13 +3,12 @@
 //! `Retry-After` honoured, OTLP partial success read back.
 //!
 //! Nobody on the other end is trusted: redirects are never followed (the configured
-//! headers carry credentials, and OTLP backends do not redirect), error bodies are
-//! read up to [`MAX_RESPONSE_BYTES`] and 2xx bodies as [`crate::response`] says, and
-//! what a backend says is logged cut short, with control characters escaped, once per
-//! distinct message and interval.
+//! headers carry credentials, and OTLP backends do not redirect), and what a backend
+//! answers is read and logged as [`replies`] says.
 
-use std::collections::{HashMap, HashSet};
-use std::io::Read as _;
+mod replies;
+
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -18,23 +17,17 @@ use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
 };
 use reqwest::StatusCode;
-use spanplug_api::text::escape_controls;
 use spanplug_api::Logger;
 
-use crate::response;
 use crate::settings::{Compression, Protocol, Settings};
+
+use self::replies::MessageLog;
+pub use self::replies::MAX_RESPONSE_BYTES;
 
 const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long a retry sleep runs before it checks whether the deadline moved.
 const SLEEP_SLICE: Duration = Duration::from_millis(50);
-const BODY_SNIPPET_CHARS: usize = 200;
-/// The most of an error response's body read; the rest is discarded unread.
-pub const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
-/// A backend's message (partial success) is logged once per this interval.
-const MESSAGE_LOG_INTERVAL: Duration = Duration::from_secs(60);
-/// Distinct messages remembered for that; past it the memory starts over.
-const MAX_REMEMBERED_MESSAGES: usize = 64;
 
 /// What happened to one batch.
 #[derive(Debug, PartialEq, Eq)]
@@ -61,34 +54,14 @@ pub struct Transport {
     endpoint_for_logs: String,
     /// One request; the export deadline can shorten it.
     timeout: Duration,
+    /// Credentials redacted from what a backend says ([`replies::secrets`]).
     secrets: Vec<String>,
     protocol: Protocol,
     logger: Logger,
     /// Non-retryable statuses already logged, so each is logged once.
     logged_statuses: Mutex<HashSet<u16>>,
-    /// Backend messages logged recently, and when.
-    logged_messages: Mutex<HashMap<String, Instant>>,
-}
-
-/// A response body, up to [`MAX_RESPONSE_BYTES`].
-fn bounded_body(response: Response) -> Vec<u8> {
-    let mut body = Vec::new();
-    let _ = response.take(MAX_RESPONSE_BYTES).read_to_end(&mut body);
-    body
-}
-
-/// `scheme://host:port` of a `Location`, never its path or query (which may hold
-/// tokens).
-fn origin_of(location: &str) -> String {
-    match reqwest::Url::parse(location) {
-        Ok(url) => format!(
-            "{}://{}{}",
-            url.scheme(),
-            url.host_str().unwrap_or(""),
-            url.port().map(|p| format!(":{p}")).unwrap_or_default()
-        ),
-        Err(_) => "a relative location".into(),
-    }
+    /// Backend messages logged recently, by kind.
+    logged_messages: MessageLog,
 }
 
 /// PEM files are small; a larger one is not what the setting meant.
@@ -176,16 +149,11 @@ impl Transport {
             endpoint: settings.endpoint.clone(),
             timeout: settings.timeout,
             endpoint_for_logs: settings.endpoint_for_logs(),
-            secrets: settings
-                .headers
-                .iter()
-                .map(|(_, v)| v.expose().to_string())
-                .filter(|v| !v.is_empty())
-                .collect(),
+            secrets: replies::secrets(settings),
             protocol: settings.protocol,
             logger,
             logged_statuses: Mutex::new(HashSet::new()),
-            logged_messages: Mutex::new(HashMap::new()),
+            logged_messages: MessageLog::default(),
         })
     }
 
@@ -242,115 +210,6 @@ impl Transport {
             }
             sleep_until(Instant::now() + wait, deadline);
         }
-    }
-
-    /// A 2xx: the batch is delivered, less what a partial success rejects. A count
-    /// that is not one (negative) rejects nothing, one above `spans` rejects them all,
-    /// and a body that could not be read whole is counted by what was read; each is
-    /// logged, once per distinct line and interval.
-    fn delivered(&self, response: Response, spans: u64) -> Outcome {
-        let content_type = response.headers().get(CONTENT_TYPE);
-        let json = response::is_json(
-            content_type.and_then(|v| v.to_str().ok()),
-            self.protocol == Protocol::Json,
-        );
-        let answer = response::read(response, json);
-        let (rejected, odd_count) = answer.rejected_of(spans);
-        let problem = answer.problem.as_ref().map(|problem| {
-            let problem = self.snippet(problem);
-            format!("its response could not be read whole: {problem}")
-        });
-        let notes: Vec<String> = odd_count.into_iter().chain(problem).collect();
-        let notes = if notes.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", notes.join("; "))
-        };
-        let message = self.snippet(&answer.error_message);
-        // Logged once per message and notes, whatever the count.
-        if (answer.is_partial() || !notes.is_empty())
-            && self.first_time_lately(&format!("{notes}{message}"))
-        {
-            let endpoint = &self.endpoint_for_logs;
-            self.logger.warn(&if answer.is_partial() {
-                format!("{endpoint} accepted a batch partially: {rejected} spans rejected{notes}: {message}")
-            } else {
-                format!("{endpoint} accepted a batch, counted as delivered{notes}")
-            });
-        }
-        Outcome::Delivered { rejected }
-    }
-
-    /// Whether `message` was not logged within the last interval (and now counts as logged).
-    fn first_time_lately(&self, message: &str) -> bool {
-        let mut logged = self
-            .logged_messages
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        if logged
-            .get(message)
-            .is_some_and(|at| now.duration_since(*at) < MESSAGE_LOG_INTERVAL)
-        {
-            return false;
-        }
-        if logged.len() >= MAX_REMEMBERED_MESSAGES {
-            logged.clear();
-        }
-        logged.insert(message.to_string(), now);
-        true
-    }
-
-    fn refused(&self, response: Response) -> Outcome {
-        let status = response.status();
-        let reason = if status.is_redirection() {
-            let target = response
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map(origin_of)
-                .unwrap_or_else(|| "no location".into());
-            format!(
-                "HTTP {} redirect to {} not followed: the export's headers carry credentials; set the endpoint to the backend's final URL",
-                status.as_u16(),
-                escape_controls(&target, BODY_SNIPPET_CHARS)
-            )
-        } else {
-            let body = String::from_utf8_lossy(&bounded_body(response)).into_owned();
-            format!(
-                "HTTP {} (not retried): {}",
-                status.as_u16(),
-                self.snippet(&body)
-            )
-        };
-        let first = self
-            .logged_statuses
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(status.as_u16());
-        if first {
-            self.logger.error(&format!(
-                "{} refused a batch: {reason}",
-                self.endpoint_for_logs
-            ));
-        }
-        Outcome::Failed {
-            reason,
-            logged: true,
-        }
-    }
-
-    /// What a backend said, safe to log: redacted whole first (a cut could split a
-    /// secret and hide it), then cut short with control characters escaped.
-    fn snippet(&self, text: &str) -> String {
-        escape_controls(self.redact(text).trim(), BODY_SNIPPET_CHARS).into_owned()
-    }
-
-    /// Backends sometimes echo credentials in error bodies.
-    fn redact(&self, text: &str) -> String {
-        self.secrets.iter().fold(text.to_string(), |text, secret| {
-            text.replace(secret.as_str(), "<redacted>")
-        })
     }
 }
 

@@ -1,7 +1,9 @@
 //! The decoder against hand-made bodies: any field order and length, the cap, bad
 //! bytes and every JSON form.
 
-use super::{read, Answer, MAX_BODY_BYTES, MAX_MESSAGE_BYTES};
+use std::io::Read as _;
+
+use super::{read, Answer, MAX_BODY_BYTES, MAX_MESSAGE_BYTES, MAX_STREAMED_BYTES};
 
 fn varint(mut value: usize) -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -49,22 +51,39 @@ fn the_count_is_read_whatever_the_field_order_and_message_length() {
     );
 }
 
+/// A protobuf body of `head`, then `filler` bytes of a field 3 that holds them.
+fn streamed(head: &[u8], filler: u64) -> impl std::io::Read {
+    let mut start = response(head);
+    start.push(0x1a);
+    start.extend(varint(filler as usize));
+    std::io::Read::chain(std::io::Cursor::new(start), std::io::repeat(0).take(filler))
+}
+
 #[test]
-fn a_body_past_the_cap_is_reported_with_what_was_read_before_it() {
-    let mut fields = vec![0x08, 0x07];
-    fields.extend(message_field(MAX_BODY_BYTES as usize));
+fn a_body_is_read_past_a_long_message_to_its_count_and_cut_at_the_streaming_cap() {
+    // rejected_spans after an 8 MiB message, twice the JSON cap: read through.
+    let mut fields = message_field(8 << 20);
+    fields.extend([0x08, 0x05]);
     let answer = read(response(&fields).as_slice(), false);
+    assert_eq!((answer.rejected_spans, answer.problem), (Some(5), None));
+    assert_eq!(answer.error_message.len(), MAX_MESSAGE_BYTES);
+    // A body over the streaming cap is cut there, counting what came before.
+    let answer = read(streamed(&[0x08, 0x07], MAX_STREAMED_BYTES), false);
     assert_eq!(answer.rejected_spans, Some(7));
-    assert!(answer.problem.unwrap().contains("longer than 4 MiB"));
+    assert!(answer.problem.unwrap().contains("longer than 64 MiB"));
     // A body of exactly the cap is read whole.
-    let mut body = response(&[0x08, 0x07]);
-    body.extend(field(
-        0x1a,
-        &vec![0; MAX_BODY_BYTES as usize - body.len() - 5],
-    ));
-    assert_eq!(body.len() as u64, MAX_BODY_BYTES);
-    let answer = read(body.as_slice(), false);
+    let head = response(&[0x08, 0x07]).len() as u64 + 5;
+    let answer = read(streamed(&[0x08, 0x07], MAX_STREAMED_BYTES - head), false);
     assert_eq!((answer.rejected_spans, answer.problem), (Some(7), None));
+}
+
+#[test]
+fn a_json_body_is_cut_at_its_cap() {
+    let mut body = br#"{"partialSuccess":{"rejectedSpans":"7","errorMessage":""#.to_vec();
+    body.extend(vec![b'm'; MAX_BODY_BYTES as usize]);
+    body.extend(br#""}}"#);
+    let problem = read(body.as_slice(), true).problem.unwrap();
+    assert!(problem.contains("longer than 4 MiB"), "{problem}");
 }
 
 #[test]
