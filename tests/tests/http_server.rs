@@ -99,8 +99,22 @@ fn a_client_that_never_reads_its_responses_is_dropped_at_the_write_timeout() {
 
 /// Connections this process accepted on `port`: sockets in /proc/net/tcp bound to the
 /// port, established, and open in this process (clients waiting in the backlog are
-/// established but not yet anyone's descriptor).
+/// established but not yet anyone's descriptor). The kernel lists the table a page
+/// at a time, so a read racing other tests' connections can repeat or skip rows:
+/// sockets are counted once each, and the table read until two reads agree.
 fn accepted_connections(port: u16) -> usize {
+    let mut last = accepted_sockets(port);
+    for _ in 0..20 {
+        let again = accepted_sockets(port);
+        if again == last {
+            return again.len();
+        }
+        last = again;
+    }
+    panic!("/proc/net/tcp never settled for port {port}");
+}
+
+fn accepted_sockets(port: u16) -> std::collections::BTreeSet<String> {
     let ours: std::collections::HashSet<String> = std::fs::read_dir("/proc/self/fd")
         .unwrap()
         .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
@@ -124,7 +138,13 @@ fn accepted_connections(port: u16) -> usize {
                 && fields[3] == "01"
                 && ours.contains(fields[9])
         })
-        .count()
+        .map(|line| {
+            line.split_whitespace()
+                .nth(9)
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
 }
 
 /// An idle keep-alive client: one request answered, then nothing.
