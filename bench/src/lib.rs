@@ -98,21 +98,22 @@ pub fn with_native_context<R>(
             value: (*v).into(),
         })
         .collect();
-    let fields = spanplug_api::abi_stable::prefix_type::WithMetadata::new(
-        spanplug_api::PluginContextFields {
-            import_path: "native".into(),
-            service_name: "bench".into(),
-            resource_attributes: Default::default(),
-            config: config.as_slice().into(),
-            entry_config_keys: Default::default(),
-            log: discard_log,
-        },
-    );
-    // SAFETY: made by `WithMetadata::new`, and it outlives the call.
-    let fields = spanplug_api::PluginContextRef(unsafe {
-        spanplug_api::abi_stable::prefix_type::PrefixRef::from_raw(&fields)
-    });
-    f(&spanplug_api::PluginContext::new(fields))
+    static SERVICES: spanplug_api::abi_stable::prefix_type::WithMetadata<
+        spanplug_api::HostServices,
+    > = spanplug_api::abi_stable::prefix_type::WithMetadata::new(spanplug_api::HostServices::new(
+        discard_log,
+    ));
+    let parts = spanplug_api::ContextParts {
+        import_path: "native",
+        service_name: "bench",
+        resource_attributes: &[],
+        config: &config,
+        entry_config_keys: &[],
+        dry_run: false,
+    };
+    let services = spanplug_api::HostServicesRef::from_static(&SERVICES);
+    let fields = spanplug_api::PluginContextFields::new(parts, services);
+    spanplug_api::with_context(fields, |ctx| f(&spanplug_api::PluginContext::new(ctx)))
 }
 
 /// The workload: a span with 5 attributes (and optionally 1 event), started and ended.

@@ -8,6 +8,8 @@ use abi_stable::{
     StableAbi,
 };
 
+use crate::extension::SpanViewExtRef;
+
 /// A 16-byte trace id; all zeros is invalid.
 #[repr(transparent)]
 #[derive(StableAbi, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -465,6 +467,8 @@ pub struct SpanView<'a> {
     /// Bits such as [`SpanView::DROPPED`]; a later interface may define more, which
     /// older plugins ignore.
     pub flags: u32,
+    /// Per-span data later minors add (see [`crate::extension`]); the last field.
+    pub extension: SpanViewExtRef<'a>,
 }
 
 impl<'a> SpanView<'a> {

@@ -473,6 +473,7 @@ mod tests {
             resource: &resource,
             scope: &scope,
             flags: 0,
+            extension: spanplug_api::SpanViewExtRef::empty(),
         };
         let mut overlay = Overlay::default();
         overlay

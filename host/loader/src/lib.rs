@@ -26,6 +26,7 @@ pub mod library;
 pub mod pipeline;
 mod plugin_log;
 pub mod trust;
+mod version;
 
 pub use elf::check_shared_object;
 pub use entry::{ConfigMap, ExporterEntry, OnError};

@@ -18,7 +18,7 @@ use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource as OtelResource;
 use spanplug_api::{
     Event, InstrumentationScope, KeyValue, Link, Resource, SpanContext, SpanId, SpanKind, SpanView,
-    Status, StatusCode, TraceId, Value,
+    SpanViewExt, SpanViewExtStorage, Status, StatusCode, TraceId, Value,
 };
 use spanplug_loader::ResourceView as _;
 
@@ -425,6 +425,7 @@ pub fn with_span_view<R>(
             },
         };
         let resource_view = resource.view();
+        let extension = SpanViewExtStorage::new(SpanViewExt::current());
         let view = SpanView {
             context: span_context(&span.span_context, trace_states.get(0)),
             parent_span_id: SpanId(span.parent_span_id.to_bytes()),
@@ -443,6 +444,7 @@ pub fn with_span_view<R>(
             resource: &resource_view,
             scope: &scope_view,
             flags: 0,
+            extension: extension.table(),
         };
         f(&view)
     })

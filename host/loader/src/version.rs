@@ -1,0 +1,171 @@
+//! The host's version rule and the layout check with the older side as the interface.
+//!
+//! abi_stable's own `init_root_module` checks layouts with the host's view as the
+//! interface, which refuses any plugin built against an older minor once a prefix type
+//! or vtable grew ("too many fields"; upstream abi_stable_crates#118). Here the older
+//! of the two sides (by version; same major) is the interface, so each side may lack
+//! what the other's later minor appended: prefix fields read `None` and vtable methods
+//! run their default body. Everything else abi_stable checks stays checked.
+
+use std::cmp::Ordering;
+use std::path::Path;
+
+use abi_stable::abi_stability::abi_checking::check_layout_compatibility;
+use abi_stable::library::LibHeader;
+use abi_stable::StableAbi;
+use spanplug_api::PluginModRef;
+
+use crate::error::{LoadError, Repr};
+
+/// A `major.minor.patch` version read as cargo does: in `0.y.z`, `y` is the major and
+/// `z` the minor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct ApiVersion {
+    major: (u64, u64),
+    minor: u64,
+}
+
+impl ApiVersion {
+    fn parse(version: &str) -> Option<ApiVersion> {
+        let mut parts = version.split('.').map(|p| p.parse::<u64>().ok());
+        let (x, y, z) = (parts.next()??, parts.next()??, parts.next()??);
+        Some(if x == 0 {
+            ApiVersion {
+                major: (0, y),
+                minor: z,
+            }
+        } else {
+            ApiVersion {
+                major: (x, 0),
+                minor: y,
+            }
+        })
+    }
+
+    /// How the major is written: `0.3.x`, `1.x`.
+    fn major_pattern(&self) -> String {
+        match self.major {
+            (0, y) => format!("0.{y}.x"),
+            (x, _) => format!("{x}.x"),
+        }
+    }
+
+    fn major_name(&self) -> String {
+        match self.major {
+            (0, y) => format!("0.{y}"),
+            (x, _) => x.to_string(),
+        }
+    }
+}
+
+/// One plugin's version against this host's.
+pub(crate) struct VersionCheck<'p> {
+    path: &'p Path,
+    plugin_version: String,
+    /// The plugin's minor against the host's, within the one major.
+    plugin_is: Ordering,
+}
+
+impl<'p> VersionCheck<'p> {
+    /// Refuses another major (or an unreadable version); otherwise says which side is
+    /// older.
+    pub(crate) fn new(path: &'p Path, plugin_version: &str) -> Result<Self, LoadError> {
+        let refuse = |reason: String| refusal(path, plugin_version, reason);
+        let host = ApiVersion::parse(spanplug_api::API_VERSION).expect("the host's version parses");
+        let Some(plugin) = ApiVersion::parse(plugin_version) else {
+            return Err(refuse("its version is not major.minor.patch".into()));
+        };
+        if plugin.major != host.major {
+            return Err(refuse(format!(
+                "another major version ({} plugins do not load into a {} host); rebuild the plugin against spanplug-api {}",
+                plugin.major_pattern(),
+                host.major_pattern(),
+                host.major_name()
+            )));
+        }
+        Ok(VersionCheck {
+            path,
+            plugin_version: plugin_version.to_string(),
+            plugin_is: plugin.minor.cmp(&host.minor),
+        })
+    }
+
+    /// abi_stable's layout check of the whole root module, with the older side's
+    /// layout as the interface (the host's when both are of the same minor).
+    pub(crate) fn check_layout(&self, header: &LibHeader) -> Result<(), LoadError> {
+        let host = <PluginModRef as StableAbi>::LAYOUT;
+        let Some(plugin) = header.layout() else {
+            return Err(refusal(
+                self.path,
+                &self.plugin_version,
+                "its library header carries no layout to check".into(),
+            ));
+        };
+        let (interface, implementation) = match self.plugin_is {
+            Ordering::Less => (plugin, host),
+            Ordering::Equal | Ordering::Greater => (host, plugin),
+        };
+        check_layout_compatibility(interface, implementation).map_err(|errors| {
+            let report = errors.to_string();
+            log::debug!("ABI layout report for {}:\n{report}", self.path.display());
+            LoadError::from(Repr::IncompatibleLayout {
+                path: self.path.to_path_buf(),
+                host_version: spanplug_api::API_VERSION.to_string(),
+                plugin_version: self.plugin_version.clone(),
+                summary: crate::library::summarize_layout_report(&report),
+            })
+        })
+    }
+
+    /// Refuses a plugin whose root module requires a newer host than this one.
+    pub(crate) fn check_required_host(&self, required: &str) -> Result<(), LoadError> {
+        let host = ApiVersion::parse(spanplug_api::API_VERSION).expect("the host's version parses");
+        match ApiVersion::parse(required) {
+            Some(needed) if needed <= host => Ok(()),
+            _ => Err(refusal(
+                self.path,
+                &self.plugin_version,
+                format!("it requires a host of spanplug-api {required} or newer; upgrade the host"),
+            )),
+        }
+    }
+}
+
+fn refusal(path: &Path, plugin_version: &str, reason: String) -> LoadError {
+    LoadError::from(Repr::IncompatibleVersion {
+        path: path.to_path_buf(),
+        host_version: spanplug_api::API_VERSION.to_string(),
+        plugin_version: plugin_version.to_string(),
+        reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_read_as_cargo_reads_them() {
+        let v = ApiVersion::parse("0.3.2").unwrap();
+        assert_eq!((v.major, v.minor), ((0, 3), 2));
+        assert_eq!(v.major_pattern(), "0.3.x");
+        let v = ApiVersion::parse("1.4.0").unwrap();
+        assert_eq!((v.major, v.minor), ((1, 0), 4));
+        assert!(ApiVersion::parse("0.3").is_none());
+        assert!(ApiVersion::parse("0.3.1").unwrap() > ApiVersion::parse("0.3.0").unwrap());
+    }
+
+    #[test]
+    fn a_plugin_requiring_a_newer_minor_is_refused_by_name() {
+        let check = VersionCheck::new(Path::new("p.so"), spanplug_api::API_VERSION).unwrap();
+        assert!(check.check_required_host(spanplug_api::API_VERSION).is_ok());
+        let error = check
+            .check_required_host("0.3.999")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("requires a host of spanplug-api 0.3.999"),
+            "{error}"
+        );
+    }
+}
