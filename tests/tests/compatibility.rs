@@ -119,3 +119,30 @@ fn a_plugin_from_the_previous_major_0_2_is_refused_asking_for_a_rebuild() {
 fn a_plugin_from_an_older_major_is_refused_naming_both_versions() {
     assert_refused("compat_0_1_0", "0.1.0", "another major version (0.1.x");
 }
+
+/// Canary: abi_stable's own rule still refuses an interface with more members than the
+/// implementation. Its stock `init_root_module` makes the loading side the interface,
+/// so a host of the next minor (the probe's layout here) loading a plugin of this one
+/// is refused; the loader avoids that by making the older side the interface. If an
+/// abi_stable upgrade changes the rule, this fails and the loader's reasoning must be
+/// looked at again.
+#[test]
+fn canary_abi_stables_one_way_check_refuses_a_newer_interface() {
+    use spanplug_api::abi_stable::abi_stability::abi_checking::check_layout_compatibility;
+    use spanplug_api::abi_stable::library::lib_header_from_path;
+    use spanplug_api::abi_stable::StableAbi;
+    let path = PathBuf::from(fixture("compat_newer"));
+    let header = lib_header_from_path(&path).expect("the probe plugin loads");
+    let probe = header.layout().expect("it carries its layout");
+    let current = <spanplug_api::PluginModRef as StableAbi>::LAYOUT;
+    let report = check_layout_compatibility(probe, current)
+        .expect_err("a newer interface must be refused")
+        .to_string();
+    assert!(
+        report.contains("too many fields"),
+        "{}",
+        &report[..2000.min(report.len())]
+    );
+    // The loader's orientation, the older side as the interface, accepts the pair.
+    check_layout_compatibility(current, probe).expect("the older side as the interface loads");
+}
