@@ -469,6 +469,11 @@ pub struct SpanView<'a> {
     pub flags: u32,
     /// Per-span data later minors add (see [`crate::extension`]); the last field.
     pub extension: SpanViewExtRef<'a>,
+    /// What no minor may do: a field added to a plain struct (hidden, for the
+    /// compatibility tests, which check that the loader refuses it).
+    #[cfg(feature = "plain-struct-growth-probe")]
+    #[doc(hidden)]
+    pub plain_struct_growth_probe: u64,
 }
 
 impl<'a> SpanView<'a> {

@@ -228,6 +228,11 @@ impl FactoryCall {
             dry_run: self.dry_run,
         };
         let fields = PluginContextFields::new(parts, host_services());
-        with_context(fields, |ctx| plugin.create(&self.function, ctx))
+        let processors = with_context(fields, |ctx| plugin.create(&self.function, ctx));
+        #[cfg(feature = "next-minor-probe")]
+        if let Ok(processors) = &processors {
+            crate::probe::report(plugin, &self.function, processors);
+        }
+        processors
     }
 }

@@ -25,6 +25,8 @@ pub mod import_path;
 pub mod library;
 pub mod pipeline;
 mod plugin_log;
+#[cfg(feature = "next-minor-probe")]
+mod probe;
 pub mod trust;
 mod version;
 

@@ -180,6 +180,12 @@ impl Plugin {
         &self.api_version
     }
 
+    /// The root module, for the next-minor probe's report.
+    #[cfg(feature = "next-minor-probe")]
+    pub(crate) fn root_module(&self) -> PluginModRef {
+        self.module
+    }
+
     /// The plugin crate's package name and version.
     pub fn package(&self) -> (&str, &str) {
         (

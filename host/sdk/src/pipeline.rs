@@ -216,6 +216,11 @@ impl AttributeSink for AddedAttributes {
             None => self.list.push(KeyValue::new(interned(key.as_str()), value)),
         }
     }
+
+    #[cfg(feature = "next-minor-probe")]
+    fn next_minor_probe(&self) -> u32 {
+        spanplug_api::PROBE_PRESENT
+    }
 }
 
 fn otel_value(value: &ViewValue<'_>) -> Option<Value> {
