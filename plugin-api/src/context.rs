@@ -142,13 +142,26 @@ impl<'a> PluginContextFields<'a> {
 }
 
 /// Lends `fields` to `f` as the reference a factory receives; for hosts and tests.
+///
+/// The reference does not outlive the call:
+///
+/// ```compile_fail
+/// use spanplug_api::{with_context, PluginContextFields, PluginContextRef};
+///
+/// fn keep(fields: PluginContextFields<'static>) -> PluginContextRef<'static> {
+///     with_context(fields, |ctx| ctx) // error: the reference escapes the closure
+/// }
+/// ```
 pub fn with_context<R>(
     fields: PluginContextFields<'_>,
     f: impl for<'c> FnOnce(PluginContextRef<'c>) -> R,
 ) -> R {
     let fields = WithMetadata::new(fields);
-    // SAFETY: `fields` was made by `WithMetadata::new` and outlives the call; `f` gets
-    // the reference for a lifetime of its own, so it cannot keep it longer.
+    // SAFETY: `fields` was made by `WithMetadata::new` and outlives the call. abi_stable
+    // documents `from_raw` for pointers that live for the rest of the program because
+    // `PrefixRef` has no lifetime; here the reference's type carries one, and `f` must
+    // accept it for any `'c` (and `R` cannot name `'c`), so neither `f` nor a plugin it
+    // calls can keep the reference past this call.
     f(PluginContextRef(unsafe { PrefixRef::from_raw(&fields) }))
 }
 

@@ -8,6 +8,18 @@
 //!
 //! The host builds a table per span on its stack, without allocating: the table's
 //! metadata is a constant of its type, so [`WithMetadata::new`] only copies the fields.
+//!
+//! The reference cannot outlive the storage it was taken from (nor, therefore, the
+//! span view holding it):
+//!
+//! ```compile_fail
+//! use spanplug_api::{SpanViewExt, SpanViewExtRef, SpanViewExtStorage};
+//!
+//! fn escape() -> SpanViewExtRef<'static> {
+//!     let storage = SpanViewExtStorage::new(SpanViewExt::current());
+//!     storage.table() // error: returns a value referencing a local variable
+//! }
+//! ```
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -66,8 +78,15 @@ macro_rules! extension_storage {
             /// The reference a view carries; its lifetime keeps it within this storage's.
             pub fn table(&'a self) -> $reference<'a> {
                 // SAFETY: the pointer comes from a `WithMetadata` made by
-                // `WithMetadata::new`, and the borrow of `self` keeps it alive for as
-                // long as the view holding the reference (see the views' `new`).
+                // `WithMetadata::new` (so `T: PrefixTypeTrait<Fields = P>` holds and the
+                // metadata is the type's constant) and points to initialised fields.
+                // `from_raw`'s documentation asks for a pointer that lives for the rest
+                // of the program because `PrefixRef<P>` itself has no lifetime; here `P`
+                // (`*_Prefix<'a>`) carries `'a`, the borrow of `self`, so the reference,
+                // every copy of it and every view holding it are confined to that borrow
+                // by the borrow checker, on both sides of the boundary (a plugin gets
+                // the view for one call). abi_stable keeps no `PrefixRef` of its own, and
+                // the metadata the reference reads is a `'static` constant.
                 $reference(unsafe { PrefixRef::from_raw(&self.0) })
             }
         }

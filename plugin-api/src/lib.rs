@@ -60,9 +60,12 @@
 //!
 //! What needs a **major** version: any change to a plain struct that crosses the
 //! boundary ([`SpanView`], [`StartingSpan`], [`EndingSpan`], [`KeyValue`], ...: their
-//! size and fields are compared exactly, hence the extension tables), to a union, or
-//! to an exhaustive enum; removing, reordering or retyping a field or method; moving
-//! a `last_prefix_field`; changing what a method or field means.
+//! size and fields are compared exactly, hence the extension tables), to a union (the
+//! [`Value`] payload), or to an exhaustive enum; adding a field or method *before* or
+//! *at* a `last_prefix_field` (the prefix is compared exactly); a vtable method
+//! without a default body (an older side that lacks it would have nothing to run);
+//! removing, reordering, renaming or retyping a field or method; moving a
+//! `last_prefix_field`; changing what a method or field means.
 //!
 //! The host maps values it cannot represent to [`ValueKind::UNSUPPORTED`] and counts
 //! them; plugins must treat unknown kinds, enum values and flags as "not mine".

@@ -22,6 +22,7 @@ pub mod env;
 pub mod error;
 pub mod factory;
 pub mod import_path;
+mod layout_report;
 pub mod library;
 pub mod pipeline;
 mod plugin_log;

@@ -271,7 +271,7 @@ fn describe_load_error(path: &Path, error: LibraryError) -> LoadError {
 
 /// abi_stable's layout reports run to tens of kilobytes of type dumps; the lines a
 /// user can act on start with `Error:`.
-pub(crate) fn summarize_layout_report(report: &str) -> String {
+fn summarize_layout_report(report: &str) -> String {
     let mut seen = BTreeSet::new();
     let errors: Vec<&str> = report
         .lines()

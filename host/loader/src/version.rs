@@ -26,9 +26,38 @@ struct ApiVersion {
 }
 
 impl ApiVersion {
-    fn parse(version: &str) -> Option<ApiVersion> {
-        let mut parts = version.split('.').map(|p| p.parse::<u64>().ok());
-        let (x, y, z) = (parts.next()??, parts.next()??, parts.next()??);
+    /// Reads exactly `x.y.z` (ASCII digits, no sign, no suffix). A `const fn` so that
+    /// the host's own version is checked when the loader is compiled ([`HOST`]).
+    const fn parse(version: &str) -> Option<ApiVersion> {
+        let bytes = version.as_bytes();
+        let mut parts = [0u64; 3];
+        let (mut part, mut digits, mut i) = (0, 0, 0);
+        while i < bytes.len() {
+            let byte = bytes[i];
+            if byte == b'.' {
+                if digits == 0 || part == 2 {
+                    return None;
+                }
+                part += 1;
+                digits = 0;
+            } else if byte.is_ascii_digit() {
+                let Some(shifted) = parts[part].checked_mul(10) else {
+                    return None;
+                };
+                let Some(value) = shifted.checked_add((byte - b'0') as u64) else {
+                    return None;
+                };
+                parts[part] = value;
+                digits += 1;
+            } else {
+                return None;
+            }
+            i += 1;
+        }
+        if part != 2 || digits == 0 {
+            return None;
+        }
+        let [x, y, z] = parts;
         Some(if x == 0 {
             ApiVersion {
                 major: (0, y),
@@ -58,6 +87,13 @@ impl ApiVersion {
     }
 }
 
+/// This host's version, parsed at compile time: a `spanplug_api::API_VERSION` that is
+/// not `x.y.z` fails the build here rather than a load at run time.
+const HOST: ApiVersion = match ApiVersion::parse(spanplug_api::API_VERSION) {
+    Some(version) => version,
+    None => panic!("spanplug_api::API_VERSION is not major.minor.patch"),
+};
+
 /// One plugin's version against this host's.
 pub(crate) struct VersionCheck<'p> {
     path: &'p Path,
@@ -71,7 +107,7 @@ impl<'p> VersionCheck<'p> {
     /// older.
     pub(crate) fn new(path: &'p Path, plugin_version: &str) -> Result<Self, LoadError> {
         let refuse = |reason: String| refusal(path, plugin_version, reason);
-        let host = ApiVersion::parse(spanplug_api::API_VERSION).expect("the host's version parses");
+        let host = HOST;
         let Some(plugin) = ApiVersion::parse(plugin_version) else {
             return Err(refuse("its version is not major.minor.patch".into()));
         };
@@ -106,22 +142,20 @@ impl<'p> VersionCheck<'p> {
             Ordering::Equal | Ordering::Greater => (host, plugin),
         };
         check_layout_compatibility(interface, implementation).map_err(|errors| {
-            let report = errors.to_string();
-            log::debug!("ABI layout report for {}:\n{report}", self.path.display());
+            log::debug!("ABI layout report for {}:\n{errors}", self.path.display());
             LoadError::from(Repr::IncompatibleLayout {
                 path: self.path.to_path_buf(),
                 host_version: spanplug_api::API_VERSION.to_string(),
                 plugin_version: self.plugin_version.clone(),
-                summary: crate::library::summarize_layout_report(&report),
+                summary: crate::layout_report::summarize(&errors),
             })
         })
     }
 
     /// Refuses a plugin whose root module requires a newer host than this one.
     pub(crate) fn check_required_host(&self, required: &str) -> Result<(), LoadError> {
-        let host = ApiVersion::parse(spanplug_api::API_VERSION).expect("the host's version parses");
         match ApiVersion::parse(required) {
-            Some(needed) if needed <= host => Ok(()),
+            Some(needed) if needed <= HOST => Ok(()),
             _ => Err(refusal(
                 self.path,
                 &self.plugin_version,
@@ -152,6 +186,19 @@ mod tests {
         let v = ApiVersion::parse("1.4.0").unwrap();
         assert_eq!((v.major, v.minor), ((1, 0), 4));
         assert!(ApiVersion::parse("0.3").is_none());
+        for bad in [
+            "",
+            "0.3.",
+            ".3.0",
+            "0.3.0.1",
+            "0.3.0-rc1",
+            "+0.3.0",
+            "0..3",
+            "0.3.99999999999999999999",
+        ] {
+            assert!(ApiVersion::parse(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(Some(HOST), ApiVersion::parse(spanplug_api::API_VERSION));
         assert!(ApiVersion::parse("0.3.1").unwrap() > ApiVersion::parse("0.3.0").unwrap());
     }
 
