@@ -1,7 +1,7 @@
 //! Finding plugin libraries and loading them through abi_stable.
 //!
-//! Each file is loaded on its own from `lib_header_from_path(..)` (see [`crate::version`]
-//! for the layout check):
+//! Each file is loaded on its own from `lib_header_from_path(..)` (the private `version`
+//! module runs the layout check):
 //! `RootModule::load_from_file` caches one library per root-module type and would
 //! hand back the first plugin for every later path. Libraries are never unloaded
 //! (unloading Rust cdylibs with thread-local destructors is unsound).
