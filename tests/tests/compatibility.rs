@@ -1,44 +1,63 @@
 //! The compatibility promise, proven: plugins compiled against other interface
 //! versions (tests/fixtures/compat, its own workspace) are built here with cargo and
-//! loaded into this host. One built against the next minor (the probe build) loads;
-//! one that requires the next minor's host, and those of older majors (0.2, 0.1), are
-//! refused with both versions named.
+//! loaded into this host, and into the probe host (tests/fixtures/probe-host: this
+//! host built against the next-minor probe). Growth both ways is in `growth`; those of
+//! older majors (0.2, 0.1), one that requires the next minor's host, and one whose plain
+//! `SpanView` grew are refused with both versions named.
+
+#[path = "compatibility/growth.rs"]
+mod growth;
+// The run the recorder plugin gets, shared with the probe host.
+#[path = "../fixtures/probe-host/src/drive.rs"]
+mod drive;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use opentelemetry::trace::Tracer as _;
 use spanplug_host::{InitError, LoadError, LoadErrorKind};
-use spanplug_tests::{config, library_file_name, read_records};
+use spanplug_tests::{config, library_file_name};
 
-/// Builds the fixture workspace once per test process; its libraries' folder.
+/// Builds the workspace `fixture` (under tests/fixtures) with `cargo build --locked`
+/// into target/compat-fixtures; its output folder.
+fn build(fixture: &str) -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(fixture)
+        .join("Cargo.toml");
+    // target/<profile>/deps/<test> -> target/compat-fixtures
+    let target = std::env::current_exe()
+        .unwrap()
+        .ancestors()
+        .nth(3)
+        .unwrap()
+        .join("compat-fixtures");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["build", "--locked", "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target)
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "building tests/fixtures/{fixture} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    target.join("debug")
+}
+
+/// Builds the fixture plugins once per test process; their folder.
 fn compat_dir() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/compat/Cargo.toml");
-        // target/<profile>/deps/<test> -> target/compat-fixtures
-        let target = std::env::current_exe()
-            .unwrap()
-            .ancestors()
-            .nth(3)
-            .unwrap()
-            .join("compat-fixtures");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = Command::new(cargo)
-            .args(["build", "--locked", "--manifest-path"])
-            .arg(&manifest)
-            .arg("--target-dir")
-            .arg(&target)
-            .output()
-            .expect("cargo runs");
-        assert!(
-            output.status.success(),
-            "building the compatibility fixtures failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        target.join("debug")
-    })
+    BUILT.get_or_init(|| build("compat"))
+}
+
+/// Builds the probe host once per test process; its executable.
+fn probe_host() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| build("probe-host").join("spanplug-probe-host"))
 }
 
 fn fixture(module: &str) -> String {
@@ -55,22 +74,6 @@ fn load_error(import_path: &str) -> (InitError, String) {
         .expect("the load must fail");
     let message = error.to_string();
     (error, message)
-}
-
-#[test]
-fn a_plugin_built_against_the_next_minor_loads_into_this_older_host() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(&[], dir.path())
-        .with_exporter_import_path(format!("{}:nothing", fixture("compat_newer")))
-        .with_exporter_import_path("console_file:default_tracing_exporter");
-    let guard = spanplug_host::init(config).unwrap();
-    assert_eq!(
-        guard.plugins()[0].api_version,
-        spanplug_api::NEXT_MINOR_VERSION
-    );
-    guard.tracer("compat").in_span("handle", |_cx| {});
-    guard.shutdown().unwrap();
-    assert_eq!(read_records(dir.path()).len(), 1);
 }
 
 /// Loading `module` fails with a version error naming both versions and `reason`.
@@ -145,4 +148,49 @@ fn canary_abi_stables_one_way_check_refuses_a_newer_interface() {
     );
     // The loader's orientation, the older side as the interface, accepts the pair.
     check_layout_compatibility(current, probe).expect("the older side as the interface loads");
+}
+
+/// Canary, on real libraries: abi_stable's stock `init_root_module` (the loading side's
+/// view as the interface), run by the probe host on the 0.3.0 plugin, still refuses it.
+#[test]
+fn canary_abi_stables_stock_init_root_module_refuses_an_older_plugin_in_a_newer_host() {
+    let output = Command::new(probe_host())
+        .arg("--stock")
+        .arg(fixture("compat_0_3_0"))
+        .output()
+        .expect("the probe host runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.starts_with("refused:"), "{stdout}");
+    assert!(stdout.contains("Error:too many fields"), "{stdout}");
+}
+
+#[test]
+fn a_plugin_whose_plain_span_view_grew_is_refused_for_its_size() {
+    use spanplug_api::abi_stable::abi_stability::abi_checking::check_layout_compatibility;
+    use spanplug_api::abi_stable::library::lib_header_from_path;
+    use spanplug_api::abi_stable::StableAbi;
+    let (error, message) = load_error(&format!("{}:nothing", fixture("compat_grown")));
+    assert!(
+        matches!(
+            error,
+            e if e.as_load().map(LoadError::kind) == Some(LoadErrorKind::IncompatibleLayout)
+        ),
+        "{message}"
+    );
+    assert!(message.contains("incompatible type size"), "{message}");
+    assert!(message.contains("SpanView"), "{message}");
+    assert!(message.contains("0.3.2"), "{message}");
+    // The other orientation (the grown view as the interface) is refused as well.
+    let header = lib_header_from_path(Path::new(&fixture("compat_grown"))).unwrap();
+    let grown = header.layout().expect("it carries its layout");
+    let current = <spanplug_api::PluginModRef as StableAbi>::LAYOUT;
+    let report = check_layout_compatibility(grown, current)
+        .expect_err("a grown plain struct must be refused")
+        .to_string();
+    assert!(
+        report.contains("incompatible type size"),
+        "{}",
+        &report[..2000.min(report.len())]
+    );
 }
