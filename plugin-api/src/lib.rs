@@ -73,7 +73,7 @@
 //! The hidden `next-minor-probe` feature appends one member to every growable type
 //! and reports the next minor's version: the compatibility tests build hosts and
 //! plugins with and without it to prove both directions. The hidden
-//! `plain-struct-growth-probe` feature adds a field to [`SpanView`], which a minor may
+//! `_plain-struct-growth-probe` feature adds a field to [`SpanView`], which a minor may
 //! not do: the tests check that a host refuses a plugin built with it. Never enable
 //! either otherwise.
 

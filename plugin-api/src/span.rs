@@ -217,7 +217,7 @@ pub struct SpanView<'a> {
     pub extension: SpanViewExtRef<'a>,
     /// What no minor may do: a field added to a plain struct (hidden, for the
     /// compatibility tests, which check that the loader refuses it).
-    #[cfg(feature = "plain-struct-growth-probe")]
+    #[cfg(feature = "_plain-struct-growth-probe")]
     #[doc(hidden)]
     pub plain_struct_growth_probe: u64,
 }
