@@ -154,12 +154,14 @@ impl<'p> VersionCheck<'p> {
 
     /// Refuses a plugin whose root module requires a newer host than this one.
     pub(crate) fn check_required_host(&self, required: &str) -> Result<(), LoadError> {
+        let refuse = |reason: String| Err(refusal(self.path, &self.plugin_version, reason));
         match ApiVersion::parse(required) {
             Some(needed) if needed <= HOST => Ok(()),
-            _ => Err(refusal(
-                self.path,
-                &self.plugin_version,
-                format!("it requires a host of spanplug-api {required} or newer; upgrade the host"),
+            Some(_) => refuse(format!(
+                "it requires a host of spanplug-api {required} or newer; upgrade the host"
+            )),
+            None => refuse(format!(
+                "the host version it requires ({required:?}) is not major.minor.patch; rebuild the plugin with a valid `requires_host`"
             )),
         }
     }
@@ -212,6 +214,11 @@ mod tests {
             .to_string();
         assert!(
             error.contains("requires a host of spanplug-api 0.3.999"),
+            "{error}"
+        );
+        let error = check.check_required_host("0.3").unwrap_err().to_string();
+        assert!(
+            error.contains(r#"requires ("0.3") is not major.minor.patch"#),
             "{error}"
         );
     }
