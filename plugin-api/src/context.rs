@@ -157,11 +157,11 @@ pub fn with_context<R>(
     f: impl for<'c> FnOnce(PluginContextRef<'c>) -> R,
 ) -> R {
     let fields = WithMetadata::new(fields);
-    // SAFETY: `fields` was made by `WithMetadata::new` and outlives the call. abi_stable
-    // documents `from_raw` for pointers that live for the rest of the program because
-    // `PrefixRef` has no lifetime; here the reference's type carries one, and `f` must
-    // accept it for any `'c` (and `R` cannot name `'c`), so neither `f` nor a plugin it
-    // calls can keep the reference past this call.
+    // abi_stable documents `from_raw` for pointers that live for the rest of the
+    // program because `PrefixRef` has no lifetime; here the reference's type carries one.
+    // SAFETY: `fields` was made by `WithMetadata::new` and outlives the call; `f` must
+    // accept the reference for any `'c` (and `R` cannot name `'c`), so neither `f` nor
+    // a plugin it calls can keep it past this call.
     f(PluginContextRef(unsafe { PrefixRef::from_raw(&fields) }))
 }
 

@@ -77,16 +77,15 @@ macro_rules! extension_storage {
 
             /// The reference a view carries; its lifetime keeps it within this storage's.
             pub fn table(&'a self) -> $reference<'a> {
-                // SAFETY: the pointer comes from a `WithMetadata` made by
-                // `WithMetadata::new` (so `T: PrefixTypeTrait<Fields = P>` holds and the
-                // metadata is the type's constant) and points to initialised fields.
+                // The pointer comes from a `WithMetadata` made by `WithMetadata::new`
+                // (so `T: PrefixTypeTrait<Fields = P>` holds and the metadata is the
+                // type's `'static` constant) and points to initialised fields.
                 // `from_raw`'s documentation asks for a pointer that lives for the rest
                 // of the program because `PrefixRef<P>` itself has no lifetime; here `P`
                 // (`*_Prefix<'a>`) carries `'a`, the borrow of `self`, so the reference,
                 // every copy of it and every view holding it are confined to that borrow
-                // by the borrow checker, on both sides of the boundary (a plugin gets
-                // the view for one call). abi_stable keeps no `PrefixRef` of its own, and
-                // the metadata the reference reads is a `'static` constant.
+                // on both sides of the boundary (a plugin gets the view for one call).
+                // SAFETY: as above; abi_stable keeps no `PrefixRef` of its own.
                 $reference(unsafe { PrefixRef::from_raw(&self.0) })
             }
         }

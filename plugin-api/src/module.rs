@@ -248,11 +248,10 @@ macro_rules! __export_plugin {
             /// The symbol abi_stable's loader looks up.
             #[unsafe(no_mangle)]
             #[allow(non_upper_case_globals)]
+            // As the code abi_stable's `#[export_root_module]` generates does:
             // SAFETY: from_constructor asks that the erased prefix the constructor
-            // returns come from a `PrefixRef<M>`, here `M = PluginModRef`:
-            // `load_root_module` hands `root_module` (which returns a `PluginModRef`)
-            // to `__call_root_module_loader`, which erases it, as the code abi_stable's
-            // `#[export_root_module]` generates does.
+            // returns come from a `PrefixRef<PluginModRef>`: `load_root_module` hands
+            // `root_module` (which returns one) to `__call_root_module_loader`.
             pub static _1as_0lib_1header_0root_bmodule_bloader: LibHeader = unsafe {
                 LibHeader::from_constructor::<$crate::PluginModRef>(
                     load_root_module,
