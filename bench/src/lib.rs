@@ -98,21 +98,22 @@ pub fn with_native_context<R>(
             value: (*v).into(),
         })
         .collect();
-    let fields = spanplug_api::abi_stable::prefix_type::WithMetadata::new(
-        spanplug_api::PluginContextFields {
-            import_path: "native".into(),
-            service_name: "bench".into(),
-            resource_attributes: Default::default(),
-            config: config.as_slice().into(),
-            entry_config_keys: Default::default(),
-            log: discard_log,
-        },
-    );
-    // SAFETY: made by `WithMetadata::new`, and it outlives the call.
-    let fields = spanplug_api::PluginContextRef(unsafe {
-        spanplug_api::abi_stable::prefix_type::PrefixRef::from_raw(&fields)
-    });
-    f(&spanplug_api::PluginContext::new(fields))
+    static SERVICES: spanplug_api::abi_stable::prefix_type::WithMetadata<
+        spanplug_api::HostServices,
+    > = spanplug_api::abi_stable::prefix_type::WithMetadata::new(spanplug_api::HostServices::new(
+        discard_log,
+    ));
+    let parts = spanplug_api::ContextParts {
+        import_path: "native",
+        service_name: "bench",
+        resource_attributes: &[],
+        config: &config,
+        entry_config_keys: &[],
+        dry_run: false,
+    };
+    let services = spanplug_api::HostServicesRef::from_static(&SERVICES);
+    let fields = spanplug_api::PluginContextFields::new(parts, services);
+    spanplug_api::with_context(fields, |ctx| f(&spanplug_api::PluginContext::new(ctx)))
 }
 
 /// The workload: a span with 5 attributes (and optionally 1 event), started and ended.
@@ -177,6 +178,11 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
 
 /// This process's CPU time (user + system), from /proc.
 pub fn cpu_time() -> Duration {
+    Duration::from_millis(own_ticks() * 10)
+}
+
+/// This process's CPU time (user + system) in clock ticks (1/100 s), from /proc.
+fn own_ticks() -> u64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat
@@ -192,7 +198,54 @@ pub fn cpu_time() -> Duration {
             .unwrap_or(0)
     };
     // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after ')'.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+    ticks(11) + ticks(12)
+}
+
+/// The machine's CPU time so far, in clock ticks, to tell what else ran while a
+/// measurement did (`/proc/stat` and `/proc/self/stat`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuSample {
+    total: u64,
+    busy: u64,
+    steal: u64,
+    own: u64,
+}
+
+impl CpuSample {
+    /// The counters now (all zero where /proc cannot be read).
+    pub fn now() -> CpuSample {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        // cpu  user nice system idle iowait irq softirq steal guest guest_nice
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .skip(1)
+            .map(|t| t.parse().unwrap_or(0))
+            .collect();
+        let at = |i: usize| ticks.get(i).copied().unwrap_or(0);
+        CpuSample {
+            // guest time is already counted in user time.
+            total: (0..8).map(at).sum(),
+            busy: at(0) + at(1) + at(2) + at(5) + at(6),
+            steal: at(7),
+            own: own_ticks(),
+        }
+    }
+
+    /// Of the machine's CPU time since `earlier`: the share other processes used and
+    /// the share the hypervisor took from this guest (steal), in percent.
+    pub fn shares_since(&self, earlier: &CpuSample) -> (f64, f64) {
+        let total = self.total.saturating_sub(earlier.total).max(1) as f64;
+        let busy = self.busy.saturating_sub(earlier.busy);
+        let own = self.own.saturating_sub(earlier.own);
+        let steal = self.steal.saturating_sub(earlier.steal);
+        (
+            100.0 * busy.saturating_sub(own) as f64 / total,
+            100.0 * steal as f64 / total,
+        )
+    }
 }
 
 /// Resident set size in bytes, from /proc (the tests' reader).

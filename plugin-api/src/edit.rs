@@ -9,46 +9,78 @@ use abi_stable::{
     StableAbi,
 };
 
+use crate::extension::{StartingSpanExtRef, StartingSpanExtStorage};
 use crate::span::{KeyValue, OwnedValue, SpanContext, SpanId, SpanKind, SpanView, Value};
+
+/// Declares the host vtables; `$($sink)*` and `$($editor)*` are what the hidden
+/// next-minor probe appends to each.
+macro_rules! host_vtables {
+    (sink { $($sink:tt)* } editor { $($editor:tt)* }) => {
+        /// Where attributes set in `on_start` go. Implemented by hosts; methods a later
+        /// minor adds go after the last prefix method, with default bodies meaning
+        /// "not supported", which run when an older host lacks the method.
+        #[sabi_trait]
+        pub trait AttributeSink {
+            /// Sets an attribute; a key that exists is replaced.
+            #[sabi(last_prefix_field)]
+            fn set_attribute(&mut self, key: RStr<'_>, value: Value<'_>);
+
+            $($sink)*
+        }
+
+        /// The edits a transformer may make. Implemented by hosts; methods a later
+        /// minor adds go after the last prefix method, with default bodies meaning
+        /// "not supported".
+        #[sabi_trait]
+        pub trait SpanEditor {
+            /// Sets a span attribute; a key that exists is replaced.
+            fn set_attribute(&mut self, key: RStr<'_>, value: Value<'_>);
+
+            /// Removes the span attribute with this key, if there is one.
+            fn remove_attribute(&mut self, key: RStr<'_>);
+
+            /// Sets an attribute of the event at index `event`; a key that exists is replaced.
+            fn set_event_attribute(&mut self, event: usize, key: RStr<'_>, value: Value<'_>);
+
+            /// Removes an attribute of the event at index `event`.
+            fn remove_event_attribute(&mut self, event: usize, key: RStr<'_>);
+
+            /// Renames the span.
+            fn set_name(&mut self, name: RStr<'_>);
+
+            /// Replaces the status description (kept for error spans only).
+            fn set_status_description(&mut self, description: RStr<'_>);
+
+            /// Drops the span for the processors after this transformer.
+            #[sabi(last_prefix_field)]
+            fn drop_span(&mut self);
+
+            $($editor)*
+        }
+    };
+}
 
 #[allow(non_local_definitions)]
 mod abi {
     use super::*;
 
-    /// Where attributes set in `on_start` go. Implemented by hosts; methods added
-    /// after the last prefix method need default bodies.
-    #[sabi_trait]
-    pub trait AttributeSink {
-        /// Sets an attribute; a key that exists is replaced.
-        #[sabi(last_prefix_field)]
-        fn set_attribute(&mut self, key: RStr<'_>, value: Value<'_>);
-    }
+    #[cfg(not(feature = "next-minor-probe"))]
+    host_vtables! { sink {} editor {} }
 
-    /// The edits a transformer may make. Implemented by hosts; methods added after
-    /// the last prefix method need default bodies.
-    #[sabi_trait]
-    pub trait SpanEditor {
-        /// Sets a span attribute; a key that exists is replaced.
-        fn set_attribute(&mut self, key: RStr<'_>, value: Value<'_>);
-
-        /// Removes the span attribute with this key, if there is one.
-        fn remove_attribute(&mut self, key: RStr<'_>);
-
-        /// Sets an attribute of the event at index `event`; a key that exists is replaced.
-        fn set_event_attribute(&mut self, event: usize, key: RStr<'_>, value: Value<'_>);
-
-        /// Removes an attribute of the event at index `event`.
-        fn remove_event_attribute(&mut self, event: usize, key: RStr<'_>);
-
-        /// Renames the span.
-        fn set_name(&mut self, name: RStr<'_>);
-
-        /// Replaces the status description (kept for error spans only).
-        fn set_status_description(&mut self, description: RStr<'_>);
-
-        /// Drops the span for the processors after this transformer.
-        #[sabi(last_prefix_field)]
-        fn drop_span(&mut self);
+    #[cfg(feature = "next-minor-probe")]
+    host_vtables! {
+        sink {
+            /// The probe: [`crate::PROBE_ABSENT`] from a host built without it.
+            fn next_minor_probe(&self) -> u32 {
+                crate::PROBE_ABSENT
+            }
+        }
+        editor {
+            /// The probe: [`crate::PROBE_ABSENT`] from a host built without it.
+            fn next_minor_probe(&self) -> u32 {
+                crate::PROBE_ABSENT
+            }
+        }
     }
 }
 
@@ -76,10 +108,13 @@ pub struct StartingSpan<'a> {
     /// Attributes the span was created with.
     pub attributes: RSlice<'a, KeyValue<'a>>,
     sink: AttributeSink_TO<'a, RMut<'a, ()>>,
+    /// Per-span data later minors add (see [`crate::extension`]); the last field.
+    pub extension: StartingSpanExtRef<'a>,
 }
 
 impl<'a> StartingSpan<'a> {
-    /// Builds the view; for hosts. `sink` receives the attributes processors set.
+    /// Builds the view; for hosts. `sink` receives the attributes processors set;
+    /// `extension` is the span's extension table, kept on the host's stack.
     #[allow(clippy::too_many_arguments)]
     pub fn new<S: AttributeSink + 'a>(
         context: SpanContext<'a>,
@@ -90,6 +125,7 @@ impl<'a> StartingSpan<'a> {
         start_time_unix_nano: u64,
         attributes: RSlice<'a, KeyValue<'a>>,
         sink: &'a mut S,
+        extension: &'a StartingSpanExtStorage<'a>,
     ) -> Self {
         StartingSpan {
             context,
@@ -100,7 +136,15 @@ impl<'a> StartingSpan<'a> {
             start_time_unix_nano,
             attributes,
             sink: AttributeSink_TO::from_ptr(sink, abi_stable::sabi_trait::TD_Opaque),
+            extension: extension.table(),
         }
+    }
+
+    /// The sink's probe method: [`crate::PROBE_ABSENT`] from a host built without it.
+    #[cfg(feature = "next-minor-probe")]
+    #[doc(hidden)]
+    pub fn sink_probe(&self) -> u32 {
+        self.sink.next_minor_probe()
     }
 
     /// Sets an attribute (replacing one with the same key) for this span.
@@ -179,6 +223,13 @@ impl<'a> EndingSpan<'a> {
     /// Replaces the status description (kept only for `StatusCode::ERROR`).
     pub fn set_status_description(&mut self, description: &str) {
         self.editor.set_status_description(description.into());
+    }
+
+    /// The editor's probe method: [`crate::PROBE_ABSENT`] from a host built without it.
+    #[cfg(feature = "next-minor-probe")]
+    #[doc(hidden)]
+    pub fn editor_probe(&self) -> u32 {
+        self.editor.next_minor_probe()
     }
 
     /// No processor after this one exports the span.

@@ -24,50 +24,67 @@
 //!   [`SpanView::is_exportable`] holds (sampled and not dropped). A processor with
 //!   `needs_on_start == false` sees only exportable spans.
 //!
-//! # Versioning and evolution
+//! # Versioning and growth
 //!
 //! In `0.y.z`, `y` is the major and `z` the minor version (cargo's semver reading).
-//! The host loads a plugin built against `0.y.z` when the host is `0.y.z'` with
-//! `z' >= z`; a plugin built against a newer minor than the host, or another major, is
-//! refused with both versions in the error. abi_stable additionally checks every
-//! type's layout.
+//! A host loads a plugin of its own major built against any minor, older or newer:
 //!
-//! abi_stable checks every type reachable from the root module when a plugin loads,
-//! with the host's view as the interface, and refuses an interface with more fields
-//! or vtable methods than the plugin's ("too many fields"; measured loading a 0.2.0
-//! plugin into a host whose [`PluginContextFields`] had one more field, which
-//! `tests/tests/compatibility.rs` caught). Since a host only loads plugins of its own
-//! minor or older, no type reachable from the root module may gain a field or a
-//! method in a minor, prefix types included. (0.2.0's notes said prefix types and
-//! vtables could grow in a minor: not so with this checker.)
+//! - **Older plugin, newer host**: the host checks layouts with the plugin's (older)
+//!   view as the interface, so the host's extra fields and methods are allowed. What
+//!   the plugin lacks runs the "not supported" default: a processor method added
+//!   later runs its default body.
+//! - **Newer plugin, older host**: the host's (older) view is the interface. The
+//!   plugin sees what the host lacks as absent: context fields and services read
+//!   `None`, host vtable methods run their default body, and
+//!   [`PluginContext::host_api_version`] names the host. A plugin that cannot work
+//!   without something newer says `requires_host = "0.y.z";` in
+//!   [`export_plugin!`], and an older host refuses it, naming both versions and
+//!   what it requires. Loading by default (rather than refusing every newer plugin)
+//!   lets a plugin use a new capability where it exists and fall back elsewhere.
+//! - **Another major**: refused, naming both versions (rebuild against this major).
 //!
-//! What a **minor** version may do:
-//! - tell plugins something new through host settings: reserved `config` entries
-//!   under [`HOST_SETTING_PREFIX`], read by new [`PluginContext`] methods (0.2.1's
-//!   [`PluginContext::is_dry_run`]); a config file cannot set them;
-//! - add constants to the open enums ([`SpanKind`], [`StatusCode`], [`ValueKind`],
-//!   [`LogLevel`]: `u8` newtypes, so code built earlier sees an unknown value, and a
-//!   [`Value`] of an unknown kind reads as [`ValueRef::Unsupported`]; a new value
-//!   kind carries its data in payload members that exist today, two of them reserved
-//!   for this, because abi_stable compares a union's members exactly);
-//! - define new bits of [`SpanView::flags`];
-//! - add plugin-side types, functions and methods that do not cross the boundary.
+//! abi_stable still checks every type reachable from the root module, and its
+//! version check stays on; only which side is the interface changes.
 //!
-//! What needs a **major** version: adding, changing, removing or reordering a field of
-//! any type that crosses the boundary (prefix types and view structs alike) or a
-//! method of a vtable ([`SpanProcessor`], [`SpanEditor`], [`AttributeSink`]), or
-//! changing what a method means. The prefix types and vtable defaults still matter
-//! across majors for hosts that check layouts differently, and cost nothing.
+//! What a **minor** version may add, each at one place, the end:
+//! - fields of the prefix types after their `#[sabi(last_prefix_field)]`: the root
+//!   module [`PluginMod`], [`Factory`], the factory context [`PluginContextFields`],
+//!   the host services [`HostServices`] (new `extern "C"` functions), and the per-span
+//!   extension tables [`SpanViewExt`] and [`StartingSpanExt`]; readers get `Option`;
+//! - methods at the end of the vtables ([`SpanProcessor`]'s ABI, [`AttributeSink`],
+//!   [`SpanEditor`]), each with a default body meaning "not supported";
+//! - constants of the open enums ([`SpanKind`], [`StatusCode`], [`ValueKind`],
+//!   [`LogLevel`]: `u8` newtypes, so older code sees an unknown value; a new
+//!   [`Value`] kind reuses existing payload members), and bits of [`SpanView::flags`];
+//! - plugin-side types, functions and methods that do not cross the boundary.
+//!
+//! What needs a **major** version: any change to a plain struct that crosses the
+//! boundary ([`SpanView`], [`StartingSpan`], [`EndingSpan`], [`KeyValue`], ...: their
+//! size and fields are compared exactly, hence the extension tables), to a union (the
+//! [`Value`] payload), or to an exhaustive enum; adding a field or method *before* or
+//! *at* a `last_prefix_field` (the prefix is compared exactly); a vtable method
+//! without a default body (an older side that lacks it would have nothing to run);
+//! removing, reordering, renaming or retyping a field or method; moving a
+//! `last_prefix_field`; changing what a method or field means.
 //!
 //! The host maps values it cannot represent to [`ValueKind::UNSUPPORTED`] and counts
 //! them; plugins must treat unknown kinds, enum values and flags as "not mine".
+//!
+//! The hidden `next-minor-probe` feature appends one member to every growable type
+//! and reports the next minor's version: the compatibility tests build hosts and
+//! plugins with and without it to prove both directions. The hidden
+//! `_plain-struct-growth-probe` feature adds a field to [`SpanView`], which a minor may
+//! not do: the tests check that a host refuses a plugin built with it. Never enable
+//! either otherwise.
 
 #![warn(missing_docs)]
 
 #[macro_use]
 mod open_enum;
 
+pub mod context;
 pub mod edit;
+pub mod extension;
 pub mod files;
 pub mod module;
 pub mod panic;
@@ -77,10 +94,17 @@ pub mod span;
 pub mod text;
 
 pub use abi_stable;
+pub use context::{
+    with_context, ContextParts, HostServices, HostServicesRef, LogFn, LogLevel, Logger,
+    PluginContext, PluginContextFields, PluginContextRef, HOST_SETTING_PREFIX,
+};
 pub use edit::{AttributeSink, EndingSpan, SpanEditor, StartingSpan};
+pub use extension::{
+    SpanViewExt, SpanViewExtRef, SpanViewExtStorage, StartingSpanExt, StartingSpanExtRef,
+    StartingSpanExtStorage,
+};
 pub use module::{
-    run_factory, Factory, FactoryRef, LogFn, LogLevel, Logger, PluginContext, PluginContextFields,
-    PluginContextRef, PluginMod, PluginModRef, DRY_RUN_SETTING, HOST_SETTING_PREFIX,
+    run_factory, CreateFn, Factory, FactoryRef, PluginMod, PluginModRef, MIN_HOST_OF_MAJOR,
 };
 pub use processor::{Processor, SpanProcessor};
 pub use span::{
@@ -90,4 +114,34 @@ pub use span::{
 };
 
 /// The version of this interface crate, as recorded in every plugin's library header.
+#[cfg(not(feature = "next-minor-probe"))]
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The probe build claims the next minor (a unit test keeps it one above the crate's).
+#[cfg(feature = "next-minor-probe")]
+pub const API_VERSION: &str = NEXT_MINOR_VERSION;
+
+/// The version the next-minor probe claims: this crate's version, minor plus one.
+#[doc(hidden)]
+pub const NEXT_MINOR_VERSION: &str = "0.3.1";
+
+/// What a probe member reads when the other side has it.
+#[doc(hidden)]
+pub const PROBE_PRESENT: u32 = 1;
+/// What a probe method's default body (the other side lacks it) returns.
+#[doc(hidden)]
+pub const PROBE_ABSENT: u32 = 0;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_probe_claims_the_next_minor() {
+        let patch: u32 = env!("CARGO_PKG_VERSION_PATCH").parse().unwrap();
+        let expected = format!(
+            "{}.{}.{}",
+            env!("CARGO_PKG_VERSION_MAJOR"),
+            env!("CARGO_PKG_VERSION_MINOR"),
+            patch + 1
+        );
+        assert_eq!(super::NEXT_MINOR_VERSION, expected);
+    }
+}

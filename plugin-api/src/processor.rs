@@ -65,36 +65,55 @@ pub trait SpanProcessor: Send + Sync + 'static {
     }
 }
 
+/// Declares the vtable; `$($later)*` is what the hidden next-minor probe appends.
+macro_rules! processor_abi {
+    ($($later:tt)*) => {
+        /// The vtable the host sees. `shutdown` is its last prefix method: methods a
+        /// later minor adds go after it, each with a default body meaning "not
+        /// supported", which a newer host runs for a plugin built before the method.
+        #[sabi_trait]
+        pub trait ProcessorAbi: Send + Sync {
+            fn name(&self) -> RString;
+
+            fn needs_on_start(&self) -> bool;
+
+            fn on_start(
+                &self,
+                span: &mut StartingSpan<'_>,
+                request: &RequestContextView<'_>,
+            ) -> RResult<(), RString>;
+
+            fn on_end(&self, span: &SpanView<'_>) -> RResult<(), RString>;
+
+            fn needs_on_end(&self) -> bool;
+
+            fn transforms(&self) -> bool;
+
+            fn transform(&self, span: &mut EndingSpan<'_>) -> RResult<(), RString>;
+
+            fn force_flush(&self, timeout: RDuration) -> RResult<(), RString>;
+
+            #[sabi(last_prefix_field)]
+            fn shutdown(&self, timeout: RDuration) -> RResult<(), RString>;
+
+            // Methods of later minors go here, with default bodies.
+            $($later)*
+        }
+    };
+}
+
 #[allow(non_local_definitions)]
 mod abi {
     use super::*;
 
-    /// The vtable the host sees. New methods go after `shutdown`, with default bodies,
-    /// so an older plugin keeps loading in a newer host (the default runs in its place).
-    #[sabi_trait]
-    pub trait ProcessorAbi: Send + Sync {
-        fn name(&self) -> RString;
+    #[cfg(not(feature = "next-minor-probe"))]
+    processor_abi! {}
 
-        fn needs_on_start(&self) -> bool;
-
-        fn on_start(
-            &self,
-            span: &mut StartingSpan<'_>,
-            request: &RequestContextView<'_>,
-        ) -> RResult<(), RString>;
-
-        fn on_end(&self, span: &SpanView<'_>) -> RResult<(), RString>;
-
-        fn needs_on_end(&self) -> bool;
-
-        fn transforms(&self) -> bool;
-
-        fn transform(&self, span: &mut EndingSpan<'_>) -> RResult<(), RString>;
-
-        fn force_flush(&self, timeout: RDuration) -> RResult<(), RString>;
-
-        #[sabi(last_prefix_field)]
-        fn shutdown(&self, timeout: RDuration) -> RResult<(), RString>;
+    #[cfg(feature = "next-minor-probe")]
+    processor_abi! {
+        fn next_minor_probe(&self) -> u32 {
+            crate::PROBE_ABSENT
+        }
     }
 }
 
@@ -163,6 +182,11 @@ impl<P: SpanProcessor> ProcessorAbi for Guarded<P> {
             .map_err(RString::from)
             .into()
     }
+
+    #[cfg(feature = "next-minor-probe")]
+    fn next_minor_probe(&self) -> u32 {
+        crate::PROBE_PRESENT
+    }
 }
 
 /// A plugin's span processor as an FFI-safe, owned trait object.
@@ -226,6 +250,15 @@ impl Processor {
     /// Shuts down within `timeout`; errors are the plugin's own or a caught panic.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), String> {
         into_std(self.0.shutdown(timeout.into()))
+    }
+}
+
+impl Processor {
+    /// The probe method: [`crate::PROBE_ABSENT`] for a plugin built without it.
+    #[cfg(feature = "next-minor-probe")]
+    #[doc(hidden)]
+    pub fn next_minor_probe(&self) -> u32 {
+        self.0.next_minor_probe()
     }
 }
 

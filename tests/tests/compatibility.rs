@@ -1,46 +1,63 @@
 //! The compatibility promise, proven: plugins compiled against other interface
 //! versions (tests/fixtures/compat, its own workspace) are built here with cargo and
-//! loaded into this host. One built against the frozen 0.2.0 interface must load and
-//! export; one built against a newer minor, and one from the previous major, must be
-//! refused with both versions named.
+//! loaded into this host, and into the probe host (tests/fixtures/probe-host: this
+//! host built against the next-minor probe). Growth both ways is in `growth`; those of
+//! older majors (0.2, 0.1), one that requires the next minor's host, and one whose plain
+//! `SpanView` grew are refused with both versions named.
+
+#[path = "compatibility/growth.rs"]
+mod growth;
+// The run the recorder plugin gets, shared with the probe host.
+#[path = "../fixtures/probe-host/src/drive.rs"]
+mod drive;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use opentelemetry::trace::Tracer as _;
-use opentelemetry::KeyValue;
-use spanplug_host::config::ExporterEntry;
-use spanplug_host::{InitError, LoadError, LoadErrorKind, RequestContext};
-use spanplug_tests::{config, library_file_name, read_records};
+use spanplug_host::{InitError, LoadError, LoadErrorKind};
+use spanplug_tests::{config, library_file_name};
 
-/// Builds the fixture workspace once per test process; its libraries' folder.
+/// Builds the workspace `fixture` (under tests/fixtures) with `cargo build --locked`
+/// into target/compat-fixtures; its output folder.
+fn build(fixture: &str) -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(fixture)
+        .join("Cargo.toml");
+    // target/<profile>/deps/<test> -> target/compat-fixtures
+    let target = std::env::current_exe()
+        .unwrap()
+        .ancestors()
+        .nth(3)
+        .unwrap()
+        .join("compat-fixtures");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["build", "--locked", "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target)
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "building tests/fixtures/{fixture} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    target.join("debug")
+}
+
+/// Builds the fixture plugins once per test process; their folder.
 fn compat_dir() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/compat/Cargo.toml");
-        // target/<profile>/deps/<test> -> target/compat-fixtures
-        let target = std::env::current_exe()
-            .unwrap()
-            .ancestors()
-            .nth(3)
-            .unwrap()
-            .join("compat-fixtures");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = Command::new(cargo)
-            .args(["build", "--locked", "--manifest-path"])
-            .arg(&manifest)
-            .arg("--target-dir")
-            .arg(&target)
-            .output()
-            .expect("cargo runs");
-        assert!(
-            output.status.success(),
-            "building the compatibility fixtures failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        target.join("debug")
-    })
+    BUILT.get_or_init(|| build("compat"))
+}
+
+/// Builds the probe host once per test process; its executable.
+fn probe_host() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| build("probe-host").join("spanplug-probe-host"))
 }
 
 fn fixture(module: &str) -> String {
@@ -57,45 +74,6 @@ fn load_error(import_path: &str) -> (InitError, String) {
         .expect("the load must fail");
     let message = error.to_string();
     (error, message)
-}
-
-#[test]
-fn a_plugin_built_against_the_frozen_0_2_0_interface_loads_and_exports() {
-    let dir = tempfile::tempdir().unwrap();
-    let out_file = dir.path().join("witness.txt");
-    let config = config(&[], dir.path())
-        .with_exporter(
-            ExporterEntry::new(format!("{}:witness", fixture("compat_0_2_0")))
-                .with_config("out_file", out_file.to_string_lossy()),
-        )
-        .with_exporter_import_path("console_file:default_tracing_exporter");
-    let guard = spanplug_host::init(config).unwrap();
-    assert_eq!(guard.plugins()[0].api_version, "0.2.0");
-    let tracer = guard.tracer("compat");
-    {
-        let _request = RequestContext::new().with("request_id", "r-42").attach();
-        tracer.in_span("handle", |cx| {
-            use opentelemetry::trace::TraceContextExt as _;
-            cx.span()
-                .set_attribute(KeyValue::new("compat.secret", "s3cret"));
-        });
-    }
-    guard.shutdown().unwrap();
-
-    // The old plugin's on_end sees its own on_start attributes, before its transform.
-    let seen = std::fs::read_to_string(&out_file).unwrap();
-    assert_eq!(
-        seen,
-        "handle exportable=true kind=INTERNAL compat.request_id=r-42,compat.secret=s3cret,compat.started=true\n"
-    );
-    // The exporter after it sees its transform: a new attribute, the secret removed.
-    let records = read_records(dir.path());
-    assert_eq!(records.len(), 1);
-    let attributes = &records[0].attributes;
-    assert_eq!(attributes["compat.started"], serde_json::json!(true));
-    assert_eq!(attributes["compat.transformed"], serde_json::json!(1));
-    assert_eq!(attributes["compat.request_id"], serde_json::json!("r-42"));
-    assert!(!attributes.contains_key("compat.secret"), "{attributes:?}");
 }
 
 /// Loading `module` fails with a version error naming both versions and `reason`.
@@ -123,11 +101,96 @@ fn assert_refused(module: &str, plugin_version: &str, reason: &str) {
 }
 
 #[test]
-fn a_plugin_built_against_a_newer_minor_is_refused_naming_both_versions() {
-    assert_refused("compat_newer", "0.2.999", "newer minor version");
+fn a_plugin_requiring_a_newer_host_is_refused_naming_both_versions_and_the_need() {
+    assert_refused(
+        "compat_requires_newer",
+        spanplug_api::NEXT_MINOR_VERSION,
+        "it requires a host of spanplug-api 0.3.1 or newer",
+    );
 }
 
 #[test]
-fn a_plugin_from_the_previous_major_is_refused_naming_both_versions() {
-    assert_refused("compat_0_1_0", "0.1.0", "another major version");
+fn a_plugin_from_the_previous_major_0_2_is_refused_asking_for_a_rebuild() {
+    assert_refused(
+        "compat_0_2_0",
+        "0.2.0",
+        "another major version (0.2.x plugins do not load into a 0.3.x host); rebuild the plugin against spanplug-api 0.3",
+    );
+}
+
+#[test]
+fn a_plugin_from_an_older_major_is_refused_naming_both_versions() {
+    assert_refused("compat_0_1_0", "0.1.0", "another major version (0.1.x");
+}
+
+/// Canary: abi_stable's own rule still refuses an interface with more members than the
+/// implementation. Its stock `init_root_module` makes the loading side the interface,
+/// so a host of the next minor (the probe's layout here) loading a plugin of this one
+/// is refused; the loader avoids that by making the older side the interface. If an
+/// abi_stable upgrade changes the rule, this fails and the loader's reasoning must be
+/// looked at again.
+#[test]
+fn canary_abi_stables_one_way_check_refuses_a_newer_interface() {
+    use spanplug_api::abi_stable::abi_stability::abi_checking::check_layout_compatibility;
+    use spanplug_api::abi_stable::library::lib_header_from_path;
+    use spanplug_api::abi_stable::StableAbi;
+    let path = PathBuf::from(fixture("compat_newer"));
+    let header = lib_header_from_path(&path).expect("the probe plugin loads");
+    let probe = header.layout().expect("it carries its layout");
+    let current = <spanplug_api::PluginModRef as StableAbi>::LAYOUT;
+    let report = check_layout_compatibility(probe, current)
+        .expect_err("a newer interface must be refused")
+        .to_string();
+    assert!(
+        report.contains("too many fields"),
+        "{}",
+        &report[..2000.min(report.len())]
+    );
+    // The loader's orientation, the older side as the interface, accepts the pair.
+    check_layout_compatibility(current, probe).expect("the older side as the interface loads");
+}
+
+/// Canary, on real libraries: abi_stable's stock `init_root_module` (the loading side's
+/// view as the interface), run by the probe host on the 0.3.0 plugin, still refuses it.
+#[test]
+fn canary_abi_stables_stock_init_root_module_refuses_an_older_plugin_in_a_newer_host() {
+    let output = Command::new(probe_host())
+        .arg("--stock")
+        .arg(fixture("compat_0_3_0"))
+        .output()
+        .expect("the probe host runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.starts_with("refused:"), "{stdout}");
+    assert!(stdout.contains("Error:too many fields"), "{stdout}");
+}
+
+#[test]
+fn a_plugin_whose_plain_span_view_grew_is_refused_for_its_size() {
+    use spanplug_api::abi_stable::abi_stability::abi_checking::check_layout_compatibility;
+    use spanplug_api::abi_stable::library::lib_header_from_path;
+    use spanplug_api::abi_stable::StableAbi;
+    let (error, message) = load_error(&format!("{}:nothing", fixture("compat_grown")));
+    assert!(
+        matches!(
+            error,
+            e if e.as_load().map(LoadError::kind) == Some(LoadErrorKind::IncompatibleLayout)
+        ),
+        "{message}"
+    );
+    assert!(message.contains("incompatible type size"), "{message}");
+    assert!(message.contains("SpanView"), "{message}");
+    assert!(message.contains("0.3.2"), "{message}");
+    // The other orientation (the grown view as the interface) is refused as well.
+    let header = lib_header_from_path(Path::new(&fixture("compat_grown"))).unwrap();
+    let grown = header.layout().expect("it carries its layout");
+    let current = <spanplug_api::PluginModRef as StableAbi>::LAYOUT;
+    let report = check_layout_compatibility(grown, current)
+        .expect_err("a grown plain struct must be refused")
+        .to_string();
+    assert!(
+        report.contains("incompatible type size"),
+        "{}",
+        &report[..2000.min(report.len())]
+    );
 }

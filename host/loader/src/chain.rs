@@ -215,6 +215,11 @@ impl SpanEditor for EditRecorder {
     fn drop_span(&mut self) {
         self.edits.push(Edit::Drop);
     }
+
+    #[cfg(feature = "next-minor-probe")]
+    fn next_minor_probe(&self) -> u32 {
+        spanplug_api::PROBE_PRESENT
+    }
 }
 
 /// An attribute in an overlay: still the host's, or set by a transformer.
@@ -473,6 +478,7 @@ mod tests {
             resource: &resource,
             scope: &scope,
             flags: 0,
+            extension: spanplug_api::SpanViewExtRef::empty(),
         };
         let mut overlay = Overlay::default();
         overlay

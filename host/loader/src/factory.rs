@@ -5,17 +5,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use abi_stable::prefix_type::{PrefixRef, WithMetadata};
 use abi_stable::std_types::RStr;
-use spanplug_api::{
-    PluginContextFields, PluginContextRef, Processor, Resource, StrPair, DRY_RUN_SETTING,
-};
+use spanplug_api::{with_context, ContextParts, PluginContextFields, Processor, Resource, StrPair};
 
 use crate::entry::{ConfigMap, ExporterEntry};
 use crate::error::{LoadError, Repr};
 use crate::import_path::{ImportPath, ModuleRef};
 use crate::library::{Plugin, PluginSearchPath};
-use crate::plugin_log::host_log;
+use crate::plugin_log::host_services;
 
 /// What every factory is told about the service.
 #[non_exhaustive]
@@ -212,30 +209,30 @@ struct FactoryCall {
 
 impl FactoryCall {
     fn run(&self, plugin: &Plugin) -> Result<Vec<Processor>, LoadError> {
-        let host_settings = self.dry_run.then_some((DRY_RUN_SETTING, "true"));
         let config: Vec<StrPair<'_>> = self
             .config
             .iter()
-            .map(|(key, value)| (key.as_str(), value.as_str()))
-            .chain(host_settings)
             .map(|(key, value)| StrPair {
-                key: key.into(),
-                value: value.into(),
+                key: key.as_str().into(),
+                value: value.as_str().into(),
             })
             .collect();
         let entry_keys: Vec<RStr<'_>> = self.entry_keys.iter().map(|k| k.as_str().into()).collect();
-        let fields = WithMetadata::new(PluginContextFields {
-            import_path: self.import_path.as_str().into(),
-            service_name: self.service_name.as_str().into(),
+        let parts = ContextParts {
+            import_path: &self.import_path,
+            service_name: &self.service_name,
             // The same view every span carries, built once with the resource.
-            resource_attributes: self.resource.view().attributes,
-            config: config.as_slice().into(),
-            entry_config_keys: entry_keys.as_slice().into(),
-            log: host_log,
-        });
-        // SAFETY: `fields` was made by `WithMetadata::new` and outlives the call; the
-        // reference's lifetime keeps plugins from keeping it longer.
-        let ctx = PluginContextRef(unsafe { PrefixRef::from_raw(&fields) });
-        plugin.create(&self.function, ctx)
+            resource_attributes: self.resource.view().attributes.as_slice(),
+            config: &config,
+            entry_config_keys: &entry_keys,
+            dry_run: self.dry_run,
+        };
+        let fields = PluginContextFields::new(parts, host_services());
+        let processors = with_context(fields, |ctx| plugin.create(&self.function, ctx));
+        #[cfg(feature = "next-minor-probe")]
+        if let Ok(processors) = &processors {
+            crate::probe::report(plugin, &self.function, processors);
+        }
+        processors
     }
 }

@@ -22,10 +22,14 @@ pub mod env;
 pub mod error;
 pub mod factory;
 pub mod import_path;
+mod layout_report;
 pub mod library;
 pub mod pipeline;
 mod plugin_log;
+#[cfg(feature = "next-minor-probe")]
+mod probe;
 pub mod trust;
+mod version;
 
 pub use elf::check_shared_object;
 pub use entry::{ConfigMap, ExporterEntry, OnError};

@@ -1,6 +1,7 @@
 //! Finding plugin libraries and loading them through abi_stable.
 //!
-//! Each file is loaded on its own with `lib_header_from_path(..).init_root_module()`:
+//! Each file is loaded on its own from `lib_header_from_path(..)` (the private `version`
+//! module runs the layout check):
 //! `RootModule::load_from_file` caches one library per root-module type and would
 //! hand back the first plugin for every later path. Libraries are never unloaded
 //! (unloading Rust cdylibs with thread-local destructors is unsound).
@@ -16,6 +17,7 @@ use crate::elf;
 use crate::error::{LoadError, Repr};
 use crate::import_path::ModuleRef;
 use crate::trust;
+use crate::version::VersionCheck;
 
 /// The environment variable listing plugin folders, colon-separated like `PYTHONPATH`.
 pub const PLUGIN_PATH_VAR: &str = "SPANPLUG_PLUGIN_PATH";
@@ -148,17 +150,19 @@ impl Plugin {
         } else {
             path
         };
-        let header =
-            lib_header_from_path(load_from).map_err(|e| describe_load_error(path, None, e))?;
+        let header = lib_header_from_path(load_from).map_err(|e| describe_load_error(path, e))?;
         // The descriptor stays open for the life of the process, like the library it
         // names: the dynamic loader remembers libraries by name, and a later plugin
         // reusing this descriptor number would be taken for this one.
         let _ = std::os::fd::IntoRawFd::into_raw_fd(file);
         let api_version = header.version_strings().version.to_string();
-        check_api_version(path, &api_version)?;
-        let module = header
-            .init_root_module::<PluginModRef>()
-            .map_err(|e| describe_load_error(path, Some(&api_version), e))?;
+        let versions = VersionCheck::new(path, &api_version)?;
+        versions.check_layout(header)?;
+        // SAFETY: `check_layout` just ran abi_stable's layout check of the whole root
+        // module (the older side as the interface); this call still checks the version.
+        let module = unsafe { header.init_root_module_with_unchecked_layout::<PluginModRef>() }
+            .map_err(|e| describe_load_error(path, e))?;
+        versions.check_required_host(module.requires_host_api().as_str())?;
         Ok(Plugin {
             path: path.to_path_buf(),
             module,
@@ -174,6 +178,12 @@ impl Plugin {
     /// The spanplug-api version the plugin was built against.
     pub fn api_version(&self) -> &str {
         &self.api_version
+    }
+
+    /// The root module, for the next-minor probe's report.
+    #[cfg(feature = "next-minor-probe")]
+    pub(crate) fn root_module(&self) -> PluginModRef {
+        self.module
     }
 
     /// The plugin crate's package name and version.
@@ -232,46 +242,7 @@ impl Plugin {
     }
 }
 
-/// The host's own version rule (abi_stable compares only `0.y`): a plugin loads when
-/// it was built against the same major and a minor no newer than the host's.
-fn check_api_version(path: &Path, plugin_version: &str) -> Result<(), LoadError> {
-    let host_version = spanplug_api::API_VERSION;
-    let parse = |v: &str| -> Option<(u64, u64, u64)> {
-        let mut parts = v.split('.').map(|p| p.parse::<u64>().ok());
-        Some((parts.next()??, parts.next()??, parts.next()??))
-    };
-    let refuse = |reason: String| {
-        LoadError::from(Repr::IncompatibleVersion {
-            path: path.to_path_buf(),
-            host_version: host_version.to_string(),
-            plugin_version: plugin_version.to_string(),
-            reason,
-        })
-    };
-    let (Some(plugin), Some(host)) = (parse(plugin_version), parse(host_version)) else {
-        return Err(refuse("its version is not major.minor.patch".into()));
-    };
-    // Cargo's semver: in 0.y.z, y is the major and z the minor.
-    let split = |(x, y, z): (u64, u64, u64)| if x == 0 { ((0, y), z) } else { ((x, 0), y) };
-    let ((plugin_major, plugin_minor), (host_major, host_minor)) = (split(plugin), split(host));
-    if plugin_major != host_major {
-        return Err(refuse(format!(
-            "another major version; rebuild the plugin against spanplug-api {host_version}"
-        )));
-    }
-    if plugin_minor > host_minor {
-        return Err(refuse(format!(
-            "a newer minor version than the host's; upgrade the host, or rebuild the plugin against spanplug-api {host_version}"
-        )));
-    }
-    Ok(())
-}
-
-fn describe_load_error(
-    path: &Path,
-    plugin_version: Option<&str>,
-    error: LibraryError,
-) -> LoadError {
+fn describe_load_error(path: &Path, error: LibraryError) -> LoadError {
     let path = path.to_path_buf();
     let host_version = PluginModRef::VERSION_STRINGS.version.to_string();
     match error {
@@ -289,16 +260,6 @@ fn describe_load_error(
                     "another major version; rebuild the plugin against spanplug-api {}",
                     spanplug_api::API_VERSION
                 ),
-            })
-        }
-        LibraryError::AbiInstability(report) => {
-            let report = report.to_string();
-            log::debug!("ABI layout report for {}:\n{report}", path.display());
-            LoadError::from(Repr::IncompatibleLayout {
-                path,
-                host_version,
-                plugin_version: plugin_version.unwrap_or("unknown").to_string(),
-                summary: summarize_layout_report(&report),
             })
         }
         other => LoadError::from(Repr::InvalidLibrary {

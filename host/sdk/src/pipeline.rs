@@ -13,7 +13,8 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 use spanplug_api::{
-    AttributeSink, RequestContextView, SpanId, StartingSpan, StrPair, Value as ViewValue, ValueRef,
+    AttributeSink, RequestContextView, SpanId, StartingSpan, StartingSpanExt,
+    StartingSpanExtStorage, StrPair, Value as ViewValue, ValueRef,
 };
 use spanplug_loader::{
     FactoryInput, InstalledPlugin, LoadError, LoadPlan, PluginSearchPath, Stages,
@@ -131,6 +132,7 @@ impl PluginPipeline {
         let trace_state = data.span_context.trace_state().header();
         let mut added = AddedAttributes::default();
         with_attribute_views(&data.attributes, |attributes| {
+            let extension = StartingSpanExtStorage::new(StartingSpanExt::current());
             let mut starting = StartingSpan::new(
                 span_context(&data.span_context, &trace_state),
                 SpanId(data.parent_span_id.to_bytes()),
@@ -140,6 +142,7 @@ impl PluginPipeline {
                 unix_nanos(data.start_time),
                 attributes.into(),
                 &mut added,
+                &extension,
             );
             self.stages.on_start(&mut starting, &request_view);
         });
@@ -212,6 +215,11 @@ impl AttributeSink for AddedAttributes {
             Some(slot) => slot.value = value,
             None => self.list.push(KeyValue::new(interned(key.as_str()), value)),
         }
+    }
+
+    #[cfg(feature = "next-minor-probe")]
+    fn next_minor_probe(&self) -> u32 {
+        spanplug_api::PROBE_PRESENT
     }
 }
 

@@ -18,7 +18,7 @@ use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource as OtelResource;
 use spanplug_api::{
     Event, InstrumentationScope, KeyValue, Link, Resource, SpanContext, SpanId, SpanKind, SpanView,
-    Status, StatusCode, TraceId, Value,
+    SpanViewExt, SpanViewExtStorage, Status, StatusCode, TraceId, Value,
 };
 use spanplug_loader::ResourceView as _;
 
@@ -239,17 +239,18 @@ pub(crate) fn with_attribute_views<R>(
         // for the borrow of `attributes` (and `Copy` element types); relabel empties
         // it, and the views pushed here are read only inside this closure, while
         // `attributes` is borrowed.
-        let (arrays, elements, views): (
-            &mut StringArrays<'_>,
-            &mut Vec<RStr<'_>>,
-            &mut Vec<KeyValue<'_>>,
-        ) = unsafe {
+        let relabelled = unsafe {
             (
                 relabel(&mut scratch.string_arrays),
                 relabel(&mut scratch.elements),
                 relabel(&mut scratch.attributes),
             )
         };
+        let (arrays, elements, views): (
+            &mut StringArrays<'_>,
+            &mut Vec<RStr<'_>>,
+            &mut Vec<KeyValue<'_>>,
+        ) = relabelled;
         push_attributes(views, arrays, attributes.iter());
         if !arrays.is_empty() {
             fill_string_arrays(views, arrays, elements);
@@ -343,13 +344,7 @@ pub fn with_span_view<R>(
         // for the borrows of `span` and `resource` (and `Copy` element types);
         // relabel empties it, and the views pushed here are read only inside this
         // closure, while `span` and `resource` are borrowed.
-        let (arrays, elements, attributes, event_views, link_views): (
-            &mut StringArrays<'_>,
-            &mut Vec<RStr<'_>>,
-            &mut Vec<KeyValue<'_>>,
-            &mut Vec<Event<'_>>,
-            &mut Vec<Link<'_>>,
-        ) = unsafe {
+        let relabelled = unsafe {
             (
                 relabel(&mut scratch.string_arrays),
                 relabel(&mut scratch.elements),
@@ -358,6 +353,13 @@ pub fn with_span_view<R>(
                 relabel(&mut scratch.links),
             )
         };
+        let (arrays, elements, attributes, event_views, link_views): (
+            &mut StringArrays<'_>,
+            &mut Vec<RStr<'_>>,
+            &mut Vec<KeyValue<'_>>,
+            &mut Vec<Event<'_>>,
+            &mut Vec<Link<'_>>,
+        ) = relabelled;
         let trace_states = &mut scratch.trace_states;
 
         // First what views point into: the `tracestate` headers.
@@ -425,6 +427,7 @@ pub fn with_span_view<R>(
             },
         };
         let resource_view = resource.view();
+        let extension = SpanViewExtStorage::new(SpanViewExt::current());
         let view = SpanView {
             context: span_context(&span.span_context, trace_states.get(0)),
             parent_span_id: SpanId(span.parent_span_id.to_bytes()),
@@ -443,6 +446,7 @@ pub fn with_span_view<R>(
             resource: &resource_view,
             scope: &scope_view,
             flags: 0,
+            extension: extension.table(),
         };
         f(&view)
     })

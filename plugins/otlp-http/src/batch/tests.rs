@@ -41,6 +41,7 @@ fn view_of<R>(resource: &[api::KeyValue<'_>], f: impl FnOnce(&api::SpanView<'_>)
         resource: &resource,
         scope: &scope,
         flags: 0,
+        extension: api::SpanViewExtRef::empty(),
     })
 }
 

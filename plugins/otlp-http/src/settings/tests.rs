@@ -3,9 +3,12 @@
 
 use std::cell::RefCell;
 
-use spanplug_api::abi_stable::prefix_type::{PrefixRef, WithMetadata};
+use spanplug_api::abi_stable::prefix_type::WithMetadata;
 use spanplug_api::abi_stable::std_types::RStr;
-use spanplug_api::{LogLevel, PluginContextFields, PluginContextRef, StrPair};
+use spanplug_api::{
+    with_context, ContextParts, HostServices, HostServicesRef, LogLevel, PluginContextFields,
+    StrPair,
+};
 
 use super::*;
 
@@ -20,6 +23,8 @@ extern "C" fn capture(level: LogLevel, _: RStr<'_>, message: RStr<'_>) {
     let line = format!("{} {message}", level.as_str());
     LOGGED.with(|logged| logged.borrow_mut().push(line));
 }
+
+static SERVICES: WithMetadata<HostServices> = WithMetadata::new(HostServices::new(capture));
 
 /// The lines logged since the last call.
 fn logged() -> Vec<String> {
@@ -47,21 +52,22 @@ fn resolve(
         })
         .collect();
     let keys: Vec<RStr<'_>> = entry.iter().map(|(key, _)| (*key).into()).collect();
-    let fields = WithMetadata::new(PluginContextFields {
-        import_path: "otlp_http:otlp".into(),
-        service_name: "test".into(),
-        resource_attributes: Default::default(),
-        config: config.as_slice().into(),
-        entry_config_keys: keys.as_slice().into(),
-        log: capture,
-    });
-    // SAFETY: made by `WithMetadata::new`, and it outlives the call.
-    let ctx = PluginContext::new(PluginContextRef(unsafe { PrefixRef::from_raw(&fields) }));
+    let parts = ContextParts {
+        import_path: "otlp_http:otlp",
+        service_name: "test",
+        resource_attributes: &[],
+        config: &config,
+        entry_config_keys: &keys,
+        dry_run: false,
+    };
+    let fields = PluginContextFields::new(parts, HostServicesRef::from_static(&SERVICES));
     let read = |name: &str| match env.iter().find(|(n, _)| *n == name) {
         Some((_, "not utf-8")) => Err(format!("{name}: not UTF-8")),
         found => Ok(found.map(|(_, value)| value.to_string())),
     };
-    Settings::resolve_with(preset, &ctx, &read)
+    with_context(fields, |ctx| {
+        Settings::resolve_with(preset, &PluginContext::new(ctx), &read)
+    })
 }
 
 fn header<'s>(settings: &'s Settings, name: &str) -> Option<&'s str> {

@@ -1,0 +1,335 @@
+//! What a factory is called with: the context, and through it the host's services.
+//! Both are prefix types: a later minor appends fields after `last_prefix_field`, and
+//! a plugin reads those as `Option` (`None` from an older host).
+
+use abi_stable::{
+    prefix_type::{PrefixRef, WithMetadata},
+    std_types::{RSlice, RStr},
+    StableAbi,
+};
+
+use crate::span::{KeyValue, StrPair};
+
+open_enum! {
+    /// How important a plugin's log message is.
+    LogLevel {
+        /// Something failed: spans were lost or a setting was refused.
+        ERROR = 0 => "ERROR",
+        /// Something the operator should look at; the plugin carries on.
+        WARN = 1 => "WARN",
+        /// Normal operation worth a line: what was started, shutdown summaries.
+        INFO = 2 => "INFO",
+        /// Detail for troubleshooting.
+        DEBUG = 3 => "DEBUG",
+    } unknown => "INFO"
+}
+
+/// The host's log entry point: `(level, target, message)`. The host catches its own
+/// panics in it and never blocks in it, so plugins may call it from any thread.
+pub type LogFn = extern "C" fn(LogLevel, RStr<'_>, RStr<'_>);
+
+/// The host's services: a table of `extern "C"` functions the context points to.
+/// Later minors append services (metrics, ...) at the end; a plugin reads them as
+/// `Option`, `None` from a host older than the service.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = HostServicesRef, prefix_fields = HostServices_Prefix)))]
+pub struct HostServices {
+    /// A [`LogFn`] (written out: the derive needs the type itself).
+    #[sabi(last_prefix_field)]
+    pub log: extern "C" fn(LogLevel, RStr<'_>, RStr<'_>),
+    /// The next-minor probe: one appended service (hidden, for compatibility tests).
+    #[cfg(feature = "next-minor-probe")]
+    #[doc(hidden)]
+    pub next_minor_probe: extern "C" fn() -> u32,
+}
+
+impl HostServices {
+    /// The services as a host of this version offers them, around its log function.
+    pub const fn new(log: LogFn) -> Self {
+        HostServices {
+            log,
+            #[cfg(feature = "next-minor-probe")]
+            next_minor_probe: probe_service,
+        }
+    }
+}
+
+#[cfg(feature = "next-minor-probe")]
+extern "C" fn probe_service() -> u32 {
+    crate::PROBE_PRESENT
+}
+
+impl HostServicesRef {
+    /// The probe service's answer: `None` from a host built without it.
+    #[cfg(feature = "next-minor-probe")]
+    #[doc(hidden)]
+    pub fn call_next_minor_probe(&self) -> Option<u32> {
+        self.next_minor_probe().map(|probe| probe())
+    }
+
+    /// For hosts: a reference to services the host keeps in a `static`.
+    pub const fn from_static(services: &'static WithMetadata<HostServices>) -> Self {
+        HostServicesRef(services.static_as_prefix())
+    }
+}
+
+/// The ABI form of what a factory is told about the service it is installed in.
+/// Plugins read it through [`PluginContext`].
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = PluginContextRef)))]
+pub struct PluginContextFields<'a> {
+    /// The `module:function` entry that named this factory.
+    pub import_path: RStr<'a>,
+    /// The service's `service.name`, taken from the resource.
+    pub service_name: RStr<'a>,
+    /// The attributes of the resource the service's spans belong to.
+    pub resource_attributes: RSlice<'a, KeyValue<'a>>,
+    /// The entry's own `config` laid over the shared `exporter_config`.
+    pub config: RSlice<'a, StrPair<'a>>,
+    /// The keys of the entry's own `config` (a subset of `config`'s keys), so that a
+    /// plugin can reject misspelt settings without refusing shared ones.
+    pub entry_config_keys: RSlice<'a, RStr<'a>>,
+    /// The host's services (its log first).
+    #[sabi(last_prefix_field)]
+    pub host: HostServicesRef,
+    /// The spanplug-api version the host was built against (read as `Option`, like
+    /// every field after `host`).
+    pub host_api_version: RStr<'a>,
+    /// True when the host only checks the config; see [`PluginContext::is_dry_run`].
+    pub dry_run: bool,
+    /// The next-minor probe: one appended field (hidden, for compatibility tests).
+    #[cfg(feature = "next-minor-probe")]
+    #[doc(hidden)]
+    pub next_minor_probe: u32,
+}
+
+/// What a host tells a factory, borrowed for the call; see [`PluginContextFields::new`].
+#[derive(Clone, Copy, Debug)]
+pub struct ContextParts<'a> {
+    /// The `module:function` entry that named this factory.
+    pub import_path: &'a str,
+    /// The service's `service.name`.
+    pub service_name: &'a str,
+    /// The resource's attributes.
+    pub resource_attributes: &'a [KeyValue<'a>],
+    /// The entry's config over the shared `exporter_config`.
+    pub config: &'a [StrPair<'a>],
+    /// The keys of the entry's own `config`.
+    pub entry_config_keys: &'a [RStr<'a>],
+    /// Whether the host only checks the config.
+    pub dry_run: bool,
+}
+
+impl<'a> PluginContextFields<'a> {
+    /// The context as a host of this version fills it (`host_api_version` is this
+    /// crate's version).
+    pub fn new(parts: ContextParts<'a>, host: HostServicesRef) -> Self {
+        PluginContextFields {
+            import_path: parts.import_path.into(),
+            service_name: parts.service_name.into(),
+            resource_attributes: parts.resource_attributes.into(),
+            config: parts.config.into(),
+            entry_config_keys: parts.entry_config_keys.into(),
+            host,
+            host_api_version: crate::API_VERSION.into(),
+            dry_run: parts.dry_run,
+            #[cfg(feature = "next-minor-probe")]
+            next_minor_probe: crate::PROBE_PRESENT,
+        }
+    }
+}
+
+/// Lends `fields` to `f` as the reference a factory receives; for hosts and tests.
+///
+/// The reference does not outlive the call:
+///
+/// ```compile_fail
+/// use spanplug_api::{with_context, PluginContextFields, PluginContextRef};
+///
+/// fn keep(fields: PluginContextFields<'static>) -> PluginContextRef<'static> {
+///     with_context(fields, |ctx| ctx) // error: the reference escapes the closure
+/// }
+/// ```
+pub fn with_context<R>(
+    fields: PluginContextFields<'_>,
+    f: impl for<'c> FnOnce(PluginContextRef<'c>) -> R,
+) -> R {
+    let fields = WithMetadata::new(fields);
+    // abi_stable documents `from_raw` for pointers that live for the rest of the
+    // program because `PrefixRef` has no lifetime; here the reference's type carries one.
+    // SAFETY: `fields` was made by `WithMetadata::new` and outlives the call; `f` must
+    // accept the reference for any `'c` (and `R` cannot name `'c`), so neither `f` nor
+    // a plugin it calls can keep it past this call.
+    f(PluginContextRef(unsafe { PrefixRef::from_raw(&fields) }))
+}
+
+/// Names under this prefix are reserved for the host: a config file cannot set them
+/// and [`PluginContext::config`] does not list them. (0.2 carried host settings
+/// here; 0.3 passes them as context fields.)
+pub const HOST_SETTING_PREFIX: &str = "spanplug.";
+
+/// Everything a factory learns about the service it is installed in.
+#[derive(Clone, Copy)]
+pub struct PluginContext<'a> {
+    fields: PluginContextRef<'a>,
+}
+
+impl<'a> PluginContext<'a> {
+    /// For hosts and tests: reads a context the host built.
+    pub fn new(fields: PluginContextRef<'a>) -> Self {
+        PluginContext { fields }
+    }
+
+    /// The `module:function` entry that named this factory.
+    pub fn import_path(&self) -> &'a str {
+        self.fields.import_path().as_str()
+    }
+
+    /// The service's `service.name`, taken from the resource.
+    pub fn service_name(&self) -> &'a str {
+        self.fields.service_name().as_str()
+    }
+
+    /// The resource's attributes (`service.name`, `telemetry.sdk.*`, ...).
+    pub fn resource_attributes(&self) -> &'a [KeyValue<'a>] {
+        self.fields.resource_attributes().as_slice()
+    }
+
+    /// One setting from [`PluginContext::config`]; `None` when it is not set.
+    pub fn config_value(&self, key: &str) -> Option<&'a str> {
+        self.config()
+            .find(|(k, _)| *k == key)
+            .map(|(_, value)| value)
+    }
+
+    /// One setting of the entry's own `config` only; `None` when the entry does not set
+    /// it (even if the shared `exporter_config` does). For settings where what a user
+    /// wrote for one entry must beat other sources, such as the environment.
+    pub fn entry_config_value(&self, key: &str) -> Option<&'a str> {
+        self.entry_config_keys()
+            .any(|k| k == key)
+            .then(|| self.config_value(key))
+            .flatten()
+    }
+
+    fn entry_config_keys(&self) -> impl Iterator<Item = &'a str> {
+        self.fields
+            .entry_config_keys()
+            .as_slice()
+            .iter()
+            .map(RStr::as_str)
+    }
+
+    /// Every setting this plugin receives, shared and its own (names under
+    /// [`HOST_SETTING_PREFIX`] excluded).
+    pub fn config(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.all_settings()
+            .filter(|(key, _)| !key.starts_with(HOST_SETTING_PREFIX))
+    }
+
+    fn all_settings(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.fields
+            .config()
+            .as_slice()
+            .iter()
+            .map(|e| (e.key.as_str(), e.value.as_str()))
+    }
+
+    /// Refuses keys of the entry's own `config` that are not in `valid`, naming them.
+    pub fn check_keys(&self, valid: &[&str]) -> Result<(), String> {
+        let unknown: Vec<&str> = self
+            .entry_config_keys()
+            .filter(|key| !valid.contains(key))
+            .collect();
+        match unknown.as_slice() {
+            [] => Ok(()),
+            keys => Err(format!(
+                "unknown config key{} {} for {}; valid keys: {}",
+                if keys.len() == 1 { "" } else { "s" },
+                keys.iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.import_path(),
+                valid.join(", ")
+            )),
+        }
+    }
+
+    /// True when the host only checks the config (`spanplug check`): validate every
+    /// setting as usual, but create no files or folders and contact no one; the
+    /// processors returned are shut down without seeing a span.
+    pub fn is_dry_run(&self) -> bool {
+        self.fields.dry_run().unwrap_or(false)
+    }
+
+    /// The spanplug-api version of the host (`None` only from a host that predates
+    /// the field, which no 0.3 host does).
+    pub fn host_api_version(&self) -> Option<&'a str> {
+        self.fields.host_api_version().map(|v| v.as_str())
+    }
+
+    /// The host's services.
+    pub fn host_services(&self) -> HostServicesRef {
+        self.fields.host()
+    }
+
+    /// The probe's context field: `None` from a host built without the probe.
+    #[cfg(feature = "next-minor-probe")]
+    #[doc(hidden)]
+    pub fn next_minor_probe(&self) -> Option<u32> {
+        self.fields.next_minor_probe()
+    }
+
+    /// An owned logger for processors and their threads, tagged with the import path.
+    pub fn logger(&self) -> Logger {
+        Logger {
+            log: self.fields.host().log(),
+            target: self.import_path().to_string(),
+        }
+    }
+}
+
+/// Sends messages to the host's log. Plugins never print: their stderr may be closed.
+#[derive(Clone)]
+pub struct Logger {
+    log: LogFn,
+    target: String,
+}
+
+impl Logger {
+    /// Sends `message` at `level`, tagged with the plugin's import path.
+    pub fn log(&self, level: LogLevel, message: &str) {
+        (self.log)(level, self.target.as_str().into(), message.into());
+    }
+
+    /// Logs `message` at [`LogLevel::ERROR`].
+    pub fn error(&self, message: &str) {
+        self.log(LogLevel::ERROR, message);
+    }
+
+    /// Logs `message` at [`LogLevel::WARN`].
+    pub fn warn(&self, message: &str) {
+        self.log(LogLevel::WARN, message);
+    }
+
+    /// Logs `message` at [`LogLevel::INFO`].
+    pub fn info(&self, message: &str) {
+        self.log(LogLevel::INFO, message);
+    }
+
+    /// Logs `message` at [`LogLevel::DEBUG`].
+    pub fn debug(&self, message: &str) {
+        self.log(LogLevel::DEBUG, message);
+    }
+}
+
+impl std::fmt::Debug for Logger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Logger")
+            .field("target", &self.target)
+            .finish()
+    }
+}
