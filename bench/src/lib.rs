@@ -9,7 +9,7 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData};
 use opentelemetry_sdk::Resource;
-use spanplug_host::span_view::{ordered_resource, with_span_view, OrderedResource};
+use spanplug_sdk::span_view::{ordered_resource, with_span_view, OrderedResource};
 
 /// Runs one plugin-style processor natively as an SDK processor: the view is built
 /// exactly as the plugin pipeline builds it, then the processor is called directly.

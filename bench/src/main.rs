@@ -21,7 +21,7 @@ use spanplug_bench::{
     NativeAdapter, NativeNoop, Stats,
 };
 use spanplug_examples::multi_service::{Deployment, Role, ServeArgs};
-use spanplug_host::{PluginPipeline, RequestContext, TracingConfig};
+use spanplug_sdk::{PluginPipeline, RequestContext, TracingConfig};
 use spanplug_tests::otlp_receiver::{unused_port, Receiver};
 use spanplug_tests::plugin_dir;
 

@@ -23,9 +23,9 @@ use axum::{Json, Router};
 use opentelemetry::trace::{FutureExt as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{global, Context, KeyValue};
 use serde_json::{json, Value};
-use spanplug_host::http_client::InjectTraceContext as _;
-use spanplug_host::http_server::{self, TraceLayer};
-use spanplug_host::TracingConfig;
+use spanplug_sdk::http_client::InjectTraceContext as _;
+use spanplug_sdk::http_server::{self, TraceLayer};
+use spanplug_sdk::TracingConfig;
 
 /// The processes of the example, in start order (downstream first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -469,7 +469,7 @@ pub fn serve(
 ) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let tracing = TracingConfig::from_yaml_file(config)?.with_service_name(role.deployment());
-    let guard = spanplug_host::init(tracing)?;
+    let guard = spanplug_sdk::init(tracing)?;
     for needed in role.downstream() {
         if !urls.contains_key(needed) {
             bail!("{} needs --upstream {}=<url>", role.name(), needed.name());

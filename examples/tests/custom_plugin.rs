@@ -3,7 +3,7 @@
 use opentelemetry::trace::{Span as _, Status, Tracer as _};
 use opentelemetry::KeyValue;
 use serde_json::Value;
-use spanplug_host::TracingConfig;
+use spanplug_sdk::TracingConfig;
 use spanplug_tests::plugin_dir;
 
 #[test]
@@ -15,7 +15,7 @@ fn failed_spans_are_logged_without_health_checks_or_secrets() {
         .with_plugin_dir(plugin_dir())
         .with_service_name("custom-plugin-test")
         .with_exporter_config("error_log_file", error_file.to_string_lossy());
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     assert_eq!(
         guard.plugins()[0].processors,
         [format!("error_log({})", error_file.display())]

@@ -14,9 +14,9 @@ use opentelemetry::trace::{
 use opentelemetry::{global, Context, KeyValue};
 use serde_json::Value;
 use spanplug_cli::spans_file::{read_spans, SpanRecord};
-use spanplug_host::http_client::InjectTraceContext as _;
-use spanplug_host::http_server::TraceLayer;
-use spanplug_host::{RequestContext, TracingConfig, TracingGuard};
+use spanplug_sdk::http_client::InjectTraceContext as _;
+use spanplug_sdk::http_server::TraceLayer;
+use spanplug_sdk::{RequestContext, TracingConfig, TracingGuard};
 use spanplug_tests::plugin_dir;
 
 /// The tests share the global tracer provider the layer uses: one at a time.
@@ -31,7 +31,7 @@ fn init(log_dir: &Path, import_paths: &[&str]) -> TracingGuard {
         .with_plugin_dir(plugin_dir())
         .with_service_name("review-bugs")
         .with_exporter_config("log_dir", log_dir.to_string_lossy());
-    spanplug_host::init(config).unwrap()
+    spanplug_sdk::init(config).unwrap()
 }
 
 fn records(log_dir: &Path) -> Vec<SpanRecord> {

@@ -29,9 +29,9 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyIterator, PyList, PyString, PyTuple};
 use pyo3::{intern, IntoPyObjectExt};
-use spanplug_host::pipeline::interned;
-use spanplug_host::span_view::{count_unrepresentable, resource_in_order, OrderedResource};
-use spanplug_host::{PluginPipeline, RequestContext, TracingConfig};
+use spanplug_sdk::pipeline::interned;
+use spanplug_sdk::span_view::{count_unrepresentable, resource_in_order, OrderedResource};
+use spanplug_sdk::{PluginPipeline, RequestContext, TracingConfig};
 
 pyo3::create_exception!(
     spanplug,
@@ -146,7 +146,7 @@ impl Pipeline {
         resource: &Bound<'_, PyAny>,
         exporter_defaults: Vec<(String, String)>,
     ) -> PyResult<Option<Pipeline>> {
-        spanplug_host::stderr_log::init();
+        spanplug_sdk::stderr_log::init();
         let mut config = read_config(import_paths, config_yaml.as_deref(), config_file)?;
         if !config.enabled || config.entries().is_empty() {
             return Ok(None);

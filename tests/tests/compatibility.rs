@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use spanplug_host::{InitError, LoadError, LoadErrorKind};
+use spanplug_sdk::{InitError, LoadError, LoadErrorKind};
 use spanplug_tests::{config, library_file_name};
 
 /// Builds the workspace `fixture` (under tests/fixtures) with `cargo build --locked`
@@ -69,7 +69,7 @@ fn fixture(module: &str) -> String {
 
 fn load_error(import_path: &str) -> (InitError, String) {
     let dir = tempfile::tempdir().unwrap();
-    let error = spanplug_host::init(config(&[import_path], dir.path()))
+    let error = spanplug_sdk::init(config(&[import_path], dir.path()))
         .err()
         .expect("the load must fail");
     let message = error.to_string();

@@ -13,7 +13,7 @@ const SPANS_PER_THREAD: i64 = 10_000;
 #[test]
 fn eight_threads_times_ten_thousand_spans_lose_and_tear_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let guard = spanplug_host::init(config(
+    let guard = spanplug_sdk::init(config(
         &["console_file:default_tracing_exporter"],
         dir.path(),
     ))

@@ -15,7 +15,7 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{IdGenerator, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
-use spanplug_host::PluginPipeline;
+use spanplug_sdk::PluginPipeline;
 use spanplug_tests::{config, span_files};
 
 #[derive(Debug)]

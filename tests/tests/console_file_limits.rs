@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::{Span as _, Tracer as _};
 use opentelemetry::{KeyValue, StringValue, Value};
-use spanplug_host::TracingConfig;
+use spanplug_sdk::TracingConfig;
 use spanplug_tests::{
     assert_child_passed, assert_in_child, child_test, child_with_stdout_unread, config, memory_kib,
     read_records,
@@ -57,7 +57,7 @@ fn huge_spans_against_a_stuck_writer_stay_within_the_byte_bound_and_are_counted(
 #[ignore = "run by huge_spans_against_a_stuck_writer_stay_within_the_byte_bound_and_are_counted"]
 fn huge_spans_child() {
     assert_in_child();
-    let guard = spanplug_host::init(
+    let guard = spanplug_sdk::init(
         TracingConfig::default()
             .with_exporter_import_path("console_file:debug_span_processor")
             .with_plugin_dir(spanplug_tests::plugin_dir())
@@ -147,7 +147,7 @@ fn file_size_limit_child() {
     assert_eq!(current, libc::SIG_DFL, "SIGXFSZ would end this process");
     spanplug_tests::log_capture::install();
     let dir = tempfile::tempdir().unwrap();
-    let guard = spanplug_host::init(
+    let guard = spanplug_sdk::init(
         config(&["console_file:default_tracing_exporter"], dir.path())
             .with_service_name("size-limit"),
     )

@@ -6,7 +6,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 
 use opentelemetry::trace::Tracer as _;
-use spanplug_host::TracingConfig;
+use spanplug_sdk::TracingConfig;
 use spanplug_tests::{library_file_name, plugin_dir, read_records, span_files};
 
 fn set(vars: &[(&str, &str)]) {
@@ -43,7 +43,7 @@ fn environment_overrides_the_config() {
             "deployment.environment=staging,service.version=2.0",
         ),
     ]);
-    let guard = spanplug_host::init(TracingConfig::from_yaml_str(yaml).unwrap()).unwrap();
+    let guard = spanplug_sdk::init(TracingConfig::from_yaml_str(yaml).unwrap()).unwrap();
     assert!(guard.is_enabled());
     guard.tracer("env").in_span("configured_by_env", |_| {});
     guard.shutdown().unwrap();
@@ -57,7 +57,7 @@ fn environment_overrides_the_config() {
 
     // Bad values name the variable.
     set(&[("SPANPLUG_TRACING_SAMPLING_RATIO", "2")]);
-    let error = spanplug_host::init(TracingConfig::default())
+    let error = spanplug_sdk::init(TracingConfig::default())
         .err()
         .unwrap()
         .to_string();
@@ -69,7 +69,7 @@ fn environment_overrides_the_config() {
         ("SPANPLUG_TRACING_SAMPLING_RATIO", "1"),
         ("SPANPLUG_TRACING_ENABLED", "maybe"),
     ]);
-    let error = spanplug_host::init(TracingConfig::default())
+    let error = spanplug_sdk::init(TracingConfig::default())
         .err()
         .unwrap()
         .to_string();
@@ -86,7 +86,7 @@ fn environment_overrides_the_config() {
     set(&[("OTEL_TRACES_SAMPLER", "always_off")]);
     let quiet = tempfile::tempdir().unwrap();
     set(&[("SPANPLUG_LOG_DIR", quiet.path().to_str().unwrap())]);
-    let guard = spanplug_host::init(TracingConfig::default()).unwrap();
+    let guard = spanplug_sdk::init(TracingConfig::default()).unwrap();
     guard.tracer("env").in_span("never_sampled", |_| {});
     guard.shutdown().unwrap();
     assert!(read_records(quiet.path()).is_empty());
@@ -108,7 +108,7 @@ fn environment_overrides_the_config() {
 }
 
 /// The import paths a guard loaded.
-fn loaded(guard: &spanplug_host::TracingGuard) -> Vec<&str> {
+fn loaded(guard: &spanplug_sdk::TracingGuard) -> Vec<&str> {
     guard
         .plugins()
         .iter()
@@ -117,7 +117,7 @@ fn loaded(guard: &spanplug_host::TracingGuard) -> Vec<&str> {
 }
 
 fn init_error(config: TracingConfig) -> String {
-    spanplug_host::init(config).err().unwrap().to_string()
+    spanplug_sdk::init(config).err().unwrap().to_string()
 }
 
 /// OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER, OTEL_PROPAGATORS and the sampler
@@ -127,7 +127,7 @@ fn opentelemetry_switches() {
         || TracingConfig::default().with_exporter_import_path("test_plugins:factory_error");
 
     set(&[("OTEL_SDK_DISABLED", "TRUE")]);
-    let guard = spanplug_host::init(failing()).unwrap();
+    let guard = spanplug_sdk::init(failing()).unwrap();
     assert!(
         !guard.is_enabled() && guard.plugins().is_empty(),
         "nothing loads"
@@ -173,18 +173,18 @@ fn opentelemetry_switches() {
 
     // OTEL_TRACES_EXPORTER applies only when no import path is configured.
     set(&[("OTEL_TRACES_EXPORTER", "none")]);
-    let guard = spanplug_host::init(TracingConfig::default()).unwrap();
+    let guard = spanplug_sdk::init(TracingConfig::default()).unwrap();
     assert!(guard.is_enabled() && guard.plugins().is_empty());
     drop(guard);
     set(&[("OTEL_TRACES_EXPORTER", "otlp")]);
-    let guard = spanplug_host::init(
+    let guard = spanplug_sdk::init(
         TracingConfig::default().with_exporter_import_path("console_file:default_tracing_exporter"),
     )
     .unwrap();
     assert_eq!(loaded(&guard), ["console_file:default_tracing_exporter"]);
     drop(guard);
     set(&[("OTEL_TRACES_EXPORTER", "console")]);
-    let guard = spanplug_host::init(TracingConfig::default()).unwrap();
+    let guard = spanplug_sdk::init(TracingConfig::default()).unwrap();
     assert_eq!(loaded(&guard), ["console_file:default_tracing_exporter"]);
     drop(guard);
     clear(&["OTEL_TRACES_EXPORTER"]);
@@ -209,7 +209,7 @@ fn on_error_warn_skips_what_cannot_load() {
     );
 
     set(&[("SPANPLUG_TRACING_ON_ERROR", "warn")]);
-    let guard = spanplug_host::init(config()).unwrap();
+    let guard = spanplug_sdk::init(config()).unwrap();
     assert_eq!(loaded(&guard), ["console_file:default_tracing_exporter"]);
     guard.tracer("warn").in_span("still_traced", |_| {});
     guard.shutdown().unwrap();
@@ -229,7 +229,7 @@ fn on_error_warn_skips_what_cannot_load() {
         "{skipped:?}"
     );
 
-    let guard = spanplug_host::init(
+    let guard = spanplug_sdk::init(
         TracingConfig::default().with_exporter_import_path("no_such_plugin:exporter"),
     )
     .unwrap();
@@ -294,7 +294,7 @@ fn init_in_a_child(vars: &[(&str, &OsStr)]) -> (String, String) {
 #[ignore = "run by the tests below, in a child process with its own environment"]
 fn init_with_the_environment_it_is_given() {
     spanplug_tests::assert_in_child();
-    spanplug_host::stderr_log::init();
+    spanplug_sdk::stderr_log::init();
     // Given a plugin folder, the child looks for a module that is nowhere, so that
     // the error lists the folders searched.
     let config = match std::env::var_os("SPANPLUG_PLUGIN_PATH") {
@@ -303,7 +303,7 @@ fn init_with_the_environment_it_is_given() {
             .with_exporter_import_path("test_plugins:factory_error")
             .with_plugin_dir(plugin_dir()),
     };
-    match spanplug_host::init(config) {
+    match spanplug_sdk::init(config) {
         Ok(guard) => println!("init: ok, {} plugins", guard.plugins().len()),
         Err(error) => println!("init: {error}"),
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::{Span as _, Tracer as _};
 use opentelemetry::KeyValue;
-use spanplug_host::TracingConfig;
+use spanplug_sdk::TracingConfig;
 use spanplug_tests::otlp_receiver::{Receiver, Reply, ResettingListener};
 use spanplug_tests::{
     assert_child_passed, assert_in_child, child_test, config, log_capture, memory_kib, otlp_config,
@@ -19,7 +19,7 @@ fn otlp(endpoint: &str) -> TracingConfig {
 }
 
 fn send(config: TracingConfig, count: usize) -> Result<(), String> {
-    let guard = spanplug_host::init(config).map_err(|e| e.to_string())?;
+    let guard = spanplug_sdk::init(config).map_err(|e| e.to_string())?;
     let tracer = guard.tracer("faults");
     for _ in 0..count {
         tracer.in_span("fault", |_| {});
@@ -64,7 +64,7 @@ fn garbage_and_huge_response_bodies_do_not_break_delivery() {
             bytes: 8 * 1024 * 1024,
         },
     ]);
-    let guard = spanplug_host::init(otlp(&receiver.base_url())).unwrap();
+    let guard = spanplug_sdk::init(otlp(&receiver.base_url())).unwrap();
     let tracer = guard.tracer("faults");
     tracer.in_span("first", |_| {});
     guard.force_flush().unwrap();
@@ -78,7 +78,7 @@ fn garbage_and_huge_response_bodies_do_not_break_delivery() {
 #[test]
 fn span_limits_apply_and_the_drop_counts_are_exported() {
     let receiver = Receiver::start();
-    let guard = spanplug_host::init(otlp(&receiver.base_url())).unwrap();
+    let guard = spanplug_sdk::init(otlp(&receiver.base_url())).unwrap();
     let tracer = guard.tracer("faults");
     let mut span = tracer.start("huge");
     for i in 0..1000 {
@@ -104,7 +104,7 @@ fn an_unusable_spans_directory_is_a_clear_factory_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("not-a-directory");
     std::fs::write(&file, "").unwrap();
-    let error = spanplug_host::init(config(&["console_file:default_tracing_exporter"], &file))
+    let error = spanplug_sdk::init(config(&["console_file:default_tracing_exporter"], &file))
         .err()
         .unwrap()
         .to_string();
@@ -119,7 +119,7 @@ fn an_unusable_spans_directory_is_a_clear_factory_error() {
 #[test]
 fn the_same_exporter_listed_twice_never_shares_a_file() {
     let dir = tempfile::tempdir().unwrap();
-    let guard = spanplug_host::init(config(
+    let guard = spanplug_sdk::init(config(
         &[
             "console_file:default_tracing_exporter",
             "console_file:default_tracing_exporter",
@@ -190,7 +190,7 @@ fn a_backend_that_goes_down_mid_stream_and_returns_loses_nothing_it_can_keep() {
     let receiver = Receiver::start();
     let port = receiver.port();
     let config = otlp(&receiver.base_url()).with_exporter_config("max_queue_size", "100000");
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let tracer = guard.tracer("faults");
     for _ in 0..50 {
         tracer.in_span("before", |_| {});
@@ -278,7 +278,7 @@ fn a_moved_or_replaced_span_file_is_never_written_through() {
     let target = dir.path().join("target.txt");
     std::fs::write(&target, "not spans\n").unwrap();
     std::os::unix::fs::symlink(&target, &planted).unwrap();
-    let guard = spanplug_host::init(
+    let guard = spanplug_sdk::init(
         config(&["console_file:default_tracing_exporter"], dir.path()).with_service_name(service),
     )
     .unwrap();
@@ -327,7 +327,7 @@ fn span_folders_writable_by_others_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let log_dir = dir.path().join("logs");
     let guard =
-        spanplug_host::init(config(&["console_file:default_tracing_exporter"], &log_dir)).unwrap();
+        spanplug_sdk::init(config(&["console_file:default_tracing_exporter"], &log_dir)).unwrap();
     let mode =
         |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode(&log_dir), 0o700);
@@ -338,7 +338,7 @@ fn span_folders_writable_by_others_are_refused() {
     for mode in [0o777, 0o770, 0o1777] {
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(mode)).unwrap();
-        let error = spanplug_host::init(config(
+        let error = spanplug_sdk::init(config(
             &["console_file:default_tracing_exporter"],
             dir.path(),
         ))
@@ -351,7 +351,7 @@ fn span_folders_writable_by_others_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("spans")).unwrap();
-    let error = spanplug_host::init(config(
+    let error = spanplug_sdk::init(config(
         &["console_file:default_tracing_exporter"],
         dir.path(),
     ))
@@ -367,7 +367,7 @@ fn span_folders_writable_by_others_are_refused() {
     if unsafe { libc::geteuid() } == 0 {
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534)).unwrap();
-        let error = spanplug_host::init(config(
+        let error = spanplug_sdk::init(config(
             &["console_file:default_tracing_exporter"],
             dir.path(),
         ))
@@ -385,7 +385,7 @@ fn span_folders_writable_by_others_are_refused() {
 fn a_slow_processor_is_reported_and_its_neighbours_still_work() {
     spanplug_tests::log_capture::install();
     let dir = tempfile::tempdir().unwrap();
-    let guard = spanplug_host::init(config(
+    let guard = spanplug_sdk::init(config(
         &["test_plugins:slow", "console_file:default_tracing_exporter"],
         dir.path(),
     ))
@@ -416,7 +416,7 @@ fn a_stuck_writer_never_blocks_the_application_or_shutdown() {
 #[ignore = "run by a_stuck_writer_never_blocks_the_application_or_shutdown"]
 fn stuck_writer_child() {
     assert_in_child();
-    let guard = spanplug_host::init(
+    let guard = spanplug_sdk::init(
         TracingConfig::default()
             .with_exporter_import_path("console_file:debug_span_processor")
             .with_plugin_dir(spanplug_tests::plugin_dir())
@@ -493,7 +493,7 @@ fn memory_child() {
     let export_timeout =
         std::env::var("SPANPLUG_MEMORY_EXPORT_TIMEOUT").unwrap_or_else(|_| "200".into());
     log_capture::install();
-    let guard = spanplug_host::init(
+    let guard = spanplug_sdk::init(
         otlp(&endpoint)
             .with_exporter_config("export_timeout", &export_timeout)
             .with_exporter_config("timeout", &export_timeout),

@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use spanplug_host::{InitError, LoadError, LoadErrorKind, TracingConfig};
+use spanplug_sdk::{InitError, LoadError, LoadErrorKind, TracingConfig};
 use spanplug_tests::{config, library_file_name, plugin_dir, plugin_file};
 
 fn init_error(config: TracingConfig) -> String {
-    match spanplug_host::init(config) {
+    match spanplug_sdk::init(config) {
         Ok(_) => panic!("init succeeded"),
         Err(error) => error.to_string(),
     }
@@ -15,7 +15,7 @@ fn init_error(config: TracingConfig) -> String {
 
 fn load_error(import_path: &str) -> (InitError, String) {
     let dir = tempfile::tempdir().unwrap();
-    match spanplug_host::init(config(&[import_path], dir.path())) {
+    match spanplug_sdk::init(config(&[import_path], dir.path())) {
         Ok(_) => panic!("init of {import_path} succeeded"),
         Err(error) => {
             let message = error.to_string();
@@ -173,7 +173,7 @@ fn factory_panic_is_caught_and_the_host_survives() {
     );
     // Still alive, and plugins still load.
     let dir = tempfile::tempdir().unwrap();
-    spanplug_host::init(config(
+    spanplug_sdk::init(config(
         &["console_file:default_tracing_exporter"],
         dir.path(),
     ))
@@ -196,7 +196,7 @@ fn explicit_file_paths_load() {
         "{}:default_tracing_exporter",
         plugin_file("console_file").display()
     );
-    let guard = spanplug_host::init(config(&[&import_path], dir.path())).unwrap();
+    let guard = spanplug_sdk::init(config(&[&import_path], dir.path())).unwrap();
     assert_eq!(guard.plugins().len(), 1);
     assert_eq!(guard.plugins()[0].api_version, spanplug_api::API_VERSION);
 }
@@ -216,7 +216,7 @@ fn several_plugins_load_side_by_side() {
         "record_file",
         dir.path().join("record.txt").to_string_lossy(),
     );
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let names: Vec<&str> = guard
         .plugins()
         .iter()
@@ -264,7 +264,7 @@ fn a_factory_that_blocks_is_abandoned_after_the_timeout() {
 fn consecutive_loads_never_return_an_earlier_library() {
     // Each library is loaded through the descriptor that was checked; a reused
     // descriptor number must never make the loader hand back an earlier library.
-    use spanplug_host::loader::Plugin;
+    use spanplug_sdk::loader::Plugin;
     let names = |module: &str| -> Vec<String> {
         let plugin = Plugin::load(&plugin_file(module)).unwrap();
         plugin

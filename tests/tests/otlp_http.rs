@@ -11,7 +11,7 @@ use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue, Value}
 use opentelemetry_proto::tonic::common::v1::{
     any_value::Value as Any, AnyValue, ArrayValue, KeyValue as ProtoKeyValue,
 };
-use spanplug_host::{RequestContext, TracingConfig};
+use spanplug_sdk::{RequestContext, TracingConfig};
 use spanplug_tests::otlp_receiver::{Receiver, Reply, ResettingListener};
 use spanplug_tests::{
     assert_child_passed, assert_in_child, child_test, log_capture, otlp_config, plugin_dir,
@@ -56,7 +56,7 @@ fn every_span_field_round_trips_in_each_encoding() {
                 ("headers", "x-custom=a%20b,x-tenant=acme"),
             ],
         );
-        let guard = spanplug_host::init(config).unwrap();
+        let guard = spanplug_sdk::init(config).unwrap();
         let scope = InstrumentationScope::builder("orders-lib")
             .with_version("1.2.3")
             .with_attributes([KeyValue::new("scope.attr", "s")])
@@ -252,7 +252,7 @@ fn retry_after_is_honoured_and_the_batch_delivered_once() {
         retry_after: Some(1),
         body: "busy".into(),
     }]);
-    let guard = spanplug_host::init(otlp_config(&receiver.base_url(), &[])).unwrap();
+    let guard = spanplug_sdk::init(otlp_config(&receiver.base_url(), &[])).unwrap();
     let tracer = guard.tracer("retry");
     let started = Instant::now();
     for i in 0..10 {
@@ -278,7 +278,7 @@ fn client_errors_are_not_retried_and_the_loss_is_reported() {
         retry_after: None,
         body: "invalid span: missing name".into(),
     }]);
-    let guard = spanplug_host::init(otlp_config(&receiver.base_url(), &[])).unwrap();
+    let guard = spanplug_sdk::init(otlp_config(&receiver.base_url(), &[])).unwrap();
     let tracer = guard.tracer("refused");
     for _ in 0..5 {
         tracer.in_span("refused", |_| {});
@@ -309,7 +309,7 @@ fn partial_success_is_reported() {
         rejected: 2,
         message: "2 spans too old".into(),
     }]);
-    let guard = spanplug_host::init(otlp_config(&receiver.base_url(), &[])).unwrap();
+    let guard = spanplug_sdk::init(otlp_config(&receiver.base_url(), &[])).unwrap();
     let tracer = guard.tracer("partial");
     for _ in 0..3 {
         tracer.in_span("partial", |_| {});
@@ -337,7 +337,7 @@ fn backend_messages_are_bounded_escaped_and_not_repeated() {
         rejected: 1,
         message: hostile.clone(),
     }));
-    let guard = spanplug_host::init(otlp_config(&receiver.base_url(), &[])).unwrap();
+    let guard = spanplug_sdk::init(otlp_config(&receiver.base_url(), &[])).unwrap();
     let tracer = guard.tracer("hostile");
     for _ in 0..3 {
         tracer.in_span("hostile", |_| {});
@@ -371,7 +371,7 @@ fn a_redirect_to_another_origin_receives_nothing() {
         &receiver.base_url(),
         &[("headers", "x-api-key=redirect-secret-1")],
     );
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     guard.tracer("redirect").in_span("redirected", |_| {});
     let error = guard.shutdown().unwrap_err().to_string();
     assert!(
@@ -410,7 +410,7 @@ fn a_dead_backend_never_blocks_the_application_and_delivery_resumes() {
             ("timeout", "100"),
         ],
     );
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let tracer = guard.tracer("outage");
     // Backend down: the application keeps ending spans; the queue holds at most 100.
     for _ in 0..5000 {
@@ -473,7 +473,7 @@ fn shutdown_delivers_everything_queued() {
     let receiver = Receiver::start();
     // A long schedule delay: only shutdown makes the batch go.
     let config = otlp_config(&receiver.base_url(), &[("schedule_delay", "60000")]);
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let tracer = guard.tracer("shutdown");
     for _ in 0..300 {
         tracer.in_span("queued", |_| {});
@@ -488,7 +488,7 @@ fn a_shutdown_deadline_that_expires_reports_the_loss() {
     receiver.script([Reply::Delay(Duration::from_secs(3))]);
     let config =
         otlp_config(&receiver.base_url(), &[]).with_shutdown_timeout(Duration::from_millis(300));
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let tracer = guard.tracer("deadline");
     for _ in 0..10 {
         tracer.in_span("slow", |_| {});
@@ -517,7 +517,7 @@ fn the_enricher_stamps_request_context_per_request_and_host_facts_ride_on_the_re
         .with_exporter_config("schedule_delay", "20")
         .with_exporter_config("context_prefix", "ray.")
         .with_exporter_config("static_attributes", "team=core,tier=1");
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     std::thread::scope(|scope| {
         for worker in 0..4 {
             let tracer = guard.tracer("enricher");
@@ -596,7 +596,7 @@ fn bad_settings_name_the_key() {
     ] {
         let mut config = otlp_config(&receiver.base_url(), &[]);
         config.exporter_config.insert(key.into(), value.into());
-        let error = spanplug_host::init(config).err().unwrap().to_string();
+        let error = spanplug_sdk::init(config).err().unwrap().to_string();
         assert_eq!(error, format!("factory otlp_http:otlp failed: {expected}"));
     }
     // A FIFO does not block the factory (it would wait for a writer forever).
@@ -609,7 +609,7 @@ fn bad_settings_name_the_key() {
         &receiver.base_url(),
         &[("certificate", fifo.to_str().unwrap())],
     );
-    let error = spanplug_host::init(config).err().unwrap().to_string();
+    let error = spanplug_sdk::init(config).err().unwrap().to_string();
     assert_eq!(
         error,
         format!(
@@ -639,7 +639,7 @@ fn dead_export_thread_child() {
     let receiver = Receiver::start();
     let config = otlp_config(&receiver.base_url(), &[])
         .with_shutdown_timeout(std::time::Duration::from_secs(30));
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let tracer = guard.tracer("dead");
     for _ in 0..3 {
         tracer.in_span("before", |_| {});
@@ -672,7 +672,7 @@ fn a_request_slower_than_its_timeout_is_abandoned_and_retried() {
     let receiver = Receiver::start();
     receiver.script([Reply::Delay(Duration::from_secs(30))]);
     let config = otlp_config(&receiver.base_url(), &[("timeout", "300")]);
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     for _ in 0..3 {
         guard.tracer("timeout").in_span("slow_backend", |_| {});
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::Tracer as _;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
-use spanplug_host::TracingConfig;
+use spanplug_sdk::TracingConfig;
 use spanplug_tests::otlp_receiver::{unused_port, Receiver, Reply};
 use spanplug_tests::{assert_child_passed, assert_in_child, child_test, log_capture, plugin_dir};
 
@@ -33,7 +33,7 @@ fn resource_attribute(receiver: &Receiver, key: &str) -> Option<Any> {
 }
 
 fn send_spans(config: TracingConfig, count: usize) -> Result<(), String> {
-    let guard = spanplug_host::init(config).map_err(|e| e.to_string())?;
+    let guard = spanplug_sdk::init(config).map_err(|e| e.to_string())?;
     let tracer = guard.tracer("presets");
     for _ in 0..count {
         tracer.in_span("preset_span", |_| {});
@@ -383,7 +383,7 @@ fn colon_header_child() {
     own_environment(&[("OTEL_EXPORTER_OTLP_HEADERS", &header)]);
     log_capture::install();
     let yaml = "tracing_config:\n  exporter_import_path: otlp_http:otlp\n";
-    let error = spanplug_host::init(from_yaml(yaml))
+    let error = spanplug_sdk::init(from_yaml(yaml))
         .err()
         .unwrap()
         .to_string();
@@ -395,7 +395,7 @@ fn colon_header_child() {
     );
     // on_error: warn logs the same error and carries on without the entry.
     let warn = format!("{yaml}  on_error: warn\n");
-    spanplug_host::init(from_yaml(&warn))
+    spanplug_sdk::init(from_yaml(&warn))
         .unwrap()
         .shutdown()
         .unwrap();

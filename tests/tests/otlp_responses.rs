@@ -20,7 +20,7 @@ fn export(reply: Reply, protocol: &str) -> (String, Vec<String>) {
         &receiver.base_url(),
         &[("protocol", protocol), ("schedule_delay", "60000")],
     );
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let tracer = guard.tracer("responses");
     for _ in 0..SPANS {
         tracer.in_span("answered", |_| {});
@@ -202,7 +202,7 @@ fn a_refusal_echoing_the_urls_password_or_query_token_logs_neither() {
     }]);
     let port = receiver.port();
     let endpoint = format!("http://user:pa55-word@127.0.0.1:{port}/?token=tok-7788");
-    let guard = spanplug_host::init(otlp_config(&endpoint, &[])).unwrap();
+    let guard = spanplug_sdk::init(otlp_config(&endpoint, &[])).unwrap();
     guard.tracer("refused").in_span("refused", |_| {});
     guard.force_flush().unwrap();
     let error = guard.shutdown().unwrap_err().to_string();

@@ -8,8 +8,8 @@ use opentelemetry::trace::{
     Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::KeyValue;
-use spanplug_host::config::ExporterEntry;
-use spanplug_host::{PluginPipeline, RequestContext, TracingConfig};
+use spanplug_sdk::config::ExporterEntry;
+use spanplug_sdk::{PluginPipeline, RequestContext, TracingConfig};
 use spanplug_tests::otlp_receiver::Receiver;
 use spanplug_tests::{config, plugin_dir, read_records, span_files};
 
@@ -27,7 +27,7 @@ fn two_otlp_entries_each_get_every_span_and_only_their_own_header() {
         .with_plugin_dir(plugin_dir())
         .with_service_name("two-backends");
     assert!(!format!("{config:?}").contains("key-for-b"));
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let tracer = guard.tracer("t");
     for i in 0..5 {
         tracer.in_span(format!("span-{i}"), |_| {});
@@ -63,7 +63,7 @@ fn span_filter_drops_matching_spans_for_the_processors_after_it_only() {
                 .with_config("kinds", "client"),
         )
         .with_exporter_import_path("console_file:default_tracing_exporter");
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let tracer = guard.tracer("t");
     tracer.in_span("GET /healthz", |_| {});
     tracer.in_span("GET /users", |_| {});
@@ -104,7 +104,7 @@ fn redact_leaves_no_trace_of_an_email_in_console_file_or_otlp_output() {
             .with_config("endpoint", receiver.base_url())
             .with_config("schedule_delay", "20"),
     );
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let tracer = guard.tracer("t");
     let mut span = tracer.start("GET /users/bob.smith@example.com/orders");
     span.set_attribute(KeyValue::new(
@@ -168,7 +168,7 @@ fn redact_hash_mode_keeps_equal_values_joinable_and_remove_mode_drops_them() {
         let config = config(&[], dir.path())
             .with_exporter(ExporterEntry::new("redact:attributes").with_config("mode", mode))
             .with_exporter_import_path("console_file:default_tracing_exporter");
-        let guard = spanplug_host::init(config).unwrap();
+        let guard = spanplug_sdk::init(config).unwrap();
         let tracer = guard.tracer("t");
         for _ in 0..2 {
             let mut span = tracer.start("s");
@@ -201,7 +201,7 @@ fn redact_hash_mode_keeps_equal_values_joinable_and_remove_mode_drops_them() {
 fn bad_filter_and_redact_settings_name_the_key_and_the_valid_ones() {
     let error = |entry: ExporterEntry| {
         let dir = tempfile::tempdir().unwrap();
-        spanplug_host::init(config(&[], dir.path()).with_exporter(entry))
+        spanplug_sdk::init(config(&[], dir.path()).with_exporter(entry))
             .err()
             .expect("the factory must fail")
             .to_string()
@@ -238,7 +238,7 @@ fn a_transformer_that_panics_drops_the_span_for_the_processors_after_it() {
         ],
         dir.path(),
     );
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     guard.tracer("t").in_span("half edited", |_| {});
     guard.shutdown().unwrap();
     assert!(

@@ -4,7 +4,7 @@
 use opentelemetry::trace::{SpanKind, Tracer as _};
 use opentelemetry::KeyValue;
 use serde_json::json;
-use spanplug_host::RequestContext;
+use spanplug_sdk::RequestContext;
 use spanplug_tests::{config, read_records};
 
 #[test]
@@ -20,7 +20,7 @@ fn on_start_sees_the_request_context_and_its_attributes_are_exported() {
     )
     .with_exporter_config("record_file", record_file.to_string_lossy())
     .with_exporter_config("tag", "ctx");
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let tracer = guard.tracer("test");
     {
         let _request = RequestContext::new()
@@ -75,7 +75,7 @@ fn request_context_follows_a_future_across_threads() {
     let record_file = dir.path().join("record.txt");
     let config = config(&["test_plugins:recorder"], dir.path())
         .with_exporter_config("record_file", record_file.to_string_lossy());
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let tracer = guard.tracer("test");
     let future = RequestContext::new()
         .with("request_id", "async-1")
@@ -117,7 +117,7 @@ fn a_panicking_processor_never_takes_the_host_or_its_neighbours_down() {
         ],
         dir.path(),
     );
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let tracer = guard.tracer("test");
     for i in 0..50 {
         tracer
@@ -156,7 +156,7 @@ fn a_processor_that_panics_in_its_destructor_does_not_abort_the_host() {
     )
     .with_exporter_config("panic_in", "drop")
     .with_exporter_config("drop_marker", marker.to_string_lossy());
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     guard.tracer("test").in_span("before_drop", |_| {});
     guard.shutdown().unwrap();
     // `init` made the provider global too: replacing it drops the last reference.
@@ -173,7 +173,7 @@ fn jsonl_format_writes_one_compact_object_per_line() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(&["console_file:default_tracing_exporter"], dir.path())
         .with_exporter_config("format", "jsonl");
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let tracer = guard.tracer("test");
     tracer.in_span("parent", |_| tracer.in_span("child", |_| {}));
     guard.shutdown().unwrap();
@@ -211,7 +211,7 @@ fn disabled_tracing_loads_nothing_and_records_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(&["test_plugins:factory_error"], dir.path());
     config.enabled = false;
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     assert!(!guard.is_enabled());
     guard.tracer("test").in_span("ignored", |_| {});
     guard.shutdown().unwrap();
@@ -223,7 +223,7 @@ fn tracing_crate_spans_reach_the_plugins() {
     use tracing_subscriber::layer::SubscriberExt as _;
 
     let dir = tempfile::tempdir().unwrap();
-    let guard = spanplug_host::init(config(
+    let guard = spanplug_sdk::init(config(
         &["console_file:default_tracing_exporter"],
         dir.path(),
     ))
@@ -249,8 +249,8 @@ const STDOUT_CHILD: &str = "SPANPLUG_TEST_STDOUT_CHILD";
 fn debug_span_processor_writes_to_stdout() {
     if std::env::var_os(STDOUT_CHILD).is_some() {
         let dir = tempfile::tempdir().unwrap();
-        let guard = spanplug_host::init(config(&["console_file:debug_span_processor"], dir.path()))
-            .unwrap();
+        let guard =
+            spanplug_sdk::init(config(&["console_file:debug_span_processor"], dir.path())).unwrap();
         guard.tracer("stdout").in_span("printed", |_| {});
         guard.shutdown().unwrap();
         return;

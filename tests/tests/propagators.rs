@@ -7,10 +7,10 @@ use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
 use opentelemetry::{global, Context, KeyValue};
 use opentelemetry_sdk::propagation::BaggagePropagator;
-use spanplug_host::{propagation, TracingConfig};
+use spanplug_sdk::{propagation, TracingConfig};
 
 /// The header names the global propagator writes for a span with baggage.
-fn injected(guard: &spanplug_host::TracingGuard) -> Vec<String> {
+fn injected(guard: &spanplug_sdk::TracingGuard) -> Vec<String> {
     let span = guard.tracer("propagators").start("outgoing");
     let cx = Context::current_with_span(span).with_baggage([KeyValue::new("tier", "gold")]);
     let mut headers = HeaderMap::new();
@@ -26,23 +26,23 @@ fn init_keeps_the_applications_propagator_unless_configured() {
     std::env::set_var("SPANPLUG_TRACING_ON_ERROR", "warn");
 
     // Nothing installed: W3C trace context and baggage.
-    let guard = spanplug_host::init(config()).unwrap();
+    let guard = spanplug_sdk::init(config()).unwrap();
     assert_eq!(injected(&guard), ["baggage", "traceparent"]);
     drop(guard);
 
     // The application's own (here: baggage only) survives a later `init`.
     global::set_text_map_propagator(BaggagePropagator::new());
-    let guard = spanplug_host::init(config()).unwrap();
+    let guard = spanplug_sdk::init(config()).unwrap();
     assert_eq!(injected(&guard), ["baggage"]);
     drop(guard);
 
     // OTEL_PROPAGATORS replaces it, in the order given; `none` turns propagation off.
     std::env::set_var("OTEL_PROPAGATORS", "tracecontext");
-    let guard = spanplug_host::init(config()).unwrap();
+    let guard = spanplug_sdk::init(config()).unwrap();
     assert_eq!(injected(&guard), ["traceparent"]);
     drop(guard);
     std::env::set_var("OTEL_PROPAGATORS", "none");
-    let guard = spanplug_host::init(config()).unwrap();
+    let guard = spanplug_sdk::init(config()).unwrap();
     assert!(injected(&guard).is_empty());
     drop(guard);
 }

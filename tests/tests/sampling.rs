@@ -15,7 +15,7 @@ fn sampled_roots(ratio: f64) -> usize {
     let config = config(&["console_file:default_tracing_exporter"], dir.path())
         .with_sampling_ratio(ratio)
         .with_exporter_config("format", "jsonl");
-    let guard = spanplug_host::init(config).unwrap();
+    let guard = spanplug_sdk::init(config).unwrap();
     let tracer = guard.tracer("sampling");
     for _ in 0..ROOTS {
         tracer.in_span("root", |_| tracer.in_span("child", |_| {}));
@@ -57,7 +57,7 @@ fn ratio_half_keeps_about_half() {
 #[test]
 fn a_remote_parent_decides_for_its_children() {
     let dir = tempfile::tempdir().unwrap();
-    let guard = spanplug_host::init(config(
+    let guard = spanplug_sdk::init(config(
         &["console_file:default_tracing_exporter"],
         dir.path(),
     ))

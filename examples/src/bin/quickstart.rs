@@ -13,7 +13,7 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
 use spanplug_cli::{spans_file, tree};
-use spanplug_host::{stderr_log, RequestContext, TracingConfig};
+use spanplug_sdk::{stderr_log, RequestContext, TracingConfig};
 
 const SERVICE: &str = "quickstart";
 const CONFIG: &str = "
@@ -34,7 +34,7 @@ fn main() -> anyhow::Result<()> {
         config = config.with_plugin_dir(exe_dir.join("deps"));
     }
     let config = config.with_exporter_config("log_dir", log_dir.to_string_lossy());
-    let guard = spanplug_host::init(config)?;
+    let guard = spanplug_sdk::init(config)?;
     let tracer = guard.tracer("spanplug-quickstart");
 
     for (request_id, route, user) in [("req-1", "/user/{id}", "1"), ("req-2", "/user/{id}", "42")] {

@@ -5,7 +5,7 @@ use http::{HeaderMap, HeaderValue};
 use opentelemetry::trace::TraceContextExt as _;
 use proptest::prelude::*;
 use spanplug_cli::spans_file::{parse_into, SpanSet};
-use spanplug_host::propagation::{extract, inject, parse_traceparent, parse_tracestate};
+use spanplug_sdk::propagation::{extract, inject, parse_traceparent, parse_tracestate};
 
 /// Header-ish text: mostly the characters these headers use, sometimes anything.
 fn header_text() -> impl Strategy<Value = String> {

@@ -10,7 +10,7 @@
 //! slow calls.
 //!
 //! Why a crate of its own: any front end that can build a [`spanplug_api::SpanView`]
-//! runs the same plugins the same way. `spanplug-host` adapts `opentelemetry_sdk`;
+//! runs the same plugins the same way. `spanplug-sdk` adapts `opentelemetry_sdk`;
 //! a Python bridge can adapt the Python SDK.
 
 #![warn(missing_docs)]

@@ -6,9 +6,9 @@
 //! ```no_run
 //! use opentelemetry::trace::{Tracer, TracerProvider as _};
 //!
-//! let config = spanplug_host::TracingConfig::from_yaml_file("service.yaml")?
+//! let config = spanplug_sdk::TracingConfig::from_yaml_file("service.yaml")?
 //!     .with_service_name("api-gateway");
-//! let guard = spanplug_host::init(config)?;
+//! let guard = spanplug_sdk::init(config)?;
 //! guard.tracer("my-app").in_span("handle", |_cx| { /* work */ });
 //! guard.shutdown()?; // or drop the guard: every processor is flushed either way
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -8,11 +8,11 @@ use clap::{Parser, Subcommand};
 use spanplug_cli::install::{install_plugins, Probed};
 use spanplug_cli::terminal::{escape, escape_lines};
 use spanplug_cli::{spans_file, tree, waterfall};
-use spanplug_host::config::{TracingConfig, LOW_SAMPLING_RATIO};
-use spanplug_host::span_view::ordered_resource;
-use spanplug_host::stderr_log;
 use spanplug_loader::import_path::ModuleRef;
 use spanplug_loader::{load_import_path, FactoryInput, Plugin, PluginSearchPath};
+use spanplug_sdk::config::{TracingConfig, LOW_SAMPLING_RATIO};
+use spanplug_sdk::span_view::ordered_resource;
+use spanplug_sdk::stderr_log;
 
 #[derive(Parser)]
 #[command(
@@ -155,7 +155,7 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     }
     let resource = config.resource();
     let search = PluginSearchPath::new(&config.plugin_path);
-    let service_name = spanplug_host::pipeline::service_name(&resource);
+    let service_name = spanplug_sdk::pipeline::service_name(&resource);
     let input = FactoryInput::new(
         std::sync::Arc::new(ordered_resource(&resource)),
         &service_name,
