@@ -375,7 +375,7 @@ fn span_folders_writable_by_others_are_refused() {
         .unwrap()
         .to_string();
         assert!(
-            error.contains("is owned by uid 65534, not this user (uid 0)"),
+            error.contains("is owned by uid 65534, neither this user nor root"),
             "{error}"
         );
     }

@@ -106,7 +106,10 @@ fn a_missing_folder_cannot_be_inspected_and_says_why() {
     assert_eq!(error.path(), missing);
     let message = error.to_string();
     assert!(
-        message.starts_with(&format!("cannot inspect plugin folder {}: ", missing.display())),
+        message.starts_with(&format!(
+            "cannot inspect plugin folder {}: ",
+            missing.display()
+        )),
         "{message}"
     );
     let source = std::error::Error::source(&error).unwrap();
