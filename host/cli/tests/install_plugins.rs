@@ -82,7 +82,6 @@ fn installed_plugins_load_from_their_new_folder() {
         "ok    console_file:default_tracing_exporter ({}",
         dest.join("libconsole_file.so").display()
     )));
-
 }
 
 /// One bad library among three installs none of them, with a line for each.
