@@ -140,6 +140,7 @@ fn loaded(guard: &spanplug_sdk::TracingGuard) -> Vec<&str> {
 
 /// The config error `init` failed with, which must be an invalid value of
 /// `variable`; its message.
+#[track_caller]
 fn invalid_variable(config: TracingConfig, variable: &str) -> String {
     let error = spanplug_sdk::init(config).err().expect("init failed");
     let message = error.to_string();

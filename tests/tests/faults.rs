@@ -136,6 +136,7 @@ fn the_same_exporter_listed_twice_never_shares_a_file() {
 }
 
 /// The error reading the config file at `path`, which must be of `kind`, and its message.
+#[track_caller]
 fn config_file_error(path: &std::path::Path, kind: ConfigErrorKind) -> String {
     let error = TracingConfig::from_yaml_file(path).unwrap_err();
     let message = error.to_string();

@@ -8,6 +8,7 @@ use spanplug_tests::{config, library_file_name, plugin_dir, plugin_file};
 
 /// The plugin error `init` failed with: its kind and its message, which is also
 /// the message `init` shows.
+#[track_caller]
 fn init_error(config: TracingConfig) -> (LoadErrorKind, String) {
     let error = match spanplug_sdk::init(config) {
         Ok(_) => panic!("init succeeded"),
@@ -20,6 +21,7 @@ fn init_error(config: TracingConfig) -> (LoadErrorKind, String) {
     (load.kind(), message)
 }
 
+#[track_caller]
 fn load_error(import_path: &str) -> (LoadErrorKind, String) {
     let dir = tempfile::tempdir().unwrap();
     init_error(config(&[import_path], dir.path()))

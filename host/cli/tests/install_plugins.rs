@@ -25,6 +25,7 @@ fn probe(library: &Path) -> Result<Probed, String> {
 
 /// Installs `sources` into `dest`, which must fail with `kind`; the error and its
 /// message.
+#[track_caller]
 fn refused(sources: &[&Path], dest: &Path, kind: InstallErrorKind) -> (InstallError, String) {
     let sources: Vec<PathBuf> = sources.iter().map(|s| s.to_path_buf()).collect();
     let error = match install_plugins(&sources, dest, probe) {
