@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use opentelemetry_proto::tonic::common::v1::{any_value::Value as Any, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
@@ -179,6 +180,14 @@ impl ResettingListener {
         }
         self.attempts()
     }
+}
+
+/// The value of the attribute `key` among decoded `attributes`.
+pub fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Any> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
 }
 
 /// A loopback port nothing listens on (for "backend down").
