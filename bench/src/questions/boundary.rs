@@ -11,7 +11,7 @@ use super::setup::{
     delivered_rate, native_provider, ns_per_span, plugin_provider, spans_per_second, tempfile_dir,
     timed_with_flush,
 };
-use super::{by_turns, ratios, verdict, Options};
+use super::{by_turns, verdict, Options, Versus};
 
 /// The no-op runs come in this many alternating blocks each.
 const NOOP_BLOCKS: u64 = 10;
@@ -22,8 +22,9 @@ const NOOP_BAR_NS: f64 = 40.0;
 pub(crate) struct Boundary {
     count: u64,
     noop: Noop,
-    console_file: Compared,
-    otlp_http: Compared,
+    /// spans/s native (baseline) and as a plugin.
+    console_file: Versus,
+    otlp_http: Versus,
 }
 
 /// ns per span of the no-op processor, and what else used the machine meanwhile.
@@ -36,25 +37,6 @@ struct Noop {
     others: f64,
     /// Percent the hypervisor took (steal).
     steal: f64,
-}
-
-/// spans/s of an exporter native and as a plugin.
-#[derive(Debug)]
-struct Compared {
-    native: Stats,
-    plugin: Stats,
-    /// plugin / native, run by run.
-    ratio: Stats,
-}
-
-impl Compared {
-    fn of(native: Vec<f64>, plugin: Vec<f64>) -> Compared {
-        Compared {
-            ratio: ratios(&plugin, &native),
-            native: Stats::of(native),
-            plugin: Stats::of(plugin),
-        }
-    }
 }
 
 pub(crate) fn measure(options: &Options) -> anyhow::Result<Boundary> {
@@ -102,7 +84,7 @@ fn noop(options: &Options, count: u64) -> anyhow::Result<Noop> {
 }
 
 /// spans/s including the final flush.
-fn console_file(options: &Options, count: u64) -> anyhow::Result<Compared> {
+fn console_file(options: &Options, count: u64) -> anyhow::Result<Versus> {
     let dir = tempfile_dir("boundary-console")?;
     let (mut native, mut plugin) = (Vec::new(), Vec::new());
     for run in 0..options.repeats() {
@@ -119,7 +101,7 @@ fn console_file(options: &Options, count: u64) -> anyhow::Result<Compared> {
         let _ = provider.shutdown();
     }
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(Compared::of(native, plugin))
+    Ok(Versus::of(native, plugin))
 }
 
 /// console_file's processor compiled into the host, writing pretty spans under `dir`.
@@ -154,7 +136,7 @@ const OTLP_BATCH: [(&str, &str); 2] = [("max_queue_size", "1000000"), ("schedule
 
 /// spans/s delivered to a local receiver. A run is short at these rates, so twice
 /// the runs, in native-plugin and plugin-native order by turns.
-fn otlp_http(options: &Options, count: u64) -> anyhow::Result<Compared> {
+fn otlp_http(options: &Options, count: u64) -> anyhow::Result<Versus> {
     let native_rate = || -> anyhow::Result<f64> {
         let receiver = Receiver::start();
         let endpoint = receiver.base_url();
@@ -181,7 +163,7 @@ fn otlp_http(options: &Options, count: u64) -> anyhow::Result<Compared> {
         native.push(native_run?);
         plugin.push(plugin_run?);
     }
-    Ok(Compared::of(native, plugin))
+    Ok(Versus::of(native, plugin))
 }
 
 /// otlp_http's exporter compiled into the host, sending to `endpoint`.
@@ -229,8 +211,8 @@ impl fmt::Display for Boundary {
             writeln!(
                 f,
                 "| {name} | {} | {} | {}× |",
-                compared.native.show(0),
-                compared.plugin.show(0),
+                compared.baseline.show(0),
+                compared.spanplug.show(0),
                 compared.ratio.show(2)
             )?;
         }
@@ -267,5 +249,75 @@ impl Boundary {
             f,
             "took {steal:.0}% (steal): a run with either above a few percent measured the machine as much as the boundary.\n"
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(median: f64) -> Stats {
+        Stats {
+            median,
+            min: median,
+            max: median,
+        }
+    }
+
+    fn versus(ratio: f64) -> Versus {
+        Versus {
+            baseline: stats(1000.0),
+            spanplug: stats(1000.0 * ratio),
+            ratio: stats(ratio),
+        }
+    }
+
+    fn report(noop_added: f64, console_ratio: f64) -> String {
+        Boundary {
+            count: 2000,
+            noop: Noop {
+                native: stats(100.0),
+                plugin: stats(100.0 + noop_added),
+                added: stats(noop_added),
+                others: 3.0,
+                steal: 0.0,
+            },
+            console_file: versus(console_ratio),
+            otlp_http: versus(1.0),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn the_report_holds_each_row_and_says_which_bar_is_missed() {
+        let text = report(55.0, 0.9);
+        assert!(text.starts_with("## 1. Boundary cost\n\n"), "{text}");
+        assert!(text.contains("the `.so` through `exporter_import_path`. 2000 spans per run (no-op: both in 10 alternating blocks).\n"), "{text}");
+        assert!(
+            text.contains("| no-op (ns/span) | 100 (100–100) | 155 (155–155) | +55 (55–55) ns |\n"),
+            "{text}"
+        );
+        assert!(text.contains("| console_file (spans/s) | 1000 (1000–1000) | 900 (900–900) | 0.90 (0.90–0.90)× |\n"), "{text}");
+        assert!(
+            text.contains("for no-op (**misses the bar**: +55 ns)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "(console_file **misses the bar**: 0.90×; otlp_http meets the bar: 1.00×)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("other processes used 3% of the machine's CPU time"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_report_says_the_bars_are_met_within_them() {
+        let text = report(40.0, 0.95);
+        assert!(text.contains("for no-op (meets the bar: +40 ns)"), "{text}");
+        assert!(!text.contains("misses"), "{text}");
     }
 }

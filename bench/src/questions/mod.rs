@@ -90,6 +90,26 @@ fn by_turns<T>(turn: usize, a: impl FnOnce() -> T, b: impl FnOnce() -> T) -> (T,
     }
 }
 
+/// One figure of spanplug's against the same figure of a baseline (the native
+/// SDK, or Python's), over the same runs.
+#[derive(Debug)]
+struct Versus {
+    baseline: Stats,
+    spanplug: Stats,
+    /// spanplug / baseline, run by run.
+    ratio: Stats,
+}
+
+impl Versus {
+    fn of(baseline: Vec<f64>, spanplug: Vec<f64>) -> Versus {
+        Versus {
+            ratio: ratios(&spanplug, &baseline),
+            baseline: Stats::of(baseline),
+            spanplug: Stats::of(spanplug),
+        }
+    }
+}
+
 /// What a question that needs something this machine may lack reports without it.
 #[derive(Debug)]
 enum Measured<T> {
@@ -106,5 +126,48 @@ impl<T: fmt::Display> Measured<T> {
             Measured::Figures(figures) => write!(f, "{figures}"),
             Measured::Skipped(reason) => writeln!(f, "Skipped: {reason}.\n"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_turns_runs_a_first_on_even_turns_and_b_first_on_odd_ones() {
+        for (turn, first) in [(0, "a"), (1, "b"), (2, "a")] {
+            let order = std::cell::RefCell::new(Vec::new());
+            let (a, b) = by_turns(
+                turn,
+                || order.borrow_mut().push("a"),
+                || order.borrow_mut().push("b"),
+            );
+            assert_eq!((a, b), ((), ()));
+            assert_eq!(order.borrow()[0], first, "turn {turn}");
+            assert_eq!(order.borrow().len(), 2);
+        }
+    }
+
+    #[test]
+    fn ratios_divide_run_by_run() {
+        let stats = ratios(&[2.0, 9.0, 4.0], &[1.0, 3.0, 4.0]);
+        assert_eq!((stats.min, stats.median, stats.max), (1.0, 2.0, 3.0));
+    }
+
+    /// Renders `measured` under a title, as a question's `Display` does.
+    struct Section(Measured<&'static str>);
+
+    impl fmt::Display for Section {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            self.0.render(f, "## 3. Title")
+        }
+    }
+
+    #[test]
+    fn a_skipped_question_says_why_under_its_title() {
+        let skipped = Section(Measured::Skipped("python3 is missing".into())).to_string();
+        assert_eq!(skipped, "## 3. Title\n\nSkipped: python3 is missing.\n\n");
+        let measured = Section(Measured::Figures("| table |\n")).to_string();
+        assert_eq!(measured, "## 3. Title\n\n| table |\n");
     }
 }

@@ -8,17 +8,15 @@ use spanplug_bench::{cpu_time, Stats};
 use spanplug_tests::otlp_receiver::Receiver;
 
 use super::setup::{delivered_rate, otlp_sdk_provider, plugin_provider};
-use super::{ratios, verdict, Options};
+use super::{verdict, Options, Versus};
 
 #[derive(Debug)]
 pub(crate) struct OtlpThroughput {
     count: u64,
-    native: Stats,
+    /// spans/s delivered, opentelemetry-otlp's (baseline) and spanplug's.
+    delivered: Versus,
     native_cpu_us: Stats,
-    plugin: Stats,
     plugin_cpu_us: Stats,
-    /// spanplug / native spans/s, run by run.
-    ratio: Stats,
 }
 
 pub(crate) fn measure(options: &Options) -> anyhow::Result<OtlpThroughput> {
@@ -56,10 +54,8 @@ pub(crate) fn measure(options: &Options) -> anyhow::Result<OtlpThroughput> {
     }
     Ok(OtlpThroughput {
         count,
-        ratio: ratios(&plugin, &native),
-        native: Stats::of(native),
+        delivered: Versus::of(native, plugin),
         native_cpu_us: Stats::of(native_cpu),
-        plugin: Stats::of(plugin),
         plugin_cpu_us: Stats::of(plugin_cpu),
     })
 }
@@ -77,20 +73,20 @@ impl fmt::Display for OtlpThroughput {
         writeln!(
             f,
             "| opentelemetry-otlp + BatchSpanProcessor | {} | {} |",
-            self.native.show(0),
+            self.delivered.baseline.show(0),
             self.native_cpu_us.show(2)
         )?;
         writeln!(
             f,
             "| spanplug otlp_http | {} | {} |",
-            self.plugin.show(0),
+            self.delivered.spanplug.show(0),
             self.plugin_cpu_us.show(2)
         )?;
         writeln!(
             f,
             "\nspanplug / native: {}× spans/s. Bar ≥ 1.0×: {}.\n",
-            self.ratio.show(2),
-            verdict(self.ratio.median >= 1.0)
+            self.delivered.ratio.show(2),
+            verdict(self.delivered.ratio.median >= 1.0)
         )
     }
 }

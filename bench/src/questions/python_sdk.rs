@@ -6,12 +6,12 @@ use std::time::Instant;
 
 use anyhow::bail;
 use opentelemetry_sdk::trace::Sampler;
-use spanplug_bench::{run_spans, Stats};
+use spanplug_bench::run_spans;
 use spanplug_tests::otlp_receiver::Receiver;
 
 use super::python::{baseline_rate, python_venv};
 use super::setup::{delivered_rate, plugin_provider, spans_per_second, tempfile_dir};
-use super::{ratios, verdict, Measured, Options};
+use super::{verdict, Measured, Options, Versus};
 
 #[derive(Debug)]
 pub(crate) struct PythonSdk(Measured<Figures>);
@@ -19,27 +19,9 @@ pub(crate) struct PythonSdk(Measured<Figures>);
 #[derive(Debug)]
 struct Figures {
     count: u64,
-    file: Compared,
-    otlp: Compared,
-}
-
-/// spans/s of the Python SDK and of spanplug on one path.
-#[derive(Debug)]
-struct Compared {
-    python: Stats,
-    spanplug: Stats,
-    /// spanplug / Python, run by run.
-    ratio: Stats,
-}
-
-impl Compared {
-    fn of(python: Vec<f64>, spanplug: Vec<f64>) -> Compared {
-        Compared {
-            ratio: ratios(&spanplug, &python),
-            python: Stats::of(python),
-            spanplug: Stats::of(spanplug),
-        }
-    }
+    /// spans/s of the Python SDK (baseline) and of spanplug.
+    file: Versus,
+    otlp: Versus,
 }
 
 pub(crate) fn measure(options: &Options) -> anyhow::Result<PythonSdk> {
@@ -66,8 +48,8 @@ pub(crate) fn measure(options: &Options) -> anyhow::Result<PythonSdk> {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(PythonSdk(Measured::Figures(Figures {
         count,
-        file: Compared::of(py_file, sp_file),
-        otlp: Compared::of(py_otlp, sp_otlp),
+        file: Versus::of(py_file, sp_file),
+        otlp: Versus::of(py_otlp, sp_otlp),
     })))
 }
 
@@ -132,7 +114,7 @@ impl fmt::Display for Figures {
             writeln!(
                 f,
                 "| {path} | {} | {} | {}× | ≥ {bar}×: {} |",
-                compared.python.show(0),
+                compared.baseline.show(0),
                 compared.spanplug.show(0),
                 compared.ratio.show(1),
                 verdict(compared.ratio.median >= bar)
