@@ -85,7 +85,7 @@ impl Received {
     }
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Shared {
     received: Mutex<Vec<Received>>,
     script: Mutex<VecDeque<Reply>>,
@@ -94,6 +94,7 @@ struct Shared {
     started: Mutex<usize>,
 }
 
+#[derive(Debug)]
 pub struct Receiver {
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -104,6 +105,7 @@ pub struct Receiver {
 /// A backend that is down in the way a crashed one is: it accepts each connection
 /// and closes it without answering, counting the attempts, so tests can wait for the
 /// exporter to have tried rather than sleep.
+#[derive(Debug)]
 pub struct ResettingListener {
     port: u16,
     attempts: Arc<(Mutex<usize>, Condvar)>,
