@@ -19,6 +19,7 @@ use super::Role;
 /// Each process's stderr is relayed with its name in front, and the lines in which
 /// its exporters report at shutdown how many spans they delivered where are kept
 /// for [`Deployment::delivery_reports`].
+#[derive(Debug)]
 pub struct Deployment {
     processes: Vec<(Role, Child)>,
     ports: BTreeMap<Role, u16>,
