@@ -10,6 +10,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span
 from opentelemetry.util.types import AttributeValue
 
+__all__ = ["Pipeline", "SpanResource", "SpanplugError", "API_VERSION"]
+
 #: The spanplug-api version the bundled plugins and the loader were built against.
 API_VERSION: Final[str]
 
