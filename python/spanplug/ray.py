@@ -123,8 +123,10 @@ def _keep_incoming_tracestate() -> None:
         if is_tracing_enabled():
             _extract_trace_headers(self.context.invocation_metadata())
 
-    proxy.ASGIProxyRequest.populate_tracing_context = asgi
-    proxy.gRPCProxyRequest.populate_tracing_context = grpc
+    # Patching Ray's methods is the point; where Ray (typed) is not installed the
+    # ignore has nothing to ignore, hence `unused-ignore`.
+    proxy.ASGIProxyRequest.populate_tracing_context = asgi  # type: ignore[method-assign, unused-ignore]
+    proxy.gRPCProxyRequest.populate_tracing_context = grpc  # type: ignore[method-assign, unused-ignore]
 
 
 def setup_tracing(sampling_ratio: Optional[float] = None) -> None:
