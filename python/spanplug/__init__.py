@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
@@ -118,7 +119,7 @@ class SpanplugProcessor(SpanProcessor):
         self._needs_on_start = pipeline.needs_on_start
         # (the SDK resource object, its conversion): replaced as one, so threads
         # never see one without the other.
-        self._resource: Tuple[Optional[Resource], Optional[_SpanResource]] = (None, None)
+        self._resource: Union[Tuple[None, None], Tuple[Resource, _SpanResource]] = (None, None)
         self._stopped = False
         self._deliver_at_exit()
         os.register_at_fork(after_in_child=self._after_fork_in_child)
@@ -152,7 +153,7 @@ class SpanplugProcessor(SpanProcessor):
         if failure is not None:
             _logger.warning("spanplug: the replaced processors' shutdown: %s", failure)
 
-    def on_start(self, span: Span, parent_context: Optional[Any] = None) -> None:
+    def on_start(self, span: Span, parent_context: Optional[Context] = None) -> None:
         if not self._needs_on_start:
             return
         for key, value in self._pipeline.on_start(span, _request_items()):

@@ -27,10 +27,12 @@ from __future__ import annotations
 import math
 import os
 import sys
-from typing import Dict, List, Optional
+from types import FrameType
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor, Tracer, TracerProvider
+from opentelemetry.util.types import Attributes
 
 import spanplug
 
@@ -80,7 +82,7 @@ def _serve_defaults() -> Dict[str, str]:
     """Where Ray Serve's own exporter would write this process's spans, when this
     is a Ray Serve process (Ray names the file just before calling the exporter:
     ``_load_span_processors(path, tracing_file_name)``)."""
-    frame = sys._getframe(1)
+    frame: Optional[FrameType] = sys._getframe(1)
     while frame is not None:
         name = frame.f_locals.get("tracing_file_name")
         if isinstance(name, str) and name and os.sep not in name:
@@ -92,12 +94,12 @@ def _serve_defaults() -> Dict[str, str]:
     return {}
 
 
-def _extract_trace_headers(pairs) -> None:
+def _extract_trace_headers(pairs: Iterable[Tuple[Union[str, bytes], Union[str, bytes]]]) -> None:
     """Continues the trace of an incoming request from its ``traceparent`` and its
     ``tracestate`` (W3C Trace Context: the state travels with the parent)."""
     from ray.serve._private.tracing_utils import extract_propagated_context, set_trace_context
 
-    carrier = {}
+    carrier: Dict[str, str] = {}
     for key, value in pairs:
         key = key.decode() if isinstance(key, bytes) else key
         if key.lower() in ("traceparent", "tracestate"):
@@ -113,16 +115,18 @@ def _keep_incoming_tracestate() -> None:
     from ray.serve._private import proxy_request_response as proxy
     from ray.serve._private.tracing_utils import is_tracing_enabled
 
-    def asgi(self) -> None:
+    def asgi(self: proxy.ASGIProxyRequest) -> None:
         if is_tracing_enabled():
             _extract_trace_headers(self.headers)
 
-    def grpc(self) -> None:
+    def grpc(self: proxy.gRPCProxyRequest) -> None:
         if is_tracing_enabled():
             _extract_trace_headers(self.context.invocation_metadata())
 
-    proxy.ASGIProxyRequest.populate_tracing_context = asgi
-    proxy.gRPCProxyRequest.populate_tracing_context = grpc
+    # Patching Ray's methods is the point; where Ray (typed) is not installed the
+    # ignore has nothing to ignore, hence `unused-ignore`.
+    proxy.ASGIProxyRequest.populate_tracing_context = asgi  # type: ignore[method-assign, unused-ignore]
+    proxy.gRPCProxyRequest.populate_tracing_context = grpc  # type: ignore[method-assign, unused-ignore]
 
 
 def setup_tracing(sampling_ratio: Optional[float] = None) -> None:
@@ -157,11 +161,16 @@ class _RayTracerProvider(TracerProvider):
     tracers, and the provider itself, pickle by name instead, and unpickle as the
     worker's own (Ray issue 57803)."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.spanplug_processors = spanplug.processors()
+        # What `spanplug.processors()` returns, typed as spanplug's own for
+        # `_hand_over_hook_processors`.
+        pipeline = spanplug._load_pipeline(None, None, None)
+        self.spanplug_processors: List[spanplug.SpanplugProcessor] = (
+            [] if pipeline is None else [spanplug.SpanplugProcessor(pipeline)]
+        )
 
-    def get_tracer(self, *args, **kwargs) -> trace.Tracer:
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
         tracer = super().get_tracer(*args, **kwargs)
         # The SDK builds (and caches) plain `Tracer`s; this one differs only in how
         # it pickles, so the class is changed in place rather than the object copied.
@@ -169,20 +178,26 @@ class _RayTracerProvider(TracerProvider):
             tracer.__class__ = _TracerByName
         return tracer
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Callable[[], trace.TracerProvider], Tuple[()]]:
         return (trace.get_tracer_provider, ())
+
+
+#: What `_tracer_named` takes: a scope's name, version, schema URL and attributes.
+_ScopeArgs = Tuple[str, Optional[str], Optional[str], Attributes]
 
 
 class _TracerByName(Tracer):
     """An SDK tracer that pickles as the name, version, schema URL and attributes of
     its instrumentation scope."""
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Callable[..., trace.Tracer], _ScopeArgs]:
         scope = self._instrumentation_scope
         attributes = dict(scope.attributes) if scope.attributes else None
         return (_tracer_named, (scope.name, scope.version or None, scope.schema_url, attributes))
 
 
-def _tracer_named(name, version, schema_url, attributes) -> trace.Tracer:
+def _tracer_named(
+    name: str, version: Optional[str], schema_url: Optional[str], attributes: Attributes
+) -> trace.Tracer:
     """This process's tracer for the scope (a pickled tracer, unpickled)."""
     return trace.get_tracer(name, version, schema_url=schema_url, attributes=attributes)
