@@ -20,8 +20,9 @@ use spanplug_bench::{
     cpu_time, make_span, percentile, rss_bytes, run_spans, with_native_context, CpuSample,
     NativeAdapter, NativeNoop, Stats,
 };
+use spanplug_config::TracingConfig;
 use spanplug_examples::multi_service::{Deployment, Role, ServeArgs};
-use spanplug_sdk::{PluginPipeline, RequestContext, TracingConfig};
+use spanplug_sdk::{PluginPipeline, RequestContext};
 use spanplug_tests::otlp_receiver::{unused_port, Receiver};
 use spanplug_tests::plugin_dir;
 

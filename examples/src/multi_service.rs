@@ -23,9 +23,9 @@ use axum::{Json, Router};
 use opentelemetry::trace::{FutureExt as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{global, Context, KeyValue};
 use serde_json::{json, Value};
-use spanplug_sdk::http_client::InjectTraceContext as _;
-use spanplug_sdk::http_server::{self, TraceLayer};
-use spanplug_sdk::TracingConfig;
+use spanplug_config::TracingConfig;
+use spanplug_http::client::InjectTraceContext as _;
+use spanplug_http::server::{self as http_server, TraceLayer};
 
 /// The processes of the example, in start order (downstream first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]

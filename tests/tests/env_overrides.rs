@@ -6,7 +6,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 
 use opentelemetry::trace::Tracer as _;
-use spanplug_sdk::TracingConfig;
+use spanplug_config::TracingConfig;
 use spanplug_tests::{library_file_name, plugin_dir, read_records, span_files};
 
 fn set(vars: &[(&str, &str)]) {

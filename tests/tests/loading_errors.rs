@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use spanplug_sdk::{InitError, LoadError, LoadErrorKind, TracingConfig};
+use spanplug_config::TracingConfig;
+use spanplug_sdk::{InitError, LoadError, LoadErrorKind};
 use spanplug_tests::{config, library_file_name, plugin_dir, plugin_file};
 
 fn init_error(config: TracingConfig) -> String {

@@ -11,7 +11,8 @@ use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue, Value}
 use opentelemetry_proto::tonic::common::v1::{
     any_value::Value as Any, AnyValue, ArrayValue, KeyValue as ProtoKeyValue,
 };
-use spanplug_sdk::{RequestContext, TracingConfig};
+use spanplug_config::TracingConfig;
+use spanplug_sdk::RequestContext;
 use spanplug_tests::otlp_receiver::{Receiver, Reply, ResettingListener};
 use spanplug_tests::{
     assert_child_passed, assert_in_child, child_test, log_capture, otlp_config, plugin_dir,

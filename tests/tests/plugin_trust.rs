@@ -11,7 +11,7 @@ fn set_mode(path: &Path, mode: u32) {
 }
 
 fn load(dir: &Path, pins: &[(&str, &str)]) -> Result<(), String> {
-    let mut config = spanplug_sdk::TracingConfig::default()
+    let mut config = spanplug_config::TracingConfig::default()
         .with_exporter_import_path("console_file:default_tracing_exporter")
         .with_plugin_dir(dir)
         .with_exporter_config("log_dir", dir.join("logs").to_string_lossy());
@@ -113,7 +113,7 @@ fn insecure_or_unpinned_plugins_are_refused() {
         "the pin for console_file is not valid: exporter_sha256.console_file: expected a SHA-256 of 64 hex digits (as `sha256sum` prints), got 6 characters"
     );
     let yaml = "tracing_config:\n  exporter_sha256: {console_file: xyz}\n";
-    let error = spanplug_sdk::TracingConfig::from_yaml_str(yaml)
+    let error = spanplug_config::TracingConfig::from_yaml_str(yaml)
         .unwrap_err()
         .to_string();
     assert!(
@@ -132,7 +132,7 @@ fn insecure_or_unpinned_plugins_are_refused() {
         "{error}"
     );
     let yaml = "tracing_config:\n  require_sha256: true\n";
-    let mut config = spanplug_sdk::TracingConfig::from_yaml_str(yaml).unwrap();
+    let mut config = spanplug_config::TracingConfig::from_yaml_str(yaml).unwrap();
     assert!(config.require_sha256);
     config = config
         .with_exporter_import_path("console_file:default_tracing_exporter")
