@@ -53,11 +53,6 @@ impl ConfigMap {
         self.0.iter()
     }
 
-    /// Whether no setting is set.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The settings as a plain map.
     pub fn into_inner(self) -> BTreeMap<String, String> {
         self.0
