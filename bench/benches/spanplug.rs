@@ -1,4 +1,4 @@
-//! `cargo bench -p spanplug-bench`: the full benchmark run (see `src/main.rs`),
+//! `cargo bench -p spanplug-bench`: the full benchmark run (see `src/questions/`),
 //! printing `BENCHMARKS.md` to stdout.
 
 use std::process::Command;

@@ -2,6 +2,8 @@
 //! Both are prefix types: a later minor appends fields after `last_prefix_field`, and
 //! a plugin reads those as `Option` (`None` from an older host).
 
+use std::fmt;
+
 use abi_stable::{
     prefix_type::{PrefixRef, WithMetadata},
     std_types::{RSlice, RStr},
@@ -32,7 +34,7 @@ pub type LogFn = extern "C" fn(LogLevel, RStr<'_>, RStr<'_>);
 /// Later minors append services (metrics, ...) at the end; a plugin reads them as
 /// `Option`, `None` from a host older than the service.
 #[repr(C)]
-#[derive(StableAbi)]
+#[derive(StableAbi, Debug)]
 #[sabi(kind(Prefix(prefix_ref = HostServicesRef, prefix_fields = HostServices_Prefix)))]
 pub struct HostServices {
     /// A [`LogFn`] (written out: the derive needs the type itself).
@@ -74,6 +76,14 @@ impl HostServicesRef {
     }
 }
 
+impl fmt::Debug for HostServicesRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostServicesRef")
+            .field("log", &self.log())
+            .finish_non_exhaustive()
+    }
+}
+
 /// The ABI form of what a factory is told about the service it is installed in.
 /// Plugins read it through [`PluginContext`].
 #[repr(C)]
@@ -106,7 +116,8 @@ pub struct PluginContextFields<'a> {
 }
 
 /// What a host tells a factory, borrowed for the call; see [`PluginContextFields::new`].
-#[derive(Clone, Copy, Debug)]
+/// Its `Debug` lists the config's keys only: values may be credentials.
+#[derive(Clone, Copy)]
 pub struct ContextParts<'a> {
     /// The `module:function` entry that named this factory.
     pub import_path: &'a str,
@@ -139,6 +150,42 @@ impl<'a> PluginContextFields<'a> {
             next_minor_probe: crate::PROBE_PRESENT,
         }
     }
+
+    fn parts(&self) -> ContextParts<'a> {
+        ContextParts {
+            import_path: self.import_path.as_str(),
+            service_name: self.service_name.as_str(),
+            resource_attributes: self.resource_attributes.as_slice(),
+            config: self.config.as_slice(),
+            entry_config_keys: self.entry_config_keys.as_slice(),
+            dry_run: self.dry_run,
+        }
+    }
+}
+
+impl fmt::Debug for ContextParts<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let config_keys: Vec<&str> = self.config.iter().map(|pair| pair.key.as_str()).collect();
+        f.debug_struct("ContextParts")
+            .field("import_path", &self.import_path)
+            .field("service_name", &self.service_name)
+            .field("resource_attributes", &self.resource_attributes)
+            .field("config_keys", &config_keys)
+            .field("entry_config_keys", &self.entry_config_keys)
+            .field("dry_run", &self.dry_run)
+            .finish()
+    }
+}
+
+/// Config values may be credentials: shown through [`ContextParts`], keys only.
+impl fmt::Debug for PluginContextFields<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginContextFields")
+            .field("parts", &self.parts())
+            .field("host", &self.host)
+            .field("host_api_version", &self.host_api_version)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Lends `fields` to `f` as the reference a factory receives; for hosts and tests.
@@ -170,7 +217,8 @@ pub fn with_context<R>(
 /// here; 0.3 passes them as context fields.)
 pub const HOST_SETTING_PREFIX: &str = "spanplug.";
 
-/// Everything a factory learns about the service it is installed in.
+/// Everything a factory learns about the service it is installed in. Its `Debug`
+/// lists the config's keys only: values may be credentials.
 #[derive(Clone, Copy)]
 pub struct PluginContext<'a> {
     fields: PluginContextRef<'a>,
@@ -283,12 +331,38 @@ impl<'a> PluginContext<'a> {
         self.fields.next_minor_probe()
     }
 
+    fn parts(&self) -> ContextParts<'a> {
+        ContextParts {
+            import_path: self.import_path(),
+            service_name: self.service_name(),
+            resource_attributes: self.resource_attributes(),
+            config: self.fields.config().as_slice(),
+            entry_config_keys: self.fields.entry_config_keys().as_slice(),
+            dry_run: self.is_dry_run(),
+        }
+    }
+
     /// An owned logger for processors and their threads, tagged with the import path.
     pub fn logger(&self) -> Logger {
         Logger {
             log: self.fields.host().log(),
             target: self.import_path().to_string(),
         }
+    }
+}
+
+impl fmt::Debug for PluginContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginContext")
+            .field("parts", &self.parts())
+            .field("host_api_version", &self.host_api_version())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for PluginContextRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&PluginContext::new(*self), f)
     }
 }
 
@@ -326,8 +400,8 @@ impl Logger {
     }
 }
 
-impl std::fmt::Debug for Logger {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for Logger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Logger")
             .field("target", &self.target)
             .finish()

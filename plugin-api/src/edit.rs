@@ -2,6 +2,8 @@
 //! ending span (the transform chain). Both lend the plugin a host-implemented vtable,
 //! so the host keeps the storage and a later interface can add edits as new methods.
 
+use std::fmt;
+
 use abi_stable::{
     sabi_trait,
     sabi_types::RMut,
@@ -158,6 +160,22 @@ impl<'a> StartingSpan<'a> {
     }
 }
 
+/// The view's fields; the host's sink is a vtable with nothing to show.
+impl fmt::Debug for StartingSpan<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StartingSpan")
+            .field("context", &self.context)
+            .field("parent_span_id", &self.parent_span_id)
+            .field("parent_is_remote", &self.parent_is_remote)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("start_time_unix_nano", &self.start_time_unix_nano)
+            .field("attributes", &self.attributes)
+            .field("extension", &self.extension)
+            .finish_non_exhaustive()
+    }
+}
+
 /// An ended span in the transform chain: the span as earlier transformers left it,
 /// and the edits this transformer makes for the processors after it.
 ///
@@ -235,5 +253,14 @@ impl<'a> EndingSpan<'a> {
     /// No processor after this one exports the span.
     pub fn drop_span(&mut self) {
         self.editor.drop_span();
+    }
+}
+
+/// The span as read; the host's editor is a vtable with nothing to show.
+impl fmt::Debug for EndingSpan<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EndingSpan")
+            .field("view", self.view)
+            .finish_non_exhaustive()
     }
 }

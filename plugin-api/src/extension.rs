@@ -32,7 +32,7 @@ use abi_stable::{
 /// Per-span data of an ended span, after the frozen fields of
 /// [`SpanView`](crate::SpanView). Read through [`SpanViewExtRef`].
 #[repr(C)]
-#[derive(StableAbi)]
+#[derive(StableAbi, Debug)]
 #[sabi(kind(Prefix(prefix_ref = SpanViewExtRef, prefix_fields = SpanViewExt_Prefix)))]
 pub struct SpanViewExt<'a> {
     /// Ties the table to the span it was built for; later fields borrow from it.
@@ -49,7 +49,7 @@ pub struct SpanViewExt<'a> {
 /// Per-span data of a starting span, after the frozen fields of
 /// [`StartingSpan`](crate::StartingSpan). Read through [`StartingSpanExtRef`].
 #[repr(C)]
-#[derive(StableAbi)]
+#[derive(StableAbi, Debug)]
 #[sabi(kind(Prefix(prefix_ref = StartingSpanExtRef, prefix_fields = StartingSpanExt_Prefix)))]
 pub struct StartingSpanExt<'a> {
     /// Ties the table to the span it was built for; later fields borrow from it.
@@ -87,6 +87,14 @@ macro_rules! extension_storage {
                 // on both sides of the boundary (a plugin gets the view for one call).
                 // SAFETY: as above; abi_stable keeps no `PrefixRef` of its own.
                 $reference(unsafe { PrefixRef::from_raw(&self.0) })
+            }
+        }
+
+        impl fmt::Debug for $storage<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple(stringify!($storage))
+                    .field(&self.0.value.0)
+                    .finish()
             }
         }
 

@@ -3,7 +3,7 @@
 //! a reader built against an older minor never sees them, while one built against a
 //! newer minor reads them as `None`.
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
 
 use abi_stable::{
     declare_root_module_statics,
@@ -19,7 +19,7 @@ use crate::processor::Processor;
 
 /// One named function of a plugin, as `exporter_import_path` refers to it.
 #[repr(C)]
-#[derive(StableAbi)]
+#[derive(StableAbi, Debug)]
 #[sabi(kind(Prefix(prefix_ref = FactoryRef)))]
 pub struct Factory {
     /// The function's name: what `exporter_import_path` gives after the colon.
@@ -39,7 +39,7 @@ pub struct Factory {
 
 /// The root module of every plugin library.
 #[repr(C)]
-#[derive(StableAbi)]
+#[derive(StableAbi, Debug)]
 #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
 pub struct PluginMod {
     /// The plugin crate's package name and version.
@@ -97,6 +97,27 @@ impl PluginMod {
             #[cfg(feature = "next-minor-probe")]
             next_minor_probe: crate::PROBE_PRESENT,
         }
+    }
+}
+
+impl fmt::Debug for FactoryRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FactoryRef")
+            .field("name", &self.name())
+            .field("description", &self.description())
+            .field("transforms", &self.transforms())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for PluginModRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginModRef")
+            .field("package_name", &self.package_name())
+            .field("package_version", &self.package_version())
+            .field("factories", &self.factories())
+            .field("requires_host_api", &self.requires_host_api())
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The processor interface: a Rust trait for plugin authors and the FFI-safe
 //! trait object the host calls through.
 
+use std::fmt;
 use std::mem::ManuallyDrop;
 use std::time::Duration;
 
@@ -103,6 +104,10 @@ macro_rules! processor_abi {
 }
 
 #[allow(non_local_definitions)]
+#[allow(
+    unreachable_pub,
+    reason = "`Processor`'s derived StableAbi names the trait object in a public interface"
+)]
 mod abi {
     use super::*;
 
@@ -250,6 +255,15 @@ impl Processor {
     /// Shuts down within `timeout`; errors are the plugin's own or a caught panic.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), String> {
         into_std(self.0.shutdown(timeout.into()))
+    }
+}
+
+/// Shows the name the plugin gives (asked through the vtable, panics caught).
+impl fmt::Debug for Processor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Processor")
+            .field("name", &self.name())
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,5 +1,6 @@
-//! Helpers for reading plugin settings, shared by hosts and plugins (plugins may
-//! depend on nothing else of spanplug's). Nothing here crosses the boundary.
+//! Helpers for reading plugin settings, shared by hosts and plugins (plugins
+//! depend on spanplug-api and otherwise only on this workspace's small helper
+//! crates with no host code, such as spanplug-glob). Nothing here crosses the boundary.
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
-//! Text from strangers made safe to print: for hosts and plugins alike (plugins may
-//! depend on nothing else of spanplug's). Nothing here crosses the boundary.
+//! Text from strangers made safe to print: for hosts and plugins alike (plugins
+//! depend on spanplug-api and otherwise only on this workspace's small helper
+//! crates with no host code, such as spanplug-glob). Nothing here crosses the boundary.
 
 use std::borrow::Cow;
 

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use opentelemetry_proto::tonic::common::v1::{any_value::Value as Any, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
@@ -84,7 +85,7 @@ impl Received {
     }
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Shared {
     received: Mutex<Vec<Received>>,
     script: Mutex<VecDeque<Reply>>,
@@ -93,6 +94,7 @@ struct Shared {
     started: Mutex<usize>,
 }
 
+#[derive(Debug)]
 pub struct Receiver {
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -103,6 +105,7 @@ pub struct Receiver {
 /// A backend that is down in the way a crashed one is: it accepts each connection
 /// and closes it without answering, counting the attempts, so tests can wait for the
 /// exporter to have tried rather than sleep.
+#[derive(Debug)]
 pub struct ResettingListener {
     port: u16,
     attempts: Arc<(Mutex<usize>, Condvar)>,
@@ -179,6 +182,14 @@ impl ResettingListener {
         }
         self.attempts()
     }
+}
+
+/// The value of the attribute `key` among decoded `attributes`.
+pub fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Any> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
 }
 
 /// A loopback port nothing listens on (for "backend down").

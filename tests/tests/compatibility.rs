@@ -9,6 +9,10 @@
 mod growth;
 // The run the recorder plugin gets, shared with the probe host.
 #[path = "../fixtures/probe-host/src/drive.rs"]
+#[allow(
+    unreachable_pub,
+    reason = "`pub` for the probe host's binary, which declares the same module"
+)]
 mod drive;
 
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! resource (which names the SDK that wrote it).
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,7 +13,7 @@ use opentelemetry::trace::{
     TraceId, TraceState, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{IdGenerator, SdkTracerProvider};
+use opentelemetry_sdk::trace::{IdGenerator, SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use spanplug_sdk::PluginPipeline;
 use spanplug_tests::{config, span_files};
@@ -74,9 +74,9 @@ fn before_resource(text: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn spans_match_the_python_console_exporter_byte_for_byte() {
-    let log_dir = tempfile::tempdir().unwrap();
+/// A provider with the reference's resource and ids, writing through console_file
+/// under `log_dir`.
+fn reference_provider(log_dir: &Path) -> SdkTracerProvider {
     let resource = Resource::builder_empty()
         .with_attributes([
             KeyValue::new("service.name", "peers-reference"),
@@ -84,8 +84,8 @@ fn spans_match_the_python_console_exporter_byte_for_byte() {
             KeyValue::new("deployment.environment", "test"),
         ])
         .build();
-    let pipeline = PluginPipeline::load(&config(&[], log_dir.path()), &resource).unwrap();
-    let provider = SdkTracerProvider::builder()
+    let pipeline = PluginPipeline::load(&config(&[], log_dir), &resource).unwrap();
+    SdkTracerProvider::builder()
         .with_id_generator(ScriptedIds {
             traces: Mutex::new([0xbc2564d2e265a6dbf1bcb79e2e4904c8].into()),
             spans: Mutex::new(
@@ -100,9 +100,12 @@ fn spans_match_the_python_console_exporter_byte_for_byte() {
         })
         .with_resource(resource)
         .with_span_processor(pipeline)
-        .build();
-    let tracer = provider.tracer("reference");
+        .build()
+}
 
+/// The reference's four spans, with its names, kinds, times, attributes, event,
+/// link, status and remote parent.
+fn create_reference_spans(tracer: &SdkTracer) {
     let root = tracer
         .span_builder("GET /orders")
         .with_kind(SpanKind::Server)
@@ -115,7 +118,7 @@ fn spans_match_the_python_console_exporter_byte_for_byte() {
             KeyValue::new("http.route.segments", strings(&["orders", "list"])),
             KeyValue::new("user.count", 3),
         ])
-        .start(&tracer);
+        .start(tracer);
     let root_cx = Context::current_with_span(root);
     let linked = SpanContext::new(
         TraceId::from(0x0af7651916cd43dd8448eb211c80319c),
@@ -132,7 +135,7 @@ fn spans_match_the_python_console_exporter_byte_for_byte() {
             vec![KeyValue::new("link.reason", "batch")],
             0,
         )])
-        .start_with_context(&tracer, &root_cx);
+        .start_with_context(tracer, &root_cx);
     load.add_event_with_timestamp(
         "cache.miss",
         at(593_592),
@@ -148,7 +151,7 @@ fn spans_match_the_python_console_exporter_byte_for_byte() {
         .with_kind(SpanKind::Client)
         .with_start_time(at(593_615))
         .with_attributes([KeyValue::new("db.system", "postgresql")])
-        .start_with_context(&tracer, &load_cx);
+        .start_with_context(tracer, &load_cx);
     select.set_status(Status::error("connection reset by peer"));
     select.end_with_timestamp(at(593_629));
     load_cx.span().end_with_timestamp(at(593_910));
@@ -170,21 +173,45 @@ fn spans_match_the_python_console_exporter_byte_for_byte() {
             KeyValue::new("tags", strings(&["a", "b"])),
             KeyValue::new("ratio", 0.5),
         ])
-        .start_with_context(&tracer, &Context::new().with_remote_span_context(remote));
+        .start_with_context(tracer, &Context::new().with_remote_span_context(remote));
     user.end_with_timestamp(at(665_112));
-    provider.shutdown().unwrap();
+}
 
+/// The span file console_file writes for the reference's spans.
+fn write_reference_spans() -> String {
+    let log_dir = tempfile::tempdir().unwrap();
+    let provider = reference_provider(log_dir.path());
+    create_reference_spans(&provider.tracer("reference"));
+    provider.shutdown().unwrap();
     let files = span_files(log_dir.path());
     assert_eq!(files.len(), 1, "{files:?}");
-    let written = std::fs::read_to_string(&files[0]).unwrap();
+    std::fs::read_to_string(&files[0]).unwrap()
+}
+
+/// The span's name, for failure messages.
+fn record_name(record: &str) -> &str {
+    record
+        .split("\"name\": \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("<no name>")
+}
+
+#[test]
+fn each_span_matches_the_python_console_exporter_byte_for_byte_up_to_the_resource() {
+    let written = write_reference_spans();
     let reference = std::fs::read_to_string(reference_path()).unwrap();
     let (ours, theirs) = (before_resource(&written), before_resource(&reference));
     assert_eq!(ours.len(), 4);
     for (ours, theirs) in ours.iter().zip(&theirs) {
-        assert_eq!(ours, theirs);
+        assert_eq!(ours, theirs, "span {}", record_name(theirs));
     }
+}
 
-    // The resource keeps Python's layout with this process's attributes.
+/// The resource keeps Python's layout with this process's attributes.
+#[test]
+fn the_resource_keeps_pythons_layout_with_this_processs_attributes() {
+    let written = write_reference_spans();
     let records: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&written)
         .into_iter()
         .collect::<Result<_, _>>()
@@ -198,7 +225,11 @@ fn spans_match_the_python_console_exporter_byte_for_byte() {
         "schema_url": "",
     });
     for record in &records {
-        assert_eq!(record["resource"], expected_resource);
+        assert_eq!(
+            record["resource"], expected_resource,
+            "span {}",
+            record["name"]
+        );
     }
     assert!(written.ends_with("}\n") && !written.ends_with("}\n\n"));
     assert!(written.contains("    \"resource\": {\n        \"attributes\": {\n            \"deployment.environment\": \"test\",\n"));

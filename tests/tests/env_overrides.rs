@@ -1,42 +1,78 @@
-//! Environment overrides, in one test because the environment is process-wide;
-//! values that are not UTF-8 in child processes of their own.
+//! Environment overrides, one behaviour a test, each holding the environment (it is
+//! process-wide); values that are not UTF-8 in child processes of their own.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use opentelemetry::trace::Tracer as _;
-use spanplug_config::TracingConfig;
+use spanplug_config::{ConfigErrorKind, TracingConfig};
+use spanplug_sdk::{InitErrorKind, LoadErrorKind};
 use spanplug_tests::{library_file_name, plugin_dir, read_records, span_files};
 
-fn set(vars: &[(&str, &str)]) {
-    for (name, value) in vars {
-        std::env::set_var(name, value);
+static ENV: Mutex<()> = Mutex::new(());
+
+/// The process environment, held by one test at a time; what the test set is
+/// removed when it is dropped, also when the test fails.
+struct Env {
+    set: Vec<String>,
+    _held: MutexGuard<'static, ()>,
+}
+
+impl Env {
+    fn hold() -> Env {
+        Env {
+            set: Vec::new(),
+            _held: ENV.lock().unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+
+    fn set(&mut self, vars: &[(&str, &str)]) {
+        for (name, value) in vars {
+            std::env::set_var(name, value);
+            self.set.push(name.to_string());
+        }
+    }
+
+    fn clear(&mut self, names: &[&str]) {
+        for name in names {
+            std::env::remove_var(name);
+        }
+    }
+
+    /// Plugins from this build's folder, console_file writing under `log_dir`.
+    fn with_plugins(mut self, log_dir: &std::path::Path) -> Env {
+        self.set(&[
+            ("SPANPLUG_LOG_DIR", log_dir.to_str().unwrap()),
+            ("SPANPLUG_PLUGIN_PATH", plugin_dir().to_str().unwrap()),
+        ]);
+        self
     }
 }
 
-fn clear(vars: &[&str]) {
-    for name in vars {
-        std::env::remove_var(name);
+impl Drop for Env {
+    fn drop(&mut self) {
+        for name in &self.set {
+            std::env::remove_var(name);
+        }
     }
 }
 
+/// Everything the YAML says is overridden, and the OpenTelemetry resource
+/// variables name the service.
 #[test]
-fn environment_overrides_the_config() {
+fn the_environment_overrides_the_yaml_and_names_the_service() {
     let dir = tempfile::tempdir().unwrap();
     let yaml = "tracing_config:\n  enabled: false\n  sampling_ratio: 0.0\n  exporter_import_path: test_plugins:factory_error\n";
-
-    // Everything the YAML says is overridden, and the OpenTelemetry resource
-    // variables name the service.
-    set(&[
+    let mut env = Env::hold().with_plugins(dir.path());
+    env.set(&[
         ("SPANPLUG_TRACING_ENABLED", "true"),
         ("SPANPLUG_TRACING_SAMPLING_RATIO", "1"),
         (
             "SPANPLUG_TRACING_EXPORTER_IMPORT_PATH",
             "console_file:default_tracing_exporter",
         ),
-        ("SPANPLUG_LOG_DIR", dir.path().to_str().unwrap()),
-        ("SPANPLUG_PLUGIN_PATH", plugin_dir().to_str().unwrap()),
         ("OTEL_SERVICE_NAME", "from-env"),
         (
             "OTEL_RESOURCE_ATTRIBUTES",
@@ -54,57 +90,44 @@ fn environment_overrides_the_config() {
     assert_eq!(records[0].name, "configured_by_env");
     assert_eq!(records[0].resource["deployment.environment"], "staging");
     assert_eq!(records[0].resource["service.version"], "2.0");
+}
 
-    // Bad values name the variable.
-    set(&[("SPANPLUG_TRACING_SAMPLING_RATIO", "2")]);
-    let error = spanplug_sdk::init(TracingConfig::default())
-        .err()
-        .unwrap()
-        .to_string();
+#[test]
+fn a_bad_ratio_or_switch_is_an_invalid_value_naming_its_variable() {
+    let mut env = Env::hold();
+    env.set(&[("SPANPLUG_TRACING_SAMPLING_RATIO", "2")]);
+    let error = invalid_variable(TracingConfig::default(), "SPANPLUG_TRACING_SAMPLING_RATIO");
     assert_eq!(
         error,
         "SPANPLUG_TRACING_SAMPLING_RATIO: must be a number between 0 and 1, got 2"
     );
-    set(&[
+    env.set(&[
         ("SPANPLUG_TRACING_SAMPLING_RATIO", "1"),
         ("SPANPLUG_TRACING_ENABLED", "maybe"),
     ]);
-    let error = spanplug_sdk::init(TracingConfig::default())
-        .err()
-        .unwrap()
-        .to_string();
+    let error = invalid_variable(TracingConfig::default(), "SPANPLUG_TRACING_ENABLED");
     assert!(
         error.starts_with("SPANPLUG_TRACING_ENABLED: expected true or false"),
         "{error}"
     );
+}
 
-    // Without a ratio anywhere, OTEL_TRACES_SAMPLER decides.
-    clear(&[
-        "SPANPLUG_TRACING_SAMPLING_RATIO",
-        "SPANPLUG_TRACING_ENABLED",
-    ]);
-    set(&[("OTEL_TRACES_SAMPLER", "always_off")]);
+/// Without a ratio anywhere, OTEL_TRACES_SAMPLER decides.
+#[test]
+fn without_a_ratio_otel_traces_sampler_decides() {
     let quiet = tempfile::tempdir().unwrap();
-    set(&[("SPANPLUG_LOG_DIR", quiet.path().to_str().unwrap())]);
+    let mut env = Env::hold().with_plugins(quiet.path());
+    env.set(&[
+        (
+            "SPANPLUG_TRACING_EXPORTER_IMPORT_PATH",
+            "console_file:default_tracing_exporter",
+        ),
+        ("OTEL_TRACES_SAMPLER", "always_off"),
+    ]);
     let guard = spanplug_sdk::init(TracingConfig::default()).unwrap();
     guard.tracer("env").in_span("never_sampled", |_| {});
     guard.shutdown().unwrap();
     assert!(read_records(quiet.path()).is_empty());
-
-    clear(&[
-        "OTEL_TRACES_SAMPLER",
-        "SPANPLUG_TRACING_EXPORTER_IMPORT_PATH",
-    ]);
-
-    opentelemetry_switches();
-    on_error_warn_skips_what_cannot_load();
-
-    clear(&[
-        "SPANPLUG_LOG_DIR",
-        "SPANPLUG_PLUGIN_PATH",
-        "OTEL_SERVICE_NAME",
-        "OTEL_RESOURCE_ATTRIBUTES",
-    ]);
 }
 
 /// The import paths a guard loaded.
@@ -116,25 +139,42 @@ fn loaded(guard: &spanplug_sdk::TracingGuard) -> Vec<&str> {
         .collect()
 }
 
-fn init_error(config: TracingConfig) -> String {
-    spanplug_sdk::init(config).err().unwrap().to_string()
+/// The config error `init` failed with, which must be an invalid value of
+/// `variable`; its message.
+#[track_caller]
+fn invalid_variable(config: TracingConfig, variable: &str) -> String {
+    let error = spanplug_sdk::init(config).err().expect("init failed");
+    let message = error.to_string();
+    assert_eq!(error.kind(), InitErrorKind::Config, "{message}");
+    let config_error = error.as_config().expect("a config error");
+    assert_eq!(
+        config_error.kind(),
+        ConfigErrorKind::InvalidValue,
+        "{message}"
+    );
+    assert_eq!(config_error.key(), Some(variable), "{message}");
+    message
 }
 
-/// OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER, OTEL_PROPAGATORS and the sampler
-/// variables, each validated with an error naming it and the valid values.
-fn opentelemetry_switches() {
-    let failing =
-        || TracingConfig::default().with_exporter_import_path("test_plugins:factory_error");
-
-    set(&[("OTEL_SDK_DISABLED", "TRUE")]);
-    let guard = spanplug_sdk::init(failing()).unwrap();
+#[test]
+fn otel_sdk_disabled_loads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = Env::hold().with_plugins(dir.path());
+    env.set(&[("OTEL_SDK_DISABLED", "TRUE")]);
+    let guard = spanplug_sdk::init(
+        TracingConfig::default().with_exporter_import_path("test_plugins:factory_error"),
+    )
+    .unwrap();
     assert!(
         !guard.is_enabled() && guard.plugins().is_empty(),
         "nothing loads"
     );
-    drop(guard);
-    clear(&["OTEL_SDK_DISABLED"]);
+}
 
+/// OTEL_TRACES_SAMPLER(_ARG), OTEL_PROPAGATORS, OTEL_TRACES_EXPORTER and spanplug's
+/// switches, each validated with an error naming it and the valid values.
+#[test]
+fn each_bad_variable_is_named_with_its_valid_values() {
     let cases: [(&[(&str, &str)], &str); 7] = [
         (
             &[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "5")],
@@ -165,50 +205,65 @@ fn opentelemetry_switches() {
             "SPANPLUG_REQUIRE_SHA256: expected true or false (or 1/0, yes/no, on/off, in any case), got \"sometimes\"",
         ),
     ];
+    let mut env = Env::hold();
     for (vars, expected) in cases {
-        set(vars);
-        assert_eq!(init_error(TracingConfig::default()), expected);
-        clear(&vars.iter().map(|(name, _)| *name).collect::<Vec<_>>());
+        env.set(vars);
+        let (variable, _) = expected.split_once(':').unwrap();
+        assert_eq!(
+            invalid_variable(TracingConfig::default(), variable),
+            expected
+        );
+        env.clear(&vars.iter().map(|(name, _)| *name).collect::<Vec<_>>());
     }
+}
 
-    // OTEL_TRACES_EXPORTER applies only when no import path is configured.
-    set(&[("OTEL_TRACES_EXPORTER", "none")]);
+/// OTEL_TRACES_EXPORTER applies only when no import path is configured.
+#[test]
+fn otel_traces_exporter_applies_only_without_an_import_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = Env::hold().with_plugins(dir.path());
+    env.set(&[("OTEL_TRACES_EXPORTER", "none")]);
     let guard = spanplug_sdk::init(TracingConfig::default()).unwrap();
     assert!(guard.is_enabled() && guard.plugins().is_empty());
     drop(guard);
-    set(&[("OTEL_TRACES_EXPORTER", "otlp")]);
+    env.set(&[("OTEL_TRACES_EXPORTER", "otlp")]);
     let guard = spanplug_sdk::init(
         TracingConfig::default().with_exporter_import_path("console_file:default_tracing_exporter"),
     )
     .unwrap();
     assert_eq!(loaded(&guard), ["console_file:default_tracing_exporter"]);
     drop(guard);
-    set(&[("OTEL_TRACES_EXPORTER", "console")]);
+    env.set(&[("OTEL_TRACES_EXPORTER", "console")]);
     let guard = spanplug_sdk::init(TracingConfig::default()).unwrap();
     assert_eq!(loaded(&guard), ["console_file:default_tracing_exporter"]);
-    drop(guard);
-    clear(&["OTEL_TRACES_EXPORTER"]);
 }
 
 /// `on_error: warn`: an entry that cannot load is logged once with its full message
 /// and skipped; the others run; with none left, tracing runs with no processors.
+#[test]
 fn on_error_warn_skips_what_cannot_load() {
     spanplug_tests::log_capture::install();
     let dir = tempfile::tempdir().unwrap();
-    set(&[("SPANPLUG_LOG_DIR", dir.path().to_str().unwrap())]);
+    let mut env = Env::hold().with_plugins(dir.path());
     let config = || {
         TracingConfig::default()
             .with_exporter_import_path("no_such_plugin:exporter")
             .with_exporter_import_path("test_plugins:factory_error")
             .with_exporter_import_path("console_file:default_tracing_exporter")
     };
-    let error = init_error(config());
+    let error = spanplug_sdk::init(config()).err().expect("init failed");
+    assert_eq!(
+        error.as_load().map(|e| e.kind()),
+        Some(LoadErrorKind::ModuleNotFound),
+        "{error}"
+    );
+    let error = error.to_string();
     assert!(
         error.starts_with("plugin module \"no_such_plugin\" not found"),
         "{error}"
     );
 
-    set(&[("SPANPLUG_TRACING_ON_ERROR", "warn")]);
+    env.set(&[("SPANPLUG_TRACING_ON_ERROR", "warn")]);
     let guard = spanplug_sdk::init(config()).unwrap();
     assert_eq!(loaded(&guard), ["console_file:default_tracing_exporter"]);
     guard.tracer("warn").in_span("still_traced", |_| {});
@@ -242,7 +297,6 @@ fn on_error_warn_skips_what_cannot_load() {
         .len(),
         1
     );
-    clear(&["SPANPLUG_TRACING_ON_ERROR"]);
 }
 
 /// A value that is not UTF-8, with a secret in it that must never be shown.

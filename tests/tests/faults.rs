@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::{Span as _, Tracer as _};
 use opentelemetry::KeyValue;
-use spanplug_config::TracingConfig;
+use spanplug_config::{ConfigErrorKind, TracingConfig};
 use spanplug_tests::otlp_receiver::{Receiver, Reply, ResettingListener};
 use spanplug_tests::{
     assert_child_passed, assert_in_child, child_test, config, log_capture, memory_kib, otlp_config,
@@ -135,8 +135,18 @@ fn the_same_exporter_listed_twice_never_shares_a_file() {
     assert_eq!(read_records(dir.path()).len(), 2);
 }
 
+/// The error reading the config file at `path`, which must be of `kind`, and its message.
+#[track_caller]
+fn config_file_error(path: &std::path::Path, kind: ConfigErrorKind) -> String {
+    let error = TracingConfig::from_yaml_file(path).unwrap_err();
+    let message = error.to_string();
+    assert_eq!(error.kind(), kind, "{message}");
+    assert_eq!(error.path(), Some(path), "{message}");
+    message
+}
+
 #[test]
-fn hostile_config_files_are_refused() {
+fn a_yaml_alias_bomb_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let bomb = dir.path().join("bomb.yaml");
     let mut text = String::from(
@@ -150,14 +160,16 @@ fn hostile_config_files_are_refused() {
     }
     text.push_str("tracing_config:\n  exporter_config: {payload: *i}\n");
     std::fs::write(&bomb, text).unwrap();
-    let error = TracingConfig::from_yaml_file(&bomb)
-        .unwrap_err()
-        .to_string();
+    let error = config_file_error(&bomb, ConfigErrorKind::Yaml);
     assert!(
         error.starts_with(&format!("invalid tracing config in {}", bomb.display())),
         "{error}"
     );
+}
 
+#[test]
+fn a_config_file_over_the_size_limit_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
     let huge = dir.path().join("huge.yaml");
     std::fs::write(
         &huge,
@@ -167,16 +179,40 @@ fn hostile_config_files_are_refused() {
         ),
     )
     .unwrap();
-    let error = TracingConfig::from_yaml_file(&huge)
-        .unwrap_err()
-        .to_string();
+    let error = config_file_error(&huge, ConfigErrorKind::Read);
     assert!(error.contains("bytes; at most 1048576 are read"), "{error}");
+}
 
+#[test]
+fn a_missing_or_non_utf8_config_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.yaml");
+    let error = config_file_error(&missing, ConfigErrorKind::Read);
+    assert!(
+        error.starts_with(&format!(
+            "cannot read the config file: cannot open {}",
+            missing.display()
+        )),
+        "{error}"
+    );
+    let latin1 = dir.path().join("latin1.yaml");
+    std::fs::write(&latin1, b"tracing_config:\n  service_name: caf\xe9\n").unwrap();
+    let error = config_file_error(&latin1, ConfigErrorKind::Read);
+    assert_eq!(
+        error,
+        format!(
+            "cannot read the config file: {} is not UTF-8 text",
+            latin1.display()
+        )
+    );
+}
+
+#[test]
+fn a_config_value_of_the_wrong_type_names_its_key() {
+    let dir = tempfile::tempdir().unwrap();
     let wrong_type = dir.path().join("wrong.yaml");
     std::fs::write(&wrong_type, "tracing_config:\n  sampling_ratio: often\n").unwrap();
-    let error = TracingConfig::from_yaml_file(&wrong_type)
-        .unwrap_err()
-        .to_string();
+    let error = config_file_error(&wrong_type, ConfigErrorKind::Yaml);
     assert!(
         error.contains(
             "tracing_config.sampling_ratio: expected a number between 0 and 1, got a string"
@@ -375,7 +411,7 @@ fn span_folders_writable_by_others_are_refused() {
         .unwrap()
         .to_string();
         assert!(
-            error.contains("is owned by uid 65534, not this user (uid 0)"),
+            error.contains("is owned by uid 65534, neither this user nor root"),
             "{error}"
         );
     }

@@ -4,25 +4,28 @@
 use std::path::Path;
 
 use spanplug_config::TracingConfig;
-use spanplug_sdk::{InitError, LoadError, LoadErrorKind};
+use spanplug_sdk::{InitErrorKind, LoadErrorKind};
 use spanplug_tests::{config, library_file_name, plugin_dir, plugin_file};
 
-fn init_error(config: TracingConfig) -> String {
-    match spanplug_sdk::init(config) {
+/// The plugin error `init` failed with: its kind and its message, which is also
+/// the message `init` shows.
+#[track_caller]
+fn init_error(config: TracingConfig) -> (LoadErrorKind, String) {
+    let error = match spanplug_sdk::init(config) {
         Ok(_) => panic!("init succeeded"),
-        Err(error) => error.to_string(),
-    }
+        Err(error) => error,
+    };
+    let message = error.to_string();
+    assert_eq!(error.kind(), InitErrorKind::Load, "{message}");
+    let load = error.as_load().expect("a plugin error");
+    assert_eq!(load.to_string(), message);
+    (load.kind(), message)
 }
 
-fn load_error(import_path: &str) -> (InitError, String) {
+#[track_caller]
+fn load_error(import_path: &str) -> (LoadErrorKind, String) {
     let dir = tempfile::tempdir().unwrap();
-    match spanplug_sdk::init(config(&[import_path], dir.path())) {
-        Ok(_) => panic!("init of {import_path} succeeded"),
-        Err(error) => {
-            let message = error.to_string();
-            (error, message)
-        }
-    }
+    init_error(config(&[import_path], dir.path()))
 }
 
 #[test]
@@ -33,11 +36,8 @@ fn malformed_import_paths_show_the_expected_form() {
         "a.b:c",
         "console_file:default-exporter",
     ] {
-        let (error, message) = load_error(bad);
-        assert!(
-            matches!(error, e if e.as_load().map(LoadError::kind) == Some(LoadErrorKind::BadImportPath)),
-            "{message}"
-        );
+        let (kind, message) = load_error(bad);
+        assert_eq!(kind, LoadErrorKind::BadImportPath, "{message}");
         assert!(
             message.contains("expected \"module:function\""),
             "{message}"
@@ -48,7 +48,8 @@ fn malformed_import_paths_show_the_expected_form() {
 
 #[test]
 fn missing_module_lists_every_path_searched_and_what_exists() {
-    let (_, message) = load_error("otlp_htp:honeycomb");
+    let (kind, message) = load_error("otlp_htp:honeycomb");
+    assert_eq!(kind, LoadErrorKind::ModuleNotFound, "{message}");
     assert!(
         message.contains("plugin module \"otlp_htp\" not found"),
         "{message}"
@@ -66,13 +67,15 @@ fn missing_module_lists_every_path_searched_and_what_exists() {
 
 #[test]
 fn missing_explicit_file_is_named() {
-    let (_, message) = load_error("/nonexistent/libfoo.so:make");
+    let (kind, message) = load_error("/nonexistent/libfoo.so:make");
+    assert_eq!(kind, LoadErrorKind::FileNotFound, "{message}");
     assert_eq!(message, "plugin file /nonexistent/libfoo.so does not exist");
 }
 
 #[test]
 fn unknown_function_lists_the_module_functions() {
-    let (_, message) = load_error("console_file:default_exporter");
+    let (kind, message) = load_error("console_file:default_exporter");
+    assert_eq!(kind, LoadErrorKind::UnknownFunction, "{message}");
     assert!(
         message.contains("has no function \"default_exporter\""),
         "{message}"
@@ -97,7 +100,8 @@ fn shared_library_that_is_not_a_plugin_is_recognised() {
     .expect("libm present");
     let fake = dir.path().join("libnot_a_plugin.so");
     std::fs::copy(libm, &fake).unwrap();
-    let (_, message) = load_error(&format!("{}:make", fake.display()));
+    let (kind, message) = load_error(&format!("{}:make", fake.display()));
+    assert_eq!(kind, LoadErrorKind::NotAPlugin, "{message}");
     assert!(
         message.contains("is a shared library but not a spanplug plugin"),
         "{message}"
@@ -111,12 +115,9 @@ fn truncated_library_is_refused_before_dlopen() {
     for cut in [1024, 4096, 100 * 1024, bytes.len() / 2] {
         let truncated = dir.path().join(format!("libtruncated_{cut}.so"));
         std::fs::write(&truncated, &bytes[..cut]).unwrap();
-        let (error, message) =
+        let (kind, message) =
             load_error(&format!("{}:default_tracing_exporter", truncated.display()));
-        assert!(
-            matches!(error, e if e.as_load().map(LoadError::kind) == Some(LoadErrorKind::InvalidLibrary)),
-            "{message}"
-        );
+        assert_eq!(kind, LoadErrorKind::InvalidLibrary, "{message}");
         assert!(message.contains("truncated"), "{message}");
     }
 }
@@ -130,20 +131,15 @@ fn text_file_is_not_a_library() {
         "not a library at all, but long enough to hold an ELF header if it were one....",
     )
     .unwrap();
-    let (_, message) = load_error(&format!("{}:f", text.display()));
+    let (kind, message) = load_error(&format!("{}:f", text.display()));
+    assert_eq!(kind, LoadErrorKind::InvalidLibrary, "{message}");
     assert!(message.contains("not an ELF file"), "{message}");
 }
 
 #[test]
 fn incompatible_api_version_names_both_versions() {
-    let (error, message) = load_error("abi_mismatch:anything");
-    assert!(
-        matches!(
-            error,
-            e if e.as_load().map(LoadError::kind) == Some(LoadErrorKind::IncompatibleVersion)
-        ),
-        "{message}"
-    );
+    let (kind, message) = load_error("abi_mismatch:anything");
+    assert_eq!(kind, LoadErrorKind::IncompatibleVersion, "{message}");
     assert!(
         message.contains("built against spanplug-api 0.0.1"),
         "{message}"
@@ -156,7 +152,8 @@ fn incompatible_api_version_names_both_versions() {
 
 #[test]
 fn factory_error_is_reported_with_its_message() {
-    let (_, message) = load_error("test_plugins:factory_error");
+    let (kind, message) = load_error("test_plugins:factory_error");
+    assert_eq!(kind, LoadErrorKind::FactoryFailed, "{message}");
     assert_eq!(
         message,
         "factory test_plugins:factory_error failed: missing setting `endpoint`"
@@ -165,7 +162,8 @@ fn factory_error_is_reported_with_its_message() {
 
 #[test]
 fn factory_panic_is_caught_and_the_host_survives() {
-    let (_, message) = load_error("test_plugins:panic_in_factory");
+    let (kind, message) = load_error("test_plugins:panic_in_factory");
+    assert_eq!(kind, LoadErrorKind::FactoryFailed, "{message}");
     assert!(
         message.starts_with(
             "factory test_plugins:panic_in_factory failed: panicked: fixture factory panic (at "
@@ -183,7 +181,8 @@ fn factory_panic_is_caught_and_the_host_survives() {
 
 #[test]
 fn factory_returning_nothing_is_an_error() {
-    let (_, message) = load_error("test_plugins:no_processors");
+    let (kind, message) = load_error("test_plugins:no_processors");
+    assert_eq!(kind, LoadErrorKind::NoProcessors, "{message}");
     assert_eq!(
         message,
         "factory test_plugins:no_processors returned no span processors"
@@ -235,12 +234,14 @@ fn several_plugins_load_side_by_side() {
 
 #[test]
 fn bad_config_values_name_the_key() {
-    let message = init_error(
+    let (kind, message) = init_error(
         TracingConfig::default()
             .with_exporter_import_path("console_file:default_tracing_exporter")
             .with_plugin_dir(plugin_dir())
             .with_exporter_config("format", "xml"),
     );
+    // The plugin's factory validates its own settings.
+    assert_eq!(kind, LoadErrorKind::FactoryFailed, "{message}");
     assert!(
         message.contains("exporter_config.format: expected `pretty` or `jsonl`, got `xml`"),
         "{message}"
@@ -253,8 +254,9 @@ fn a_factory_that_blocks_is_abandoned_after_the_timeout() {
     let mut config = config(&["test_plugins:blocking_factory"], dir.path());
     config.factory_timeout = std::time::Duration::from_millis(300);
     let started = std::time::Instant::now();
-    let message = init_error(config);
+    let (kind, message) = init_error(config);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(kind, LoadErrorKind::FactoryTimeout, "{message}");
     assert_eq!(
         message,
         "factory test_plugins:blocking_factory did not return within 300ms; a factory must not block (the call was abandoned)"

@@ -1,12 +1,13 @@
 //! The Honeycomb, Datadog and Jaeger presets, the spec's environment variables, and
-//! where each setting comes from. The environment is process-wide: the presets are
-//! one test, and the others run as children with an environment of their own.
+//! where each setting comes from. The environment is process-wide: each test runs
+//! as a child with an environment of its own.
 
 use std::time::Duration;
 
 use opentelemetry::trace::Tracer as _;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use spanplug_config::TracingConfig;
+use spanplug_sdk::LoadErrorKind;
 use spanplug_tests::otlp_receiver::{unused_port, Receiver, Reply};
 use spanplug_tests::{assert_child_passed, assert_in_child, child_test, log_capture, plugin_dir};
 
@@ -45,24 +46,45 @@ fn string(value: &str) -> Option<Any> {
     Some(Any::StringValue(value.into()))
 }
 
-#[test]
-fn presets_follow_their_vendors_and_the_spec() {
-    log_capture::install();
-    let mut errors = Vec::new();
+/// No secret in anything logged or returned (`returned`: the errors).
+fn assert_no_secret_shown(returned: &[String]) {
+    let logs = log_capture::all();
+    assert!(
+        logs.iter()
+            .any(|line| line.contains("exporting to otlp_http(")),
+        "plugin logs were captured"
+    );
+    for secret in [HONEYCOMB_KEY, BEARER_TOKEN] {
+        for text in logs.iter().chain(returned) {
+            assert!(!text.contains(secret), "secret in: {text}");
+        }
+    }
+}
 
-    // Honeycomb: endpoint, team key, dataset and service name from its variables;
-    // a refusal that echoes the key never shows it.
+#[test]
+fn the_honeycomb_preset_takes_its_settings_from_its_variables() {
+    assert_child_passed(&child_test("honeycomb_child").output().unwrap());
+}
+
+/// Endpoint, team key, dataset and service name from Honeycomb's variables; a
+/// refusal that echoes the key never shows it.
+#[test]
+#[ignore = "run by the_honeycomb_preset_takes_its_settings_from_its_variables"]
+fn honeycomb_child() {
     let honeycomb = Receiver::start();
     honeycomb.script([Reply::Status {
         code: 401,
         retry_after: None,
         body: format!("unknown API key {HONEYCOMB_KEY}"),
     }]);
-    std::env::set_var("HONEYCOMB_API_ENDPOINT", honeycomb.base_url());
-    std::env::set_var("HONEYCOMB_WRITE_KEY", HONEYCOMB_KEY);
-    std::env::set_var("HONEYCOMB_DATASET_NAME", "orders");
-    std::env::set_var("HONEYCOMB_SERVICE_NAME", "hc-service");
-    errors.push(send_spans(config("otlp_http:honeycomb"), 1).unwrap_err());
+    own_environment(&[
+        ("HONEYCOMB_API_ENDPOINT", &honeycomb.base_url()),
+        ("HONEYCOMB_WRITE_KEY", HONEYCOMB_KEY),
+        ("HONEYCOMB_DATASET_NAME", "orders"),
+        ("HONEYCOMB_SERVICE_NAME", "hc-service"),
+    ]);
+    log_capture::install();
+    let error = send_spans(config("otlp_http:honeycomb"), 1).unwrap_err();
     send_spans(config("otlp_http:honeycomb"), 2).unwrap();
     let requests = honeycomb.requests();
     assert_eq!(requests.len(), 2);
@@ -75,35 +97,64 @@ fn presets_follow_their_vendors_and_the_spec() {
         resource_attribute(&honeycomb, "service.name"),
         string("hc-service")
     );
-    assert!(errors[0].contains("1 spans lost"), "{}", errors[0]);
+    assert!(error.contains("1 spans lost"), "{error}");
     assert!(
         log_capture::lines_containing("HTTP 401 (not retried): unknown API key <redacted>").len()
             == 1
     );
+    assert_no_secret_shown(&[error]);
+}
 
-    // No key: a clear factory error.
-    std::env::remove_var("HONEYCOMB_WRITE_KEY");
-    let error = send_spans(config("otlp_http:honeycomb"), 1).unwrap_err();
-    assert!(
-        error.contains("no Honeycomb API key: set HONEYCOMB_WRITE_KEY (or HONEYCOMB_API_KEY)"),
+#[test]
+fn the_honeycomb_preset_without_a_key_is_a_factory_error_naming_the_variable() {
+    assert_child_passed(
+        &child_test("honeycomb_without_a_key_child")
+            .output()
+            .unwrap(),
+    );
+}
+
+#[test]
+#[ignore = "run by the_honeycomb_preset_without_a_key_is_a_factory_error_naming_the_variable"]
+fn honeycomb_without_a_key_child() {
+    let honeycomb = Receiver::start();
+    own_environment(&[
+        ("HONEYCOMB_API_ENDPOINT", &honeycomb.base_url()),
+        ("HONEYCOMB_DATASET_NAME", "orders"),
+    ]);
+    let error = spanplug_sdk::init(config("otlp_http:honeycomb"))
+        .err()
+        .expect("init without a key failed");
+    assert_eq!(
+        error.as_load().map(|e| e.kind()),
+        Some(LoadErrorKind::FactoryFailed),
         "{error}"
     );
-    errors.push(error);
-    for name in [
-        "HONEYCOMB_API_ENDPOINT",
-        "HONEYCOMB_DATASET_NAME",
-        "HONEYCOMB_SERVICE_NAME",
-    ] {
-        std::env::remove_var(name);
-    }
+    assert!(
+        error
+            .to_string()
+            .contains("no Honeycomb API key: set HONEYCOMB_WRITE_KEY (or HONEYCOMB_API_KEY)"),
+        "{error}"
+    );
+}
 
-    // Datadog: the agent's endpoint from OTEL_EXPORTER_OTLP_ENDPOINT, unified
-    // service tagging from DD_*.
+#[test]
+fn the_datadog_preset_sends_to_the_agent_with_unified_service_tags() {
+    assert_child_passed(&child_test("datadog_child").output().unwrap());
+}
+
+/// The agent's endpoint from OTEL_EXPORTER_OTLP_ENDPOINT, unified service tagging
+/// from DD_*.
+#[test]
+#[ignore = "run by the_datadog_preset_sends_to_the_agent_with_unified_service_tags"]
+fn datadog_child() {
     let agent = Receiver::start();
-    std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", agent.base_url());
-    std::env::set_var("DD_SERVICE", "dd-service");
-    std::env::set_var("DD_ENV", "prod");
-    std::env::set_var("DD_VERSION", "1.4.0");
+    own_environment(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &agent.base_url()),
+        ("DD_SERVICE", "dd-service"),
+        ("DD_ENV", "prod"),
+        ("DD_VERSION", "1.4.0"),
+    ]);
     send_spans(config("otlp_http:datadog"), 1).unwrap();
     assert_eq!(agent.requests()[0].path, "/v1/traces");
     assert_eq!(
@@ -118,29 +169,32 @@ fn presets_follow_their_vendors_and_the_spec() {
         resource_attribute(&agent, "service.version"),
         string("1.4.0")
     );
-    for name in [
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "DD_SERVICE",
-        "DD_ENV",
-        "DD_VERSION",
-    ] {
-        std::env::remove_var(name);
-    }
+}
 
-    // Jaeger with the spec's variables: a traces endpoint is used as is, headers are
-    // percent-decoded, batches are sized by OTEL_BSP_*, and the environment wins
-    // over exporter_config.
+#[test]
+fn the_jaeger_preset_follows_the_specs_variables_over_exporter_config() {
+    assert_child_passed(&child_test("jaeger_child").output().unwrap());
+}
+
+/// A traces endpoint is used as is, headers are percent-decoded, batches are sized
+/// by OTEL_BSP_*, and the environment wins over exporter_config.
+#[test]
+#[ignore = "run by the_jaeger_preset_follows_the_specs_variables_over_exporter_config"]
+fn jaeger_child() {
     let collector = Receiver::start();
-    std::env::set_var(
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        format!("{}/custom/traces", collector.base_url()),
-    );
-    std::env::set_var(
-        "OTEL_EXPORTER_OTLP_HEADERS",
-        format!("authorization=Bearer%20{BEARER_TOKEN}"),
-    );
-    std::env::set_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2");
-    std::env::set_var("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
+    own_environment(&[
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            &format!("{}/custom/traces", collector.base_url()),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            &format!("authorization=Bearer%20{BEARER_TOKEN}"),
+        ),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+    ]);
+    log_capture::install();
     let config = config("otlp_http:jaeger")
         .with_exporter_config("endpoint", "http://192.0.2.1:1")
         .with_exporter_config("protocol", "http/protobuf");
@@ -155,27 +209,7 @@ fn presets_follow_their_vendors_and_the_spec() {
         .all(|r| r.header("authorization") == Some(&*format!("Bearer {BEARER_TOKEN}"))));
     assert!(requests.iter().all(|r| r.spans().count() <= 2));
     assert_eq!(collector.delivered_spans().len(), 5);
-    for name in [
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_HEADERS",
-        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-        "OTEL_EXPORTER_OTLP_PROTOCOL",
-    ] {
-        std::env::remove_var(name);
-    }
-
-    // No secret in anything logged or returned.
-    let logs = log_capture::all();
-    assert!(
-        logs.iter()
-            .any(|line| line.contains("exporting to otlp_http(")),
-        "plugin logs were captured"
-    );
-    for secret in [HONEYCOMB_KEY, BEARER_TOKEN] {
-        for text in logs.iter().chain(&errors) {
-            assert!(!text.contains(secret), "secret in: {text}");
-        }
-    }
+    assert_no_secret_shown(&[]);
 }
 
 /// In a child test: no OpenTelemetry or vendor variable but `vars`.

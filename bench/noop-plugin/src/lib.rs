@@ -8,6 +8,7 @@ export_plugin! {
 }
 
 /// Also compiled natively by the benchmark, as the in-host twin.
+#[derive(Debug)]
 pub struct Noop;
 
 impl SpanProcessor for Noop {

@@ -161,86 +161,85 @@ struct Sample<'a> {
     headers: &'a [(&'a str, &'a str)],
 }
 
+impl<'a> Sample<'a> {
+    fn get(path: &'a str) -> Sample<'a> {
+        Sample {
+            method: "GET",
+            path,
+            body: None,
+            headers: &[],
+        }
+    }
+}
+
+/// Ray's sample requests, then one continuing an incoming trace; each answer printed.
 async fn send_sample_requests(proxy: &str) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
     let register = json!({"name": "David", "email": "david@example.com"});
     let requests = [
-        Sample {
-            method: "GET",
-            path: "/",
-            body: None,
-            headers: &[],
-        },
-        Sample {
-            method: "GET",
-            path: "/user/1",
-            body: None,
-            headers: &[],
-        },
+        Sample::get("/"),
+        Sample::get("/user/1"),
         Sample {
             method: "POST",
             path: "/register",
             body: Some(&register),
             headers: &[],
         },
+        Sample::get("/user/99"),
+        Sample::get("/health"),
         Sample {
-            method: "GET",
-            path: "/user/99",
-            body: None,
-            headers: &[],
-        },
-        Sample {
-            method: "GET",
-            path: "/health",
-            body: None,
-            headers: &[],
-        },
-        Sample {
-            method: "GET",
-            path: "/user/2",
-            body: None,
             headers: &[
                 ("traceparent", INCOMING_TRACEPARENT),
                 ("tracestate", INCOMING_TRACESTATE),
             ],
+            ..Sample::get("/user/2")
         },
     ];
-    for Sample {
+    for sample in requests {
+        send_sample(&client, proxy, sample).await?;
+    }
+    Ok(())
+}
+
+async fn send_sample(
+    client: &reqwest::Client,
+    proxy: &str,
+    sample: Sample<'_>,
+) -> anyhow::Result<()> {
+    let Sample {
         method,
         path,
         body,
         headers,
-    } in requests
-    {
-        let mut request = client.request(method.parse()?, format!("{proxy}{path}"));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_string());
-        }
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("{method} {path}"))?;
-        let status = response.status();
-        let request_id = response
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-")
-            .to_string();
-        let text = response.text().await?;
-        let with_headers = if headers.is_empty() {
-            String::new()
-        } else {
-            " (with incoming traceparent/tracestate)".into()
-        };
-        println!("{method} {path}{with_headers} -> {status} [x-request-id {request_id}]\n  {text}");
+    } = sample;
+    let mut request = client.request(method.parse()?, format!("{proxy}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("{method} {path}"))?;
+    let status = response.status();
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_string();
+    let text = response.text().await?;
+    let with_headers = if headers.is_empty() {
+        String::new()
+    } else {
+        " (with incoming traceparent/tracestate)".into()
+    };
+    println!("{method} {path}{with_headers} -> {status} [x-request-id {request_id}]\n  {text}");
     Ok(())
 }

@@ -3,8 +3,9 @@
 //! privileges, so it is refused unless the operator says otherwise.
 
 use std::fs::File;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
+
+use spanplug_file_trust::Links;
 
 use crate::error::{LoadError, Repr};
 
@@ -12,54 +13,9 @@ use crate::error::{LoadError, Repr};
 /// permissions.
 pub const ALLOW_INSECURE_VAR: &str = "SPANPLUG_ALLOW_INSECURE_PLUGINS";
 
-/// The effective uid of this process (from /proc; Linux).
-fn effective_uid() -> Option<u32> {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()?
-        .lines()
-        .find_map(|line| line.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-fn problem(
-    path: &Path,
-    what: &str,
-    metadata: std::io::Result<std::fs::Metadata>,
-) -> Option<String> {
-    let metadata = match metadata {
-        Ok(metadata) => metadata,
-        Err(error) => return Some(format!("cannot inspect {what} {}: {error}", path.display())),
-    };
-    let mode = metadata.permissions().mode();
-    // A world-writable directory with the sticky bit (like /tmp) still lets only the
-    // owner replace a file, but a plugin has no business there either.
-    if mode & 0o022 != 0 {
-        return Some(format!(
-            "{what} {} is writable by {} (mode {:o})",
-            path.display(),
-            if mode & 0o002 != 0 {
-                "every user"
-            } else {
-                "its group"
-            },
-            mode & 0o7777
-        ));
-    }
-    let owner = metadata.uid();
-    if owner != 0 && Some(owner) != effective_uid() {
-        return Some(format!(
-            "{what} {} is owned by uid {owner}, neither this user nor root",
-            path.display()
-        ));
-    }
-    None
-}
-
 /// Refuses a plugin file, or the folder really holding it (links resolved), that is
-/// writable by group or others or owned by someone other than this user or root.
+/// writable by group or others or owned by someone other than this user or root
+/// (the rule of `spanplug-file-trust`, which console_file's folders follow too).
 /// The file is judged by the open descriptor that will be loaded, not by its path.
 pub fn check_trusted(path: &Path, file: &File) -> Result<(), LoadError> {
     if insecure_allowed() {
@@ -70,7 +26,11 @@ pub fn check_trusted(path: &Path, file: &File) -> Result<(), LoadError> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    match problem(path, "plugin file", file.metadata()).or_else(|| folder_problem(folder)) {
+    let reason = match spanplug_file_trust::check_open_file("plugin file", path, file) {
+        Err(untrusted) => Some(untrusted.to_string()),
+        Ok(()) => folder_problem(folder),
+    };
+    match reason {
         None => Ok(()),
         Some(reason) => Err(LoadError::from(Repr::Untrusted {
             path: path.to_path_buf(),
@@ -91,7 +51,9 @@ pub fn folder_problem(dir: &Path) -> Option<String> {
         return None;
     }
     let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    problem(&real, "plugin folder", std::fs::metadata(&real))
+    spanplug_file_trust::check_folder("plugin folder", &real, Links::Follow)
+        .err()
+        .map(|untrusted| untrusted.to_string())
 }
 
 /// Checks the open file that will be loaded against a pinned SHA-256 (hex).

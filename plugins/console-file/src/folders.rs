@@ -1,18 +1,15 @@
 //! The folders a span file lives in: from the configured root down to the spans
-//! folder, each a real directory owned by this user and writable by no one else.
+//! folder, each a real directory owned by this user (or root) and writable by no one
+//! else.
 
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-/// This process's effective user.
-fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
+use spanplug_file_trust::{Links, UntrustedKind};
 
 /// The folders from the configured root down to the spans folder: each must be a
-/// directory owned by this user and writable by no one else, so nobody else can
-/// plant or swap what is in them.
+/// directory owned by this user or root and writable by no one else, so nobody else
+/// can plant or swap what is in them.
 pub(crate) struct Folders {
     root: PathBuf,
     root_may_be_link: bool,
@@ -50,37 +47,25 @@ impl Folders {
         }
     }
 
+    /// One folder of the chain, by the rule the loader applies to plugin folders
+    /// (`spanplug-file-trust`); only a configured root may be a link.
     fn check(&self, folder: &Path) -> Result<(), String> {
-        let follow = self.root_may_be_link && folder == self.root;
-        let meta = if follow {
-            std::fs::metadata(folder)
+        let links = if self.root_may_be_link && folder == self.root {
+            Links::Follow
         } else {
-            std::fs::symlink_metadata(folder)
-        }
-        .map_err(|e| format!("cannot inspect the spans folder {}: {e}", folder.display()))?;
-        if !meta.is_dir() {
-            return Err(format!(
-                "{} is not a directory (a link or a file); spans are only written in real folders",
-                folder.display()
-            ));
-        }
-        if meta.uid() != euid() {
-            return Err(format!(
-                "the spans folder {} is owned by uid {}, not this user (uid {}); use a folder of this user's",
-                folder.display(),
-                meta.uid(),
-                euid()
-            ));
-        }
-        let mode = meta.mode() & 0o7777;
-        if mode & 0o022 != 0 {
-            return Err(format!(
-                "the spans folder {} is writable by {} (mode {mode:o}); use a folder only its owner can write",
-                folder.display(),
-                if mode & 0o002 != 0 { "every user" } else { "its group" }
-            ));
-        }
-        Ok(())
+            Links::Refuse
+        };
+        spanplug_file_trust::check_folder("the spans folder", folder, links).map_err(|untrusted| {
+            let advice = match untrusted.kind() {
+                UntrustedKind::NotADirectory => "; spans are only written in real folders",
+                UntrustedKind::OwnedByAnother => "; use a folder of this user's",
+                UntrustedKind::WritableByGroup | UntrustedKind::WritableByEveryone => {
+                    "; use a folder only its owner can write"
+                }
+                _ => "",
+            };
+            format!("{untrusted}{advice}")
+        })
     }
 
     /// Creates what is missing (0700), then checks every folder.
@@ -136,4 +121,149 @@ fn writable(path: &Path) -> bool {
     };
     // SAFETY: a valid NUL-terminated path; access only reads it.
     unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    fn set_mode(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// A configured `log_dir` of this user's that only it can write.
+    fn log_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        set_mode(dir.path(), 0o700);
+        dir
+    }
+
+    #[test]
+    fn missing_folders_are_created_for_this_user_alone() {
+        let root = log_dir();
+        let dir = root.path().join("logs").join("spans");
+        Folders::new(root.path(), false, &dir).create().unwrap();
+        assert_eq!(mode(&root.path().join("logs")), 0o700);
+        assert_eq!(mode(&dir), 0o700);
+    }
+
+    #[test]
+    fn a_folder_others_can_write_anywhere_in_the_chain_is_refused() {
+        let root = log_dir();
+        let logs = root.path().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        set_mode(&logs, 0o770);
+        let error = Folders::new(root.path(), false, &logs.join("spans"))
+            .create()
+            .unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "the spans folder {} is writable by its group (mode 770); use a folder only its owner can write",
+                logs.display()
+            )
+        );
+        set_mode(&logs, 0o700);
+        set_mode(root.path(), 0o1777);
+        let error = Folders::new(root.path(), false, &logs.join("spans"))
+            .check_without_creating()
+            .unwrap_err();
+        assert!(
+            error.contains("is writable by every user (mode 1777)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_spans_folder_that_is_a_link_is_refused_even_to_a_folder_of_ours() {
+        let root = log_dir();
+        let elsewhere = log_dir();
+        let spans = root.path().join("spans");
+        std::os::unix::fs::symlink(elsewhere.path(), &spans).unwrap();
+        let error = Folders::new(root.path(), false, &spans)
+            .create()
+            .unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "the spans folder {} is not a directory (a link or a file); spans are only written in real folders",
+                spans.display()
+            )
+        );
+    }
+
+    #[test]
+    fn only_a_configured_root_may_be_a_link() {
+        let real = log_dir();
+        let holder = log_dir();
+        let root = holder.path().join("log_dir");
+        std::os::unix::fs::symlink(real.path(), &root).unwrap();
+        let dir = root.join("spans");
+        Folders::new(&root, true, &dir).create().unwrap();
+        assert!(real.path().join("spans").is_dir());
+        let error = Folders::new(&root, false, &dir).create().unwrap_err();
+        assert!(
+            error.contains("is not a directory (a link or a file)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_folder_owned_by_another_user_is_refused() {
+        if spanplug_file_trust::effective_uid() != 0 {
+            eprintln!("skipped: only root can give a folder to another user");
+            return;
+        }
+        let root = log_dir();
+        let spans = root.path().join("spans");
+        std::fs::create_dir(&spans).unwrap();
+        set_mode(&spans, 0o700);
+        std::os::unix::fs::chown(&spans, Some(65534), Some(65534)).unwrap();
+        let error = Folders::new(root.path(), false, &spans)
+            .create()
+            .unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "the spans folder {} is owned by uid 65534, neither this user nor root; use a folder of this user's",
+                spans.display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_dry_run_creates_nothing_and_refuses_a_file_in_the_way() {
+        let root = log_dir();
+        let dir = root.path().join("logs").join("spans");
+        let folders = Folders::new(root.path(), false, &dir);
+        assert_eq!(folders.check_without_creating().unwrap(), dir);
+        assert!(!root.path().join("logs").exists());
+        std::fs::write(root.path().join("logs"), "a file").unwrap();
+        let error = folders.check_without_creating().unwrap_err();
+        assert!(
+            error.contains("logs is not a directory (a link or a file)"),
+            "{error}"
+        );
+        // Outside the root only the spans folder is judged, and what holds it must be
+        // a folder this user can create it in.
+        let outside = log_dir();
+        let dir = root.path().join("logs").join("spans");
+        let error = Folders::new(outside.path(), false, &dir)
+            .check_without_creating()
+            .unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "cannot create the spans folder {}: {} is not a directory",
+                dir.display(),
+                root.path().join("logs").display()
+            )
+        );
+    }
 }

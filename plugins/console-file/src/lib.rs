@@ -6,7 +6,8 @@
 //!   `$XDG_RUNTIME_DIR/spanplug/logs`, else `$TMPDIR/spanplug-<uid>/logs`; the host
 //!   maps `SPANPLUG_LOG_DIR` onto it). Folders are created 0700 and files 0600, created
 //!   exclusively and never through a link; `log_dir` and every folder below it must be
-//!   owned by this user and writable by no one else. A span file moved or deleted
+//!   owned by this user (or root) and writable by no one else, the rule the loader
+//!   applies to plugin folders (`spanplug-file-trust`). A span file moved or deleted
 //!   while the process runs is created again before the next write.
 //! - `file_name`: the span file's name inside `<log_dir>/spans/` instead of
 //!   `<service>_<pid>.json` (Ray Serve's names, for `spanplug.ray`); when it is
@@ -28,6 +29,7 @@ pub mod format;
 mod handoff;
 pub mod sink;
 mod span_file;
+mod writer;
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -73,8 +75,7 @@ fn default_base() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
         Some(runtime) if runtime.is_absolute() => runtime.join("spanplug"),
         _ => {
-            // SAFETY: geteuid has no preconditions and cannot fail.
-            let uid = unsafe { libc::geteuid() };
+            let uid = spanplug_file_trust::effective_uid();
             std::env::temp_dir().join(format!("spanplug-{uid}"))
         }
     }

@@ -1,33 +1,30 @@
 //! The processor: formats each ended span on the calling thread and copies it into
-//! an in-memory buffer; a plugin-owned thread writes full buffers (and, on an
-//! interval, the partial one) to the file. `on_end` never calls `write(2)` and never
-//! waits on a lock held during I/O: buffers wait in a hand-off bounded in bytes
-//! ([`crate::handoff`]), and a span that does not fit is dropped and counted.
+//! an in-memory buffer; a plugin-owned thread ([`crate::writer`]) writes full buffers
+//! (and, on an interval, the partial one) to the file. `on_end` never calls `write(2)`
+//! and never waits on a lock held during I/O: buffers wait in a hand-off bounded in
+//! bytes ([`crate::handoff`]), and a span that does not fit is dropped and counted.
 
 use std::cell::RefCell;
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use spanplug_api::{Logger, SpanProcessor, SpanView};
 
 use crate::folders::Folders;
 use crate::format::{write_span, Layout};
-use crate::handoff::{Buffer, Queue, Refused, BUFFER_BYTES, MAX_HELD_BYTES};
+use crate::handoff::BUFFER_BYTES;
 use crate::lock;
-use crate::span_file::{block_file_size_signal, file_stem, SpanFile};
-
-/// How often write errors and drops are logged at most.
-const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
+use crate::span_file::{file_stem, SpanFile};
+use crate::writer::{Shared, Sink};
 
 thread_local! {
     static RECORD: RefCell<String> = RefCell::new(String::with_capacity(4096));
 }
 
 /// Where the processor writes spans.
+#[derive(Debug)]
 pub enum Destination {
     /// A file inside `dir`, named for the service and process. Every folder from
     /// `root` (the configured `log_dir`, or the default's per-user base) down to `dir`
@@ -50,6 +47,7 @@ pub enum Destination {
 }
 
 /// How a [`ConsoleProcessor`] is set up.
+#[derive(Debug)]
 pub struct Settings {
     /// Where spans go.
     pub destination: Destination,
@@ -67,118 +65,13 @@ pub struct ConsoleProcessor {
     writer_thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-struct Shared {
-    name: String,
-    layout: Layout,
-    /// Stdout is written after every span so it reads as it happens.
-    write_every_span: bool,
-    queue: Mutex<Queue>,
-    /// Wakes the writer: a full buffer, a flush, shutdown.
-    work: Condvar,
-    /// Wakes flushers: spans were settled.
-    progress: Condvar,
-    written: AtomicU64,
-    /// Not written: the hand-off was full.
-    dropped_full: AtomicU64,
-    /// Not written: the record alone is bigger than the hand-off.
-    dropped_too_large: AtomicU64,
-    /// Not written: the write failed.
-    lost_writing: AtomicU64,
-    logger: Logger,
-    output: Mutex<Output>,
-}
-
-/// Only the writer thread writes; flushes wait for it, never write themselves.
-struct Output {
-    sink: Sink,
-    last_error_log: Option<Instant>,
-    last_drop_log: (Instant, u64),
-}
-
-enum Sink {
-    File(SpanFile),
-    Stdout,
-    Nowhere,
-}
-
 impl ConsoleProcessor {
     /// Opens the destination (in a dry run, only checks it) and starts the writer thread.
     pub fn start(settings: Settings, logger: Logger) -> Result<Self, String> {
-        let extension = match settings.layout {
-            Layout::Pretty => "json",
-            Layout::Lines => "jsonl",
-        };
-        let (sink, name) = match &settings.destination {
-            Destination::Directory {
-                root,
-                root_may_be_link,
-                dir,
-                service,
-                file_name,
-            } if settings.dry_run => {
-                let chain = Folders::new(root, *root_may_be_link, dir);
-                let (stem, extension) = file_stem(service, file_name.as_deref(), extension);
-                let path = chain
-                    .check_without_creating()?
-                    .join(format!("{stem}.{extension}"));
-                (
-                    Sink::Nowhere,
-                    format!("console_file({}, dry run)", path.display()),
-                )
-            }
-            Destination::Directory {
-                root,
-                root_may_be_link,
-                dir,
-                service,
-                file_name,
-            } => {
-                let chain = Folders::new(root, *root_may_be_link, dir);
-                let (stem, extension) = file_stem(service, file_name.as_deref(), extension);
-                let file = SpanFile::create(chain, &stem, &extension)?;
-                let name = format!("console_file({})", file.path.display());
-                (Sink::File(file), name)
-            }
-            Destination::Stdout if settings.dry_run => {
-                (Sink::Nowhere, "console_file(stdout, dry run)".into())
-            }
-            Destination::Stdout => (Sink::Stdout, "console_file(stdout)".into()),
-        };
-        let write_every_span = matches!(sink, Sink::Stdout);
-        let shared = Arc::new(Shared {
-            name,
-            layout: settings.layout,
-            write_every_span,
-            queue: Mutex::default(),
-            work: Condvar::new(),
-            progress: Condvar::new(),
-            written: AtomicU64::new(0),
-            dropped_full: AtomicU64::new(0),
-            dropped_too_large: AtomicU64::new(0),
-            lost_writing: AtomicU64::new(0),
-            logger,
-            output: Mutex::new(Output {
-                sink,
-                last_error_log: None,
-                last_drop_log: (Instant::now(), 0),
-            }),
-        });
-        let writer_thread = {
-            let shared = Arc::clone(&shared);
-            std::thread::Builder::new()
-                .name("spanplug-console-file".into())
-                .spawn(move || {
-                    // Only this thread writes: a size limit must not end the process.
-                    block_file_size_signal();
-                    // A panic here must not cross into the host; flushes then fail at once.
-                    let interval = settings.flush_interval;
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        shared.write_until_stopped(interval)
-                    }));
-                    shared.writer_ended();
-                })
-                .map_err(|e| format!("cannot start the writer thread: {e}"))?
-        };
+        let (sink, name) = open(&settings)?;
+        let shared = Arc::new(Shared::new(name, settings.layout, sink, logger));
+        let writer_thread = Shared::spawn_writer(&shared, settings.flush_interval)
+            .map_err(|e| format!("cannot start the writer thread: {e}"))?;
         Ok(ConsoleProcessor {
             shared,
             writer_thread: Mutex::new(Some(writer_thread)),
@@ -186,204 +79,54 @@ impl ConsoleProcessor {
     }
 }
 
-impl Shared {
-    /// Copies one formatted record in; never writes, never waits on I/O.
-    fn append(&self, record: &str) {
-        let mut queue = lock(&self.queue);
-        let pushed = if queue.stopping || queue.writer_done {
-            Err(Refused::Full)
+impl std::fmt::Debug for ConsoleProcessor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleProcessor")
+            .field("name", &self.shared.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the writer thread writes to, and the processor's name, which says where that
+/// is: the span file created (in a dry run, only the folders checked), or stdout.
+fn open(settings: &Settings) -> Result<(Sink, String), String> {
+    let extension = match settings.layout {
+        Layout::Pretty => "json",
+        Layout::Lines => "jsonl",
+    };
+    let Destination::Directory {
+        root,
+        root_may_be_link,
+        dir,
+        service,
+        file_name,
+    } = &settings.destination
+    else {
+        return Ok(if settings.dry_run {
+            (Sink::Nowhere, "console_file(stdout, dry run)".into())
         } else {
-            queue.push(record.as_bytes())
-        };
-        let wake = match pushed {
-            Ok(_) if self.write_every_span => {
-                queue.flush_requested = true;
-                true
-            }
-            Ok(completed) => completed,
-            Err(Refused::Full) => {
-                self.dropped_full.fetch_add(1, Ordering::Relaxed);
-                true
-            }
-            Err(Refused::TooLarge) => {
-                self.dropped_too_large.fetch_add(1, Ordering::Relaxed);
-                false
-            }
-        };
-        drop(queue);
-        if wake {
-            self.work.notify_one();
-        }
-    }
-
-    /// The writer thread: writes full buffers as they come and the partial one every
-    /// `interval` or when asked, until shutdown has written everything.
-    fn write_until_stopped(&self, interval: Duration) {
-        let mut next = Instant::now() + interval;
-        loop {
-            let (batch, stopping) = {
-                let mut queue = lock(&self.queue);
-                loop {
-                    let due = Instant::now() >= next;
-                    if queue.has_full() || queue.flush_requested || queue.stopping || due {
-                        break;
-                    }
-                    let wait = next.saturating_duration_since(Instant::now());
-                    queue = self
-                        .work
-                        .wait_timeout(queue, wait)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
-                let take_current =
-                    queue.flush_requested || queue.stopping || Instant::now() >= next;
-                let batch = queue.take(take_current);
-                if take_current {
-                    queue.flush_requested = false;
-                    next = Instant::now() + interval;
-                }
-                (batch, queue.stopping)
-            };
-            let (spans, bytes) = batch.size();
-            if !batch.buffers.is_empty() {
-                self.write_batch(batch.buffers);
-            }
-            {
-                let mut queue = lock(&self.queue);
-                queue.settle(spans, bytes);
-                self.progress.notify_all();
-                if stopping && queue.is_empty() {
-                    return;
-                }
-            }
-            self.report_drops();
-        }
-    }
-
-    fn write_batch(&self, batch: Vec<Buffer>) {
-        let mut output = lock(&self.output);
-        for buffer in batch {
-            let result = match &mut output.sink {
-                Sink::File(file) => match file.ensure_current() {
-                    Ok(recreated) => {
-                        if recreated {
-                            self.logger.warn(&format!(
-                                "{}: the span file was moved or deleted; created it again ({} spans written before)",
-                                self.name,
-                                self.written.load(Ordering::Relaxed)
-                            ));
-                        }
-                        file.write_records(&buffer.bytes)
-                    }
-                    Err(error) => Err(error),
-                },
-                Sink::Stdout => {
-                    let mut stdout = std::io::stdout().lock();
-                    stdout
-                        .write_all(&buffer.bytes)
-                        .and_then(|()| stdout.flush())
-                }
-                Sink::Nowhere => Ok(()),
-            };
-            match result {
-                Ok(()) => {
-                    self.written.fetch_add(buffer.spans, Ordering::Relaxed);
-                }
-                Err(error) => {
-                    self.lost_writing.fetch_add(buffer.spans, Ordering::Relaxed);
-                    self.report_write_error(&mut output, &error);
-                }
-            }
-        }
-    }
-
-    fn report_write_error(&self, output: &mut Output, error: &std::io::Error) {
-        let now = Instant::now();
-        if output
-            .last_error_log
-            .is_some_and(|last| now.duration_since(last) < ERROR_LOG_INTERVAL)
-        {
-            return;
-        }
-        output.last_error_log = Some(now);
-        self.logger.error(&format!(
-            "{}: spans not written: {error}; {} spans lost so far",
-            self.name,
-            self.lost()
+            (Sink::Stdout, "console_file(stdout)".into())
+        });
+    };
+    let chain = Folders::new(root, *root_may_be_link, dir);
+    let (stem, extension) = file_stem(service, file_name.as_deref(), extension);
+    if settings.dry_run {
+        let path = chain
+            .check_without_creating()?
+            .join(format!("{stem}.{extension}"));
+        return Ok((
+            Sink::Nowhere,
+            format!("console_file({}, dry run)", path.display()),
         ));
     }
-
-    /// Spans dropped because the hand-off was full, at most once per interval.
-    fn report_drops(&self) {
-        let (full, too_large) = self.dropped();
-        let dropped = full + too_large;
-        let mut output = lock(&self.output);
-        let (at, reported) = output.last_drop_log;
-        if dropped > reported && at.elapsed() >= ERROR_LOG_INTERVAL {
-            self.logger.warn(&format!(
-                "{}: {} spans dropped in the last {}s; {full} in all because writing fell behind ({} MiB of records waiting){}",
-                self.name,
-                dropped - reported,
-                at.elapsed().as_secs(),
-                MAX_HELD_BYTES >> 20,
-                too_large_clause(too_large)
-            ));
-            output.last_drop_log = (Instant::now(), dropped);
-        }
-    }
-
-    /// Spans dropped because writing fell behind, and because they were too large.
-    fn dropped(&self) -> (u64, u64) {
-        (
-            self.dropped_full.load(Ordering::Relaxed),
-            self.dropped_too_large.load(Ordering::Relaxed),
-        )
-    }
-
-    fn lost(&self) -> u64 {
-        let (full, too_large) = self.dropped();
-        full + too_large + self.lost_writing.load(Ordering::Relaxed)
-    }
-
-    /// The writer thread is gone: nothing will settle what is still queued.
-    fn writer_ended(&self) {
-        let unwritten = lock(&self.queue).abandon();
-        self.lost_writing.fetch_add(unwritten, Ordering::Relaxed);
-        self.progress.notify_all();
-    }
-
-    /// Asks for everything accepted so far to be written, and waits up to `timeout`.
-    fn flush(&self, timeout: Duration, stop: bool) -> Result<(), String> {
-        let deadline = Instant::now() + timeout;
-        let mut queue = lock(&self.queue);
-        let target = queue.accepted;
-        queue.flush_requested = true;
-        queue.stopping |= stop;
-        self.work.notify_one();
-        while queue.settled < target && !queue.writer_done {
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(format!(
-                    "{} spans still unwritten after {timeout:?}",
-                    target - queue.settled
-                ));
-            }
-            queue = self
-                .progress
-                .wait_timeout(queue, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-        if queue.writer_done && !stop {
-            return Err(format!("{}: the writer thread stopped", self.name));
-        }
-        Ok(())
-    }
+    let file = SpanFile::create(chain, &stem, &extension)?;
+    let name = format!("console_file({})", file.path.display());
+    Ok((Sink::File(file), name))
 }
 
 impl SpanProcessor for ConsoleProcessor {
     fn name(&self) -> String {
-        self.shared.name.clone()
+        self.shared.name().to_string()
     }
 
     fn needs_on_start(&self) -> bool {
@@ -397,7 +140,7 @@ impl SpanProcessor for ConsoleProcessor {
         RECORD.with(|record| {
             let mut record = record.borrow_mut();
             record.clear();
-            write_span(&mut record, span, self.shared.layout);
+            write_span(&mut record, span, self.shared.layout());
             self.shared.append(&record);
             // One huge span must not stay allocated on this thread for good.
             if record.capacity() > BUFFER_BYTES {
@@ -416,33 +159,8 @@ impl SpanProcessor for ConsoleProcessor {
             if let Some(writer) = lock(&self.writer_thread).take() {
                 let _ = writer.join();
             }
-            // Dropping the file closes it.
-            lock(&self.shared.output).sink = Sink::Nowhere;
+            self.shared.close();
         }
-        let written = self.shared.written.load(Ordering::Relaxed);
-        let (full, too_large) = self.shared.dropped();
-        let failed = self.shared.lost_writing.load(Ordering::Relaxed);
-        let too_large_clause = too_large_clause(too_large);
-        match flushed {
-            Err(unwritten) => Err(format!(
-                "shutdown timed out: {unwritten}; {written} written, {full} dropped (writing fell behind){too_large_clause}, {failed} lost to write errors"
-            )),
-            Ok(()) if full + too_large + failed > 0 => Err(format!(
-                "{} spans dropped (not written): {full} because writing fell behind{too_large_clause}, {failed} to write errors; {written} written",
-                full + too_large + failed
-            )),
-            Ok(()) => Ok(()),
-        }
-    }
-}
-
-/// `, N larger than the 8 MiB hand-off` for the reports, when there are any.
-fn too_large_clause(too_large: u64) -> String {
-    match too_large {
-        0 => String::new(),
-        n => format!(
-            ", {n} larger than the {} MiB hand-off",
-            MAX_HELD_BYTES >> 20
-        ),
+        self.shared.shutdown_report(flushed)
     }
 }

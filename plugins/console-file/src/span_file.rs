@@ -213,3 +213,100 @@ fn file_safe(service: &str) -> String {
         safe
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// A spans folder of this user's, checked from itself down.
+    fn spans_folder() -> (tempfile::TempDir, Folders) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let folders = Folders::new(dir.path(), false, dir.path());
+        (dir, folders)
+    }
+
+    #[test]
+    fn a_span_file_is_created_0600_and_owned_by_this_user() {
+        let (dir, folders) = spans_folder();
+        let file = SpanFile::create(folders, "svc_1", "json").unwrap();
+        assert_eq!(file.path, dir.path().join("svc_1.json"));
+        let meta = std::fs::metadata(&file.path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
+        assert_eq!(meta.uid(), spanplug_file_trust::effective_uid());
+    }
+
+    #[test]
+    fn a_taken_name_is_never_shared_or_appended_to() {
+        let (dir, folders) = spans_folder();
+        let theirs = dir.path().join("svc.json");
+        std::fs::write(&theirs, "someone else's").unwrap();
+        let mut first = SpanFile::create(folders, "svc", "json").unwrap();
+        assert_eq!(first.path, dir.path().join("svc_2.json"));
+        // The same name again in this process, while the first is open: the next one.
+        let second = SpanFile::create(Folders::new(dir.path(), false, dir.path()), "svc", "json");
+        assert_eq!(second.unwrap().path, dir.path().join("svc_3.json"));
+        first.write_records(b"{}\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "someone else's");
+    }
+
+    #[test]
+    fn a_link_planted_at_the_files_name_is_not_followed() {
+        let (dir, folders) = spans_folder();
+        let target = dir.path().join("target");
+        std::os::unix::fs::symlink(&target, dir.path().join("svc.json")).unwrap();
+        let mut file = SpanFile::create(folders, "svc", "json").unwrap();
+        assert_eq!(file.path, dir.path().join("svc_2.json"));
+        file.write_records(b"{}\n").unwrap();
+        assert!(!target.exists(), "written through the link");
+    }
+
+    #[test]
+    fn a_deleted_file_is_created_again_and_a_replaced_one_is_refused() {
+        let (dir, folders) = spans_folder();
+        let mut file = SpanFile::create(folders, "svc", "json").unwrap();
+        file.write_records(b"one\n").unwrap();
+        assert!(!file.ensure_current().unwrap());
+        std::fs::remove_file(&file.path).unwrap();
+        assert!(file.ensure_current().unwrap());
+        file.write_records(b"two\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&file.path).unwrap(), "two\n");
+        assert_eq!(
+            std::fs::metadata(&file.path).unwrap().permissions().mode() & 0o7777,
+            0o600
+        );
+        // A link someone put in its place is not written through.
+        std::fs::remove_file(&file.path).unwrap();
+        let target = dir.path().join("target");
+        std::os::unix::fs::symlink(&target, &file.path).unwrap();
+        let error = file.ensure_current().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{} was replaced by another file; spans are not written into a file spanplug did not create",
+                file.path.display()
+            )
+        );
+        assert!(!target.exists());
+    }
+
+    #[test]
+    fn a_file_name_setting_names_one_file_in_the_spans_folder() {
+        check_file_name("ray_serve.log").unwrap();
+        for (name, problem) in [
+            ("", "is not a file name"),
+            ("..", "is not a file name"),
+            ("../x.json", "names a folder"),
+            ("a\nb", "contains control characters"),
+        ] {
+            let error = check_file_name(name).unwrap_err();
+            assert!(error.contains(problem), "{name:?}: {error}");
+        }
+        let long = "x".repeat(251);
+        assert!(check_file_name(&long)
+            .unwrap_err()
+            .contains("longer than 250 bytes"));
+    }
+}

@@ -4,7 +4,7 @@
 use spanplug_api::{OwnedValue, RequestContextView, SpanProcessor, SpanView, StartingSpan};
 
 /// Attributes every span gets, plus optionally the request context.
-pub struct Enricher {
+pub(crate) struct Enricher {
     pub name: &'static str,
     pub fixed: Vec<(String, OwnedValue)>,
     /// `Some(prefix)` copies the request context under that prefix.

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::fmt;
 use std::io::Write;
 use std::sync::{Arc, OnceLock};
 
@@ -49,12 +50,24 @@ impl Queued {
     }
 }
 
+/// The encoded span's size, not its bytes.
+impl fmt::Debug for Queued {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Queued")
+            .field("resource", &self.resource)
+            .field("scope", &self.scope)
+            .field("span_bytes", &self.span.len())
+            .finish()
+    }
+}
+
 /// The resource the factory was given, recognised by the address of its attributes:
 /// spanplug's hosts keep it for as long as the plugin lives and lend every span of a
 /// Rust service that very view, so those spans skip comparing their resource with
 /// the thread's last one, attribute by attribute. Other resources (Python
 /// providers' own) are compared by content, since their memory may be freed and
 /// reused.
+#[derive(Debug)]
 pub struct FactoryResource {
     attributes: (usize, usize),
     converted: OnceLock<Arc<SpanResource>>,

@@ -254,6 +254,7 @@ fn batch(lookup: &Lookup<'_, '_>) -> Result<BatchSettings, String> {
 }
 
 /// A backend's defaults and variables.
+#[derive(Debug)]
 pub struct Preset {
     /// The base URL when none is configured; `/v1/traces` is appended.
     pub default_endpoint: &'static str,

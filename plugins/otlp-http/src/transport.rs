@@ -9,6 +9,7 @@
 mod replies;
 
 use std::collections::HashSet;
+use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -62,6 +63,17 @@ pub struct Transport {
     logged_statuses: Mutex<HashSet<u16>>,
     /// Backend messages logged recently, by kind.
     logged_messages: MessageLog,
+}
+
+/// The endpoint's log form and the request settings; never a credential.
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("endpoint", &self.endpoint_for_logs)
+            .field("timeout", &self.timeout)
+            .field("protocol", &self.protocol)
+            .finish_non_exhaustive()
+    }
 }
 
 /// PEM files are small; a larger one is not what the setting meant.

@@ -2,6 +2,7 @@
 //! returns; a thread the plugin owns batches, sends and accounts for every span.
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -25,6 +26,15 @@ const FAILURE_LOG_INTERVAL: Duration = DROP_REPORT_INTERVAL;
 pub struct Exporter {
     shared: Arc<Shared>,
     worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The settings, whose `Debug` shows no credentials.
+impl fmt::Debug for Exporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exporter")
+            .field("settings", &self.shared.settings)
+            .finish_non_exhaustive()
+    }
 }
 
 struct Shared {

@@ -5,7 +5,7 @@ use std::ops::Range;
 
 /// A built-in detector, as `values` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Detector {
+pub(crate) enum Detector {
     Email,
     Card,
     Bearer,
@@ -13,9 +13,9 @@ pub enum Detector {
 }
 
 impl Detector {
-    pub const NAMES: &'static str = "email, card, bearer, ipv4";
+    pub(crate) const NAMES: &'static str = "email, card, bearer, ipv4";
 
-    pub fn parse(name: &str) -> Option<Detector> {
+    pub(crate) fn parse(name: &str) -> Option<Detector> {
         Some(match name.to_ascii_lowercase().as_str() {
             "email" => Detector::Email,
             "card" => Detector::Card,
@@ -26,7 +26,7 @@ impl Detector {
     }
 
     /// Appends the ranges of `text` this detector flags.
-    pub fn find(self, text: &str, found: &mut Vec<Range<usize>>) {
+    pub(crate) fn find(self, text: &str, found: &mut Vec<Range<usize>>) {
         match self {
             Detector::Email => emails(text, found),
             Detector::Card => cards(text, found),
@@ -39,7 +39,7 @@ impl Detector {
     /// code (`contains` on bytes is `memchr`), so clean values cost a few instructions
     /// per 16 bytes.
     #[inline]
-    pub fn may_match(self, text: &str) -> bool {
+    pub(crate) fn may_match(self, text: &str) -> bool {
         let bytes = text.as_bytes();
         match self {
             Detector::Email => bytes.len() >= 6 && bytes.contains(&b'@'),

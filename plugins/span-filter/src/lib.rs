@@ -107,6 +107,7 @@ impl Rules {
 }
 
 /// The processor: drops what the rules match, counts it.
+#[derive(Debug)]
 pub struct SpanFilter {
     rules: Rules,
     dropped: AtomicU64,

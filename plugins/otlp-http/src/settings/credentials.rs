@@ -18,7 +18,7 @@ use super::{endpoint, endpoint_vars, Preset};
 
 /// Which of the environment's headers the resolved endpoint may receive, and the
 /// variables it may not.
-pub struct EnvCredentials {
+pub(super) struct EnvCredentials {
     /// `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS` may be sent.
     spec: bool,
     /// The preset's vendor header variables may be sent.
@@ -34,7 +34,12 @@ impl EnvCredentials {
     /// variable's name). Only an endpoint from the configuration is checked, and only
     /// against an endpoint the environment names: one from the environment, or the
     /// default, is where the environment's credentials go.
-    pub fn decide(preset: &Preset, lookup: &Lookup<'_, '_>, source: &str, url: &str) -> Self {
+    pub(super) fn decide(
+        preset: &Preset,
+        lookup: &Lookup<'_, '_>,
+        source: &str,
+        url: &str,
+    ) -> Self {
         let mut decided = EnvCredentials {
             spec: true,
             vendor: true,
@@ -54,7 +59,7 @@ impl EnvCredentials {
 
     /// Whether headers from `source` may be sent; `vendor_header` is the header a
     /// vendor variable sets. A variable that may not is kept for [`Self::notice`].
-    pub fn admit(&mut self, source: &str, vendor_header: Option<&str>) -> bool {
+    pub(super) fn admit(&mut self, source: &str, vendor_header: Option<&str>) -> bool {
         if from_config(source) {
             return true;
         }
@@ -70,7 +75,7 @@ impl EnvCredentials {
 
     /// The warning for the variables withheld from `endpoint` (its log form, from
     /// `source`): their names, never their values, why, and how to send them anyway.
-    pub fn notice(&self, endpoint: &str, source: &str) -> Option<String> {
+    pub(super) fn notice(&self, endpoint: &str, source: &str) -> Option<String> {
         if self.withheld.is_empty() {
             return None;
         }

@@ -18,7 +18,7 @@ const TRACES_PATH: &str = "v1/traces";
 
 /// A checked export URL.
 #[derive(Debug)]
-pub struct Endpoint {
+pub(super) struct Endpoint {
     /// The URL requests go to, without user info or fragment.
     pub url: String,
     /// `Basic …` from the URL's user info, if it had any.
@@ -27,7 +27,7 @@ pub struct Endpoint {
 
 /// Parses `text`, the value of `setting`. A base endpoint (`is_base`) gets
 /// `/v1/traces` appended to its path; a traces endpoint is used as it is.
-pub fn parse(setting: &str, text: &str, is_base: bool) -> Result<Endpoint, String> {
+pub(super) fn parse(setting: &str, text: &str, is_base: bool) -> Result<Endpoint, String> {
     // No `{e}` detail echoes the input: the url crate's messages are fixed phrases.
     let mut url = Url::parse(text.trim()).map_err(|e| {
         format!("{setting}: not a valid URL ({e}); the value is not shown, it may hold credentials")
@@ -70,7 +70,7 @@ fn take_user_info(setting: &str, url: &mut Url) -> Result<Option<Secret>, String
 
 /// Whether `a` and `b` have one origin: scheme, host and port (a default port
 /// written out or not). A URL that does not parse shares no origin.
-pub fn same_origin(a: &str, b: &str) -> bool {
+pub(super) fn same_origin(a: &str, b: &str) -> bool {
     match (Url::parse(a), Url::parse(b)) {
         (Ok(a), Ok(b)) => a.origin() == b.origin(),
         _ => false,
@@ -79,7 +79,7 @@ pub fn same_origin(a: &str, b: &str) -> bool {
 
 /// `url` for logs and processor names: scheme, host, port and path; never user
 /// info, query or fragment. Something that is not a URL is not shown at all.
-pub fn for_logs(url: &str) -> String {
+pub(super) fn for_logs(url: &str) -> String {
     match Url::parse(url) {
         Ok(mut url) => {
             let _ = url.set_username("");

@@ -101,7 +101,7 @@ pub(crate) fn percent_decode(text: &str) -> Option<String> {
 /// The headers of the entry, the environment or `exporter_config`, with the preset's
 /// vendor headers over them except where the entry's own `headers` set them. A
 /// variable `env` does not admit is as if unset (yet an error if it does not parse).
-pub fn resolve(
+pub(super) fn resolve(
     preset: &Preset,
     lookup: &Lookup<'_, '_>,
     env: &mut EnvCredentials,

@@ -8,21 +8,21 @@ use spanplug_api::PluginContext;
 /// [`spanplug_api::settings::env_var`] (a value that is not UTF-8 is an error naming
 /// the variable, never "unset": a header or endpoint that silently went missing
 /// would send spans elsewhere, unauthenticated).
-pub type ReadEnv<'e> = &'e dyn Fn(&str) -> Result<Option<String>, String>;
+pub(super) type ReadEnv<'e> = &'e dyn Fn(&str) -> Result<Option<String>, String>;
 
 /// A value and the setting it came from, as errors name it (`config.endpoint`,
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `exporter_config.endpoint`).
-pub type Found = (String, String);
+pub(super) type Found = (String, String);
 
 /// Whether `source`, the name a [`Found`] carries, is the configuration (the entry's
 /// own `config` or `exporter_config`) rather than a variable of the environment.
-pub fn from_config(source: &str) -> bool {
+pub(super) fn from_config(source: &str) -> bool {
     source.starts_with("config.") || source.starts_with("exporter_config.")
 }
 
 /// Looks settings up in the entry's own `config`, the environment and the shared
 /// `exporter_config`, in that order.
-pub struct Lookup<'c, 'p> {
+pub(super) struct Lookup<'c, 'p> {
     /// The factory's context: the entry's own and the shared settings.
     pub ctx: &'c PluginContext<'p>,
     /// The environment.
@@ -33,7 +33,7 @@ impl Lookup<'_, '_> {
     /// `key` from the entry's own `config`; else the first of `vars` that is set;
     /// else `key` from `exporter_config`. A variable that is read and unreadable is
     /// an error; variables after the first one set are not read.
-    pub fn get(&self, key: &str, vars: &[&str]) -> Result<Option<Found>, String> {
+    pub(super) fn get(&self, key: &str, vars: &[&str]) -> Result<Option<Found>, String> {
         if let Some(value) = self.ctx.entry_config_value(key) {
             return Ok(Some((format!("config.{key}"), value.to_string())));
         }
@@ -44,21 +44,21 @@ impl Lookup<'_, '_> {
     }
 
     /// `key` from the shared `exporter_config`, for an entry that does not set it.
-    pub fn shared(&self, key: &str) -> Option<Found> {
+    pub(super) fn shared(&self, key: &str) -> Option<Found> {
         let value = self.ctx.config_value(key)?;
         Some((format!("exporter_config.{key}"), value.to_string()))
     }
 
     /// A setting with the spec's two variables: `OTEL_EXPORTER_OTLP_TRACES_{suffix}`
     /// before `OTEL_EXPORTER_OTLP_{suffix}`.
-    pub fn otlp(&self, key: &str, suffix: &str) -> Result<Option<Found>, String> {
+    pub(super) fn otlp(&self, key: &str, suffix: &str) -> Result<Option<Found>, String> {
         let traces = format!("OTEL_EXPORTER_OTLP_TRACES_{suffix}");
         let generic = format!("OTEL_EXPORTER_OTLP_{suffix}");
         self.get(key, &[&traces, &generic])
     }
 
     /// The first of `vars` that is set, with its name.
-    pub fn first_var(&self, vars: &[&str]) -> Result<Option<Found>, String> {
+    pub(super) fn first_var(&self, vars: &[&str]) -> Result<Option<Found>, String> {
         for name in vars {
             if let Some(value) = (self.env)(name)? {
                 return Ok(Some((name.to_string(), value)));

@@ -34,7 +34,7 @@ const MIN_QUERY_SECRET_BYTES: usize = 4;
 /// secret inside another does not break the longer one's redaction): the headers'
 /// values, the base64 and the password of a `Basic` credential (from the URL's user
 /// info or a header), and the endpoint's query values, raw and decoded.
-pub fn secrets(settings: &Settings) -> Vec<String> {
+pub(super) fn secrets(settings: &Settings) -> Vec<String> {
     let mut secrets = Vec::new();
     for (_, value) in &settings.headers {
         let value = value.expose();
@@ -66,12 +66,12 @@ pub fn secrets(settings: &Settings) -> Vec<String> {
 /// Which backend messages were logged lately, keyed by their kind: the text with
 /// its digits taken out, so per-batch numbers do not make each batch's line new.
 #[derive(Default)]
-pub struct MessageLog(Mutex<HashMap<String, Instant>>);
+pub(super) struct MessageLog(Mutex<HashMap<String, Instant>>);
 
 impl MessageLog {
     /// Whether no message of this kind was logged within the last interval (and now
     /// one counts as logged).
-    pub fn first_time_lately(&self, message: &str) -> bool {
+    pub(super) fn first_time_lately(&self, message: &str) -> bool {
         let kind: String = message.chars().filter(|c| !c.is_ascii_digit()).collect();
         let mut logged = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
