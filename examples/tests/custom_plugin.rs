@@ -3,7 +3,7 @@
 use opentelemetry::trace::{Span as _, Status, Tracer as _};
 use opentelemetry::KeyValue;
 use serde_json::Value;
-use spanplug_sdk::TracingConfig;
+use spanplug_config::TracingConfig;
 use spanplug_tests::plugin_dir;
 
 #[test]

@@ -14,9 +14,10 @@ use opentelemetry::trace::{
 use opentelemetry::{global, Context, KeyValue};
 use serde_json::Value;
 use spanplug_cli::spans_file::{read_spans, SpanRecord};
-use spanplug_sdk::http_client::InjectTraceContext as _;
-use spanplug_sdk::http_server::TraceLayer;
-use spanplug_sdk::{RequestContext, TracingConfig, TracingGuard};
+use spanplug_config::TracingConfig;
+use spanplug_http::client::InjectTraceContext as _;
+use spanplug_http::server::TraceLayer;
+use spanplug_sdk::{RequestContext, TracingGuard};
 use spanplug_tests::plugin_dir;
 
 /// The tests share the global tracer provider the layer uses: one at a time.

@@ -29,9 +29,10 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyIterator, PyList, PyString, PyTuple};
 use pyo3::{intern, IntoPyObjectExt};
+use spanplug_config::TracingConfig;
 use spanplug_sdk::pipeline::interned;
 use spanplug_sdk::span_view::{count_unrepresentable, resource_in_order, OrderedResource};
-use spanplug_sdk::{PluginPipeline, RequestContext, TracingConfig};
+use spanplug_sdk::{PluginPipeline, RequestContext};
 
 pyo3::create_exception!(
     spanplug,
@@ -154,7 +155,7 @@ impl Pipeline {
         config.plugin_path.push(builtin_dir);
         // What the front end knows of its surroundings (Ray's logs folder), unless set.
         for (key, value) in exporter_defaults {
-            config.exporter_config.entry(key).or_insert(value);
+            config.exporter_config.insert_if_absent(key, value);
         }
         let schema_url: Option<String> = resource.getattr(intern!(py, "schema_url"))?.extract()?;
         let mut attributes = resource_attributes(&resource.getattr(intern!(py, "attributes"))?)?;

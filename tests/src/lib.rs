@@ -9,7 +9,7 @@ pub mod tls_receiver;
 use std::path::{Path, PathBuf};
 
 use spanplug_cli::spans_file::{self, SpanRecord};
-use spanplug_sdk::TracingConfig;
+use spanplug_config::TracingConfig;
 
 /// The folder holding the plugin libraries of this build. Cargo puts the cdylibs a
 /// crate depends on in `target/<profile>/deps`: beside a test binary, or in `deps/`

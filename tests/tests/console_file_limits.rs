@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::{Span as _, Tracer as _};
 use opentelemetry::{KeyValue, StringValue, Value};
-use spanplug_sdk::TracingConfig;
+use spanplug_config::TracingConfig;
 use spanplug_tests::{
     assert_child_passed, assert_in_child, child_test, child_with_stdout_unread, config, memory_kib,
     read_records,

@@ -7,7 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use opentelemetry::trace::Tracer as _;
-use spanplug_sdk::{ConfigErrorKind, InitErrorKind, LoadErrorKind, TracingConfig};
+use spanplug_config::{ConfigErrorKind, TracingConfig};
+use spanplug_sdk::{InitErrorKind, LoadErrorKind};
 use spanplug_tests::{library_file_name, plugin_dir, read_records, span_files};
 
 static ENV: Mutex<()> = Mutex::new(());

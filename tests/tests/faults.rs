@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::{Span as _, Tracer as _};
 use opentelemetry::KeyValue;
-use spanplug_sdk::{ConfigErrorKind, TracingConfig};
+use spanplug_config::{ConfigErrorKind, TracingConfig};
 use spanplug_tests::otlp_receiver::{Receiver, Reply, ResettingListener};
 use spanplug_tests::{
     assert_child_passed, assert_in_child, child_test, config, log_capture, memory_kib, otlp_config,

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use axum::routing::get;
-use spanplug_sdk::http_server::{serve, ServeLimits};
+use spanplug_http::server::{serve, ServeLimits};
 use spanplug_tests::otlp_receiver::unused_port;
 use spanplug_tests::{assert_child_passed, assert_in_child, child_test, log_capture};
 

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use spanplug_sdk::{InitErrorKind, LoadErrorKind, TracingConfig};
+use spanplug_config::TracingConfig;
+use spanplug_sdk::{InitErrorKind, LoadErrorKind};
 use spanplug_tests::{config, library_file_name, plugin_dir, plugin_file};
 
 /// The plugin error `init` failed with: its kind and its message, which is also

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
 use opentelemetry::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
-use spanplug_sdk::{RequestContext, TracingConfig};
+use spanplug_config::TracingConfig;
+use spanplug_sdk::RequestContext;
 use spanplug_tests::otlp_receiver::{attribute, Receiver, Reply, ResettingListener};
 use spanplug_tests::{
     assert_child_passed, assert_in_child, child_test, log_capture, otlp_config, plugin_dir,

@@ -5,7 +5,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use spanplug_sdk::{ConfigErrorKind, InitErrorKind, LoadErrorKind};
+use spanplug_config::ConfigErrorKind;
+use spanplug_sdk::{InitErrorKind, LoadErrorKind};
 use spanplug_tests::{library_file_name, plugin_file};
 
 /// The environment is process-wide: every test here takes this lock, as one that
@@ -42,8 +43,8 @@ fn plugins() -> Plugins {
     }
 }
 
-fn console_file_config(dir: &Path) -> spanplug_sdk::TracingConfig {
-    spanplug_sdk::TracingConfig::default()
+fn console_file_config(dir: &Path) -> spanplug_config::TracingConfig {
+    spanplug_config::TracingConfig::default()
         .with_exporter_import_path("console_file:default_tracing_exporter")
         .with_plugin_dir(dir)
         .with_exporter_config("log_dir", dir.join("logs").to_string_lossy())
@@ -181,7 +182,7 @@ fn a_pin_that_is_not_64_hex_digits_is_refused_as_such() {
 #[test]
 fn a_pin_in_yaml_that_is_not_64_hex_digits_is_a_config_error() {
     let yaml = "tracing_config:\n  exporter_sha256: {console_file: xyz}\n";
-    let error = spanplug_sdk::TracingConfig::from_yaml_str(yaml).unwrap_err();
+    let error = spanplug_config::TracingConfig::from_yaml_str(yaml).unwrap_err();
     let message = error.to_string();
     assert_eq!(error.kind(), ConfigErrorKind::Yaml, "{message}");
     assert!(
@@ -209,7 +210,7 @@ fn require_sha256_refuses_unpinned_plugins() {
     );
 
     let yaml = "tracing_config:\n  require_sha256: true\n";
-    let mut config = spanplug_sdk::TracingConfig::from_yaml_str(yaml).unwrap();
+    let mut config = spanplug_config::TracingConfig::from_yaml_str(yaml).unwrap();
     assert!(config.require_sha256);
     config = config
         .with_exporter_import_path("console_file:default_tracing_exporter")

@@ -8,8 +8,9 @@ use opentelemetry::trace::{
     Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::KeyValue;
-use spanplug_sdk::config::ExporterEntry;
-use spanplug_sdk::{PluginPipeline, RequestContext, TracingConfig};
+use spanplug_config::TracingConfig;
+use spanplug_sdk::loader::ExporterEntry;
+use spanplug_sdk::{PluginPipeline, RequestContext};
 use spanplug_tests::otlp_receiver::Receiver;
 use spanplug_tests::{config, plugin_dir, read_records, span_files};
 
@@ -290,7 +291,7 @@ fn record_only_spans_reach_on_end_of_processors_that_saw_them_start_and_are_not_
         dir.path(),
     )
     .with_exporter_config("record_file", record_file.to_string_lossy());
-    let resource = config.resource();
+    let resource = spanplug_sdk::resource(&config);
     let pipeline = PluginPipeline::load(&config, &resource).unwrap();
     let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
         .with_sampler(RecordOnly)

@@ -7,14 +7,14 @@ use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
 use opentelemetry::{global, Context, KeyValue};
 use opentelemetry_sdk::propagation::BaggagePropagator;
-use spanplug_sdk::{propagation, TracingConfig};
+use spanplug_config::TracingConfig;
 
 /// The header names the global propagator writes for a span with baggage.
 fn injected(guard: &spanplug_sdk::TracingGuard) -> Vec<String> {
     let span = guard.tracer("propagators").start("outgoing");
     let cx = Context::current_with_span(span).with_baggage([KeyValue::new("tier", "gold")]);
     let mut headers = HeaderMap::new();
-    propagation::inject(&cx, &mut headers);
+    spanplug_http::inject(&cx, &mut headers);
     let mut names: Vec<String> = headers.keys().map(|k| k.to_string()).collect();
     names.sort();
     names

@@ -19,7 +19,7 @@ fn a_file_swapped_after_its_checks_is_not_what_loads() {
     std::fs::copy(plugin_file("test_plugins"), &replacement).unwrap();
     std::env::set_var("SPANPLUG_FAULT_SWAP_AFTER_CHECKS", &replacement);
 
-    let config = spanplug_sdk::TracingConfig::default()
+    let config = spanplug_config::TracingConfig::default()
         .with_exporter_import_path("console_file:default_tracing_exporter")
         .with_plugin_dir(&dir)
         .with_exporter_config("log_dir", root.path().join("logs").to_string_lossy());

@@ -12,7 +12,8 @@ use opentelemetry_sdk::trace::{
 };
 use opentelemetry_sdk::Resource;
 use spanplug_bench::run_spans;
-use spanplug_sdk::{PluginPipeline, RequestContext, TracingConfig};
+use spanplug_config::TracingConfig;
+use spanplug_sdk::{PluginPipeline, RequestContext};
 use spanplug_tests::otlp_receiver::Receiver;
 use spanplug_tests::plugin_dir;
 

@@ -13,7 +13,8 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
 use spanplug_cli::{spans_file, tree};
-use spanplug_sdk::{stderr_log, RequestContext, TracingConfig};
+use spanplug_config::TracingConfig;
+use spanplug_sdk::{stderr_log, RequestContext};
 
 const SERVICE: &str = "quickstart";
 const CONFIG: &str = "

@@ -9,7 +9,7 @@ use axum::http::{Method, StatusCode};
 use opentelemetry::trace::{FutureExt as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{global, Context, KeyValue};
 use serde_json::{json, Value};
-use spanplug_sdk::http_client::InjectTraceContext as _;
+use spanplug_http::client::InjectTraceContext as _;
 
 use super::Role;
 

@@ -12,8 +12,8 @@ use axum::{Json, Router};
 use opentelemetry::trace::{FutureExt as _, SpanKind, TraceContextExt as _, Tracer as _};
 use opentelemetry::{global, Context};
 use serde_json::{json, Value};
-use spanplug_sdk::http_client::InjectTraceContext as _;
-use spanplug_sdk::http_server::TraceLayer;
+use spanplug_http::client::InjectTraceContext as _;
+use spanplug_http::server::TraceLayer;
 
 use super::calls::{app_span, now_seconds, JsonBody as _, Services, APP};
 use super::Role;

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::bail;
-use spanplug_sdk::http_server;
-use spanplug_sdk::TracingConfig;
+use spanplug_config::TracingConfig;
+use spanplug_http::server as http_server;
 
 use super::calls::Services;
 use super::handlers::{router, seed_users};

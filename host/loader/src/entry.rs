@@ -3,26 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 
 /// Plugin settings: keys to values. `Debug` shows the keys only, since values may be
 /// secrets (headers, API keys).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ConfigMap(BTreeMap<String, String>);
-
-impl Deref for ConfigMap {
-    type Target = BTreeMap<String, String>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl DerefMut for ConfigMap {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
-    }
-}
 
 impl fmt::Debug for ConfigMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -43,6 +28,31 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ConfigMap {
 }
 
 impl ConfigMap {
+    /// The value of the setting `key`, if set.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// Sets `key`, returning the value it replaces.
+    pub fn insert(&mut self, key: String, value: String) -> Option<String> {
+        self.0.insert(key, value)
+    }
+
+    /// Sets `key` unless it is set already: a default the config may override.
+    pub fn insert_if_absent(&mut self, key: String, value: String) {
+        self.0.entry(key).or_insert(value);
+    }
+
+    /// The settings' names, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.keys()
+    }
+
+    /// The settings, ordered by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter()
+    }
+
     /// The settings as a plain map.
     pub fn into_inner(self) -> BTreeMap<String, String> {
         self.0
@@ -50,9 +60,9 @@ impl ConfigMap {
 
     /// `self` laid over `shared`: what one entry's plugin receives.
     pub fn over(&self, shared: &ConfigMap) -> ConfigMap {
-        let mut merged = shared.clone();
+        let mut merged = shared.0.clone();
         merged.extend(self.0.iter().map(|(k, v)| (k.clone(), v.clone())));
-        merged
+        ConfigMap(merged)
     }
 }
 

@@ -9,9 +9,10 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use thiserror::Error;
 
-use crate::config::{Propagator, TracingConfig};
-use crate::error::InitError;
+use spanplug_config::{Propagator, TracingConfig};
 use spanplug_loader::InstalledPlugin;
+
+use crate::error::InitError;
 
 use crate::pipeline::{lock, PluginPipeline};
 use crate::propagation;
@@ -39,7 +40,7 @@ pub struct TracingGuard {
 /// and baggage propagators.
 pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
     let config = config.with_env_overrides()?;
-    let resource = config.resource();
+    let resource = crate::resource(&config);
     if !config.enabled {
         log::info!("tracing is disabled (tracing_config.enabled / SPANPLUG_TRACING_ENABLED)");
         let provider = SdkTracerProvider::builder()
@@ -60,7 +61,7 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
     let plugins = pipeline.plugins().to_vec();
     let pipeline_errors = pipeline.error_slot();
     let provider = SdkTracerProvider::builder()
-        .with_sampler(config.sampler())
+        .with_sampler(crate::sampler(&config))
         .with_resource(resource)
         .with_span_processor(pipeline)
         .build();

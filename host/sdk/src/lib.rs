@@ -1,12 +1,12 @@
-//! spanplug for Rust services: reads the `tracing_config` of a service, has
+//! spanplug for Rust services: takes a [`spanplug_config::TracingConfig`], has
 //! [`spanplug_loader`] load the span-processor plugins it names, and installs them
-//! into an `opentelemetry_sdk` tracer provider, with W3C propagation and helpers for
-//! axum servers and reqwest clients. The command-line tools are `spanplug-cli`.
+//! into an `opentelemetry_sdk` tracer provider, with the W3C propagators. HTTP helpers
+//! (axum, reqwest) are `spanplug-http`; the command-line tools are `spanplug-cli`.
 //!
 //! ```no_run
 //! use opentelemetry::trace::{Tracer, TracerProvider as _};
 //!
-//! let config = spanplug_sdk::TracingConfig::from_yaml_file("service.yaml")?
+//! let config = spanplug_config::TracingConfig::from_yaml_file("service.yaml")?
 //!     .with_service_name("api-gateway");
 //! let guard = spanplug_sdk::init(config)?;
 //! guard.tracer("my-app").in_span("handle", |_cx| { /* work */ });
@@ -16,13 +16,9 @@
 
 #![warn(missing_docs)]
 
-pub mod config;
 pub mod error;
+mod from_config;
 mod host_facts;
-#[cfg(feature = "reqwest")]
-pub mod http_client;
-#[cfg(feature = "axum")]
-pub mod http_server;
 mod init;
 pub mod pipeline;
 pub mod propagation;
@@ -32,8 +28,8 @@ pub mod stderr_log;
 mod unique_keys;
 mod unix_time;
 
-pub use config::{OnError, Propagator, TracingConfig};
-pub use error::{ConfigError, ConfigErrorKind, InitError, InitErrorKind, LoadError, LoadErrorKind};
+pub use error::{InitError, InitErrorKind, LoadError, LoadErrorKind};
+pub use from_config::{resource, sampler};
 pub use init::{init, ShutdownError, TracingGuard};
 pub use pipeline::PluginPipeline;
 pub use request_context::RequestContext;

@@ -16,11 +16,11 @@ use spanplug_api::{
     AttributeSink, RequestContextView, SpanId, StartingSpan, StartingSpanExt,
     StartingSpanExtStorage, StrPair, Value as ViewValue, ValueRef,
 };
+use spanplug_config::TracingConfig;
 use spanplug_loader::{
     FactoryInput, InstalledPlugin, LoadError, LoadPlan, PluginSearchPath, Stages,
 };
 
-use crate::config::TracingConfig;
 use crate::request_context::RequestContext;
 use crate::span_view::{
     count_unrepresentable, ordered_resource, span_context, span_kind, with_attribute_views,

@@ -8,9 +8,9 @@ use clap::{Parser, Subcommand};
 use spanplug_cli::install::{install_plugins, Probed};
 use spanplug_cli::terminal::{escape, escape_lines};
 use spanplug_cli::{spans_file, tree, waterfall};
+use spanplug_config::{TracingConfig, LOW_SAMPLING_RATIO};
 use spanplug_loader::import_path::ModuleRef;
 use spanplug_loader::{load_import_path, FactoryInput, Plugin, PluginSearchPath};
-use spanplug_sdk::config::{TracingConfig, LOW_SAMPLING_RATIO};
 use spanplug_sdk::span_view::ordered_resource;
 use spanplug_sdk::stderr_log;
 
@@ -153,7 +153,7 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
             1.0 / LOW_SAMPLING_RATIO
         );
     }
-    let resource = config.resource();
+    let resource = spanplug_sdk::resource(&config);
     let search = PluginSearchPath::new(&config.plugin_path);
     let service_name = spanplug_sdk::pipeline::service_name(&resource);
     let input = FactoryInput::new(

@@ -17,13 +17,12 @@ use axum::extract::MatchedPath;
 use http::{HeaderValue, Request, Response};
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
-use opentelemetry::{global, KeyValue};
+use opentelemetry::{global, Context, KeyValue};
 use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::propagation;
-use crate::request_context::RequestContext;
+use spanplug_sdk::RequestContext;
 
 mod accepting;
 mod serving;
@@ -123,61 +122,17 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let parent = propagation::extract(request.headers());
-        let (method, method_original) = method_attributes(request.method().as_str());
-        let scheme = request.uri().scheme_str().unwrap_or("http").to_string();
-        let path = request.uri().path().to_string();
-        let route = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|matched| matched.as_str().to_string());
-        let request_id = request
-            .headers()
-            .get(REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .filter(|id| !id.is_empty() && id.len() <= 128)
-            .map(String::from)
-            .unwrap_or_else(|| RandomIdGenerator::default().new_trace_id().to_string());
-
-        let mut context = self
-            .config
-            .context
-            .clone()
-            .with("request_id", request_id.clone());
-        if let Some(route) = &route {
-            context = context.with("route", route.clone());
-        }
-        let name = match &self.config.span_name {
-            Some(name) => name.to_string(),
-            // Without a matched route, the method alone: raw paths would give clients
-            // unbounded span names. An unknown method names the span `HTTP`.
-            None => {
-                let method = if method == "_OTHER" { "HTTP" } else { method };
-                match &route {
-                    Some(route) => format!("{method} {route}"),
-                    None => method.to_string(),
-                }
-            }
-        };
-        let mut attributes = vec![
-            KeyValue::new("http.request.method", method),
-            KeyValue::new("url.path", path),
-            KeyValue::new("url.scheme", scheme),
-            KeyValue::new("request_id", request_id.clone()),
-        ];
-        if let Some(original) = method_original {
-            attributes.push(KeyValue::new("http.request.method_original", original));
-        }
-        if let Some(route) = route {
-            attributes.push(KeyValue::new("http.route", route));
-        }
+        let facts = RequestFacts::of(&request);
         // Processors read the request context from the parent context at span start.
-        let parent = context.to_context(&parent);
+        let parent = self
+            .config
+            .request_context(&facts)
+            .to_context(&crate::extract(request.headers()));
         let tracer = global::tracer("spanplug-http-server");
         let span = tracer
-            .span_builder(name)
+            .span_builder(self.config.span_name(&facts))
             .with_kind(SpanKind::Server)
-            .with_attributes(attributes)
+            .with_attributes(facts.attributes())
             .start_with_context(&tracer, &parent);
         let cx = parent.with_span(span);
 
@@ -190,27 +145,10 @@ where
             inner.call(request)
         }
         .with_context(cx.clone());
+        let request_id = facts.request_id;
         Box::pin(async move {
             let result = response.await;
-            let span = cx.span();
-            match &result {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    span.set_attribute(KeyValue::new(
-                        "http.response.status_code",
-                        i64::from(status),
-                    ));
-                    if status >= 500 {
-                        span.set_attribute(KeyValue::new("error.type", status.to_string()));
-                        span.set_status(Status::error(format!("HTTP {status}")));
-                    }
-                }
-                Err(error) => {
-                    span.set_attribute(KeyValue::new("error.type", "_OTHER"));
-                    span.set_status(Status::error(error.to_string()));
-                }
-            }
-            span.end();
+            record_outcome(&cx, &result);
             result.map(|mut response| {
                 if let Ok(value) = HeaderValue::from_str(&request_id) {
                     response.headers_mut().insert(REQUEST_ID_HEADER, value);
@@ -219,4 +157,112 @@ where
             })
         })
     }
+}
+
+/// What the layer reads of a request before calling the service.
+struct RequestFacts {
+    method: &'static str,
+    method_original: Option<String>,
+    scheme: String,
+    path: String,
+    route: Option<String>,
+    request_id: String,
+}
+
+impl RequestFacts {
+    fn of<B>(request: &Request<B>) -> Self {
+        let (method, method_original) = method_attributes(request.method().as_str());
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| !id.is_empty() && id.len() <= 128)
+            .map(String::from)
+            .unwrap_or_else(|| RandomIdGenerator::default().new_trace_id().to_string());
+        RequestFacts {
+            method,
+            method_original,
+            scheme: request.uri().scheme_str().unwrap_or("http").to_string(),
+            path: request.uri().path().to_string(),
+            route: request
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|matched| matched.as_str().to_string()),
+            request_id,
+        }
+    }
+
+    /// The SERVER span's attributes at its start.
+    fn attributes(&self) -> Vec<KeyValue> {
+        let mut attributes = vec![
+            KeyValue::new("http.request.method", self.method),
+            KeyValue::new("url.path", self.path.clone()),
+            KeyValue::new("url.scheme", self.scheme.clone()),
+            KeyValue::new("request_id", self.request_id.clone()),
+        ];
+        if let Some(original) = &self.method_original {
+            attributes.push(KeyValue::new(
+                "http.request.method_original",
+                original.clone(),
+            ));
+        }
+        if let Some(route) = &self.route {
+            attributes.push(KeyValue::new("http.route", route.clone()));
+        }
+        attributes
+    }
+}
+
+impl LayerConfig {
+    /// The layer's entries, then `request_id` and `route`.
+    fn request_context(&self, facts: &RequestFacts) -> RequestContext {
+        let mut context = self
+            .context
+            .clone()
+            .with("request_id", facts.request_id.clone());
+        if let Some(route) = &facts.route {
+            context = context.with("route", route.clone());
+        }
+        context
+    }
+
+    fn span_name(&self, facts: &RequestFacts) -> String {
+        if let Some(name) = &self.span_name {
+            return name.to_string();
+        }
+        // Without a matched route, the method alone: raw paths would give clients
+        // unbounded span names. An unknown method names the span `HTTP`.
+        let method = if facts.method == "_OTHER" {
+            "HTTP"
+        } else {
+            facts.method
+        };
+        match &facts.route {
+            Some(route) => format!("{method} {route}"),
+            None => method.to_string(),
+        }
+    }
+}
+
+/// The status code, and an error status for a 5xx or a failed service; ends the span.
+fn record_outcome<R, E: std::fmt::Display>(cx: &Context, result: &Result<Response<R>, E>) {
+    let span = cx.span();
+    match result {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            span.set_attribute(KeyValue::new(
+                "http.response.status_code",
+                i64::from(status),
+            ));
+            if status >= 500 {
+                span.set_attribute(KeyValue::new("error.type", status.to_string()));
+                span.set_status(Status::error(format!("HTTP {status}")));
+            }
+        }
+        Err(error) => {
+            span.set_attribute(KeyValue::new("error.type", "_OTHER"));
+            span.set_status(Status::error(error.to_string()));
+        }
+    }
+    span.end();
 }

@@ -1,6 +1,6 @@
 //! Context propagation for outgoing `reqwest` requests.
 
-use crate::propagation::get_trace_context;
+use crate::get_trace_context;
 
 /// Adds `traceparent`, `tracestate` and `baggage` for the current context.
 pub trait InjectTraceContext {

@@ -1,0 +1,188 @@
+//! Reading a `tracing_config` section from YAML: the file, the section's keys, and
+//! relative paths resolved against the file's folder.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+use spanplug_loader::factory::check_pin;
+use spanplug_loader::OnError;
+
+use crate::nesting::check_nesting;
+use crate::sampling::check_ratio;
+use crate::{ConfigError, TracingConfig};
+use fields::{config_map, exporter_entries, yaml_bool, yaml_kind, yaml_string, yaml_strings};
+
+mod fields;
+#[cfg(test)]
+mod tests;
+
+/// Config files larger than this are refused rather than parsed.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Plugin settings that hold a file or folder: relative values in a YAML file are
+/// resolved against the file's folder, as `plugin_path` is.
+const PATH_SETTINGS: &[&str] = &["log_dir", "certificate", "client_certificate", "client_key"];
+
+#[derive(Deserialize)]
+struct Document {
+    tracing_config: Option<Value>,
+}
+
+/// The section's keys; values stay YAML so that each error names its key and says
+/// what is expected in words, never a Rust type.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTracingConfig {
+    enabled: Option<Value>,
+    sampling_ratio: Option<Value>,
+    exporter_import_path: Option<Value>,
+    exporter_config: Option<Value>,
+    plugin_path: Option<Value>,
+    exporter_sha256: Option<Value>,
+    require_sha256: Option<Value>,
+    on_error: Option<Value>,
+}
+
+impl TracingConfig {
+    /// Reads the `tracing_config` section of a service YAML file; other top-level
+    /// keys belong to the service and are ignored. Relative paths (`plugin_path`,
+    /// and the settings `log_dir`, `certificate`, `client_certificate` and
+    /// `client_key`) are taken relative to the file's folder. No section means
+    /// tracing is disabled.
+    pub fn from_yaml_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let read_error = |reason: String| ConfigError::read(path.to_path_buf(), reason);
+        let bytes = spanplug_api::files::read_regular_file(path, MAX_CONFIG_BYTES)
+            .map_err(|e| read_error(e.to_string()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| read_error(format!("{} is not UTF-8 text", path.display())))?;
+        let mut config = Self::parse(&text, Some(path))?;
+        let base = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        // Absolute, so that a service that changes its working folder still finds them.
+        let base = std::path::absolute(&base).unwrap_or(base);
+        config.resolve_relative_paths(&base);
+        Ok(config)
+    }
+
+    /// Reads the `tracing_config` section of a service YAML given as text (relative
+    /// paths stay relative to the working folder).
+    pub fn from_yaml_str(text: &str) -> Result<Self, ConfigError> {
+        Self::parse(text, None)
+    }
+
+    fn parse(text: &str, origin: Option<&Path>) -> Result<Self, ConfigError> {
+        let invalid = |message: String| ConfigError::yaml(origin.map(Path::to_path_buf), message);
+        check_nesting(text).map_err(invalid)?;
+        let document: Document =
+            serde_yaml_ng::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let raw = match document.tracing_config {
+            None => {
+                return Ok(TracingConfig {
+                    enabled: false,
+                    ..TracingConfig::default()
+                })
+            }
+            Some(section @ Value::Mapping(_)) => {
+                serde_yaml_ng::from_value::<RawTracingConfig>(section)
+                    .map_err(|e| invalid(format!("tracing_config: {e}")))?
+            }
+            Some(other) => {
+                return Err(invalid(format!(
+                    "tracing_config: expected a map of settings, got {}",
+                    yaml_kind(&other)
+                )))
+            }
+        };
+        Self::from_raw(raw).map_err(invalid)
+    }
+
+    fn from_raw(raw: RawTracingConfig) -> Result<Self, String> {
+        let mut config = TracingConfig::default();
+        if let Some(value) = &raw.enabled {
+            config.enabled = yaml_bool("tracing_config.enabled", value)?;
+        }
+        config.sampling_ratio = sampling_ratio(raw.sampling_ratio.as_ref())?;
+        if let Some(value) = &raw.exporter_import_path {
+            config.exporter_import_path = exporter_entries(value)?;
+        }
+        match &raw.exporter_config {
+            None | Some(Value::Null) => {}
+            Some(value) => {
+                config.exporter_config = config_map("tracing_config.exporter_config", value)?
+            }
+        }
+        if let Some(value) = &raw.plugin_path {
+            config.plugin_path = yaml_strings("tracing_config.plugin_path", value)?
+                .into_iter()
+                .map(PathBuf::from)
+                .collect();
+        }
+        match &raw.exporter_sha256 {
+            None | Some(Value::Null) => {}
+            Some(value) => {
+                let key = "tracing_config.exporter_sha256";
+                config.exporter_sha256 = config_map(key, value)?.into_inner();
+                for (module, pin) in &config.exporter_sha256 {
+                    check_pin(&format!("{key}.{module}"), pin)?;
+                }
+            }
+        }
+        if let Some(value) = &raw.require_sha256 {
+            config.require_sha256 = yaml_bool("tracing_config.require_sha256", value)?;
+        }
+        if let Some(value) = &raw.on_error {
+            let key = "tracing_config.on_error";
+            config.on_error =
+                OnError::parse(&yaml_string(key, value)?).map_err(|e| format!("{key}: {e}"))?;
+        }
+        Ok(config)
+    }
+
+    /// Relative `plugin_path` entries and [`PATH_SETTINGS`] values, against `base`.
+    fn resolve_relative_paths(&mut self, base: &Path) {
+        let resolve = |path: &Path| {
+            if path.is_relative() {
+                base.join(path)
+            } else {
+                path.to_path_buf()
+            }
+        };
+        for dir in &mut self.plugin_path {
+            *dir = resolve(dir);
+        }
+        let maps = std::iter::once(&mut self.exporter_config).chain(
+            self.exporter_import_path
+                .iter_mut()
+                .map(|entry| &mut entry.config),
+        );
+        for map in maps {
+            for key in PATH_SETTINGS {
+                let Some(value) = map.get(key).filter(|v| !v.is_empty()) else {
+                    continue;
+                };
+                let resolved = resolve(Path::new(value)).to_string_lossy().into_owned();
+                map.insert(key.to_string(), resolved);
+            }
+        }
+    }
+}
+
+/// `sampling_ratio`: a number in `0..=1`, or nothing.
+fn sampling_ratio(value: Option<&Value>) -> Result<Option<f64>, String> {
+    let key = "tracing_config.sampling_ratio";
+    let Some(value) = value.filter(|value| !value.is_null()) else {
+        return Ok(None);
+    };
+    let ratio = value.as_f64().ok_or_else(|| {
+        format!(
+            "{key}: expected a number between 0 and 1, got {}",
+            yaml_kind(value)
+        )
+    })?;
+    check_ratio(key, ratio).map_err(|e| e.to_string())?;
+    Ok(Some(ratio))
+}
