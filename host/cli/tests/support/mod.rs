@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-pub fn plugin_dir() -> PathBuf {
+pub(crate) fn plugin_dir() -> PathBuf {
     let deps = std::env::current_exe()
         .unwrap()
         .parent()
@@ -24,7 +24,7 @@ pub fn plugin_dir() -> PathBuf {
 }
 
 /// A plugin library built beside the tests.
-pub fn library(name: &str) -> PathBuf {
+pub(crate) fn library(name: &str) -> PathBuf {
     plugin_dir().join(format!(
         "{}{name}{}",
         std::env::consts::DLL_PREFIX,
@@ -32,7 +32,7 @@ pub fn library(name: &str) -> PathBuf {
     ))
 }
 
-pub fn spanplug(args: &[&str]) -> Output {
+pub(crate) fn spanplug(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_spanplug"))
         .args(args)
         .env("SPANPLUG_PLUGIN_PATH", plugin_dir())
@@ -41,10 +41,10 @@ pub fn spanplug(args: &[&str]) -> Output {
         .unwrap()
 }
 
-pub fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-pub fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
