@@ -1,0 +1,406 @@
+//! The per-thread view builder: a span's views are built in one pass per list into
+//! buffers each thread reuses from span to span, so a span costs no heap allocation
+//! once a thread has seen a span of its shape; nothing is built for empty lists.
+
+use std::cell::RefCell;
+
+use abi_stable::std_types::RStr;
+use spanplug_api::{
+    Event, InstrumentationScope, KeyValue, Link, Resource, SpanContext, SpanId, SpanKind,
+    SpanView, SpanViewExt, SpanViewExtStorage, Status, Value,
+};
+
+/// An attribute a view can be built over: the loader's [`Attribute`](super::Attribute)
+/// or a front end's own (an SDK's key-value type, borrowed as it is).
+pub trait ViewAttribute {
+    /// Pushes this attribute's view.
+    fn push_view<'s>(&'s self, views: &mut AttributeViews<'_, 's>);
+}
+
+/// Attribute views being pushed. A string array's element views need a buffer that
+/// is complete before any view can borrow it, so its view is a placeholder until
+/// [`AttributeViews::point_string_arrays`]; most spans have none.
+#[derive(Debug)]
+pub struct AttributeViews<'b, 's> {
+    views: &'b mut Vec<KeyValue<'s>>,
+    /// Each string array's view index and length, in the order of `elements`.
+    arrays: &'b mut Vec<(usize, usize)>,
+    elements: &'b mut Vec<RStr<'s>>,
+}
+
+impl<'b, 's> AttributeViews<'b, 's> {
+    /// Pushes a view of a value that is not a string array.
+    #[inline(always)]
+    pub fn push(&mut self, key: &'s str, value: Value<'s>) {
+        self.views.push(KeyValue {
+            key: key.into(),
+            value,
+        });
+    }
+
+    /// Pushes a string array's view.
+    #[inline]
+    pub fn push_string_array(&mut self, key: &'s str, items: impl Iterator<Item = &'s str>) {
+        let before = self.elements.len();
+        self.elements.extend(items.map(RStr::from));
+        self.arrays
+            .push((self.views.len(), self.elements.len() - before));
+        self.push(key, Value::UNSUPPORTED);
+    }
+
+    /// Pushes every attribute of `attributes`.
+    #[inline(always)]
+    pub(crate) fn extend<A: ViewAttribute + 's>(&mut self, attributes: impl Iterator<Item = &'s A>) {
+        for attribute in attributes {
+            attribute.push_view(self);
+        }
+    }
+}
+
+/// Points each string array among `views` at its run of `elements`.
+pub(crate) fn point_string_arrays<'s>(
+    views: &mut [KeyValue<'s>],
+    arrays: &[(usize, usize)],
+    elements: &'s [RStr<'s>],
+) {
+    let mut start = 0;
+    for &(index, len) in arrays {
+        views[index].value = Value::string_array(&elements[start..start + len]);
+        start += len;
+    }
+}
+
+/// Pushes views of `attributes` into vectors the caller keeps (a resource's, built
+/// once); returns where the string arrays are, for [`point_string_arrays`] once
+/// `elements` will not move again.
+pub(crate) fn push_attribute_views<'s, A: ViewAttribute + 's>(
+    attributes: &'s [A],
+    views: &mut Vec<KeyValue<'s>>,
+    elements: &mut Vec<RStr<'s>>,
+) -> Vec<(usize, usize)> {
+    let mut arrays = Vec::new();
+    AttributeViews {
+        views,
+        arrays: &mut arrays,
+        elements,
+    }
+    .extend(attributes.iter());
+    arrays
+}
+
+/// Rendered `tracestate` headers, one after another.
+#[derive(Default)]
+struct TraceStates {
+    text: String,
+    /// Where each header in `text` ends.
+    ends: Vec<usize>,
+}
+
+impl TraceStates {
+    const EMPTY: Self = TraceStates {
+        text: String::new(),
+        ends: Vec::new(),
+    };
+
+    /// The `index`th header pushed.
+    fn get(&self, index: usize) -> &str {
+        let start = index.checked_sub(1).map_or(0, |i| self.ends[i]);
+        &self.text[start..self.ends[index]]
+    }
+}
+
+/// Buffers each thread reuses for the views of one span at a time. The views they
+/// hold between spans are stale (their lifetime here is a stand-in): [`relabel`]
+/// empties a buffer before lending it out with the lifetime of the span at hand.
+struct Scratch {
+    arrays: Vec<(usize, usize)>,
+    /// Element views of every string-array attribute, in `arrays`' order.
+    elements: Vec<RStr<'static>>,
+    /// The span's `tracestate` header, then each link's.
+    trace_states: TraceStates,
+    /// Attribute views: the span's, then the scope's, each event's, each link's.
+    attributes: Vec<KeyValue<'static>>,
+    /// Where each of those lists ends in `attributes`.
+    ends: Vec<usize>,
+    events: Vec<Event<'static>>,
+    links: Vec<Link<'static>>,
+}
+
+impl Scratch {
+    const EMPTY: Self = Scratch {
+        arrays: Vec::new(),
+        elements: Vec::new(),
+        trace_states: TraceStates::EMPTY,
+        attributes: Vec::new(),
+        ends: Vec::new(),
+        events: Vec::new(),
+        links: Vec::new(),
+    };
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch::EMPTY) };
+}
+
+/// Room for views of spans this large before a buffer grows.
+const RESERVED_VIEWS: usize = 64;
+
+/// Gives this thread's buffers room up front, so that they are not allocated (and
+/// grown) in between the allocations of the spans they view.
+pub fn reserve_view_buffers() {
+    with_scratch(|scratch| {
+        scratch.arrays.reserve(RESERVED_VIEWS / 4);
+        scratch.elements.reserve(RESERVED_VIEWS);
+        scratch.trace_states.text.reserve(RESERVED_VIEWS * 8);
+        scratch.trace_states.ends.reserve(RESERVED_VIEWS / 4);
+        scratch.attributes.reserve(RESERVED_VIEWS);
+        scratch.ends.reserve(RESERVED_VIEWS / 4);
+        scratch.events.reserve(RESERVED_VIEWS / 4);
+        scratch.links.reserve(RESERVED_VIEWS / 4);
+    });
+}
+
+/// Calls `f` with this thread's buffers; a view built while another is lent out (a
+/// nested call) gets buffers of its own.
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        Err(_) => {
+            let mut own = Scratch::EMPTY;
+            f(&mut own)
+        }
+    })
+}
+
+/// `buffer`, emptied, as a buffer of views with the lifetime the caller needs.
+///
+/// # Safety
+/// `A` and `B` must be the same type but for lifetimes. Stale views are never read:
+/// the buffer is emptied here before every use, and `A: Copy` has no drop glue.
+unsafe fn relabel<A: Copy, B>(buffer: &mut Vec<A>) -> &mut Vec<B> {
+    buffer.clear();
+    // SAFETY: the caller's promise: same type, so the same layout.
+    unsafe { &mut *std::ptr::from_mut(buffer).cast::<Vec<B>>() }
+}
+
+/// Calls `f` with views of `attributes` (a starting span's).
+pub fn with_attribute_views<A: ViewAttribute, R>(
+    attributes: &[A],
+    f: impl FnOnce(&[KeyValue<'_>]) -> R,
+) -> R {
+    with_scratch(|scratch| {
+        scratch.arrays.clear();
+        // SAFETY: relabel's contract: each buffer holds this very type with `'static`
+        // for the borrow of `attributes` (`Copy` elements); relabel empties it, and
+        // the views pushed here are read only inside this closure.
+        let (elements, views) =
+            unsafe { (relabel(&mut scratch.elements), relabel(&mut scratch.attributes)) };
+        let mut pushing = AttributeViews {
+            views,
+            arrays: &mut scratch.arrays,
+            elements,
+        };
+        pushing.extend(attributes.iter());
+        let AttributeViews {
+            views,
+            arrays,
+            elements,
+        } = pushing;
+        point_string_arrays(views, arrays, elements);
+        f(views)
+    })
+}
+
+/// The fields of a span that are not lists, from its source.
+#[derive(Clone, Copy, Debug)]
+pub struct ViewHead<'s> {
+    /// The span's context; its `trace_state` is the first one the source pushed.
+    pub context: SpanContext<'s>,
+    /// `SpanId::INVALID` for a root span.
+    pub parent_span_id: SpanId,
+    /// Whether the parent came from another process.
+    pub parent_is_remote: bool,
+    /// The span's name.
+    pub name: &'s str,
+    /// Server, client, ...
+    pub kind: SpanKind,
+    /// Unix nanoseconds.
+    pub start_time_unix_nano: u64,
+    /// Unix nanoseconds.
+    pub end_time_unix_nano: u64,
+    /// Dropped over the SDK's limits: attributes, events, links.
+    pub dropped: [u32; 3],
+    /// The span's status.
+    pub status: Status<'s>,
+    /// The scope's name, version and schema URL (its attributes are pushed).
+    pub scope: (&'s str, Option<&'s str>, Option<&'s str>),
+    /// The resource the span carries.
+    pub resource: Resource<'s>,
+}
+
+/// What a [`SpanSource`](super::SpanSource) pushes a span's lists into, in this
+/// order: its `tracestate`, its attributes, its scope's, then each event and link.
+#[derive(Debug)]
+pub struct ViewBuilder<'s> {
+    attributes: AttributeViews<'s, 's>,
+    ends: &'s mut Vec<usize>,
+    trace_states: &'s mut TraceStates,
+    events: &'s mut Vec<Event<'s>>,
+    links: &'s mut Vec<Link<'s>>,
+}
+
+impl std::fmt::Debug for TraceStates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<'s> ViewBuilder<'s> {
+    /// Writes a `tracestate` header (the span's first, then each link's, before it).
+    #[inline]
+    pub fn trace_state(&mut self, write: impl FnOnce(&mut String)) {
+        write(&mut self.trace_states.text);
+        self.trace_states.ends.push(self.trace_states.text.len());
+    }
+
+    /// Pushes one list of attributes (the span's, then the scope's).
+    #[inline(always)]
+    pub fn attributes<A: ViewAttribute + 's>(&mut self, list: impl Iterator<Item = &'s A>) {
+        self.attributes.extend(list);
+        self.ends.push(self.attributes.views.len());
+    }
+
+    /// Pushes an event and its attributes.
+    pub fn event<A: ViewAttribute + 's>(
+        &mut self,
+        name: &'s str,
+        time_unix_nano: u64,
+        attributes: impl Iterator<Item = &'s A>,
+        dropped_attributes_count: u32,
+    ) {
+        self.attributes(attributes);
+        self.events.push(Event {
+            name: name.into(),
+            time_unix_nano,
+            attributes: Default::default(),
+            dropped_attributes_count,
+        });
+    }
+
+    /// Pushes a link and its attributes; its `tracestate` is the next one pushed after
+    /// the span's.
+    pub fn link<A: ViewAttribute + 's>(
+        &mut self,
+        context: SpanContext<'s>,
+        attributes: impl Iterator<Item = &'s A>,
+        dropped_attributes_count: u32,
+    ) {
+        self.attributes(attributes);
+        self.links.push(Link {
+            context,
+            attributes: Default::default(),
+            dropped_attributes_count,
+        });
+    }
+
+    /// Completes the views and calls `f` with the span's.
+    fn finish<R>(self, head: ViewHead<'s>, f: impl FnOnce(&SpanView<'_>) -> R) -> R {
+        let ViewBuilder {
+            attributes: pushed,
+            ends,
+            trace_states,
+            events,
+            links,
+        } = self;
+        let AttributeViews {
+            views,
+            arrays,
+            elements,
+        } = pushed;
+        if !arrays.is_empty() {
+            point_string_arrays(views, arrays, elements);
+        }
+        let views: &'s [KeyValue<'s>] = views;
+        let trace_states: &'s TraceStates = trace_states;
+        let list = |index: usize| {
+            let start = index.checked_sub(1).map_or(0, |i| ends[i]);
+            &views[start..ends[index]]
+        };
+        for (index, event) in events.iter_mut().enumerate() {
+            event.attributes = list(index + 2).into();
+        }
+        for (index, link) in links.iter_mut().enumerate() {
+            link.attributes = list(index + 2 + events.len()).into();
+            link.context.trace_state = trace_states.get(index + 1).into();
+        }
+        let (name, version, schema_url) = head.scope;
+        let scope = InstrumentationScope {
+            name: name.into(),
+            version: version.map(RStr::from).into(),
+            schema_url: schema_url.map(RStr::from).into(),
+            attributes: list(1).into(),
+        };
+        let extension = SpanViewExtStorage::new(SpanViewExt::current());
+        let mut context = head.context;
+        context.trace_state = trace_states.get(0).into();
+        let view = SpanView {
+            context,
+            parent_span_id: head.parent_span_id,
+            parent_is_remote: head.parent_is_remote,
+            name: head.name.into(),
+            kind: head.kind,
+            start_time_unix_nano: head.start_time_unix_nano,
+            end_time_unix_nano: head.end_time_unix_nano,
+            attributes: list(0).into(),
+            dropped_attributes_count: head.dropped[0],
+            events: events.as_slice().into(),
+            dropped_events_count: head.dropped[1],
+            links: links.as_slice().into(),
+            dropped_links_count: head.dropped[2],
+            status: head.status,
+            resource: &head.resource,
+            scope: &scope,
+            flags: 0,
+            extension: extension.table(),
+        };
+        f(&view)
+    }
+}
+
+/// Calls `f` with a view of `span`, built in this thread's buffers.
+pub fn with_view<S: super::SpanSource + ?Sized, R>(
+    span: &S,
+    f: impl FnOnce(&SpanView<'_>) -> R,
+) -> R {
+    with_scratch(|scratch| {
+        scratch.arrays.clear();
+        scratch.ends.clear();
+        scratch.trace_states.text.clear();
+        scratch.trace_states.ends.clear();
+        // SAFETY: relabel's contract: each buffer holds this very type with `'static`
+        // for the borrow of `span` (`Copy` elements); relabel empties it, and the
+        // views pushed here are read only inside this closure, while `span` is
+        // borrowed.
+        let (elements, views, events, links) = unsafe {
+            (
+                relabel(&mut scratch.elements),
+                relabel(&mut scratch.attributes),
+                relabel(&mut scratch.events),
+                relabel(&mut scratch.links),
+            )
+        };
+        let mut builder = ViewBuilder {
+            attributes: AttributeViews {
+                views,
+                arrays: &mut scratch.arrays,
+                elements,
+            },
+            ends: &mut scratch.ends,
+            trace_states: &mut scratch.trace_states,
+            events,
+            links,
+        };
+        let head = span.build(&mut builder);
+        builder.finish(head, f)
+    })
+}
