@@ -14,7 +14,7 @@ mod source;
 mod unique_keys;
 
 pub use builder::{
-    reserve_view_buffers, with_attribute_views, with_view, AttributeViews, ViewAttribute,
+    reserve_view_buffers, with_attribute_views, with_view, AttributeType, AttributeViews,
     ViewBuilder, ViewHead,
 };
 pub use record::{
@@ -22,4 +22,4 @@ pub use record::{
 };
 pub use resource::ResourceRecord;
 pub use source::SpanSource;
-pub use unique_keys::{dedupe_attributes, UniqueKey};
+pub use unique_keys::dedupe_attributes;

@@ -29,7 +29,6 @@ pub mod propagation;
 pub mod request_context;
 pub mod span_view;
 pub mod stderr_log;
-mod unique_keys;
 mod unix_time;
 
 pub use config::{OnError, Propagator, TracingConfig};

@@ -3,18 +3,27 @@
 //! once a thread has seen a span of its shape; nothing is built for empty lists.
 
 use std::cell::RefCell;
+use std::marker::PhantomData;
 
 use abi_stable::std_types::RStr;
 use spanplug_api::{
-    Event, InstrumentationScope, KeyValue, Link, Resource, SpanContext, SpanId, SpanKind,
-    SpanView, SpanViewExt, SpanViewExtStorage, Status, Value,
+    Event, InstrumentationScope, KeyValue, Link, Resource, SpanContext, SpanId, SpanKind, SpanView,
+    SpanViewExt, SpanViewExtStorage, Status, Value,
 };
 
-/// An attribute a view can be built over: the loader's [`Attribute`](super::Attribute)
-/// or a front end's own (an SDK's key-value type, borrowed as it is).
-pub trait ViewAttribute {
-    /// Pushes this attribute's view.
-    fn push_view<'s>(&'s self, views: &mut AttributeViews<'_, 's>);
+/// A type of attribute views can be built over, and whose keys can be made unique:
+/// the loader's [`Attribute`](super::Attribute) or a front end's own (an SDK's
+/// key-value type, borrowed as it is). Implemented by a type of the front end's
+/// (the attribute type may be another crate's).
+pub trait AttributeType {
+    /// The attribute.
+    type Attribute;
+    /// Its key.
+    fn key(attribute: &Self::Attribute) -> &str;
+    /// Exchanges the values (not the keys) of two attributes.
+    fn swap_value(one: &mut Self::Attribute, other: &mut Self::Attribute);
+    /// Pushes its view.
+    fn push_view<'s>(attribute: &'s Self::Attribute, views: &mut AttributeViews<'_, 's>);
 }
 
 /// Attribute views being pushed. A string array's element views need a buffer that
@@ -50,9 +59,12 @@ impl<'b, 's> AttributeViews<'b, 's> {
 
     /// Pushes every attribute of `attributes`.
     #[inline(always)]
-    pub(crate) fn extend<A: ViewAttribute + 's>(&mut self, attributes: impl Iterator<Item = &'s A>) {
+    fn extend<T: AttributeType>(&mut self, attributes: impl Iterator<Item = &'s T::Attribute>)
+    where
+        T::Attribute: 's,
+    {
         for attribute in attributes {
-            attribute.push_view(self);
+            T::push_view(attribute, self);
         }
     }
 }
@@ -73,8 +85,8 @@ pub(crate) fn point_string_arrays<'s>(
 /// Pushes views of `attributes` into vectors the caller keeps (a resource's, built
 /// once); returns where the string arrays are, for [`point_string_arrays`] once
 /// `elements` will not move again.
-pub(crate) fn push_attribute_views<'s, A: ViewAttribute + 's>(
-    attributes: &'s [A],
+pub(crate) fn push_attribute_views<'s, T: AttributeType>(
+    attributes: &'s [T::Attribute],
     views: &mut Vec<KeyValue<'s>>,
     elements: &mut Vec<RStr<'s>>,
 ) -> Vec<(usize, usize)> {
@@ -84,7 +96,7 @@ pub(crate) fn push_attribute_views<'s, A: ViewAttribute + 's>(
         arrays: &mut arrays,
         elements,
     }
-    .extend(attributes.iter());
+    .extend::<T>(attributes.iter());
     arrays
 }
 
@@ -184,8 +196,8 @@ unsafe fn relabel<A: Copy, B>(buffer: &mut Vec<A>) -> &mut Vec<B> {
 }
 
 /// Calls `f` with views of `attributes` (a starting span's).
-pub fn with_attribute_views<A: ViewAttribute, R>(
-    attributes: &[A],
+pub fn with_attribute_views<T: AttributeType, R>(
+    attributes: &[T::Attribute],
     f: impl FnOnce(&[KeyValue<'_>]) -> R,
 ) -> R {
     with_scratch(|scratch| {
@@ -193,14 +205,18 @@ pub fn with_attribute_views<A: ViewAttribute, R>(
         // SAFETY: relabel's contract: each buffer holds this very type with `'static`
         // for the borrow of `attributes` (`Copy` elements); relabel empties it, and
         // the views pushed here are read only inside this closure.
-        let (elements, views) =
-            unsafe { (relabel(&mut scratch.elements), relabel(&mut scratch.attributes)) };
+        let (elements, views) = unsafe {
+            (
+                relabel(&mut scratch.elements),
+                relabel(&mut scratch.attributes),
+            )
+        };
         let mut pushing = AttributeViews {
             views,
             arrays: &mut scratch.arrays,
             elements,
         };
-        pushing.extend(attributes.iter());
+        pushing.extend::<T>(attributes.iter());
         let AttributeViews {
             views,
             arrays,
@@ -240,13 +256,23 @@ pub struct ViewHead<'s> {
 
 /// What a [`SpanSource`](super::SpanSource) pushes a span's lists into, in this
 /// order: its `tracestate`, its attributes, its scope's, then each event and link.
-#[derive(Debug)]
-pub struct ViewBuilder<'s> {
+pub struct ViewBuilder<'s, T> {
     attributes: AttributeViews<'s, 's>,
     ends: &'s mut Vec<usize>,
     trace_states: &'s mut TraceStates,
     events: &'s mut Vec<Event<'s>>,
     links: &'s mut Vec<Link<'s>>,
+    attribute_type: PhantomData<T>,
+}
+
+impl<T> std::fmt::Debug for ViewBuilder<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ViewBuilder")
+            .field("attributes", &self.attributes.views.len())
+            .field("events", &self.events.len())
+            .field("links", &self.links.len())
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for TraceStates {
@@ -255,7 +281,7 @@ impl std::fmt::Debug for TraceStates {
     }
 }
 
-impl<'s> ViewBuilder<'s> {
+impl<'s, T: AttributeType> ViewBuilder<'s, T> {
     /// Writes a `tracestate` header (the span's first, then each link's, before it).
     #[inline]
     pub fn trace_state(&mut self, write: impl FnOnce(&mut String)) {
@@ -265,19 +291,24 @@ impl<'s> ViewBuilder<'s> {
 
     /// Pushes one list of attributes (the span's, then the scope's).
     #[inline(always)]
-    pub fn attributes<A: ViewAttribute + 's>(&mut self, list: impl Iterator<Item = &'s A>) {
-        self.attributes.extend(list);
+    pub fn attributes(&mut self, list: impl Iterator<Item = &'s T::Attribute>)
+    where
+        T::Attribute: 's,
+    {
+        self.attributes.extend::<T>(list);
         self.ends.push(self.attributes.views.len());
     }
 
     /// Pushes an event and its attributes.
-    pub fn event<A: ViewAttribute + 's>(
+    pub fn event(
         &mut self,
         name: &'s str,
         time_unix_nano: u64,
-        attributes: impl Iterator<Item = &'s A>,
+        attributes: impl Iterator<Item = &'s T::Attribute>,
         dropped_attributes_count: u32,
-    ) {
+    ) where
+        T::Attribute: 's,
+    {
         self.attributes(attributes);
         self.events.push(Event {
             name: name.into(),
@@ -289,12 +320,14 @@ impl<'s> ViewBuilder<'s> {
 
     /// Pushes a link and its attributes; its `tracestate` is the next one pushed after
     /// the span's.
-    pub fn link<A: ViewAttribute + 's>(
+    pub fn link(
         &mut self,
         context: SpanContext<'s>,
-        attributes: impl Iterator<Item = &'s A>,
+        attributes: impl Iterator<Item = &'s T::Attribute>,
         dropped_attributes_count: u32,
-    ) {
+    ) where
+        T::Attribute: 's,
+    {
         self.attributes(attributes);
         self.links.push(Link {
             context,
@@ -311,6 +344,7 @@ impl<'s> ViewBuilder<'s> {
             trace_states,
             events,
             links,
+            ..
         } = self;
         let AttributeViews {
             views,
@@ -399,6 +433,7 @@ pub fn with_view<S: super::SpanSource + ?Sized, R>(
             trace_states: &mut scratch.trace_states,
             events,
             links,
+            attribute_type: PhantomData,
         };
         let head = span.build(&mut builder);
         builder.finish(head, f)

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use spanplug_api::{OwnedValue, SpanId, SpanKind, StatusCode, TraceId};
 
 use super::resource::ResourceRecord;
-use super::unique_keys::UniqueKey;
 
 /// An attribute: a key (shared between spans, see [`intern`]) and its value.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,17 +25,6 @@ impl Attribute {
             key: intern(key),
             value: value.into(),
         }
-    }
-}
-
-impl UniqueKey for Attribute {
-    #[inline(always)]
-    fn key(&self) -> &str {
-        &self.key
-    }
-
-    fn swap_value(&mut self, other: &mut Self) {
-        std::mem::swap(&mut self.value, &mut other.value);
     }
 }
 

@@ -1,8 +1,6 @@
 //! A resource converted once, with the borrowed view its factories and every span
 //! share.
 
-use std::sync::Arc;
-
 use abi_stable::std_types::RStr;
 use spanplug_api::{KeyValue, Resource};
 
@@ -34,7 +32,7 @@ impl std::fmt::Debug for ResourceRecord {
 impl ResourceRecord {
     /// A resource with `attributes` in the order given, and a schema URL (empty for
     /// none).
-    pub fn new(attributes: Vec<Attribute>, schema_url: &str) -> Arc<Self> {
+    pub fn new(attributes: Vec<Attribute>, schema_url: &str) -> Self {
         let attributes: Box<[Attribute]> = attributes.into();
         // SAFETY: the views point into heap memory this struct owns and never
         // mutates: the boxed attributes (and the strings inside them), which do not
@@ -42,19 +40,19 @@ impl ResourceRecord {
         let stable: &'static [Attribute] = unsafe { &*std::ptr::from_ref(&*attributes) };
         let mut view = Vec::with_capacity(stable.len());
         let mut elements = Vec::new();
-        let arrays = push_attribute_views(stable, &mut view, &mut elements);
+        let arrays = push_attribute_views::<Attribute>(stable, &mut view, &mut elements);
         let elements: Box<[RStr<'static>]> = elements.into();
         // SAFETY: as for `stable`: the boxed slice's heap allocation is owned by the
         // returned struct (`_elements`), never mutated, and does not move with the
         // box; its views point into `stable`. Lent out only through `view(&self)`.
         let element_views: &'static [RStr<'static>] = unsafe { &*std::ptr::from_ref(&*elements) };
         point_string_arrays(&mut view, &arrays, element_views);
-        Arc::new(ResourceRecord {
+        ResourceRecord {
             view,
             _elements: elements,
             schema_url: schema_url.into(),
             attributes,
-        })
+        }
     }
 
     /// The string value of the attribute `key`, if it has one.

@@ -7,9 +7,11 @@ use spanplug_api::{
     StartingSpanExtStorage, Status, StrPair, Value,
 };
 
-use super::builder::{with_attribute_views, with_view, AttributeViews, ViewAttribute, ViewBuilder, ViewHead};
+use super::builder::{
+    with_attribute_views, with_view, AttributeType, AttributeViews, ViewBuilder, ViewHead,
+};
 use super::record::{intern, Attribute, ContextRecord, SpanRecord};
-use super::unique_keys::{dedupe_attributes, UniqueKey};
+use super::unique_keys::dedupe_attributes;
 use crate::chain::count_unrepresentable;
 use crate::factory::ResourceView as _;
 use crate::pipeline::Stages;
@@ -18,16 +20,16 @@ use crate::pipeline::Stages;
 /// `opentelemetry_sdk` span borrowed as it is, or a [`SpanRecord`] a front end filled.
 pub trait SpanSource {
     /// The span's attribute type.
-    type Attribute: UniqueKey + ViewAttribute;
+    type Attributes: AttributeType;
 
     /// Whether the span is sampled (else it is record-only).
     fn is_sampled(&self) -> bool;
 
     /// The span's attributes, to make their keys unique before the view is built.
-    fn attributes_mut(&mut self) -> &mut Vec<Self::Attribute>;
+    fn attributes_mut(&mut self) -> &mut Vec<<Self::Attributes as AttributeType>::Attribute>;
 
     /// Pushes the span's lists into `builder`, in its order, and returns the rest.
-    fn build<'s>(&'s self, builder: &mut ViewBuilder<'s>) -> ViewHead<'s>;
+    fn build<'s>(&'s self, builder: &mut ViewBuilder<'s, Self::Attributes>) -> ViewHead<'s>;
 }
 
 impl Stages {
@@ -39,7 +41,7 @@ impl Stages {
         if !span.is_sampled() && !self.any_on_start() {
             return;
         }
-        dedupe_attributes(span.attributes_mut());
+        dedupe_attributes::<S::Attributes>(span.attributes_mut());
         with_view(&*span, |view| self.on_end(view));
     }
 
@@ -61,7 +63,7 @@ impl Stages {
             entries: RSlice::from_slice(&entries),
         };
         let mut added = AddedAttributes::default();
-        with_attribute_views(&span.attributes, |attributes| {
+        with_attribute_views::<Attribute, _>(&span.attributes, |attributes| {
             let extension = StartingSpanExtStorage::new(StartingSpanExt::current());
             let mut starting = StartingSpan::new(
                 span_context(&span.context),
@@ -118,10 +120,21 @@ impl AttributeSink for AddedAttributes {
     }
 }
 
-impl ViewAttribute for Attribute {
+impl AttributeType for Attribute {
+    type Attribute = Attribute;
+
     #[inline(always)]
-    fn push_view<'s>(&'s self, views: &mut AttributeViews<'_, 's>) {
-        let value = match &self.value {
+    fn key(attribute: &Attribute) -> &str {
+        &attribute.key
+    }
+
+    fn swap_value(one: &mut Attribute, other: &mut Attribute) {
+        std::mem::swap(&mut one.value, &mut other.value);
+    }
+
+    #[inline(always)]
+    fn push_view<'s>(attribute: &'s Attribute, views: &mut AttributeViews<'_, 's>) {
+        let value = match &attribute.value {
             OwnedValue::Bool(b) => Value::from(*b),
             OwnedValue::I64(i) => Value::from(*i),
             OwnedValue::F64(f) => Value::from(*f),
@@ -130,15 +143,15 @@ impl ViewAttribute for Attribute {
             OwnedValue::I64Array(items) => Value::from(items.as_slice()),
             OwnedValue::F64Array(items) => Value::from(items.as_slice()),
             OwnedValue::StringArray(items) => {
-                return views.push_string_array(&self.key, items.iter().map(String::as_str))
+                return views.push_string_array(&attribute.key, items.iter().map(String::as_str))
             }
         };
-        views.push(&self.key, value);
+        views.push(&attribute.key, value);
     }
 }
 
 impl SpanSource for SpanRecord {
-    type Attribute = Attribute;
+    type Attributes = Attribute;
 
     fn is_sampled(&self) -> bool {
         self.context.trace_flags & 1 == 1
@@ -148,7 +161,7 @@ impl SpanSource for SpanRecord {
         &mut self.attributes
     }
 
-    fn build<'s>(&'s self, builder: &mut ViewBuilder<'s>) -> ViewHead<'s> {
+    fn build<'s>(&'s self, builder: &mut ViewBuilder<'s, Attribute>) -> ViewHead<'s> {
         builder.trace_state(|out| out.push_str(&self.context.trace_state));
         builder.attributes(self.attributes.iter());
         builder.attributes(self.scope.attributes.iter());

@@ -8,14 +8,7 @@
 
 use std::collections::HashMap;
 
-/// An attribute whose key can be made unique: the loader's own and a front end's
-/// (an SDK's key-value type).
-pub trait UniqueKey {
-    /// The attribute's key.
-    fn key(&self) -> &str;
-    /// Exchanges the values (not the keys) of two attributes.
-    fn swap_value(&mut self, other: &mut Self);
-}
+use super::builder::AttributeType;
 
 /// Up to this many attributes, a flagged span is mended by comparing each key with
 /// the ones kept before it: at most 496 comparisons and no allocation. Past it, a
@@ -25,9 +18,9 @@ const SCANNED: usize = 32;
 /// Makes the keys of `attributes` unique (see the module docs): a span the filter
 /// clears is left as it is; one it flags is mended in place.
 #[inline(always)]
-pub fn dedupe_attributes<A: UniqueKey>(attributes: &mut Vec<A>) {
-    if may_repeat_keys(attributes) {
-        mend_repeated_keys(attributes);
+pub fn dedupe_attributes<T: AttributeType>(attributes: &mut Vec<T::Attribute>) {
+    if may_repeat_keys::<T>(attributes) {
+        mend_repeated_keys::<T>(attributes);
     }
 }
 
@@ -36,13 +29,13 @@ pub fn dedupe_attributes<A: UniqueKey>(attributes: &mut Vec<A>) {
 /// `ray.serve.replica_id` (they share those bytes), and nearly any span with more
 /// than a few dozen keys.
 #[inline(always)]
-fn may_repeat_keys<A: UniqueKey>(attributes: &[A]) -> bool {
+fn may_repeat_keys<T: AttributeType>(attributes: &[T::Attribute]) -> bool {
     if attributes.len() < 2 {
         return false;
     }
     let (mut seen, mut suspect) = (0u64, 0u64);
     for kv in attributes {
-        let key = kv.key().as_bytes();
+        let key = T::key(kv).as_bytes();
         let hash = match key {
             [] => 0,
             [first, ..] => (key.len() as u32)
@@ -62,15 +55,15 @@ fn may_repeat_keys<A: UniqueKey>(attributes: &[A]) -> bool {
 /// past [`SCANNED`] attributes. Out of line, so that spans the filter clears do not
 /// pay for it.
 #[inline(never)]
-fn mend_repeated_keys<A: UniqueKey>(attributes: &mut Vec<A>) {
+fn mend_repeated_keys<T: AttributeType>(attributes: &mut Vec<T::Attribute>) {
     if attributes.len() <= SCANNED {
-        mend(attributes, |kept, attribute, _| {
+        mend::<T>(attributes, |kept, attribute, _| {
             kept.iter()
-                .position(|earlier| KeyText::of(earlier) == KeyText::of(attribute))
+                .position(|earlier| KeyText::of::<T>(earlier) == KeyText::of::<T>(attribute))
         });
     } else {
-        let places = places(attributes);
-        mend(attributes, |kept, _, index| {
+        let places = places::<T>(attributes);
+        mend::<T>(attributes, |kept, _, index| {
             let place = places[index];
             (place < kept.len()).then_some(place)
         });
@@ -81,9 +74,9 @@ fn mend_repeated_keys<A: UniqueKey>(attributes: &mut Vec<A>) {
 /// `earlier(kept, attribute, index)` is the place among the attributes kept so far of
 /// the key of `attribute` (at `index`), if one of them has it. Each attribute moves at
 /// most once.
-fn mend<A: UniqueKey>(
-    attributes: &mut Vec<A>,
-    mut earlier: impl FnMut(&[A], &A, usize) -> Option<usize>,
+fn mend<T: AttributeType>(
+    attributes: &mut Vec<T::Attribute>,
+    mut earlier: impl FnMut(&[T::Attribute], &T::Attribute, usize) -> Option<usize>,
 ) {
     let mut kept = 0;
     for index in 0..attributes.len() {
@@ -91,7 +84,7 @@ fn mend<A: UniqueKey>(
         let attribute = &mut rest[0];
         match earlier(&before[..kept], attribute, index) {
             // The repeat keeps the replaced value, and is dropped with it below.
-            Some(place) => before[place].swap_value(attribute),
+            Some(place) => T::swap_value(&mut before[place], attribute),
             None => {
                 attributes.swap(kept, index);
                 kept += 1;
@@ -104,13 +97,13 @@ fn mend<A: UniqueKey>(
 /// Each attribute's place once the keys are unique: the number of distinct keys seen
 /// before its key first appears. `std`'s randomly seeded hasher, so that keys chosen
 /// by a client cannot make the lookups collide.
-fn places<A: UniqueKey>(attributes: &[A]) -> Vec<usize> {
+fn places<T: AttributeType>(attributes: &[T::Attribute]) -> Vec<usize> {
     let mut place_of = HashMap::with_capacity(attributes.len());
     attributes
         .iter()
         .map(|kv| {
             let next = place_of.len();
-            *place_of.entry(KeyText::of(kv)).or_insert(next)
+            *place_of.entry(KeyText::of::<T>(kv)).or_insert(next)
         })
         .collect()
 }
@@ -120,8 +113,8 @@ fn places<A: UniqueKey>(attributes: &[A]) -> Vec<usize> {
 struct KeyText<'a>(&'a str);
 
 impl<'a> KeyText<'a> {
-    fn of<A: UniqueKey>(kv: &'a A) -> Self {
-        KeyText(kv.key())
+    fn of<T: AttributeType>(kv: &'a T::Attribute) -> Self {
+        KeyText(T::key(kv))
     }
 }
 
@@ -155,7 +148,7 @@ mod tests {
             .iter()
             .map(|(k, v)| Attribute::new(k.as_str(), *v))
             .collect();
-        dedupe_attributes(&mut attributes);
+        dedupe_attributes::<Attribute>(&mut attributes);
         attributes
             .iter()
             .map(|kv| match kv.value {

@@ -75,7 +75,10 @@ fn span() -> SpanRecord {
             attributes: vec![Attribute::new("s", strings(&["g"]))],
             ..ScopeRecord::default()
         }),
-        resource: ResourceRecord::new(vec![Attribute::new("service.name", "api")], ""),
+        resource: Arc::new(ResourceRecord::new(
+            vec![Attribute::new("service.name", "api")],
+            "",
+        )),
     }
 }
 
@@ -154,9 +157,12 @@ fn a_view_built_inside_another_gets_buffers_of_its_own() {
 #[test]
 fn a_starting_record_lends_its_attributes_as_views() {
     let record = span();
-    let keys = with_attribute_views(&record.attributes, |views| {
+    let keys = with_attribute_views::<Attribute, _>(&record.attributes, |views| {
         assert_eq!(array(&views[2].value), ["c"]);
-        views.iter().map(|kv| kv.key.to_string()).collect::<Vec<_>>()
+        views
+            .iter()
+            .map(|kv| kv.key.to_string())
+            .collect::<Vec<_>>()
     });
     assert_eq!(keys, ["tags", "n", "more"]);
 }
