@@ -7,16 +7,15 @@
 //! [`SpanRecord`] from its SDK's fields. The same builder makes both views, as
 //! pydantic-core's one `Input` trait serves Python and JSON input alike.
 
+mod attributes;
 mod builder;
 mod record;
 mod resource;
 mod source;
 mod unique_keys;
 
-pub use builder::{
-    reserve_view_buffers, with_attribute_views, with_view, AttributeType, AttributeViews,
-    ViewBuilder, ViewHead,
-};
+pub use attributes::{AttributeType, AttributeViews};
+pub use builder::{reserve_view_buffers, with_attribute_views, with_view, ViewBuilder, ViewHead};
 pub use record::{
     intern, Attribute, ContextRecord, EventRecord, LinkRecord, ScopeRecord, SpanRecord,
 };

@@ -4,7 +4,7 @@
 use abi_stable::std_types::RStr;
 use spanplug_api::{KeyValue, Resource};
 
-use super::builder::{point_string_arrays, push_attribute_views};
+use super::attributes::{point_string_arrays, push_attribute_views};
 use super::record::Attribute;
 use crate::factory::ResourceView;
 

@@ -7,9 +7,8 @@ use spanplug_api::{
     StartingSpanExtStorage, Status, StrPair, Value,
 };
 
-use super::builder::{
-    with_attribute_views, with_view, AttributeType, AttributeViews, ViewBuilder, ViewHead,
-};
+use super::attributes::{AttributeType, AttributeViews};
+use super::builder::{with_attribute_views, with_view, ViewBuilder, ViewHead};
 use super::record::{intern, Attribute, ContextRecord, SpanRecord};
 use super::unique_keys::dedupe_attributes;
 use crate::chain::count_unrepresentable;

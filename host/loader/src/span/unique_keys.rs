@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::builder::AttributeType;
+use super::attributes::AttributeType;
 
 /// Up to this many attributes, a flagged span is mended by comparing each key with
 /// the ones kept before it: at most 496 comparisons and no allocation. Past it, a
