@@ -8,6 +8,7 @@
 //! pydantic-core's one `Input` trait serves Python and JSON input alike.
 
 mod attributes;
+pub(crate) use attributes::owned_view;
 mod builder;
 mod record;
 mod resource;

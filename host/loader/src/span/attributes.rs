@@ -2,7 +2,7 @@
 //! pushed for it.
 
 use abi_stable::std_types::RStr;
-use spanplug_api::{KeyValue, Value};
+use spanplug_api::{KeyValue, OwnedValue, Value};
 
 /// A type of attribute views can be built over, and whose keys can be made unique:
 /// the loader's [`Attribute`](super::Attribute) or a front end's own (an SDK's
@@ -93,4 +93,20 @@ pub(crate) fn push_attribute_views<'s, T: AttributeType>(
     }
     .extend::<T>(attributes.iter());
     arrays
+}
+
+/// The view of an owned value, but for a string array (whose elements need views of
+/// their own first).
+#[inline(always)]
+pub(crate) fn owned_view(value: &OwnedValue) -> Option<Value<'_>> {
+    Some(match value {
+        OwnedValue::Bool(b) => Value::from(*b),
+        OwnedValue::I64(i) => Value::from(*i),
+        OwnedValue::F64(f) => Value::from(*f),
+        OwnedValue::String(s) => Value::from(s.as_str()),
+        OwnedValue::BoolArray(items) => Value::from(items.as_slice()),
+        OwnedValue::I64Array(items) => Value::from(items.as_slice()),
+        OwnedValue::F64Array(items) => Value::from(items.as_slice()),
+        OwnedValue::StringArray(_) => return None,
+    })
 }

@@ -7,7 +7,7 @@ use spanplug_api::{
     StartingSpanExtStorage, Status, StrPair, Value,
 };
 
-use super::attributes::{AttributeType, AttributeViews};
+use super::attributes::{owned_view, AttributeType, AttributeViews};
 use super::builder::{with_attribute_views, with_view, ViewBuilder, ViewHead};
 use super::record::{intern, Attribute, ContextRecord, SpanRecord};
 use super::unique_keys::dedupe_attributes;
@@ -133,17 +133,12 @@ impl AttributeType for Attribute {
 
     #[inline(always)]
     fn push_view<'s>(attribute: &'s Attribute, views: &mut AttributeViews<'_, 's>) {
-        let value = match &attribute.value {
-            OwnedValue::Bool(b) => Value::from(*b),
-            OwnedValue::I64(i) => Value::from(*i),
-            OwnedValue::F64(f) => Value::from(*f),
-            OwnedValue::String(s) => Value::from(s.as_str()),
-            OwnedValue::BoolArray(items) => Value::from(items.as_slice()),
-            OwnedValue::I64Array(items) => Value::from(items.as_slice()),
-            OwnedValue::F64Array(items) => Value::from(items.as_slice()),
-            OwnedValue::StringArray(items) => {
+        let value = match (&attribute.value, owned_view(&attribute.value)) {
+            (_, Some(value)) => value,
+            (OwnedValue::StringArray(items), None) => {
                 return views.push_string_array(&attribute.key, items.iter().map(String::as_str))
             }
+            (_, None) => Value::UNSUPPORTED,
         };
         views.push(&attribute.key, value);
     }
