@@ -21,7 +21,7 @@ pub trait AttributeType {
 
 /// Attribute views being pushed. A string array's element views need a buffer that
 /// is complete before any view can borrow it, so its view is a placeholder until
-/// [`point_string_arrays`]; most spans have none.
+/// every attribute is pushed; most spans have none.
 #[derive(Debug)]
 pub struct AttributeViews<'b, 's> {
     pub(super) views: &'b mut Vec<KeyValue<'s>>,
