@@ -106,13 +106,13 @@ impl SpanSource for SdkSpan<'_> {
         &mut self.data.attributes
     }
 
-    #[inline]
+    #[inline(always)]
     fn build<'s>(&'s self, builder: &mut ViewBuilder<'s, SdkAttributes>) -> ViewHead<'s> {
         let span = &*self.data;
         let scope = &span.instrumentation_scope;
         builder.trace_state(|out| write_trace_state(span.span_context.trace_state(), out));
-        builder.attributes(span.attributes.iter());
-        builder.attributes(scope.attributes());
+        builder.span_attributes(span.attributes.iter());
+        builder.scope_attributes(scope.attributes());
         for event in &span.events.events {
             builder.event(
                 event.name.as_ref(),

@@ -28,6 +28,7 @@ impl TraceStates {
     };
 
     /// The `index`th header pushed.
+    #[inline(always)]
     fn get(&self, index: usize) -> &str {
         let start = index.checked_sub(1).map_or(0, |i| self.ends[i]);
         &self.text[start..self.ends[index]]
@@ -45,7 +46,7 @@ struct Scratch {
     trace_states: TraceStates,
     /// Attribute views: the span's, then the scope's, each event's, each link's.
     attributes: Vec<KeyValue<'static>>,
-    /// Where each of those lists ends in `attributes`.
+    /// Where each event's and link's attributes end in `attributes`.
     ends: Vec<usize>,
     events: Vec<Event<'static>>,
     links: Vec<Link<'static>>,
@@ -171,6 +172,10 @@ pub struct ViewHead<'s> {
 /// order: its `tracestate`, its attributes, its scope's, then each event and link.
 pub struct ViewBuilder<'s, T> {
     attributes: AttributeViews<'s, 's>,
+    /// Where the span's attributes end, and the scope's.
+    span_end: usize,
+    scope_end: usize,
+    /// Where each event's attributes end, then each link's.
     ends: &'s mut Vec<usize>,
     trace_states: &'s mut TraceStates,
     events: &'s mut Vec<Event<'s>>,
@@ -202,9 +207,28 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
         self.trace_states.ends.push(self.trace_states.text.len());
     }
 
-    /// Pushes one list of attributes (the span's, then the scope's).
+    /// Pushes the span's attributes (first).
     #[inline(always)]
-    pub fn attributes(&mut self, list: impl Iterator<Item = &'s T::Attribute>)
+    pub fn span_attributes(&mut self, list: impl Iterator<Item = &'s T::Attribute>)
+    where
+        T::Attribute: 's,
+    {
+        self.attributes.extend::<T>(list);
+        self.span_end = self.attributes.views.len();
+    }
+
+    /// Pushes the scope's attributes (second).
+    #[inline(always)]
+    pub fn scope_attributes(&mut self, list: impl Iterator<Item = &'s T::Attribute>)
+    where
+        T::Attribute: 's,
+    {
+        self.attributes.extend::<T>(list);
+        self.scope_end = self.attributes.views.len();
+    }
+
+    /// Pushes an event's or a link's attributes.
+    fn list(&mut self, list: impl Iterator<Item = &'s T::Attribute>)
     where
         T::Attribute: 's,
     {
@@ -222,7 +246,7 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
     ) where
         T::Attribute: 's,
     {
-        self.attributes(attributes);
+        self.list(attributes);
         self.events.push(Event {
             name: name.into(),
             time_unix_nano,
@@ -241,7 +265,7 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
     ) where
         T::Attribute: 's,
     {
-        self.attributes(attributes);
+        self.list(attributes);
         self.links.push(Link {
             context,
             attributes: Default::default(),
@@ -250,9 +274,12 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
     }
 
     /// Completes the views and calls `f` with the span's.
+    #[inline(always)]
     fn finish<R>(self, head: ViewHead<'s>, f: impl FnOnce(&SpanView<'_>) -> R) -> R {
         let ViewBuilder {
             attributes: pushed,
+            span_end,
+            scope_end,
             ends,
             trace_states,
             events,
@@ -269,15 +296,16 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
         }
         let views: &'s [KeyValue<'s>] = views;
         let trace_states: &'s TraceStates = trace_states;
+        // The `index`th event's or link's attributes.
         let list = |index: usize| {
-            let start = index.checked_sub(1).map_or(0, |i| ends[i]);
+            let start = index.checked_sub(1).map_or(scope_end, |i| ends[i]);
             &views[start..ends[index]]
         };
         for (index, event) in events.iter_mut().enumerate() {
-            event.attributes = list(index + 2).into();
+            event.attributes = list(index).into();
         }
         for (index, link) in links.iter_mut().enumerate() {
-            link.attributes = list(index + 2 + events.len()).into();
+            link.attributes = list(index + events.len()).into();
             link.context.trace_state = trace_states.get(index + 1).into();
         }
         let (name, version, schema_url) = head.scope;
@@ -285,7 +313,7 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
             name: name.into(),
             version: version.map(RStr::from).into(),
             schema_url: schema_url.map(RStr::from).into(),
-            attributes: list(1).into(),
+            attributes: views[span_end..scope_end].into(),
         };
         let extension = SpanViewExtStorage::new(SpanViewExt::current());
         let mut context = head.context;
@@ -298,7 +326,7 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
             kind: head.kind,
             start_time_unix_nano: head.start_time_unix_nano,
             end_time_unix_nano: head.end_time_unix_nano,
-            attributes: list(0).into(),
+            attributes: views[..span_end].into(),
             dropped_attributes_count: head.dropped[0],
             events: events.as_slice().into(),
             dropped_events_count: head.dropped[1],
@@ -315,6 +343,7 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
 }
 
 /// Calls `f` with a view of `span`, built in this thread's buffers.
+#[inline]
 pub fn with_view<S: super::SpanSource + ?Sized, R>(
     span: &S,
     f: impl FnOnce(&SpanView<'_>) -> R,
@@ -342,6 +371,8 @@ pub fn with_view<S: super::SpanSource + ?Sized, R>(
                 arrays: &mut scratch.arrays,
                 elements,
             },
+            span_end: 0,
+            scope_end: 0,
             ends: &mut scratch.ends,
             trace_states: &mut scratch.trace_states,
             events,

@@ -157,8 +157,8 @@ impl SpanSource for SpanRecord {
 
     fn build<'s>(&'s self, builder: &mut ViewBuilder<'s, Attribute>) -> ViewHead<'s> {
         builder.trace_state(|out| out.push_str(&self.context.trace_state));
-        builder.attributes(self.attributes.iter());
-        builder.attributes(self.scope.attributes.iter());
+        builder.span_attributes(self.attributes.iter());
+        builder.scope_attributes(self.scope.attributes.iter());
         for event in &self.events {
             builder.event(
                 &event.name,
