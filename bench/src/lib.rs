@@ -39,7 +39,9 @@ impl opentelemetry_sdk::trace::SpanProcessor for NativeAdapter {
 
     fn on_end(&self, mut span: SpanData) {
         if span.span_context.is_sampled() {
-            with_span_view(&mut span, &self.resource, |view| self.processor.on_end(view));
+            with_span_view(&mut span, &self.resource, |view| {
+                self.processor.on_end(view)
+            });
         }
     }
 

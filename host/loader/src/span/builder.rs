@@ -213,8 +213,7 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
     where
         T::Attribute: 's,
     {
-        self.attributes.extend::<T>(list);
-        self.span_end = self.attributes.views.len();
+        self.span_end = self.push(list);
     }
 
     /// Pushes the scope's attributes (second).
@@ -223,17 +222,17 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
     where
         T::Attribute: 's,
     {
-        self.attributes.extend::<T>(list);
-        self.scope_end = self.attributes.views.len();
+        self.scope_end = self.push(list);
     }
 
-    /// Pushes an event's or a link's attributes.
-    fn list(&mut self, list: impl Iterator<Item = &'s T::Attribute>)
+    /// Pushes a list of attributes; returns where it ends.
+    #[inline(always)]
+    fn push(&mut self, list: impl Iterator<Item = &'s T::Attribute>) -> usize
     where
         T::Attribute: 's,
     {
         self.attributes.extend::<T>(list);
-        self.ends.push(self.attributes.views.len());
+        self.attributes.views.len()
     }
 
     /// Pushes an event and its attributes.
@@ -246,7 +245,8 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
     ) where
         T::Attribute: 's,
     {
-        self.list(attributes);
+        let end = self.push(attributes);
+        self.ends.push(end);
         self.events.push(Event {
             name: name.into(),
             time_unix_nano,
@@ -265,7 +265,8 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
     ) where
         T::Attribute: 's,
     {
-        self.list(attributes);
+        let end = self.push(attributes);
+        self.ends.push(end);
         self.links.push(Link {
             context,
             attributes: Default::default(),
