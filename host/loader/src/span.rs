@@ -22,4 +22,3 @@ pub use record::{
 };
 pub use resource::ResourceRecord;
 pub use source::SpanSource;
-pub use unique_keys::dedupe_attributes;

@@ -18,7 +18,7 @@ const SCANNED: usize = 32;
 /// Makes the keys of `attributes` unique (see the module docs): a span the filter
 /// clears is left as it is; one it flags is mended in place.
 #[inline(always)]
-pub fn dedupe_attributes<T: AttributeType>(attributes: &mut Vec<T::Attribute>) {
+pub(crate) fn dedupe_attributes<T: AttributeType>(attributes: &mut Vec<T::Attribute>) {
     if may_repeat_keys::<T>(attributes) {
         mend_repeated_keys::<T>(attributes);
     }
