@@ -9,13 +9,14 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData};
 use opentelemetry_sdk::Resource;
-use spanplug_sdk::span_view::{ordered_resource, with_span_view, OrderedResource};
+use spanplug_sdk::loader::span::ResourceRecord;
+use spanplug_sdk::span_view::{ordered_resource, with_span_view};
 
 /// Runs one plugin-style processor natively as an SDK processor: the view is built
 /// exactly as the plugin pipeline builds it, then the processor is called directly.
 pub struct NativeAdapter {
     processor: Box<dyn spanplug_api::SpanProcessor>,
-    resource: OrderedResource,
+    resource: ResourceRecord,
 }
 
 impl NativeAdapter {
@@ -36,9 +37,11 @@ impl std::fmt::Debug for NativeAdapter {
 impl opentelemetry_sdk::trace::SpanProcessor for NativeAdapter {
     fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
 
-    fn on_end(&self, span: SpanData) {
+    fn on_end(&self, mut span: SpanData) {
         if span.span_context.is_sampled() {
-            with_span_view(&span, &self.resource, |view| self.processor.on_end(view));
+            with_span_view(&mut span, &self.resource, |view| {
+                self.processor.on_end(view)
+            });
         }
     }
 

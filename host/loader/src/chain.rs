@@ -15,6 +15,8 @@ use spanplug_api::{
     EndingSpan, Event, KeyValue, OwnedValue, Processor, SpanEditor, SpanView, Value,
 };
 
+use crate::span::owned_view;
+
 /// Attribute values seen that the interface cannot carry, since the process started.
 static UNREPRESENTABLE: AtomicU64 = AtomicU64::new(0);
 
@@ -337,18 +339,10 @@ fn key_values<'s>(list: &'s [Attribute<'s>], arrays: &'s [Vec<RStr<'s>>]) -> Vec
             Attribute::Base(kv) => *kv,
             Attribute::Owned(key, value) => KeyValue {
                 key: key.as_str().into(),
-                value: match value {
-                    OwnedValue::Bool(b) => Value::from(*b),
-                    OwnedValue::I64(i) => Value::from(*i),
-                    OwnedValue::F64(f) => Value::from(*f),
-                    OwnedValue::String(s) => Value::from(s.as_str()),
-                    OwnedValue::BoolArray(items) => Value::from(items.as_slice()),
-                    OwnedValue::I64Array(items) => Value::from(items.as_slice()),
-                    OwnedValue::F64Array(items) => Value::from(items.as_slice()),
-                    OwnedValue::StringArray(_) => Value::string_array(
-                        next_array.next().map(Vec::as_slice).unwrap_or_default(),
-                    ),
-                },
+                // A string array's elements are in `arrays`, in order.
+                value: owned_view(value).unwrap_or_else(|| {
+                    Value::string_array(next_array.next().map(Vec::as_slice).unwrap_or_default())
+                }),
             },
         })
         .collect()

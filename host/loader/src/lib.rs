@@ -9,9 +9,10 @@
 //! chain, `on_end`, flush and shutdown with deadlines, and reports of failures and
 //! slow calls.
 //!
-//! Why a crate of its own: any front end that can build a [`spanplug_api::SpanView`]
-//! runs the same plugins the same way. `spanplug-sdk` adapts `opentelemetry_sdk`;
-//! a Python bridge can adapt the Python SDK.
+//! Why a crate of its own: every front end runs the same plugins the same way, over
+//! views the loader builds ([`span`]): `spanplug-sdk` lends its `opentelemetry_sdk`
+//! spans as they are ([`span::SpanSource`]); the Python bridge fills a
+//! [`span::SpanRecord`] from the Python SDK's fields.
 
 #![warn(missing_docs)]
 
@@ -28,6 +29,7 @@ pub mod pipeline;
 mod plugin_log;
 #[cfg(feature = "next-minor-probe")]
 mod probe;
+pub mod span;
 pub mod trust;
 mod version;
 

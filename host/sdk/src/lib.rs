@@ -25,7 +25,6 @@ pub mod propagation;
 pub mod request_context;
 pub mod span_view;
 pub mod stderr_log;
-mod unique_keys;
 mod unix_time;
 
 pub use error::{InitError, InitErrorKind, LoadError, LoadErrorKind};

@@ -1,7 +1,6 @@
 //! The adapter into `opentelemetry_sdk`: one SDK `SpanProcessor` that runs every
 //! plugin processor in configured order, building each span's view once.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -17,16 +16,14 @@ use spanplug_api::{
     StartingSpanExtStorage, StrPair, Value as ViewValue, ValueRef,
 };
 use spanplug_config::TracingConfig;
+use spanplug_loader::chain::count_unrepresentable;
+use spanplug_loader::span::{intern, reserve_view_buffers, with_attribute_views, ResourceRecord};
 use spanplug_loader::{
     FactoryInput, InstalledPlugin, LoadError, LoadPlan, PluginSearchPath, Stages,
 };
 
 use crate::request_context::RequestContext;
-use crate::span_view::{
-    count_unrepresentable, ordered_resource, span_context, span_kind, with_attribute_views,
-    with_span_view, OrderedResource,
-};
-use crate::unique_keys::dedupe_attributes;
+use crate::span_view::{ordered_resource, span_context, span_kind, SdkAttributes, SdkSpan};
 use crate::unix_time::unix_nanos;
 
 /// How long `force_flush` (which the SDK calls without a deadline) waits per call.
@@ -39,7 +36,7 @@ const FORCE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// `SdkTracerProvider` (custom id generator, span limits) can add it directly.
 pub struct PluginPipeline {
     stages: Stages,
-    resource: Arc<OrderedResource>,
+    resource: Arc<ResourceRecord>,
     /// The last flush or shutdown failure, in the pipeline's words (the SDK wraps them).
     last_errors: Arc<Mutex<Option<String>>>,
 }
@@ -57,18 +54,9 @@ impl PluginPipeline {
     /// applied by [`init`](crate::init)) and calls its factory, as `config.on_error`
     /// says.
     pub fn load(config: &TracingConfig, resource: &Resource) -> Result<Self, LoadError> {
-        let search = PluginSearchPath::new(&config.plugin_path);
         let ordered = Arc::new(ordered_resource(resource));
-        let service_name = service_name(resource);
-        let input = FactoryInput::new(ordered.clone(), &service_name, &config.exporter_config)
-            .with_timeout(config.factory_timeout);
-        let entries = config.entries();
-        let plan = LoadPlan::new(&entries, &search, config.pins(), &input)
-            .with_on_error(config.on_error)
-            .with_shutdown_timeout(config.shutdown_timeout);
-        crate::span_view::reserve_buffers();
         Ok(PluginPipeline {
-            stages: Stages::load(&plan)?,
+            stages: load_stages(config, Arc::clone(&ordered))?,
             resource: ordered,
             last_errors: Arc::default(),
         })
@@ -92,33 +80,9 @@ impl PluginPipeline {
         })
     }
 
-    /// `on_end` for a span whose resource is `resource` rather than the one the
-    /// pipeline was loaded with (a front end whose spans carry their own).
-    pub fn on_end_with_resource(&self, mut span: SpanData, resource: &OrderedResource) {
-        // Record-only spans go only to the processors that saw them start.
-        if !span.span_context.is_sampled() && !self.stages.any_on_start() {
-            return;
-        }
-        dedupe_attributes(&mut span.attributes);
-        with_span_view(&span, resource, |view| self.stages.on_end(view));
-    }
-
-    /// `force_flush` of every processor within `timeout`; the error names each
-    /// processor that failed.
-    pub fn force_flush_within(&self, timeout: Duration) -> Result<(), String> {
-        self.stages.force_flush(timeout)
-    }
-
-    /// Whether any processor wants `on_start`: a front end that must copy a span to
-    /// call it (the Python bridge) skips the copy otherwise.
-    pub fn needs_on_start(&self) -> bool {
-        self.stages.any_on_start()
-    }
-
     /// Runs every processor's `on_start` over `data` (a span as it starts) with the
-    /// request context `request`; returns the attributes they set, for the front end
-    /// to set on its span.
-    pub fn on_start_attributes(&self, data: &SpanData, request: &RequestContext) -> Vec<KeyValue> {
+    /// request context `request`; returns the attributes they set.
+    fn on_start_attributes(&self, data: &SpanData, request: &RequestContext) -> Vec<KeyValue> {
         let entries: Vec<StrPair<'_>> = request
             .iter()
             .map(|(key, value)| StrPair {
@@ -131,7 +95,7 @@ impl PluginPipeline {
         };
         let trace_state = data.span_context.trace_state().header();
         let mut added = AddedAttributes::default();
-        with_attribute_views(&data.attributes, |attributes| {
+        with_attribute_views::<SdkAttributes, _>(&data.attributes, |attributes| {
             let extension = StartingSpanExtStorage::new(StartingSpanExt::current());
             let mut starting = StartingSpan::new(
                 span_context(&data.span_context, &trace_state),
@@ -150,6 +114,27 @@ impl PluginPipeline {
     }
 }
 
+/// Loads every import path of `config` (as given) and calls its factory, as
+/// `config.on_error` says, telling each factory `resource` (in the order it has).
+pub fn load_stages(
+    config: &TracingConfig,
+    resource: Arc<ResourceRecord>,
+) -> Result<Stages, LoadError> {
+    let search = PluginSearchPath::new(&config.plugin_path);
+    let service_name = resource
+        .get_str("service.name")
+        .unwrap_or("unknown_service")
+        .to_string();
+    let input = FactoryInput::new(resource, &service_name, &config.exporter_config)
+        .with_timeout(config.factory_timeout);
+    let entries = config.entries();
+    let plan = LoadPlan::new(&entries, &search, config.pins(), &input)
+        .with_on_error(config.on_error)
+        .with_shutdown_timeout(config.shutdown_timeout);
+    reserve_view_buffers();
+    Stages::load(&plan)
+}
+
 /// `service.name` from the resource; the SDK always sets one.
 pub fn service_name(resource: &Resource) -> String {
     resource
@@ -160,38 +145,6 @@ pub fn service_name(resource: &Resource) -> String {
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// How many recent strings each thread keeps for reuse.
-const INTERNED_STRINGS: usize = 32;
-
-thread_local! {
-    /// Attribute keys and values that `on_start` processors set tend to repeat
-    /// (`request_id`, `app`, `host.name`, ...): sharing them saves an allocation and a
-    /// copy per attribute per span.
-    static RECENT_STRINGS: RefCell<(Vec<Arc<str>>, usize)> = const { RefCell::new((Vec::new(), 0)) };
-}
-
-/// `text` shared with its last use on this thread, if it was among the recent ones:
-/// for strings that repeat from span to span (attribute keys, enriched values).
-pub fn interned(text: &str) -> Arc<str> {
-    RECENT_STRINGS.with(|recent| {
-        let (strings, next) = &mut *recent.borrow_mut();
-        if let Some(found) = strings
-            .iter()
-            .find(|s| s.len() == text.len() && &***s == text)
-        {
-            return Arc::clone(found);
-        }
-        let string: Arc<str> = text.into();
-        if strings.len() < INTERNED_STRINGS {
-            strings.push(Arc::clone(&string));
-        } else {
-            strings[*next] = Arc::clone(&string);
-            *next = (*next + 1) % INTERNED_STRINGS;
-        }
-        string
-    })
 }
 
 /// Attributes `on_start` processors set, as SDK values; a key set twice keeps its
@@ -213,7 +166,7 @@ impl AttributeSink for AddedAttributes {
             .find(|kv| kv.key.as_str() == key.as_str())
         {
             Some(slot) => slot.value = value,
-            None => self.list.push(KeyValue::new(interned(key.as_str()), value)),
+            None => self.list.push(KeyValue::new(intern(key.as_str()), value)),
         }
     }
 
@@ -228,7 +181,7 @@ fn otel_value(value: &ViewValue<'_>) -> Option<Value> {
         ValueRef::Bool(b) => Value::Bool(b),
         ValueRef::I64(i) => Value::I64(i),
         ValueRef::F64(f) => Value::F64(f),
-        ValueRef::String(s) => Value::String(StringValue::from(interned(s))),
+        ValueRef::String(s) => Value::String(StringValue::from(intern(s))),
         ValueRef::BoolArray(items) => Value::Array(Array::Bool(items.to_vec())),
         ValueRef::I64Array(items) => Value::Array(Array::I64(items.to_vec())),
         ValueRef::F64Array(items) => Value::Array(Array::F64(items.to_vec())),
@@ -262,8 +215,11 @@ impl SpanProcessor for PluginPipeline {
         }
     }
 
-    fn on_end(&self, span: SpanData) {
-        self.on_end_with_resource(span, &self.resource);
+    fn on_end(&self, mut span: SpanData) {
+        self.stages.on_end_span(&mut SdkSpan {
+            data: &mut span,
+            resource: &self.resource,
+        });
     }
 
     fn force_flush(&self) -> OTelSdkResult {

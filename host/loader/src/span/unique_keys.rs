@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use opentelemetry::KeyValue;
+use super::attributes::AttributeType;
 
 /// Up to this many attributes, a flagged span is mended by comparing each key with
 /// the ones kept before it: at most 496 comparisons and no allocation. Past it, a
@@ -18,9 +18,9 @@ const SCANNED: usize = 32;
 /// Makes the keys of `attributes` unique (see the module docs): a span the filter
 /// clears is left as it is; one it flags is mended in place.
 #[inline(always)]
-pub(crate) fn dedupe_attributes(attributes: &mut Vec<KeyValue>) {
-    if may_repeat_keys(attributes) {
-        mend_repeated_keys(attributes);
+pub(crate) fn dedupe_attributes<T: AttributeType>(attributes: &mut Vec<T::Attribute>) {
+    if may_repeat_keys::<T>(attributes) {
+        mend_repeated_keys::<T>(attributes);
     }
 }
 
@@ -29,13 +29,13 @@ pub(crate) fn dedupe_attributes(attributes: &mut Vec<KeyValue>) {
 /// `ray.serve.replica_id` (they share those bytes), and nearly any span with more
 /// than a few dozen keys.
 #[inline(always)]
-fn may_repeat_keys(attributes: &[KeyValue]) -> bool {
+fn may_repeat_keys<T: AttributeType>(attributes: &[T::Attribute]) -> bool {
     if attributes.len() < 2 {
         return false;
     }
     let (mut seen, mut suspect) = (0u64, 0u64);
     for kv in attributes {
-        let key = kv.key.as_str().as_bytes();
+        let key = T::key(kv).as_bytes();
         let hash = match key {
             [] => 0,
             [first, ..] => (key.len() as u32)
@@ -55,15 +55,15 @@ fn may_repeat_keys(attributes: &[KeyValue]) -> bool {
 /// past [`SCANNED`] attributes. Out of line, so that spans the filter clears do not
 /// pay for it.
 #[inline(never)]
-fn mend_repeated_keys(attributes: &mut Vec<KeyValue>) {
+fn mend_repeated_keys<T: AttributeType>(attributes: &mut Vec<T::Attribute>) {
     if attributes.len() <= SCANNED {
-        mend(attributes, |kept, attribute, _| {
+        mend::<T>(attributes, |kept, attribute, _| {
             kept.iter()
-                .position(|earlier| KeyText::of(earlier) == KeyText::of(attribute))
+                .position(|earlier| KeyText::of::<T>(earlier) == KeyText::of::<T>(attribute))
         });
     } else {
-        let places = places(attributes);
-        mend(attributes, |kept, _, index| {
+        let places = places::<T>(attributes);
+        mend::<T>(attributes, |kept, _, index| {
             let place = places[index];
             (place < kept.len()).then_some(place)
         });
@@ -74,9 +74,9 @@ fn mend_repeated_keys(attributes: &mut Vec<KeyValue>) {
 /// `earlier(kept, attribute, index)` is the place among the attributes kept so far of
 /// the key of `attribute` (at `index`), if one of them has it. Each attribute moves at
 /// most once.
-fn mend(
-    attributes: &mut Vec<KeyValue>,
-    mut earlier: impl FnMut(&[KeyValue], &KeyValue, usize) -> Option<usize>,
+fn mend<T: AttributeType>(
+    attributes: &mut Vec<T::Attribute>,
+    mut earlier: impl FnMut(&[T::Attribute], &T::Attribute, usize) -> Option<usize>,
 ) {
     let mut kept = 0;
     for index in 0..attributes.len() {
@@ -84,7 +84,7 @@ fn mend(
         let attribute = &mut rest[0];
         match earlier(&before[..kept], attribute, index) {
             // The repeat keeps the replaced value, and is dropped with it below.
-            Some(place) => std::mem::swap(&mut before[place].value, &mut attribute.value),
+            Some(place) => T::swap_value(&mut before[place], attribute),
             None => {
                 attributes.swap(kept, index);
                 kept += 1;
@@ -97,13 +97,13 @@ fn mend(
 /// Each attribute's place once the keys are unique: the number of distinct keys seen
 /// before its key first appears. `std`'s randomly seeded hasher, so that keys chosen
 /// by a client cannot make the lookups collide.
-fn places(attributes: &[KeyValue]) -> Vec<usize> {
+fn places<T: AttributeType>(attributes: &[T::Attribute]) -> Vec<usize> {
     let mut place_of = HashMap::with_capacity(attributes.len());
     attributes
         .iter()
         .map(|kv| {
             let next = place_of.len();
-            *place_of.entry(KeyText::of(kv)).or_insert(next)
+            *place_of.entry(KeyText::of::<T>(kv)).or_insert(next)
         })
         .collect()
 }
@@ -113,8 +113,8 @@ fn places(attributes: &[KeyValue]) -> Vec<usize> {
 struct KeyText<'a>(&'a str);
 
 impl<'a> KeyText<'a> {
-    fn of(kv: &'a KeyValue) -> Self {
-        KeyText(kv.key.as_str())
+    fn of<T: AttributeType>(kv: &'a T::Attribute) -> Self {
+        KeyText(T::key(kv))
     }
 }
 
@@ -133,9 +133,10 @@ mod tests {
     use std::cell::Cell;
     use std::collections::BTreeMap;
 
-    use opentelemetry::Value;
+    use spanplug_api::OwnedValue;
 
     use super::*;
+    use crate::span::Attribute;
 
     thread_local! {
         /// Key comparisons made on this thread.
@@ -143,15 +144,15 @@ mod tests {
     }
 
     fn deduped(pairs: &[(String, i64)]) -> Vec<(String, i64)> {
-        let mut attributes: Vec<KeyValue> = pairs
+        let mut attributes: Vec<Attribute> = pairs
             .iter()
-            .map(|(k, v)| KeyValue::new(k.clone(), *v))
+            .map(|(k, v)| Attribute::new(k.as_str(), *v))
             .collect();
-        dedupe_attributes(&mut attributes);
+        dedupe_attributes::<Attribute>(&mut attributes);
         attributes
             .iter()
             .map(|kv| match kv.value {
-                Value::I64(v) => (kv.key.to_string(), v),
+                OwnedValue::I64(v) => (kv.key.to_string(), v),
                 _ => unreachable!("only integers here"),
             })
             .collect()
