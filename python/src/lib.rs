@@ -25,9 +25,9 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
+use spanplug_config::TracingConfig;
 use spanplug_loader::span::ResourceRecord;
 use spanplug_loader::Stages;
-use spanplug_config::TracingConfig;
 
 use crate::config::read_config;
 use crate::record::span_record;

@@ -73,9 +73,8 @@ fn fixture(module: &str) -> String {
 
 fn load_error(import_path: &str) -> (InitError, String) {
     let dir = tempfile::tempdir().unwrap();
-    let error = spanplug_sdk::init(config(&[import_path], dir.path()))
-        .err()
-        .expect("the load must fail");
+    let error =
+        spanplug_sdk::init(config(&[import_path], dir.path())).expect_err("the load must fail");
     let message = error.to_string();
     (error, message)
 }

@@ -143,7 +143,7 @@ fn loaded(guard: &spanplug_sdk::TracingGuard) -> Vec<&str> {
 /// `variable`; its message.
 #[track_caller]
 fn invalid_variable(config: TracingConfig, variable: &str) -> String {
-    let error = spanplug_sdk::init(config).err().expect("init failed");
+    let error = spanplug_sdk::init(config).expect_err("init failed");
     let message = error.to_string();
     assert_eq!(error.kind(), InitErrorKind::Config, "{message}");
     let config_error = error.as_config().expect("a config error");
@@ -251,7 +251,7 @@ fn on_error_warn_skips_what_cannot_load() {
             .with_exporter_import_path("test_plugins:factory_error")
             .with_exporter_import_path("console_file:default_tracing_exporter")
     };
-    let error = spanplug_sdk::init(config()).err().expect("init failed");
+    let error = spanplug_sdk::init(config()).expect_err("init failed");
     assert_eq!(
         error.as_load().map(|e| e.kind()),
         Some(LoadErrorKind::ModuleNotFound),

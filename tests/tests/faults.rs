@@ -105,8 +105,7 @@ fn an_unusable_spans_directory_is_a_clear_factory_error() {
     let file = dir.path().join("not-a-directory");
     std::fs::write(&file, "").unwrap();
     let error = spanplug_sdk::init(config(&["console_file:default_tracing_exporter"], &file))
-        .err()
-        .unwrap()
+        .unwrap_err()
         .to_string();
     assert!(
         error.starts_with(
@@ -378,8 +377,7 @@ fn span_folders_writable_by_others_are_refused() {
             &["console_file:default_tracing_exporter"],
             dir.path(),
         ))
-        .err()
-        .unwrap()
+        .unwrap_err()
         .to_string();
         assert!(error.contains("is writable by"), "{mode:o}: {error}");
     }
@@ -391,8 +389,7 @@ fn span_folders_writable_by_others_are_refused() {
         &["console_file:default_tracing_exporter"],
         dir.path(),
     ))
-    .err()
-    .unwrap()
+    .unwrap_err()
     .to_string();
     assert!(
         error.contains("is not a directory (a link or a file)"),
@@ -407,8 +404,7 @@ fn span_folders_writable_by_others_are_refused() {
             &["console_file:default_tracing_exporter"],
             dir.path(),
         ))
-        .err()
-        .unwrap()
+        .unwrap_err()
         .to_string();
         assert!(
             error.contains("is owned by uid 65534, neither this user nor root"),

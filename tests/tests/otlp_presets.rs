@@ -122,9 +122,8 @@ fn honeycomb_without_a_key_child() {
         ("HONEYCOMB_API_ENDPOINT", &honeycomb.base_url()),
         ("HONEYCOMB_DATASET_NAME", "orders"),
     ]);
-    let error = spanplug_sdk::init(config("otlp_http:honeycomb"))
-        .err()
-        .expect("init without a key failed");
+    let error =
+        spanplug_sdk::init(config("otlp_http:honeycomb")).expect_err("init without a key failed");
     assert_eq!(
         error.as_load().map(|e| e.kind()),
         Some(LoadErrorKind::FactoryFailed),
@@ -417,10 +416,7 @@ fn colon_header_child() {
     own_environment(&[("OTEL_EXPORTER_OTLP_HEADERS", &header)]);
     log_capture::install();
     let yaml = "tracing_config:\n  exporter_import_path: otlp_http:otlp\n";
-    let error = spanplug_sdk::init(from_yaml(yaml))
-        .err()
-        .unwrap()
-        .to_string();
+    let error = spanplug_sdk::init(from_yaml(yaml)).unwrap_err().to_string();
     assert!(
         error.contains(
             "OTEL_EXPORTER_OTLP_HEADERS: the header name \"Authorization\" is followed by ':'"

@@ -203,8 +203,7 @@ fn bad_filter_and_redact_settings_name_the_key_and_the_valid_ones() {
     let error = |entry: ExporterEntry| {
         let dir = tempfile::tempdir().unwrap();
         spanplug_sdk::init(config(&[], dir.path()).with_exporter(entry))
-            .err()
-            .expect("the factory must fail")
+            .expect_err("the factory must fail")
             .to_string()
     };
     let e = error(ExporterEntry::new("span_filter:drop").with_config("name", "x"));

@@ -34,6 +34,7 @@ pub fn unrepresentable_values() -> u64 {
 const SLOW_ON_END: Duration = Duration::from_millis(5);
 
 /// One plugin processor and where it came from.
+#[derive(Debug)]
 pub(crate) struct Stage {
     pub(crate) import_path: String,
     pub(crate) name: String,

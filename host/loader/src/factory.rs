@@ -1,6 +1,7 @@
 //! From an `exporter_import_path` entry to running processors.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use crate::library::{Plugin, PluginSearchPath};
 use crate::plugin_log::host_services;
 
 /// What every factory is told about the service.
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct FactoryInput<'a> {
     /// The service's resource, as every span will carry it.
@@ -65,7 +67,15 @@ pub trait ResourceView: Send + Sync {
     fn view(&self) -> Resource<'_>;
 }
 
+impl fmt::Debug for dyn ResourceView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Resource attributes describe the service; they hold no secrets.
+        self.view().fmt(f)
+    }
+}
+
 /// The processors one import path produced.
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct LoadedProcessors {
     /// The entry's `module:function`, as resolved.

@@ -137,12 +137,12 @@ mod tests {
     mod v1 {
         #[repr(C)]
         #[derive(abi_stable::StableAbi)]
-        pub struct View {
+        pub(super) struct View {
             pub a: u32,
         }
         #[repr(C)]
         #[derive(abi_stable::StableAbi)]
-        pub struct Root {
+        pub(super) struct Root {
             pub name: u8,
             pub view: View,
         }
@@ -150,13 +150,13 @@ mod tests {
     mod v2 {
         #[repr(C)]
         #[derive(abi_stable::StableAbi)]
-        pub struct View {
+        pub(super) struct View {
             pub a: u32,
             pub b: u64,
         }
         #[repr(C)]
         #[derive(abi_stable::StableAbi)]
-        pub struct Root {
+        pub(super) struct Root {
             pub name: u8,
             pub view: View,
         }

@@ -112,6 +112,15 @@ pub struct Plugin {
     api_version: String,
 }
 
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("path", &self.path)
+            .field("api_version", &self.api_version)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Plugin {
     /// Loads a plugin after checking who could have written it (see [`crate::trust`])
     /// and that it is a complete shared object.

@@ -38,6 +38,7 @@ thread_local! {
 const SLOW_SAMPLE_EVERY: u64 = 32;
 
 /// The loaded processors, in list order.
+#[derive(Debug)]
 pub struct Stages {
     stages: Vec<Stage>,
     plugins: Vec<InstalledPlugin>,
@@ -46,6 +47,7 @@ pub struct Stages {
 }
 
 /// What [`Stages::load`] loads and how.
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct LoadPlan<'a> {
     /// The entries, in order.

@@ -26,7 +26,7 @@ fn read_trimmed(path: &str) -> Option<String> {
 }
 
 /// A 64-hex-digit container id in a cgroup or mount path (Docker, containerd, CRI-O).
-pub fn container_id_in(text: &str) -> Option<String> {
+pub(crate) fn container_id_in(text: &str) -> Option<String> {
     text.lines().find_map(|line| {
         line.split(['/', '-', '.', ':'])
             .find(|part| part.len() == 64 && part.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -34,7 +34,7 @@ pub fn container_id_in(text: &str) -> Option<String> {
     })
 }
 
-pub fn process_facts() -> Vec<KeyValue> {
+pub(crate) fn process_facts() -> Vec<KeyValue> {
     let mut facts = vec![KeyValue::new("process.pid", i64::from(std::process::id()))];
     let host = read_trimmed("/proc/sys/kernel/hostname").or_else(|| env(&["HOSTNAME"]));
     let container = read_trimmed("/proc/self/cgroup")

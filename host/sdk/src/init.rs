@@ -25,6 +25,7 @@ pub struct ShutdownError(String);
 
 /// Owns the tracer provider. Dropping it (or calling [`TracingGuard::shutdown`])
 /// flushes and shuts down every processor within the configured deadline.
+#[derive(Debug)]
 pub struct TracingGuard {
     provider: SdkTracerProvider,
     enabled: bool,
