@@ -67,8 +67,7 @@ impl Pipeline {
 
 /// Loads stages that are never freed (see [`Pipeline::current`]).
 fn load(config: &TracingConfig, resource: &Arc<ResourceRecord>) -> PyResult<&'static mut Stages> {
-    let stages =
-        spanplug_sdk::pipeline::load_stages(config, Arc::clone(resource)).map_err(error)?;
+    let stages = config.load_stages(resource).map_err(error)?;
     Ok(Box::leak(Box::new(stages)))
 }
 
@@ -90,7 +89,7 @@ impl Pipeline {
         resource: &Bound<'_, PyAny>,
         exporter_defaults: Vec<(String, String)>,
     ) -> PyResult<Option<Pipeline>> {
-        spanplug_sdk::stderr_log::init();
+        spanplug_loader::stderr_log::init();
         let mut config = read_config(import_paths, config_yaml.as_deref(), config_file)?;
         if !config.enabled || config.entries().is_empty() {
             return Ok(None);

@@ -348,7 +348,7 @@ fn init_in_a_child(vars: &[(&str, &OsStr)]) -> (String, String) {
 #[ignore = "run by the tests below, in a child process with its own environment"]
 fn init_with_the_environment_it_is_given() {
     spanplug_tests::assert_in_child();
-    spanplug_sdk::stderr_log::init();
+    spanplug_loader::stderr_log::init();
     // Given a plugin folder, the child looks for a module that is nowhere, so that
     // the error lists the folders searched.
     let config = match std::env::var_os("SPANPLUG_PLUGIN_PATH") {

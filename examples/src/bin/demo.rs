@@ -23,7 +23,7 @@ use serde_json::json;
 use spanplug_cli::{spans_file, tree};
 use spanplug_config::TracingConfig;
 use spanplug_examples::multi_service::{Deployment, Role, ServeArgs};
-use spanplug_sdk::stderr_log;
+use spanplug_loader::stderr_log;
 
 const INCOMING_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const INCOMING_TRACESTATE: &str = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";

@@ -14,7 +14,8 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
 use spanplug_cli::{spans_file, tree};
 use spanplug_config::TracingConfig;
-use spanplug_sdk::{stderr_log, RequestContext};
+use spanplug_loader::stderr_log;
+use spanplug_sdk::RequestContext;
 
 const SERVICE: &str = "quickstart";
 const CONFIG: &str = "

@@ -49,6 +49,7 @@
 mod env;
 mod error;
 mod nesting;
+mod plugins;
 mod sampling;
 mod substitute;
 mod tracing_config;

@@ -1,26 +1,26 @@
 //! From an `exporter_import_path` entry to running processors.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use abi_stable::std_types::RStr;
-use spanplug_api::{with_context, ContextParts, PluginContextFields, Processor, Resource, StrPair};
+use spanplug_api::{with_context, ContextParts, PluginContextFields, Processor, StrPair};
 
 use crate::entry::{ConfigMap, ExporterEntry};
 use crate::error::{LoadError, Repr};
 use crate::import_path::{ImportPath, ModuleRef};
 use crate::library::{Plugin, PluginSearchPath};
 use crate::plugin_log::host_services;
+use crate::span::ResourceRecord;
 
 /// What every factory is told about the service.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct FactoryInput<'a> {
     /// The service's resource, as every span will carry it.
-    pub resource: Arc<dyn ResourceView>,
+    pub resource: Arc<ResourceRecord>,
     /// `service.name` of that resource.
     pub service_name: &'a str,
     /// Shared by every entry, under each entry's own `config`.
@@ -34,7 +34,7 @@ pub struct FactoryInput<'a> {
 impl<'a> FactoryInput<'a> {
     /// For a service with this resource and shared settings; factories get 10 s.
     pub fn new(
-        resource: Arc<dyn ResourceView>,
+        resource: Arc<ResourceRecord>,
         service_name: &'a str,
         exporter_config: &'a ConfigMap,
     ) -> Self {
@@ -57,20 +57,6 @@ impl<'a> FactoryInput<'a> {
     pub fn dry_run(mut self) -> Self {
         self.dry_run = true;
         self
-    }
-}
-
-/// Something that owns a resource and lends its view: a front end's converted
-/// resource (the SDK's, Python's), built once and shared by factories and spans.
-pub trait ResourceView: Send + Sync {
-    /// The view, borrowed for as long as `self`.
-    fn view(&self) -> Resource<'_>;
-}
-
-impl fmt::Debug for dyn ResourceView {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Resource attributes describe the service; they hold no secrets.
-        self.view().fmt(f)
     }
 }
 
@@ -211,7 +197,7 @@ struct FactoryCall {
     import_path: String,
     function: String,
     service_name: String,
-    resource: Arc<dyn ResourceView>,
+    resource: Arc<ResourceRecord>,
     config: ConfigMap,
     entry_keys: Vec<String>,
     dry_run: bool,

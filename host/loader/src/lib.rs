@@ -30,12 +30,13 @@ mod plugin_log;
 #[cfg(feature = "next-minor-probe")]
 mod probe;
 pub mod span;
+pub mod stderr_log;
 pub mod trust;
 mod version;
 
 pub use elf::check_shared_object;
 pub use entry::{ConfigMap, ExporterEntry, OnError};
 pub use error::{LoadError, LoadErrorKind};
-pub use factory::{load_import_path, FactoryInput, LoadedProcessors, Pins, ResourceView};
+pub use factory::{load_import_path, FactoryInput, LoadedProcessors, Pins};
 pub use library::{Plugin, PluginSearchPath};
 pub use pipeline::{InstalledPlugin, LoadPlan, Stages};

@@ -24,7 +24,6 @@ pub mod pipeline;
 pub mod propagation;
 pub mod request_context;
 pub mod span_view;
-pub mod stderr_log;
 mod unix_time;
 
 pub use error::{InitError, InitErrorKind, LoadError, LoadErrorKind};

@@ -17,10 +17,8 @@ use spanplug_api::{
 };
 use spanplug_config::TracingConfig;
 use spanplug_loader::chain::count_unrepresentable;
-use spanplug_loader::span::{intern, reserve_view_buffers, with_attribute_views, ResourceRecord};
-use spanplug_loader::{
-    FactoryInput, InstalledPlugin, LoadError, LoadPlan, PluginSearchPath, Stages,
-};
+use spanplug_loader::span::{intern, with_attribute_views, ResourceRecord};
+use spanplug_loader::{InstalledPlugin, LoadError, Stages};
 
 use crate::request_context::RequestContext;
 use crate::span_view::{ordered_resource, span_context, span_kind, SdkAttributes, SdkSpan};
@@ -56,7 +54,7 @@ impl PluginPipeline {
     pub fn load(config: &TracingConfig, resource: &Resource) -> Result<Self, LoadError> {
         let ordered = Arc::new(ordered_resource(resource));
         Ok(PluginPipeline {
-            stages: load_stages(config, Arc::clone(&ordered))?,
+            stages: config.load_stages(&ordered)?,
             resource: ordered,
             last_errors: Arc::default(),
         })
@@ -112,35 +110,6 @@ impl PluginPipeline {
         });
         added.list
     }
-}
-
-/// Loads every import path of `config` (as given) and calls its factory, as
-/// `config.on_error` says, telling each factory `resource` (in the order it has).
-pub fn load_stages(
-    config: &TracingConfig,
-    resource: Arc<ResourceRecord>,
-) -> Result<Stages, LoadError> {
-    let search = PluginSearchPath::new(&config.plugin_path);
-    let service_name = resource
-        .get_str("service.name")
-        .unwrap_or("unknown_service")
-        .to_string();
-    let input = FactoryInput::new(resource, &service_name, &config.exporter_config)
-        .with_timeout(config.factory_timeout);
-    let entries = config.entries();
-    let plan = LoadPlan::new(&entries, &search, config.pins(), &input)
-        .with_on_error(config.on_error)
-        .with_shutdown_timeout(config.shutdown_timeout);
-    reserve_view_buffers();
-    Stages::load(&plan)
-}
-
-/// `service.name` from the resource; the SDK always sets one.
-pub fn service_name(resource: &Resource) -> String {
-    resource
-        .get(&opentelemetry::Key::from_static_str("service.name"))
-        .map(|v| v.as_str().into_owned())
-        .unwrap_or_else(|| "unknown_service".into())
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -15,7 +15,6 @@ use spanplug_loader::span::{
     with_attribute_views, with_view, Attribute, AttributeType, AttributeViews, ResourceRecord,
     SpanSource, ViewBuilder, ViewHead,
 };
-use spanplug_loader::ResourceView as _;
 
 use crate::unix_time::unix_nanos;
 

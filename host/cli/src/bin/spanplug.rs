@@ -10,9 +10,9 @@ use spanplug_cli::terminal::{escape, escape_lines};
 use spanplug_cli::{spans_file, tree, waterfall};
 use spanplug_config::{TracingConfig, LOW_SAMPLING_RATIO};
 use spanplug_loader::import_path::ModuleRef;
-use spanplug_loader::{load_import_path, FactoryInput, Plugin, PluginSearchPath};
+use spanplug_loader::stderr_log;
+use spanplug_loader::{load_import_path, Plugin, PluginSearchPath};
 use spanplug_sdk::span_view::ordered_resource;
-use spanplug_sdk::stderr_log;
 
 #[derive(Parser)]
 #[command(
@@ -153,17 +153,10 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
             1.0 / LOW_SAMPLING_RATIO
         );
     }
-    let resource = spanplug_sdk::resource(&config);
+    let resource = std::sync::Arc::new(ordered_resource(&spanplug_sdk::resource(&config)));
     let search = PluginSearchPath::new(&config.plugin_path);
-    let service_name = spanplug_sdk::pipeline::service_name(&resource);
-    let input = FactoryInput::new(
-        std::sync::Arc::new(ordered_resource(&resource)),
-        &service_name,
-        &config.exporter_config,
-    )
-    .with_timeout(config.factory_timeout)
-    .dry_run();
-    println!("service.name: {}", escape(&service_name));
+    let input = config.factory_input(&resource).dry_run();
+    println!("service.name: {}", escape(input.service_name));
     println!("on_error: {:?}", config.on_error);
     let mut failures = 0;
     let entries = config.entries();

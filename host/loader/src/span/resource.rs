@@ -6,7 +6,6 @@ use spanplug_api::{KeyValue, Resource};
 
 use super::attributes::{point_string_arrays, push_attribute_views};
 use super::record::Attribute;
-use crate::factory::ResourceView;
 
 /// A resource's attributes, in the order the front end gives them, with their view
 /// built once.
@@ -62,11 +61,9 @@ impl ResourceRecord {
             .find(|kv| kv.key.as_str() == key)
             .and_then(|kv| kv.value.as_str())
     }
-}
 
-impl ResourceView for ResourceRecord {
-    /// The view, borrowed for as long as `self`.
-    fn view(&self) -> Resource<'_> {
+    /// The view factories and every span share, borrowed for as long as `self`.
+    pub fn view(&self) -> Resource<'_> {
         Resource {
             attributes: self.view.as_slice().into(),
             schema_url: (*self.schema_url).into(),

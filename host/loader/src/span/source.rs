@@ -12,7 +12,6 @@ use super::builder::{with_attribute_views, with_view, ViewBuilder, ViewHead};
 use super::record::{intern, Attribute, ContextRecord, SpanRecord};
 use super::unique_keys::dedupe_attributes;
 use crate::chain::count_unrepresentable;
-use crate::factory::ResourceView as _;
 use crate::pipeline::Stages;
 
 /// An ended span a front end holds, that lends the loader a view of itself: an

@@ -38,7 +38,7 @@ const LOG_VAR: &str = "SPANPLUG_LOG";
 /// Installs the logger unless another one is already set. A `SPANPLUG_LOG` that is
 /// not a level (or not UTF-8) logs at `info`, and says so.
 pub fn init() {
-    let setting = spanplug_loader::env::var(LOG_VAR);
+    let setting = crate::env::var(LOG_VAR);
     let level = match &setting {
         Ok(Some(text)) => text.trim().parse().ok(),
         _ => None,
