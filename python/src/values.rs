@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use pyo3::{intern, IntoPyObjectExt};
 use spanplug_api::OwnedValue;
-use spanplug_loader::chain::count_unrepresentable;
+use spanplug_loader::span::count_unrepresentable;
 use spanplug_loader::span::{intern as shared_key, Attribute};
 
 /// The attributes of a Python mapping (`BoundedAttributes`, a dict, or None) in its

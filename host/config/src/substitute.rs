@@ -1,8 +1,6 @@
 //! `${VAR}`, `${env:VAR}` and `${env:VAR:-default}` in the values of setting maps,
 //! with the OpenTelemetry configuration file's syntax.
 
-use spanplug_loader::import_path::is_identifier;
-
 /// The longest value a `${...}` substitution may produce, so that a reference cannot
 /// blow a config up.
 const MAX_SUBSTITUTED_BYTES: usize = 64 * 1024;
@@ -41,6 +39,14 @@ pub(crate) fn substitute_env(key: &str, text: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// An environment variable name as the OpenTelemetry configuration file's
+/// substitution takes it: `[a-zA-Z_][a-zA-Z0-9_]*`.
+fn is_variable_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric())
+}
+
 /// Appends what one reference (the text between `${` and `}`) stands for to `out`.
 fn resolve_reference(key: &str, reference: &str, out: &mut String) -> Result<(), String> {
     let (name, default) = match reference.split_once(":-") {
@@ -49,7 +55,7 @@ fn resolve_reference(key: &str, reference: &str, out: &mut String) -> Result<(),
     };
     let name = name.strip_prefix("env:").unwrap_or(name);
     // The reference is not echoed: its default may be a secret.
-    if !is_identifier(name) || default.is_some_and(|d| d.contains("${")) {
+    if !is_variable_name(name) || default.is_some_and(|d| d.contains("${")) {
         return Err(format!(
             "{key}: a `${{...}}` reference is not valid; expected ${{VAR}}, ${{env:VAR}} or ${{env:VAR:-default}} (no references inside a default)"
         ));

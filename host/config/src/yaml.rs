@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_yaml_ng::Value;
-use spanplug_loader::factory::check_pin;
+use spanplug_loader::check_pin;
 use spanplug_loader::OnError;
 
 use crate::nesting::check_nesting;

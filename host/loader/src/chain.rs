@@ -26,7 +26,7 @@ pub fn count_unrepresentable() {
 }
 
 /// How many values [`count_unrepresentable`] has counted.
-pub fn unrepresentable_values() -> u64 {
+pub(crate) fn unrepresentable_values() -> u64 {
     UNREPRESENTABLE.load(Ordering::Relaxed)
 }
 

@@ -92,12 +92,12 @@ impl ExporterEntry {
     }
 }
 
-/// What `init` does with an `exporter_import_path` entry that cannot be loaded
+/// What [`Stages::load`](crate::Stages::load) does with an `exporter_import_path` entry that cannot be loaded
 /// (module not found, incompatible ABI, failed checksum, factory error or timeout).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OnError {
-    /// `init` fails with the entry's error (the default).
+    /// The load fails with the entry's error (the default).
     #[default]
     Fail,
     /// The error is logged once; the other entries run, and with none left the

@@ -147,7 +147,7 @@ pub fn load_import_path(
     std::thread::Builder::new()
         .name("spanplug-factory".into())
         .spawn(move || {
-            // Too late: `init` gave up on this factory, so stop what it started.
+            // Too late: the load gave up on this factory, so stop what it started.
             if let Err(std::sync::mpsc::SendError(Ok(processors))) = sender.send(call.run(&plugin))
             {
                 for processor in processors {

@@ -28,7 +28,7 @@ const EXPECTED_FORM: &str = "expected \"module:function\" (e.g. \"console_file:d
 
 /// Letters, digits and `_`, not starting with a digit: module and function names,
 /// and environment variable names in config references.
-pub fn is_identifier(s: &str) -> bool {
+pub(crate) fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()

@@ -16,20 +16,22 @@
 
 #![warn(missing_docs)]
 
-pub mod chain;
+// The loading path's types are at the root; `env`, `span`, `stderr_log` and
+// `trust` are subsystems a front end uses by module.
+mod chain;
 mod elf;
-pub mod entry;
+mod entry;
 pub mod env;
-pub mod error;
-pub mod factory;
-pub mod import_path;
+mod error;
+mod factory;
+mod import_path;
 mod layout_report;
-pub mod library;
-pub mod pipeline;
+mod library;
 mod plugin_log;
 #[cfg(feature = "next-minor-probe")]
 mod probe;
 pub mod span;
+mod stages;
 pub mod stderr_log;
 pub mod trust;
 mod version;
@@ -37,6 +39,7 @@ mod version;
 pub use elf::check_shared_object;
 pub use entry::{ConfigMap, ExporterEntry, OnError};
 pub use error::{LoadError, LoadErrorKind};
-pub use factory::{load_import_path, FactoryInput, LoadedProcessors, Pins};
-pub use library::{Plugin, PluginSearchPath};
-pub use pipeline::{InstalledPlugin, LoadPlan, Stages};
+pub use factory::{check_pin, load_import_path, FactoryInput, LoadedProcessors, Pins};
+pub use import_path::{ImportPath, ModuleRef};
+pub use library::{Plugin, PluginSearchPath, PLUGIN_PATH_VAR};
+pub use stages::{InstalledPlugin, LoadPlan, Stages};

@@ -15,6 +15,7 @@ mod resource;
 mod source;
 mod unique_keys;
 
+pub use crate::chain::count_unrepresentable;
 pub use attributes::{AttributeType, AttributeViews};
 pub use builder::{reserve_view_buffers, with_attribute_views, with_view, ViewBuilder, ViewHead};
 pub use record::{

@@ -40,7 +40,8 @@ pub fn check_trusted(path: &Path, file: &File) -> Result<(), LoadError> {
 }
 
 /// Whether the operator set `SPANPLUG_ALLOW_INSECURE_PLUGINS=1`. A value that cannot
-/// be read allows nothing; `init` and `spanplug check` report it as an error.
+/// be read allows nothing; the front ends (`spanplug_sdk::init`, `spanplug check`)
+/// report it as an error.
 fn insecure_allowed() -> bool {
     crate::env::switch(ALLOW_INSECURE_VAR) == Ok(Some(true))
 }

@@ -16,7 +16,7 @@ use spanplug_api::{
     StartingSpanExtStorage, StrPair, Value as ViewValue, ValueRef,
 };
 use spanplug_config::TracingConfig;
-use spanplug_loader::chain::count_unrepresentable;
+use spanplug_loader::span::count_unrepresentable;
 use spanplug_loader::span::{intern, with_attribute_views, ResourceRecord};
 use spanplug_loader::{InstalledPlugin, LoadError, Stages};
 

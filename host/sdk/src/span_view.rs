@@ -10,7 +10,7 @@ use opentelemetry_sdk::Resource as OtelResource;
 use spanplug_api::{
     OwnedValue, SpanContext, SpanId, SpanKind, SpanView, Status, StatusCode, TraceId, Value,
 };
-use spanplug_loader::chain::count_unrepresentable;
+use spanplug_loader::span::count_unrepresentable;
 use spanplug_loader::span::{
     with_attribute_views, with_view, Attribute, AttributeType, AttributeViews, ResourceRecord,
     SpanSource, ViewBuilder, ViewHead,

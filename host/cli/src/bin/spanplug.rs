@@ -9,9 +9,8 @@ use spanplug_cli::install::{install_plugins, Probed};
 use spanplug_cli::terminal::{escape, escape_lines};
 use spanplug_cli::{spans_file, tree, waterfall};
 use spanplug_config::{TracingConfig, LOW_SAMPLING_RATIO};
-use spanplug_loader::import_path::ModuleRef;
 use spanplug_loader::stderr_log;
-use spanplug_loader::{load_import_path, Plugin, PluginSearchPath};
+use spanplug_loader::{load_import_path, ModuleRef, Plugin, PluginSearchPath};
 use spanplug_sdk::span_view::ordered_resource;
 
 #[derive(Parser)]

@@ -12,7 +12,7 @@ use super::builder::{with_attribute_views, with_view, ViewBuilder, ViewHead};
 use super::record::{intern, Attribute, ContextRecord, SpanRecord};
 use super::unique_keys::dedupe_attributes;
 use crate::chain::count_unrepresentable;
-use crate::pipeline::Stages;
+use crate::stages::Stages;
 
 /// An ended span a front end holds, that lends the loader a view of itself: an
 /// `opentelemetry_sdk` span borrowed as it is, or a [`SpanRecord`] a front end filled.

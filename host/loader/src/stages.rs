@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use spanplug_api::settings::deadline_after;
 use spanplug_api::{Processor, RequestContextView, SpanView, StartingSpan};
 
 use crate::chain::{deliver, unrepresentable_values, Stage};
@@ -15,7 +16,7 @@ use crate::error::LoadError;
 use crate::factory::{load_import_path, FactoryInput, Pins};
 use crate::library::PluginSearchPath;
 
-/// A plugin function installed into a pipeline.
+/// A plugin function whose processors were loaded into [`Stages`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct InstalledPlugin {
@@ -240,5 +241,3 @@ impl Stages {
         }
     }
 }
-
-pub use spanplug_api::settings::deadline_after;
