@@ -13,7 +13,7 @@ use spanplug_sdk::loader::span::ResourceRecord;
 use spanplug_sdk::span_view::{ordered_resource, with_span_view};
 
 /// Runs one plugin-style processor natively as an SDK processor: the view is built
-/// exactly as the plugin pipeline builds it, then the processor is called directly.
+/// exactly as `SpanplugProcessor` builds it, then the processor is called directly.
 pub struct NativeAdapter {
     processor: Box<dyn spanplug_api::SpanProcessor>,
     resource: ResourceRecord,

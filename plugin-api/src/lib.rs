@@ -91,6 +91,7 @@ pub mod panic;
 pub mod processor;
 pub mod settings;
 pub mod span;
+pub mod sync;
 pub mod text;
 
 pub use abi_stable;

@@ -15,7 +15,7 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{IdGenerator, SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
-use spanplug_sdk::PluginPipeline;
+use spanplug_sdk::SpanplugProcessor;
 use spanplug_tests::{config, span_files};
 
 #[derive(Debug)]
@@ -84,7 +84,7 @@ fn reference_provider(log_dir: &Path) -> SdkTracerProvider {
             KeyValue::new("deployment.environment", "test"),
         ])
         .build();
-    let pipeline = PluginPipeline::load(&config(&[], log_dir), &resource).unwrap();
+    let processor = SpanplugProcessor::load(&config(&[], log_dir), &resource).unwrap();
     SdkTracerProvider::builder()
         .with_id_generator(ScriptedIds {
             traces: Mutex::new([0xbc2564d2e265a6dbf1bcb79e2e4904c8].into()),
@@ -99,7 +99,7 @@ fn reference_provider(log_dir: &Path) -> SdkTracerProvider {
             ),
         })
         .with_resource(resource)
-        .with_span_processor(pipeline)
+        .with_span_processor(processor)
         .build()
 }
 
@@ -245,10 +245,10 @@ fn every_value_kind_round_trips_through_a_span_file() {
     let resource = Resource::builder_empty()
         .with_attributes([KeyValue::new("service.name", "kinds")])
         .build();
-    let pipeline = PluginPipeline::load(&config(&[], log_dir.path()), &resource).unwrap();
+    let processor = SpanplugProcessor::load(&config(&[], log_dir.path()), &resource).unwrap();
     let provider = SdkTracerProvider::builder()
         .with_resource(resource)
-        .with_span_processor(pipeline)
+        .with_span_processor(processor)
         .build();
     let tracer = provider.tracer("kinds");
     let values = [

@@ -9,8 +9,8 @@ use opentelemetry::trace::{
 };
 use opentelemetry::KeyValue;
 use spanplug_config::TracingConfig;
-use spanplug_sdk::loader::ExporterEntry;
-use spanplug_sdk::{PluginPipeline, RequestContext};
+use spanplug_sdk::loader::ProcessorEntry;
+use spanplug_sdk::{RequestContext, SpanplugProcessor};
 use spanplug_tests::otlp_receiver::Receiver;
 use spanplug_tests::{config, plugin_dir, read_records, span_files};
 
@@ -58,7 +58,7 @@ fn span_filter_drops_matching_spans_for_the_processors_after_it_only() {
     let config = config(&["test_plugins:recorder"], dir.path())
         .with_exporter_config("record_file", record_file.to_string_lossy())
         .with_exporter(
-            ExporterEntry::new("span_filter:drop")
+            ProcessorEntry::new("span_filter:drop")
                 .with_config("names", "GET /health*")
                 .with_config("attributes", "http.route=/internal/*")
                 .with_config("kinds", "client"),
@@ -101,7 +101,7 @@ fn redact_leaves_no_trace_of_an_email_in_console_file_or_otlp_output() {
         dir.path(),
     )
     .with_exporter(
-        ExporterEntry::new("otlp_http:otlp")
+        ProcessorEntry::new("otlp_http:otlp")
             .with_config("endpoint", receiver.base_url())
             .with_config("schedule_delay", "20"),
     );
@@ -167,7 +167,7 @@ fn redact_hash_mode_keeps_equal_values_joinable_and_remove_mode_drops_them() {
     let run = |mode: &str| {
         let dir = tempfile::tempdir().unwrap();
         let config = config(&[], dir.path())
-            .with_exporter(ExporterEntry::new("redact:attributes").with_config("mode", mode))
+            .with_exporter(ProcessorEntry::new("redact:attributes").with_config("mode", mode))
             .with_exporter_import_path("console_file:default_tracing_exporter");
         let guard = spanplug_sdk::init(config).unwrap();
         let tracer = guard.tracer("t");
@@ -200,30 +200,30 @@ fn redact_hash_mode_keeps_equal_values_joinable_and_remove_mode_drops_them() {
 
 #[test]
 fn bad_filter_and_redact_settings_name_the_key_and_the_valid_ones() {
-    let error = |entry: ExporterEntry| {
+    let error = |entry: ProcessorEntry| {
         let dir = tempfile::tempdir().unwrap();
         spanplug_sdk::init(config(&[], dir.path()).with_exporter(entry))
             .expect_err("the factory must fail")
             .to_string()
     };
-    let e = error(ExporterEntry::new("span_filter:drop").with_config("name", "x"));
+    let e = error(ProcessorEntry::new("span_filter:drop").with_config("name", "x"));
     assert!(
         e.contains("unknown config key `name`")
             && e.contains("valid keys: names, attributes, status, kinds"),
         "{e}"
     );
-    let e = error(ExporterEntry::new("span_filter:drop").with_config("names", "[abc"));
+    let e = error(ProcessorEntry::new("span_filter:drop").with_config("names", "[abc"));
     assert!(e.contains("names: glob \"[abc\" does not parse"), "{e}");
-    let e = error(ExporterEntry::new("span_filter:drop").with_config("kinds", "sever"));
+    let e = error(ProcessorEntry::new("span_filter:drop").with_config("kinds", "sever"));
     assert!(e.contains("unknown kind \"sever\"; valid: server"), "{e}");
-    let e = error(ExporterEntry::new("span_filter:drop"));
+    let e = error(ProcessorEntry::new("span_filter:drop"));
     assert!(e.contains("no rules"), "{e}");
-    let e = error(ExporterEntry::new("redact:attributes").with_config("values", "email,phone"));
+    let e = error(ProcessorEntry::new("redact:attributes").with_config("values", "email,phone"));
     assert!(
         e.contains("unknown detector \"phone\"; valid: email, card, bearer, ipv4"),
         "{e}"
     );
-    let e = error(ExporterEntry::new("redact:attributes").with_config("mode", "blur"));
+    let e = error(ProcessorEntry::new("redact:attributes").with_config("mode", "blur"));
     assert!(e.contains("unknown mode \"blur\""), "{e}");
 }
 
@@ -291,11 +291,11 @@ fn record_only_spans_reach_on_end_of_processors_that_saw_them_start_and_are_not_
     )
     .with_exporter_config("record_file", record_file.to_string_lossy());
     let resource = spanplug_sdk::resource(&config);
-    let pipeline = PluginPipeline::load(&config, &resource).unwrap();
+    let processor = SpanplugProcessor::load(&config, &resource).unwrap();
     let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
         .with_sampler(RecordOnly)
         .with_resource(resource)
-        .with_span_processor(pipeline)
+        .with_span_processor(processor)
         .build();
     let tracer = provider.tracer("t");
     {

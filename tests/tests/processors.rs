@@ -142,7 +142,7 @@ fn a_panicking_processor_never_takes_the_host_or_its_neighbours_down() {
 }
 
 /// A panic in a processor's destructor, run when the last provider lets go of the
-/// pipeline: caught inside the plugin (abi_stable would abort the process).
+/// `SpanplugProcessor`: caught inside the plugin (abi_stable would abort the process).
 #[test]
 fn a_processor_that_panics_in_its_destructor_does_not_abort_the_host() {
     let dir = tempfile::tempdir().unwrap();

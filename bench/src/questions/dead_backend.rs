@@ -100,7 +100,7 @@ pub(crate) fn memory_child(count: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The SDK wraps the pipeline's message; keep the exporter's own words.
+/// The SDK wraps the loader's message; keep the exporter's own words.
 fn exporter_words(outcome: &str) -> &str {
     outcome
         .find(" spans lost")

@@ -13,7 +13,7 @@ use opentelemetry_sdk::trace::{
 use opentelemetry_sdk::Resource;
 use spanplug_bench::run_spans;
 use spanplug_config::TracingConfig;
-use spanplug_sdk::{PluginPipeline, RequestContext};
+use spanplug_sdk::{RequestContext, SpanplugProcessor};
 use spanplug_tests::otlp_receiver::Receiver;
 use spanplug_tests::plugin_dir;
 
@@ -49,8 +49,8 @@ pub(crate) fn plugin_provider(
     config: &[(&str, &str)],
     sampler: Sampler,
 ) -> anyhow::Result<SdkTracerProvider> {
-    let pipeline = PluginPipeline::load(&plugin_config(import_paths, config), &resource())?;
-    Ok(native_provider(pipeline, sampler))
+    let processor = SpanplugProcessor::load(&plugin_config(import_paths, config), &resource())?;
+    Ok(native_provider(processor, sampler))
 }
 
 /// `opentelemetry-otlp`'s HTTP exporter behind the SDK's `BatchSpanProcessor`

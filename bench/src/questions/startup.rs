@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 use spanplug_bench::Stats;
-use spanplug_sdk::PluginPipeline;
+use spanplug_sdk::SpanplugProcessor;
 
 use super::setup::{plugin_config, resource};
 use super::{verdict, Options};
@@ -21,7 +21,7 @@ const SHIPPED_PLUGINS: [&str; 5] = [
     "redact:attributes",
 ];
 
-/// Milliseconds to a started pipeline, per import path.
+/// Milliseconds to a started `SpanplugProcessor`, per import path.
 #[derive(Debug)]
 pub(crate) struct Startup {
     rows: Vec<(&'static str, Stats)>,
@@ -49,12 +49,12 @@ pub(crate) fn measure(options: &Options) -> anyhow::Result<Startup> {
     Ok(Startup { rows })
 }
 
-/// The fresh process: loads `import_path`'s pipeline and prints the µs it took.
+/// The fresh process: loads `import_path`'s processors and prints the µs it took.
 pub(crate) fn startup_child(import_path: &str) -> anyhow::Result<()> {
     let started = Instant::now();
     // What every shipped factory needs to start (span_filter refuses to run with no
     // rule); each ignores the others' settings (shared `exporter_config`).
-    let pipeline = PluginPipeline::load(
+    let processor = SpanplugProcessor::load(
         &plugin_config(
             &[import_path],
             &[
@@ -65,7 +65,7 @@ pub(crate) fn startup_child(import_path: &str) -> anyhow::Result<()> {
         &resource(),
     )?;
     let elapsed = started.elapsed();
-    drop(pipeline);
+    drop(processor);
     println!("{}", elapsed.as_micros());
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use spanplug_sdk::PluginPipeline;
+use spanplug_sdk::SpanplugProcessor;
 
 use super::setup::{plugin_config, resource};
 
@@ -21,10 +21,11 @@ pub(crate) struct WideSpans {
 
 pub(crate) fn measure(widths: &[u32]) -> anyhow::Result<WideSpans> {
     let widest = widths.iter().copied().max().unwrap_or(0);
-    let pipeline = PluginPipeline::load(&plugin_config(&["bench_noop:noop"], &[]), &resource())?;
+    let processor =
+        SpanplugProcessor::load(&plugin_config(&["bench_noop:noop"], &[]), &resource())?;
     let provider = SdkTracerProvider::builder()
         .with_max_attributes_per_span(widest)
-        .with_span_processor(pipeline)
+        .with_span_processor(processor)
         .build();
     let tracer = provider.tracer("bench");
     let end_one = |width: u32| {

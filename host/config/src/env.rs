@@ -9,7 +9,7 @@
 
 use spanplug_loader::env::{otel_switch, switch, var};
 use spanplug_loader::trust::ALLOW_INSECURE_VAR;
-use spanplug_loader::{ExporterEntry, OnError};
+use spanplug_loader::{OnError, ProcessorEntry};
 
 use crate::sampling::parse_ratio;
 use crate::tracing_config::DEFAULT_IMPORT_PATH;
@@ -94,7 +94,7 @@ impl TracingConfig {
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(ExporterEntry::new)
+                .map(ProcessorEntry::new)
                 .collect();
         }
         if let Some(value) = var(TRACES_EXPORTER_VAR)? {
@@ -124,12 +124,12 @@ fn otel_sampler() -> Result<Option<OtelSampler>, ConfigError> {
 }
 
 /// `OTEL_TRACES_EXPORTER`'s names as import paths (`none` alone: no exporter).
-fn traces_exporter_entries(value: &str) -> Result<Vec<ExporterEntry>, ConfigError> {
+fn traces_exporter_entries(value: &str) -> Result<Vec<ProcessorEntry>, ConfigError> {
     let mut entries = Vec::new();
     for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match name {
-            "otlp" => entries.push(ExporterEntry::new("otlp_http:otlp")),
-            "console" => entries.push(ExporterEntry::new(DEFAULT_IMPORT_PATH)),
+            "otlp" => entries.push(ProcessorEntry::new("otlp_http:otlp")),
+            "console" => entries.push(ProcessorEntry::new(DEFAULT_IMPORT_PATH)),
             "none" => {}
             other => {
                 return Err(ConfigError::invalid_value(TRACES_EXPORTER_VAR.into(), format!(

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use spanplug_loader::{ConfigMap, ExporterEntry, OnError, Pins};
+use spanplug_loader::{ConfigMap, OnError, Pins, ProcessorEntry};
 
 use crate::OtelSampler;
 
@@ -32,7 +32,7 @@ pub struct TracingConfig {
     /// Root sampling ratio in `0..=1`; `None` leaves it to `OTEL_TRACES_SAMPLER` or 1.0.
     pub sampling_ratio: Option<f64>,
     /// Each entry's processors are installed in order. Empty means the default exporter.
-    pub exporter_import_path: Vec<ExporterEntry>,
+    pub exporter_import_path: Vec<ProcessorEntry>,
     /// Passed to every factory, under each entry's own `config`.
     pub exporter_config: ConfigMap,
     /// Folders searched for plugin libraries after `SPANPLUG_PLUGIN_PATH`, before the
@@ -92,12 +92,12 @@ impl TracingConfig {
     /// Adds a `module:function` entry, after those already configured.
     pub fn with_exporter_import_path(mut self, import_path: impl Into<String>) -> Self {
         self.exporter_import_path
-            .push(ExporterEntry::new(import_path));
+            .push(ProcessorEntry::new(import_path));
         self
     }
 
     /// Adds an entry with its own settings (laid over `exporter_config` for it only).
-    pub fn with_exporter(mut self, entry: ExporterEntry) -> Self {
+    pub fn with_exporter(mut self, entry: ProcessorEntry) -> Self {
         self.exporter_import_path.push(entry);
         self
     }
@@ -139,9 +139,9 @@ impl TracingConfig {
     }
 
     /// The entries to install: the configured ones, or the default exporter.
-    pub fn entries(&self) -> Vec<ExporterEntry> {
+    pub fn entries(&self) -> Vec<ProcessorEntry> {
         if self.exporter_import_path.is_empty() && self.default_exporter {
-            vec![ExporterEntry::new(DEFAULT_IMPORT_PATH)]
+            vec![ProcessorEntry::new(DEFAULT_IMPORT_PATH)]
         } else {
             self.exporter_import_path.clone()
         }

@@ -69,17 +69,17 @@ impl ConfigMap {
 /// One `exporter_import_path` entry: a `module:function` and its own settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct ExporterEntry {
+pub struct ProcessorEntry {
     /// `module:function`, or `/abs/path/libfoo.so:function`.
     pub import_path: String,
     /// Laid over the shared `exporter_config` for this entry's plugin only.
     pub config: ConfigMap,
 }
 
-impl ExporterEntry {
+impl ProcessorEntry {
     /// An entry with no settings of its own.
     pub fn new(import_path: impl Into<String>) -> Self {
-        ExporterEntry {
+        ProcessorEntry {
             import_path: import_path.into(),
             config: ConfigMap::default(),
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use abi_stable::std_types::RStr;
 use spanplug_api::{with_context, ContextParts, PluginContextFields, Processor, StrPair};
 
-use crate::entry::{ConfigMap, ExporterEntry};
+use crate::entry::{ConfigMap, ProcessorEntry};
 use crate::error::{LoadError, Repr};
 use crate::import_path::{ImportPath, ModuleRef};
 use crate::library::{Plugin, PluginSearchPath};
@@ -100,7 +100,7 @@ pub struct Pins<'a> {
 /// Resolves, loads, checks and calls one entry's `module:function`, logging the result
 /// once.
 pub fn load_import_path(
-    entry: &ExporterEntry,
+    entry: &ProcessorEntry,
     search: &PluginSearchPath,
     pins: Pins<'_>,
     input: &FactoryInput<'_>,

@@ -37,7 +37,7 @@ pub mod trust;
 mod version;
 
 pub use elf::check_shared_object;
-pub use entry::{ConfigMap, ExporterEntry, OnError};
+pub use entry::{ConfigMap, OnError, ProcessorEntry};
 pub use error::{LoadError, LoadErrorKind};
 pub use factory::{check_pin, load_import_path, FactoryInput, LoadedProcessors, Pins};
 pub use import_path::{ImportPath, ModuleRef};

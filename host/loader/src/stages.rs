@@ -11,7 +11,7 @@ use spanplug_api::settings::deadline_after;
 use spanplug_api::{Processor, RequestContextView, SpanView, StartingSpan};
 
 use crate::chain::{deliver, unrepresentable_values, Stage};
-use crate::entry::{ExporterEntry, OnError};
+use crate::entry::{OnError, ProcessorEntry};
 use crate::error::LoadError;
 use crate::factory::{load_import_path, FactoryInput, Pins};
 use crate::library::PluginSearchPath;
@@ -52,7 +52,7 @@ pub struct Stages {
 #[non_exhaustive]
 pub struct LoadPlan<'a> {
     /// The entries, in order.
-    pub entries: &'a [ExporterEntry],
+    pub entries: &'a [ProcessorEntry],
     /// Where modules are looked for.
     pub search: &'a PluginSearchPath,
     /// The SHA-256 pins libraries are checked against.
@@ -68,7 +68,7 @@ pub struct LoadPlan<'a> {
 impl<'a> LoadPlan<'a> {
     /// A plan that fails on the first entry that fails.
     pub fn new(
-        entries: &'a [ExporterEntry],
+        entries: &'a [ProcessorEntry],
         search: &'a PluginSearchPath,
         pins: Pins<'a>,
         input: &'a FactoryInput<'a>,

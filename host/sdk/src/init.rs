@@ -14,7 +14,9 @@ use spanplug_loader::InstalledPlugin;
 
 use crate::error::InitError;
 
-use crate::pipeline::{lock, PluginPipeline};
+use spanplug_api::sync::lock;
+
+use crate::processor::SpanplugProcessor;
 use crate::propagation;
 
 /// Some processor could not flush or shut down in time, or lost spans; the message
@@ -32,7 +34,7 @@ pub struct TracingGuard {
     plugins: Vec<InstalledPlugin>,
     shutdown_timeout: Duration,
     shut_down: bool,
-    pipeline_errors: Arc<Mutex<Option<String>>>,
+    processor_errors: Arc<Mutex<Option<String>>>,
 }
 
 /// Sets up tracing from `config` (after applying environment overrides): loads every
@@ -54,17 +56,17 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
             plugins: Vec::new(),
             shutdown_timeout: config.shutdown_timeout,
             shut_down: false,
-            pipeline_errors: Arc::default(),
+            processor_errors: Arc::default(),
         });
     }
 
-    let pipeline = PluginPipeline::load(&config, &resource)?;
-    let plugins = pipeline.plugins().to_vec();
-    let pipeline_errors = pipeline.error_slot();
+    let processor = SpanplugProcessor::load(&config, &resource)?;
+    let plugins = processor.plugins().to_vec();
+    let processor_errors = processor.error_slot();
     let provider = SdkTracerProvider::builder()
         .with_sampler(crate::sampler(&config))
         .with_resource(resource)
-        .with_span_processor(pipeline)
+        .with_span_processor(processor)
         .build();
     global::set_tracer_provider(provider.clone());
     install_propagator(config.propagators.as_deref());
@@ -74,7 +76,7 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
         plugins,
         shutdown_timeout: config.shutdown_timeout,
         shut_down: false,
-        pipeline_errors,
+        processor_errors,
     })
 }
 
@@ -103,10 +105,10 @@ fn install_propagator(configured: Option<&[Propagator]>) {
 }
 
 impl TracingGuard {
-    /// The pipeline's own message for an SDK error, when it left one.
+    /// The processor's own message for an SDK error, when it left one.
     fn explain(&self, error: impl std::fmt::Display) -> ShutdownError {
         ShutdownError(
-            lock(&self.pipeline_errors)
+            lock(&self.processor_errors)
                 .take()
                 .unwrap_or_else(|| error.to_string()),
         )

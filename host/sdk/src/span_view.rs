@@ -160,8 +160,8 @@ fn status(status: &OtelStatus) -> Status<'_> {
     }
 }
 
-/// Calls `f` with a view of an ended span, as the pipeline builds it (keys made
-/// unique before, by the pipeline).
+/// Calls `f` with a view of an ended span, as the processor builds it (keys made
+/// unique before, by the loader).
 pub fn with_span_view<R>(
     span: &mut SpanData,
     resource: &ResourceRecord,

@@ -32,7 +32,6 @@ mod span_file;
 mod writer;
 
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use spanplug_api::{PluginContext, Processor};
@@ -116,9 +115,4 @@ fn start(ctx: &PluginContext<'_>, destination: Destination) -> Result<Vec<Proces
     };
     let processor = ConsoleProcessor::start(settings, ctx.logger())?;
     Ok(vec![Processor::new(processor)])
-}
-
-/// Locks `mutex`, carrying on past a poisoned lock (a panic elsewhere left it).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -15,9 +15,9 @@ use spanplug_api::{Logger, SpanProcessor, SpanView};
 use crate::folders::Folders;
 use crate::format::{write_span, Layout};
 use crate::handoff::BUFFER_BYTES;
-use crate::lock;
 use crate::span_file::{file_stem, SpanFile};
 use crate::writer::{Shared, Sink};
+use spanplug_api::sync::lock;
 
 thread_local! {
     static RECORD: RefCell<String> = RefCell::new(String::with_capacity(4096));

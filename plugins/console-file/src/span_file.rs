@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::folders::Folders;
-use crate::lock;
+use spanplug_api::sync::lock;
 
 /// Files this process has open, so two processors never share one.
 static OPEN_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());

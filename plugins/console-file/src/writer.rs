@@ -6,7 +6,7 @@
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -14,8 +14,8 @@ use spanplug_api::Logger;
 
 use crate::format::Layout;
 use crate::handoff::{Buffer, Queue, Refused, MAX_HELD_BYTES};
-use crate::lock;
 use crate::span_file::{block_file_size_signal, SpanFile};
+use spanplug_api::sync::{lock, wait_timeout};
 
 /// How often write errors and drops are logged at most.
 const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
@@ -151,11 +151,7 @@ impl Shared {
                         break;
                     }
                     let wait = next.saturating_duration_since(Instant::now());
-                    queue = self
-                        .work
-                        .wait_timeout(queue, wait)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
+                    queue = wait_timeout(&self.work, queue, wait);
                 }
                 let take_current =
                     queue.flush_requested || queue.stopping || Instant::now() >= next;
@@ -290,11 +286,7 @@ impl Shared {
                     target - queue.settled
                 ));
             }
-            queue = self
-                .progress
-                .wait_timeout(queue, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            queue = wait_timeout(&self.progress, queue, deadline - now);
         }
         if queue.writer_done && !stop {
             return Err(format!("{}: the writer thread stopped", self.name));

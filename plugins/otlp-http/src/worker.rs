@@ -4,11 +4,12 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use spanplug_api::settings::deadline_after;
+use spanplug_api::sync::{lock, wait_timeout};
 use spanplug_api::{Logger, SpanProcessor, SpanView};
 
 use crate::batch::{self, FactoryResource, Queued};
@@ -76,10 +77,6 @@ struct State {
     stopped: bool,
     /// The export thread panicked: nothing will be sent again.
     died: bool,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Exporter {
@@ -202,11 +199,7 @@ impl Shared {
                     if urgent || now >= next_scheduled {
                         break;
                     }
-                    state = self
-                        .work
-                        .wait_timeout(state, next_scheduled - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
+                    state = wait_timeout(&self.work, state, next_scheduled - now);
                 }
                 if state.queue.is_empty() {
                     next_scheduled = Instant::now() + self.settings.batch.schedule_delay;
@@ -299,11 +292,7 @@ impl Shared {
             if now >= deadline {
                 return false;
             }
-            state = self
-                .progress
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            state = wait_timeout(&self.progress, state, deadline - now);
         }
         true
     }

@@ -2,7 +2,7 @@
 //! key and say what is expected in words.
 
 use serde_yaml_ng::Value;
-use spanplug_loader::{ConfigMap, ExporterEntry};
+use spanplug_loader::{ConfigMap, ProcessorEntry};
 
 use crate::substitute::substitute_env;
 
@@ -89,10 +89,10 @@ pub(super) fn config_map(key: &str, value: &Value) -> Result<ConfigMap, String> 
 
 /// One `exporter_import_path` entry: `"module:function"` or
 /// `{import_path: "module:function", config: {...}}`.
-fn exporter_entry(position: usize, value: &Value) -> Result<ExporterEntry, String> {
+fn exporter_entry(position: usize, value: &Value) -> Result<ProcessorEntry, String> {
     let here = format!("tracing_config.exporter_import_path[{position}]");
     match value {
-        Value::String(path) => Ok(ExporterEntry::new(path.clone())),
+        Value::String(path) => Ok(ProcessorEntry::new(path.clone())),
         Value::Mapping(map) => {
             let mut import_path = None;
             let mut config = ConfigMap::default();
@@ -120,7 +120,7 @@ fn exporter_entry(position: usize, value: &Value) -> Result<ExporterEntry, Strin
             let import_path = import_path.ok_or_else(|| {
                 format!("{here}: an entry map needs `import_path` (\"module:function\"); valid keys: {ENTRY_KEYS}")
             })?;
-            let mut entry = ExporterEntry::new(import_path);
+            let mut entry = ProcessorEntry::new(import_path);
             entry.config = config;
             Ok(entry)
         }
@@ -131,7 +131,7 @@ fn exporter_entry(position: usize, value: &Value) -> Result<ExporterEntry, Strin
     }
 }
 
-pub(super) fn exporter_entries(value: &Value) -> Result<Vec<ExporterEntry>, String> {
+pub(super) fn exporter_entries(value: &Value) -> Result<Vec<ProcessorEntry>, String> {
     match value {
         Value::Sequence(items) => items
             .iter()

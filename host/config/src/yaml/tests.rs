@@ -1,6 +1,6 @@
 //! Reading sections: keys, entries, setting maps and relative paths.
 
-use spanplug_loader::ExporterEntry;
+use spanplug_loader::ProcessorEntry;
 
 use crate::{ConfigErrorKind, TracingConfig};
 
@@ -14,7 +14,7 @@ fn reads_a_service_file_section() {
     assert_eq!(config.sampling_ratio, Some(0.5));
     assert_eq!(
         config.exporter_import_path,
-        [ExporterEntry::new("a:b"), ExporterEntry::new("c:d")]
+        [ProcessorEntry::new("a:b"), ProcessorEntry::new("c:d")]
     );
     assert_eq!(config.exporter_config.get("flush_interval_ms"), Some("50"));
 }
@@ -98,7 +98,7 @@ fn entries_take_their_own_config() {
     let entries = config.entries();
     assert_eq!(
         entries[0],
-        ExporterEntry::new("context_enricher:serve_context")
+        ProcessorEntry::new("context_enricher:serve_context")
     );
     assert_eq!(entries[1].import_path, "otlp_http:otlp");
     assert_eq!(entries[1].config.get("headers"), Some("x-api-key=k-123"));

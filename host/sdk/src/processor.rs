@@ -2,7 +2,7 @@
 //! plugin processor in configured order, building each span's view once.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use abi_stable::std_types::{RSlice, RStr};
@@ -11,6 +11,7 @@ use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
+use spanplug_api::sync::lock;
 use spanplug_api::{
     AttributeSink, RequestContextView, SpanId, StartingSpan, StartingSpanExt,
     StartingSpanExtStorage, StrPair, Value as ViewValue, ValueRef,
@@ -32,28 +33,28 @@ const FORCE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// [`init`](crate::init) installs it; an application that builds its own
 /// `SdkTracerProvider` (custom id generator, span limits) can add it directly.
-pub struct PluginPipeline {
+pub struct SpanplugProcessor {
     stages: Stages,
     resource: Arc<ResourceRecord>,
-    /// The last flush or shutdown failure, in the pipeline's words (the SDK wraps them).
+    /// The last flush or shutdown failure, in the loader's words (the SDK wraps them).
     last_errors: Arc<Mutex<Option<String>>>,
 }
 
-impl fmt::Debug for PluginPipeline {
+impl fmt::Debug for SpanplugProcessor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PluginPipeline")
+        f.debug_struct("SpanplugProcessor")
             .field("stages", &self.stages.names().collect::<Vec<_>>())
             .finish()
     }
 }
 
-impl PluginPipeline {
+impl SpanplugProcessor {
     /// Loads every import path of `config` (as given: environment overrides are
     /// applied by [`init`](crate::init)) and calls its factory, as `config.on_error`
     /// says.
     pub fn load(config: &TracingConfig, resource: &Resource) -> Result<Self, LoadError> {
         let ordered = Arc::new(ordered_resource(resource));
-        Ok(PluginPipeline {
+        Ok(SpanplugProcessor {
             stages: config.load_stages(&ordered)?,
             resource: ordered,
             last_errors: Arc::default(),
@@ -65,12 +66,12 @@ impl PluginPipeline {
         self.stages.plugins()
     }
 
-    /// Where the pipeline leaves its last flush or shutdown error message.
+    /// Where the processor leaves its last flush or shutdown error message.
     pub(crate) fn error_slot(&self) -> Arc<Mutex<Option<String>>> {
         Arc::clone(&self.last_errors)
     }
 
-    /// An SDK error for `what`, keeping the pipeline's own words for the guard.
+    /// An SDK error for `what`, keeping the loader's own words for the guard.
     fn sdk_result(&self, what: &str, result: Result<(), String>) -> OTelSdkResult {
         result.map_err(|message| {
             *lock(&self.last_errors) = Some(message.clone());
@@ -110,10 +111,6 @@ impl PluginPipeline {
         });
         added.list
     }
-}
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Attributes `on_start` processors set, as SDK values; a key set twice keeps its
@@ -164,7 +161,7 @@ fn otel_value(value: &ViewValue<'_>) -> Option<Value> {
     })
 }
 
-impl SpanProcessor for PluginPipeline {
+impl SpanProcessor for SpanplugProcessor {
     fn on_start(&self, span: &mut Span, cx: &Context) {
         if !self.stages.any_on_start() {
             return;
