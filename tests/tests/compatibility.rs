@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use spanplug_sdk::{InitError, LoadError, LoadErrorKind};
+use spanplug_loader::{LoadError, LoadErrorKind};
+use spanplug_sdk::InitError;
 use spanplug_tests::{config, library_file_name};
 
 /// Builds the workspace `fixture` (under tests/fixtures) with `cargo build --locked`

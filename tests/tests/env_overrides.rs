@@ -8,7 +8,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use opentelemetry::trace::Tracer as _;
 use spanplug_config::{ConfigErrorKind, TracingConfig};
-use spanplug_sdk::{InitErrorKind, LoadErrorKind};
+use spanplug_loader::LoadErrorKind;
+use spanplug_sdk::InitErrorKind;
 use spanplug_tests::{library_file_name, plugin_dir, read_records, span_files};
 
 static ENV: Mutex<()> = Mutex::new(());

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use spanplug_config::TracingConfig;
-use spanplug_sdk::{InitErrorKind, LoadErrorKind};
+use spanplug_loader::LoadErrorKind;
+use spanplug_sdk::InitErrorKind;
 use spanplug_tests::{config, library_file_name, plugin_dir, plugin_file};
 
 /// The plugin error `init` failed with: its kind and its message, which is also

@@ -7,7 +7,7 @@ use std::time::Duration;
 use opentelemetry::trace::Tracer as _;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use spanplug_config::TracingConfig;
-use spanplug_sdk::LoadErrorKind;
+use spanplug_loader::LoadErrorKind;
 use spanplug_tests::otlp_receiver::{unused_port, Receiver, Reply};
 use spanplug_tests::{assert_child_passed, assert_in_child, child_test, log_capture, plugin_dir};
 

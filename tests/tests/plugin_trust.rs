@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use spanplug_config::ConfigErrorKind;
-use spanplug_sdk::{InitErrorKind, LoadErrorKind};
+use spanplug_loader::LoadErrorKind;
+use spanplug_sdk::InitErrorKind;
 use spanplug_tests::{library_file_name, plugin_file};
 
 /// The environment is process-wide: every test here takes this lock, as one that

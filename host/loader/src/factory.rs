@@ -75,7 +75,8 @@ pub struct LoadedProcessors {
 }
 
 /// A SHA-256 pin must be 64 hex digits: a typo should fail when the config is read,
-/// not later as a mismatch.
+/// not later as a mismatch. [`load_import_path`] checks every pin it uses; a front
+/// end that reads pins (spanplug-config) checks them as it reads, naming `key`.
 pub fn check_pin(key: &str, pin: &str) -> Result<(), String> {
     let pin = pin.trim();
     if pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -2,7 +2,7 @@
 //! kind, as in `tokio-rs/tracing`: what it carries can grow without breaking anyone.
 
 use spanplug_config::ConfigError;
-pub use spanplug_loader::{LoadError, LoadErrorKind};
+use spanplug_loader::LoadError;
 
 /// Why tracing could not be set up: the config ([`ConfigError`]) or a plugin
 /// ([`LoadError`]), whose message it shows and which [`std::error::Error::source`]

@@ -16,19 +16,20 @@
 
 #![warn(missing_docs)]
 
-pub mod error;
+mod error;
 mod from_config;
 mod host_facts;
 mod init;
 mod processor;
 pub mod propagation;
-pub mod request_context;
+mod request_context;
 pub mod span_view;
 mod unix_time;
 
-pub use error::{InitError, InitErrorKind, LoadError, LoadErrorKind};
+pub use error::{InitError, InitErrorKind};
 pub use from_config::{resource, sampler};
 pub use init::{init, ShutdownError, TracingGuard};
 pub use processor::SpanplugProcessor;
 pub use request_context::RequestContext;
-pub use spanplug_loader::{self as loader, InstalledPlugin};
+// The loader's types (`LoadError`, `InstalledPlugin`, ...) are `loader::…`.
+pub use spanplug_loader as loader;
