@@ -13,6 +13,8 @@ mod builder;
 mod record;
 mod resource;
 mod source;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 mod unique_keys;
 
 pub use crate::chain::count_unrepresentable;

@@ -1,8 +1,9 @@
 use std::sync::Arc;
 
-use spanplug_api::{SpanId, SpanKind, SpanView, StatusCode, TraceId, ValueRef};
+use spanplug_api::{SpanId, SpanKind, StatusCode, TraceId, ValueRef};
 
 use super::*;
+use crate::span::test_support::{check_every_list, string_array};
 use crate::span::{EventRecord, LinkRecord, ResourceRecord, ScopeRecord};
 
 fn strings(items: &[&str]) -> OwnedValue {
@@ -16,13 +17,6 @@ fn context(span: u8, state: &str) -> ContextRecord {
         trace_flags: 1,
         is_remote: false,
         trace_state: state.into(),
-    }
-}
-
-fn array(value: &Value<'_>) -> Vec<String> {
-    match value.get() {
-        ValueRef::StringArray(items) => items.iter().map(|s| s.to_string()).collect(),
-        other => panic!("not a string array: {other:?}"),
     }
 }
 
@@ -82,36 +76,6 @@ fn span() -> SpanRecord {
     }
 }
 
-fn check_every_list(view: &SpanView<'_>) {
-    assert_eq!(view.context.trace_state.as_str(), "vendor=a");
-    let attributes = view.attributes.as_slice();
-    assert_eq!(attributes.len(), 3);
-    assert_eq!(array(&attributes[0].value), ["a", "b"]);
-    assert!(matches!(attributes[1].value.get(), ValueRef::I64(3)));
-    assert_eq!(array(&attributes[2].value), ["c"]);
-    let scope = view.scope.attributes.as_slice();
-    assert_eq!(scope[0].key.as_str(), "s");
-    assert_eq!(array(&scope[0].value), ["g"]);
-    let events = view.events.as_slice();
-    assert_eq!(events.len(), 3);
-    assert_eq!(array(&events[0].attributes.as_slice()[0].value), ["d", "e"]);
-    assert!(events[1].attributes.is_empty());
-    assert_eq!(events[2].name.as_str(), "third");
-    assert_eq!(events[2].attributes.as_slice()[0].value.as_str(), Some("y"));
-    let links = view.links.as_slice();
-    assert_eq!(links[0].context.trace_state.as_str(), "");
-    assert_eq!(links[0].context.span_id, SpanId([2; 8]));
-    assert_eq!(array(&links[0].attributes.as_slice()[0].value), ["f"]);
-    assert_eq!(links[1].context.trace_state.as_str(), "k=v,k2=v2");
-    assert!(links[1].attributes.is_empty());
-    assert_eq!(view.status.code, StatusCode::ERROR);
-    assert_eq!(view.status.description.as_str(), "bad");
-    assert_eq!(view.kind, SpanKind::SERVER);
-    assert_eq!(view.end_time_unix_nano - view.start_time_unix_nano, 4);
-    let resource = view.resource.attributes.as_slice();
-    assert_eq!(resource[0].value.as_str(), Some("api"));
-}
-
 #[test]
 fn every_list_of_a_record_lands_in_its_own_view() {
     let record = span();
@@ -135,9 +99,9 @@ fn a_resource_keeps_its_order_and_its_string_arrays() {
     let attributes = view.attributes.as_slice();
     let keys: Vec<&str> = attributes.iter().map(|kv| kv.key.as_str()).collect();
     assert_eq!(keys, ["a", "n", "b"]);
-    assert_eq!(array(&attributes[0].value), ["x", "y"]);
+    assert_eq!(string_array(&attributes[0].value), ["x", "y"]);
     assert!(matches!(attributes[1].value.get(), ValueRef::I64(1)));
-    assert_eq!(array(&attributes[2].value), ["z"]);
+    assert_eq!(string_array(&attributes[2].value), ["z"]);
     assert_eq!(view.schema_url.as_str(), "https://schema");
 }
 
@@ -148,9 +112,12 @@ fn a_view_built_inside_another_gets_buffers_of_its_own() {
     inner.attributes = vec![Attribute::new("inner", strings(&["z"]))];
     with_view(&outer, |view| {
         with_view(&inner, |nested| {
-            assert_eq!(array(&nested.attributes.as_slice()[0].value), ["z"]);
+            assert_eq!(string_array(&nested.attributes.as_slice()[0].value), ["z"]);
         });
-        assert_eq!(array(&view.attributes.as_slice()[0].value), ["a", "b"]);
+        assert_eq!(
+            string_array(&view.attributes.as_slice()[0].value),
+            ["a", "b"]
+        );
     });
 }
 
@@ -158,7 +125,7 @@ fn a_view_built_inside_another_gets_buffers_of_its_own() {
 fn a_starting_record_lends_its_attributes_as_views() {
     let record = span();
     let keys = with_attribute_views::<Attribute, _>(&record.attributes, |views| {
-        assert_eq!(array(&views[2].value), ["c"]);
+        assert_eq!(string_array(&views[2].value), ["c"]);
         views
             .iter()
             .map(|kv| kv.key.to_string())
