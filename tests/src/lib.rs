@@ -4,6 +4,7 @@
 pub mod log_capture;
 pub mod otlp_receiver;
 pub mod python;
+pub mod sample_spans;
 pub mod tls_receiver;
 
 use std::path::{Path, PathBuf};

@@ -9,13 +9,14 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opentelemetry::trace::{
-    Link, Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags,
-    TraceId, TraceState, Tracer as _, TracerProvider as _,
+    Span as _, SpanId, SpanKind, Status, TraceContextExt as _, TraceId, TraceState, Tracer as _,
+    TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{IdGenerator, SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use spanplug_sdk::SpanplugProcessor;
+use spanplug_tests::sample_spans::{remote_parent, start_linked_span, start_server_span};
 use spanplug_tests::{config, span_files};
 
 #[derive(Debug)]
@@ -106,36 +107,26 @@ fn reference_provider(log_dir: &Path) -> SdkTracerProvider {
 /// The reference's four spans, with its names, kinds, times, attributes, event,
 /// link, status and remote parent.
 fn create_reference_spans(tracer: &SdkTracer) {
-    let root = tracer
-        .span_builder("GET /orders")
-        .with_kind(SpanKind::Server)
-        .with_start_time(at(593_521))
-        .with_attributes([
+    let root = start_server_span(
+        tracer,
+        ("GET /orders", at(593_521)),
+        vec![
             KeyValue::new("http.request.method", "GET"),
             KeyValue::new("http.response.status_code", 200),
             KeyValue::new("server.duration_ratio", 0.25),
             KeyValue::new("http.ok", true),
             KeyValue::new("http.route.segments", strings(&["orders", "list"])),
             KeyValue::new("user.count", 3),
-        ])
-        .start(tracer);
-    let root_cx = Context::current_with_span(root);
-    let linked = SpanContext::new(
-        TraceId::from(0x0af7651916cd43dd8448eb211c80319c),
-        SpanId::from(0xb7ad6b7169203331),
-        TraceFlags::SAMPLED,
-        true,
-        TraceState::default(),
+        ],
+        &Context::current(),
     );
-    let mut load = tracer
-        .span_builder("load-orders")
-        .with_start_time(at(593_578))
-        .with_links(vec![Link::new(
-            linked,
-            vec![KeyValue::new("link.reason", "batch")],
-            0,
-        )])
-        .start_with_context(tracer, &root_cx);
+    let root_cx = Context::current_with_span(root);
+    let mut load = start_linked_span(
+        tracer,
+        ("load-orders", SpanKind::Internal, at(593_578)),
+        TraceState::default(),
+        &root_cx,
+    );
     load.add_event_with_timestamp(
         "cache.miss",
         at(593_592),
@@ -157,23 +148,17 @@ fn create_reference_spans(tracer: &SdkTracer) {
     load_cx.span().end_with_timestamp(at(593_910));
     root_cx.span().end_with_timestamp(at(594_016));
 
-    let remote = SpanContext::new(
-        TraceId::from(0x4bf92f3577b34da6a3ce929d0e0e4736),
-        SpanId::from(0x00f067aa0ba902b7),
-        TraceFlags::SAMPLED,
-        true,
-        "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7".parse().unwrap(),
-    );
-    let mut user = tracer
-        .span_builder("GET /user/{id}")
-        .with_kind(SpanKind::Server)
-        .with_start_time(at(665_090))
-        .with_attributes([
+    let remote = remote_parent("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7".parse().unwrap());
+    let mut user = start_server_span(
+        tracer,
+        ("GET /user/{id}", at(665_090)),
+        vec![
             KeyValue::new("http.response.status_code", 200),
             KeyValue::new("tags", strings(&["a", "b"])),
             KeyValue::new("ratio", 0.5),
-        ])
-        .start_with_context(tracer, &Context::new().with_remote_span_context(remote));
+        ],
+        &remote,
+    );
     user.end_with_timestamp(at(665_112));
 }
 

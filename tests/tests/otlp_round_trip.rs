@@ -5,14 +5,15 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opentelemetry::trace::{
-    Link, Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags,
-    TraceId, TraceState, Tracer as _, TracerProvider as _,
+    Span as _, SpanContext, SpanKind, Status, TraceContextExt as _, Tracer as _,
+    TracerProvider as _,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue, Value};
 use opentelemetry_proto::tonic::common::v1::{any_value::Value as Any, AnyValue, ArrayValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use spanplug_tests::otlp_config;
 use spanplug_tests::otlp_receiver::{attribute, Received, Receiver};
+use spanplug_tests::sample_spans::{remote_parent, start_linked_span, start_server_span};
 
 fn array(values: Vec<Any>) -> Any {
     Any::ArrayValue(ArrayValue {
@@ -74,11 +75,10 @@ fn export_sample_spans(protocol: &'static str, compression: &'static str) -> Exp
         .build();
     let tracer = guard.provider().tracer_with_scope(scope);
 
-    let root = tracer
-        .span_builder("GET /orders")
-        .with_kind(SpanKind::Server)
-        .with_start_time(at(593_521_123))
-        .with_attributes([
+    let root = start_server_span(
+        &tracer,
+        ("GET /orders", at(593_521_123)),
+        vec![
             KeyValue::new("s", "text ✓"),
             KeyValue::new("i", 42),
             KeyValue::new("f", 0.25),
@@ -90,44 +90,30 @@ fn export_sample_spans(protocol: &'static str, compression: &'static str) -> Exp
             KeyValue::new("ia", Value::Array(vec![1i64, 2].into())),
             KeyValue::new("fa", Value::Array(vec![1.5f64].into())),
             KeyValue::new("ba", Value::Array(vec![false, true].into())),
-        ])
-        .start(&tracer);
+        ],
+        &Context::current(),
+    );
     let root_context = root.span_context().clone();
     let root_cx = Context::current_with_span(root);
-    let linked = SpanContext::new(
-        TraceId::from(0x0af7651916cd43dd8448eb211c80319c),
-        SpanId::from(0xb7ad6b7169203331),
-        TraceFlags::SAMPLED,
-        true,
-        "congo=t61rcWkgMzE".parse::<TraceState>().unwrap(),
+    let mut child = start_linked_span(
+        &tracer,
+        ("SELECT orders", SpanKind::Client, at(593_615_001)),
+        "congo=t61rcWkgMzE".parse().unwrap(),
+        &root_cx,
     );
-    let mut child = tracer
-        .span_builder("SELECT orders")
-        .with_kind(SpanKind::Client)
-        .with_start_time(at(593_615_001))
-        .with_links(vec![Link::new(
-            linked,
-            vec![KeyValue::new("link.reason", "batch")],
-            0,
-        )])
-        .start_with_context(&tracer, &root_cx);
     child.add_event_with_timestamp("retry", at(593_620_002), vec![KeyValue::new("attempt", 2)]);
     child.set_status(Status::error("connection reset"));
     let child_context = child.span_context().clone();
     child.end_with_timestamp(at(593_629_003));
     root_cx.span().end_with_timestamp(at(594_016_004));
 
-    let remote = SpanContext::new(
-        TraceId::from(0x4bf92f3577b34da6a3ce929d0e0e4736),
-        SpanId::from(0x00f067aa0ba902b7),
-        TraceFlags::SAMPLED,
-        true,
-        "rojo=00f067aa0ba902b7".parse::<TraceState>().unwrap(),
-    );
     let mut continued = tracer
         .span_builder("GET /user/{id}")
         .with_kind(SpanKind::Server)
-        .start_with_context(&tracer, &Context::new().with_remote_span_context(remote));
+        .start_with_context(
+            &tracer,
+            &remote_parent("rojo=00f067aa0ba902b7".parse().unwrap()),
+        );
     continued.end();
     guard.shutdown().unwrap();
 
