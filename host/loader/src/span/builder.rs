@@ -235,6 +235,17 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
         self.attributes.views.len()
     }
 
+    /// Pushes an event's or a link's attributes and notes where they end, for `finish`
+    /// to slice them off in order.
+    #[inline(always)]
+    fn push_nested(&mut self, attributes: impl Iterator<Item = &'s T::Attribute>)
+    where
+        T::Attribute: 's,
+    {
+        let end = self.push(attributes);
+        self.ends.push(end);
+    }
+
     /// Pushes an event and its attributes.
     pub fn event(
         &mut self,
@@ -245,8 +256,7 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
     ) where
         T::Attribute: 's,
     {
-        let end = self.push(attributes);
-        self.ends.push(end);
+        self.push_nested(attributes);
         self.events.push(Event {
             name: name.into(),
             time_unix_nano,
@@ -265,8 +275,7 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
     ) where
         T::Attribute: 's,
     {
-        let end = self.push(attributes);
-        self.ends.push(end);
+        self.push_nested(attributes);
         self.links.push(Link {
             context,
             attributes: Default::default(),
