@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::marker::PhantomData;
 
-use abi_stable::std_types::RStr;
+use abi_stable::std_types::{RSlice, RStr};
 use spanplug_api::{
     Event, InstrumentationScope, KeyValue, Link, Resource, SpanContext, SpanId, SpanKind, SpanView,
     SpanViewExt, SpanViewExtStorage, Status,
@@ -199,7 +199,11 @@ impl std::fmt::Debug for TraceStates {
     }
 }
 
-impl<'s, T: AttributeType> ViewBuilder<'s, T> {
+// The bound every list method needs: the attributes outlive the views built of them.
+impl<'s, T: AttributeType> ViewBuilder<'s, T>
+where
+    T::Attribute: 's,
+{
     /// Writes a `tracestate` header (the span's first, then each link's, before it).
     #[inline]
     pub fn trace_state(&mut self, write: impl FnOnce(&mut String)) {
@@ -209,41 +213,33 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
 
     /// Pushes the span's attributes (first).
     #[inline(always)]
-    pub fn span_attributes(&mut self, list: impl Iterator<Item = &'s T::Attribute>)
-    where
-        T::Attribute: 's,
-    {
+    pub fn span_attributes(&mut self, list: impl Iterator<Item = &'s T::Attribute>) {
         self.span_end = self.push(list);
     }
 
     /// Pushes the scope's attributes (second).
     #[inline(always)]
-    pub fn scope_attributes(&mut self, list: impl Iterator<Item = &'s T::Attribute>)
-    where
-        T::Attribute: 's,
-    {
+    pub fn scope_attributes(&mut self, list: impl Iterator<Item = &'s T::Attribute>) {
         self.scope_end = self.push(list);
     }
 
     /// Pushes a list of attributes; returns where it ends.
     #[inline(always)]
-    fn push(&mut self, list: impl Iterator<Item = &'s T::Attribute>) -> usize
-    where
-        T::Attribute: 's,
-    {
+    fn push(&mut self, list: impl Iterator<Item = &'s T::Attribute>) -> usize {
         self.attributes.extend::<T>(list);
         self.attributes.views.len()
     }
 
-    /// Pushes an event's or a link's attributes and notes where they end, for `finish`
-    /// to slice them off in order.
+    /// Pushes an event's or a link's attributes and notes where they end; returns the
+    /// empty slice `finish` replaces with them.
     #[inline(always)]
-    fn push_nested(&mut self, attributes: impl Iterator<Item = &'s T::Attribute>)
-    where
-        T::Attribute: 's,
-    {
+    fn push_nested(
+        &mut self,
+        attributes: impl Iterator<Item = &'s T::Attribute>,
+    ) -> RSlice<'s, KeyValue<'s>> {
         let end = self.push(attributes);
         self.ends.push(end);
+        RSlice::default()
     }
 
     /// Pushes an event and its attributes.
@@ -253,14 +249,12 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
         time_unix_nano: u64,
         attributes: impl Iterator<Item = &'s T::Attribute>,
         dropped_attributes_count: u32,
-    ) where
-        T::Attribute: 's,
-    {
-        self.push_nested(attributes);
+    ) {
+        let attributes = self.push_nested(attributes);
         self.events.push(Event {
             name: name.into(),
             time_unix_nano,
-            attributes: Default::default(),
+            attributes,
             dropped_attributes_count,
         });
     }
@@ -272,13 +266,11 @@ impl<'s, T: AttributeType> ViewBuilder<'s, T> {
         context: SpanContext<'s>,
         attributes: impl Iterator<Item = &'s T::Attribute>,
         dropped_attributes_count: u32,
-    ) where
-        T::Attribute: 's,
-    {
-        self.push_nested(attributes);
+    ) {
+        let attributes = self.push_nested(attributes);
         self.links.push(Link {
             context,
-            attributes: Default::default(),
+            attributes,
             dropped_attributes_count,
         });
     }
