@@ -144,6 +144,26 @@ mod tests {
         dir
     }
 
+    /// A link `name` in a fresh `log_dir` (the holder) to another `log_dir` (the
+    /// target): (holder, target, link).
+    fn link_to_a_folder(name: &str) -> (tempfile::TempDir, tempfile::TempDir, PathBuf) {
+        let holder = log_dir();
+        let target = log_dir();
+        let link = holder.path().join(name);
+        std::os::unix::fs::symlink(target.path(), &link).unwrap();
+        (holder, target, link)
+    }
+
+    /// Asserts that creating `spans` under the configured `root` fails with "the spans
+    /// folder <spans> <reason>".
+    fn assert_refused(root: &Path, spans: &Path, reason: &str) {
+        let error = Folders::new(root, false, spans).create().unwrap_err();
+        assert_eq!(
+            error,
+            format!("the spans folder {} {reason}", spans.display())
+        );
+    }
+
     #[test]
     fn missing_folders_are_created_for_this_user_alone() {
         let root = log_dir();
@@ -182,28 +202,17 @@ mod tests {
 
     #[test]
     fn a_spans_folder_that_is_a_link_is_refused_even_to_a_folder_of_ours() {
-        let root = log_dir();
-        let elsewhere = log_dir();
-        let spans = root.path().join("spans");
-        std::os::unix::fs::symlink(elsewhere.path(), &spans).unwrap();
-        let error = Folders::new(root.path(), false, &spans)
-            .create()
-            .unwrap_err();
-        assert_eq!(
-            error,
-            format!(
-                "the spans folder {} is not a directory (a link or a file); spans are only written in real folders",
-                spans.display()
-            )
+        let (root, _elsewhere, spans) = link_to_a_folder("spans");
+        assert_refused(
+            root.path(),
+            &spans,
+            "is not a directory (a link or a file); spans are only written in real folders",
         );
     }
 
     #[test]
     fn only_a_configured_root_may_be_a_link() {
-        let real = log_dir();
-        let holder = log_dir();
-        let root = holder.path().join("log_dir");
-        std::os::unix::fs::symlink(real.path(), &root).unwrap();
+        let (_holder, real, root) = link_to_a_folder("log_dir");
         let dir = root.join("spans");
         Folders::new(&root, true, &dir).create().unwrap();
         assert!(real.path().join("spans").is_dir());
@@ -225,15 +234,10 @@ mod tests {
         std::fs::create_dir(&spans).unwrap();
         set_mode(&spans, 0o700);
         std::os::unix::fs::chown(&spans, Some(65534), Some(65534)).unwrap();
-        let error = Folders::new(root.path(), false, &spans)
-            .create()
-            .unwrap_err();
-        assert_eq!(
-            error,
-            format!(
-                "the spans folder {} is owned by uid 65534, neither this user nor root; use a folder of this user's",
-                spans.display()
-            )
+        assert_refused(
+            root.path(),
+            &spans,
+            "is owned by uid 65534, neither this user nor root; use a folder of this user's",
         );
     }
 
