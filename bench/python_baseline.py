@@ -1,5 +1,5 @@
 # The Python OpenTelemetry SDK on the benchmark's workload: spans with 5 attributes
-# and 1 event. Usage: python -c <this> file <path> <count> | otlp <url> <count>
+# and 1 event. Usage: python bench/python_baseline.py file <path> <count> | otlp <url> <count>
 # Prints spans per second (for otlp: until every span is exported, via force_flush).
 import sys
 import time
@@ -7,6 +7,7 @@ import time
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
+from workload import emit
 
 mode, target, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 provider = TracerProvider(resource=Resource.create({"service.name": "bench"}))
@@ -28,14 +29,7 @@ tracer = provider.get_tracer("bench")
 
 started = time.perf_counter()
 for i in range(count):
-    span = tracer.start_span("GET /user/{id}")
-    span.set_attribute("http.request.method", "GET")
-    span.set_attribute("http.route", "/user/{id}")
-    span.set_attribute("http.response.status_code", 200)
-    span.set_attribute("request_id", "0af7651916cd43dd8448eb211c80319c")
-    span.set_attribute("i", i)
-    span.add_event("cache.miss", {"cache.key": "user:1"})
-    span.end()
+    emit(tracer, i, event=True)
 provider.force_flush()
 elapsed = time.perf_counter() - started
 provider.shutdown()

@@ -1,5 +1,5 @@
 # spanplug's Python package against the Python SDK's own processors.
-# Usage: python -c <this> <otlp base url> <spans dir> <count>
+# Usage: python bench/python_bridge.py <otlp base url> <spans dir> <count>
 # Prints one JSON object, per configuration:
 # - ns_per_span: creating and ending `count` spans with 5 attributes on a provider
 #   with that processor (the application thread's time, including what a
@@ -17,20 +17,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 
 import spanplug
+from workload import emit
 
 endpoint, spans_dir, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-
-
-def emit(tracer, i):
-    """One span with 5 attributes, started and ended."""
-    span = tracer.start_span("GET /user/{id}")
-    span.set_attribute("http.request.method", "GET")
-    span.set_attribute("http.route", "/user/{id}")
-    span.set_attribute("http.response.status_code", 200)
-    span.set_attribute("request_id", "0af7651916cd43dd8448eb211c80319c")
-    span.set_attribute("i", i)
-    span.end()
-    return span
 
 
 def make_spans():

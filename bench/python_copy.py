@@ -12,23 +12,11 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import spanplug
 from spanplug._native import SpanResource
+from workload import emit
 
 plugin = sys.argv[1]
 count = int(sys.argv[2]) if len(sys.argv) > 2 else 20_000
 repeats = int(sys.argv[3]) if len(sys.argv) > 3 else 15
-
-
-def emit(tracer, i):
-    """One span with 5 attributes, started and ended (as bench/python_bridge.py)."""
-    span = tracer.start_span("GET /user/{id}")
-    span.set_attribute("http.request.method", "GET")
-    span.set_attribute("http.route", "/user/{id}")
-    span.set_attribute("http.response.status_code", 200)
-    span.set_attribute("request_id", "0af7651916cd43dd8448eb211c80319c")
-    span.set_attribute("i", i)
-    span.end()
-    return span
-
 
 provider = TracerProvider(resource=Resource.create({"service.name": "bench"}), shutdown_on_exit=False)
 tracer = provider.get_tracer("bench")

@@ -5,8 +5,9 @@ use std::process::Command;
 
 use anyhow::{bail, Context as _};
 
-/// Question 3's script: the Python SDK's exporters, one mode per run.
-const BASELINE_SCRIPT: &str = include_str!("../../python_baseline.py");
+/// Question 3's script: the Python SDK's exporters, one mode per run. Run by path, so
+/// Python finds `bench/workload.py` beside it.
+const BASELINE_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python_baseline.py");
 
 /// The benchmark's venv (`target/bench-python-venv`): the pinned Python SDK and its
 /// OTLP exporter from PyPI, and spanplug's package built from this checkout.
@@ -31,7 +32,7 @@ pub(super) fn baseline_rate(
     count: u64,
 ) -> anyhow::Result<f64> {
     let output = Command::new(python)
-        .args(["-c", BASELINE_SCRIPT, mode, target, &count.to_string()])
+        .args([BASELINE_SCRIPT, mode, target, &count.to_string()])
         .output()?;
     if !output.status.success() {
         bail!(
