@@ -107,8 +107,44 @@ pub fn load_import_path(
     input: &FactoryInput<'_>,
 ) -> Result<LoadedProcessors, LoadError> {
     let parsed = ImportPath::parse(&entry.import_path)?;
-    let library = search.resolve(&parsed.module)?;
-    let (key, pin) = match &parsed.module {
+    let (plugin, library) = load_pinned_module(&parsed.module, search, pins)?;
+    let canonical = parsed.to_string();
+    let call = FactoryCall {
+        import_path: canonical.clone(),
+        function: parsed.function.clone(),
+        service_name: input.service_name.to_string(),
+        resource: Arc::clone(&input.resource),
+        config: entry.config.over(input.exporter_config),
+        entry_keys: entry.config.keys().cloned().collect(),
+        dry_run: input.dry_run,
+    };
+    let api_version = plugin.api_version().to_string();
+    let processors = call_with_timeout(plugin, call, input.timeout)?;
+    let names: Vec<String> = processors.iter().map(Processor::name).collect();
+    log::info!(
+        "loaded span processor plugin {canonical} from {} (spanplug-api {}): {} processor(s): {}",
+        library.display(),
+        api_version,
+        processors.len(),
+        names.join(", ")
+    );
+    Ok(LoadedProcessors {
+        import_path: canonical,
+        library,
+        api_version,
+        processors,
+    })
+}
+
+/// Finds the module's library, checks it against its pin (or refuses it unpinned when
+/// pins are required) and loads it.
+fn load_pinned_module(
+    module: &ModuleRef,
+    search: &PluginSearchPath,
+    pins: Pins<'_>,
+) -> Result<(Plugin, PathBuf), LoadError> {
+    let library = search.resolve(module)?;
+    let (key, pin) = match module {
         ModuleRef::Name(name) => (name.clone(), pins.sha256.get(name)),
         ModuleRef::File(path) => {
             let key = path.to_string_lossy().into_owned();
@@ -130,20 +166,17 @@ pub fn load_import_path(
         }));
     }
     let plugin = Plugin::load_pinned(&library, pin.map(String::as_str))?;
+    Ok((plugin, library))
+}
 
-    let canonical = parsed.to_string();
-    let call = FactoryCall {
-        import_path: canonical.clone(),
-        function: parsed.function.clone(),
-        service_name: input.service_name.to_string(),
-        resource: Arc::clone(&input.resource),
-        config: entry.config.over(input.exporter_config),
-        entry_keys: entry.config.keys().cloned().collect(),
-        dry_run: input.dry_run,
-    };
-    let api_version = plugin.api_version().to_string();
-    // A factory runs on its own thread so that one that blocks cannot hang the
-    // service's start-up: after the timeout the call is abandoned and reported.
+/// Runs the factory call on its own thread so that one that blocks cannot hang the
+/// service's start-up: after `timeout` the call is abandoned and reported.
+fn call_with_timeout(
+    plugin: Plugin,
+    call: FactoryCall,
+    timeout: Duration,
+) -> Result<Vec<Processor>, LoadError> {
+    let import_path = call.import_path.clone();
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("spanplug-factory".into())
@@ -158,39 +191,25 @@ pub fn load_import_path(
         })
         .map_err(|e| {
             LoadError::from(Repr::FactoryFailed {
-                import_path: canonical.clone(),
+                import_path: import_path.clone(),
                 message: format!("cannot start a thread for it: {e}"),
             })
         })?;
-    let processors = match receiver.recv_timeout(input.timeout) {
-        Ok(result) => result?,
+    match receiver.recv_timeout(timeout) {
+        Ok(result) => result,
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            return Err(LoadError::from(Repr::FactoryTimeout {
-                import_path: canonical,
-                timeout: input.timeout,
+            Err(LoadError::from(Repr::FactoryTimeout {
+                import_path,
+                timeout,
             }))
         }
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            return Err(LoadError::from(Repr::FactoryFailed {
-                import_path: canonical,
+            Err(LoadError::from(Repr::FactoryFailed {
+                import_path,
                 message: "the call ended without an answer".into(),
             }))
         }
-    };
-    let names: Vec<String> = processors.iter().map(Processor::name).collect();
-    log::info!(
-        "loaded span processor plugin {canonical} from {} (spanplug-api {}): {} processor(s): {}",
-        library.display(),
-        api_version,
-        processors.len(),
-        names.join(", ")
-    );
-    Ok(LoadedProcessors {
-        import_path: canonical,
-        library,
-        api_version,
-        processors,
-    })
+    }
 }
 
 /// What a factory is called with, owned, so the call can run on its own thread.
