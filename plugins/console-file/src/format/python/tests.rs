@@ -44,20 +44,6 @@ fn integers_match_rusts_own_formatting() {
 }
 
 #[test]
-fn indentation_past_the_prepared_depth_is_still_four_spaces_a_level() {
-    let mut out = String::new();
-    let mut json = JsonWriter::new(&mut out, Layout::Pretty);
-    for depth in [0, 3, 16, 17, 40] {
-        json.newline(depth);
-    }
-    let expected: String = [0, 3, 16, 17, 40]
-        .iter()
-        .map(|d| format!("\n{}", " ".repeat(4 * d)))
-        .collect();
-    assert_eq!(out, expected);
-}
-
-#[test]
 fn timestamps_match_python_datetime() {
     let mut out = String::new();
     write_iso_timestamp(&mut out, 1_795_446_583_593_615_123);
