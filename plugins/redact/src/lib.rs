@@ -20,6 +20,8 @@
 #![warn(missing_docs)]
 
 mod detect;
+mod hash;
+mod memo;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -33,6 +35,8 @@ use spanplug_api::{
 use spanplug_glob::{list, Glob};
 
 use crate::detect::Detector;
+use crate::hash::hmac_sha256;
+use crate::memo::{CleanValues, JudgedKeys, Memo};
 
 /// Attribute keys redacted by default.
 pub const DEFAULT_KEYS: &str =
@@ -46,95 +50,6 @@ enum Mode {
     Mask,
     Hash,
     Remove,
-}
-
-/// Verdicts on attribute keys, per thread and redactor: keys repeat from span to span
-/// (usually the same static strings), and judging one takes a glob match per pattern.
-/// A direct-mapped table indexed by the key's address, each slot checked against the
-/// key's text, so a reused address can never return another key's verdict; bounded by
-/// construction.
-struct JudgedKeys {
-    slots: Vec<Option<(usize, Box<str>, bool)>>,
-}
-
-const JUDGED_SLOTS: usize = 256;
-
-impl Default for JudgedKeys {
-    fn default() -> Self {
-        JudgedKeys {
-            slots: vec![None; JUDGED_SLOTS],
-        }
-    }
-}
-
-impl JudgedKeys {
-    fn verdict(&mut self, key: &str, judge: impl FnOnce(&str) -> bool) -> bool {
-        let address = key.as_ptr() as usize;
-        let slot = slot_of(key, JUDGED_SLOTS);
-        if let Some((at, text, verdict)) = &self.slots[slot] {
-            if *at == address && **text == *key {
-                return *verdict;
-            }
-        }
-        let verdict = judge(key);
-        self.slots[slot] = Some((address, key.into(), verdict));
-        verdict
-    }
-}
-
-/// The slot of a direct-mapped table of `slots` that `text` belongs in, by its address.
-fn slot_of(text: &str, slots: usize) -> usize {
-    let address = text.as_ptr() as usize;
-    (address ^ (address >> 9) ^ text.len().wrapping_mul(0x9e37)) % slots
-}
-
-/// Values already scanned and found clean, per thread and redactor: span names and
-/// many attribute values are the same static strings span after span. Direct-mapped by
-/// the text's address, each slot holding the text itself (up to [`CLEAN_TEXT_BYTES`]),
-/// so a hit is exact: a reused address with other text is scanned again.
-struct CleanValues {
-    slots: Vec<(usize, u8, [u8; CLEAN_TEXT_BYTES])>,
-}
-
-const CLEAN_TEXT_BYTES: usize = 55;
-const CLEAN_SLOTS: usize = 256;
-
-impl Default for CleanValues {
-    fn default() -> Self {
-        CleanValues {
-            slots: vec![(0, 0, [0; CLEAN_TEXT_BYTES]); CLEAN_SLOTS],
-        }
-    }
-}
-
-impl CleanValues {
-    fn slot(text: &str) -> usize {
-        slot_of(text, CLEAN_SLOTS)
-    }
-
-    fn is_clean(&self, text: &str) -> bool {
-        let (address, len, bytes) = &self.slots[Self::slot(text)];
-        *address == text.as_ptr() as usize
-            && usize::from(*len) == text.len()
-            && bytes[..text.len()] == *text.as_bytes()
-    }
-
-    fn remember(&mut self, text: &str) {
-        if text.is_empty() || text.len() > CLEAN_TEXT_BYTES {
-            return;
-        }
-        let slot = &mut self.slots[Self::slot(text)];
-        slot.0 = text.as_ptr() as usize;
-        slot.1 = text.len() as u8;
-        slot.2[..text.len()].copy_from_slice(text.as_bytes());
-    }
-}
-
-/// What a redactor remembers on one thread.
-#[derive(Default)]
-struct Memo {
-    keys: JudgedKeys,
-    clean: CleanValues,
 }
 
 thread_local! {
@@ -272,28 +187,6 @@ impl Redactor {
     }
 }
 
-/// HMAC-SHA-256 (RFC 2104): a keyed hash, so that nobody without the key can test
-/// guesses (card numbers and e-mail addresses are few enough to enumerate).
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| block.map(|b| b ^ byte);
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
-}
-
 /// A value as text, for hashing.
 fn text_of(value: &ValueRef<'_>) -> String {
     match value {
@@ -412,48 +305,4 @@ pub fn attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
         detectors,
         mode,
     })])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{hmac_sha256, CleanValues};
-
-    #[test]
-    fn a_remembered_address_with_new_text_is_scanned_again() {
-        let mut clean = CleanValues::default();
-        let mut buffer = String::from("user bob here");
-        clean.remember(&buffer);
-        assert!(clean.is_clean(&buffer));
-        // Same address and length, other text: not a hit.
-        buffer.replace_range(.., "bob@x.io here");
-        assert!(!clean.is_clean(&buffer));
-        // Too long to remember: never a hit.
-        let long = "x".repeat(100);
-        clean.remember(&long);
-        assert!(!clean.is_clean(&long));
-    }
-
-    #[test]
-    fn hmac_matches_rfc_4231() {
-        let hex: String = hmac_sha256(b"Jefe", b"what do ya want for nothing?")
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(
-            hex,
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        let long_key = [0xaa_u8; 131];
-        let hex: String = hmac_sha256(
-            &long_key,
-            b"Test Using Larger Than Block-Size Key - Hash Key First",
-        )
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-        assert_eq!(
-            hex,
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
-        );
-    }
 }
