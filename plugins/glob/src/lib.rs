@@ -6,6 +6,8 @@
 #![warn(missing_docs)]
 
 use std::fmt;
+use std::iter::Peekable;
+use std::str::Chars;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Token {
@@ -55,6 +57,46 @@ impl fmt::Display for GlobError {
 
 impl std::error::Error for GlobError {}
 
+/// Parses a class after its `[`, through its `]`: `!` or `^` negates, `]` first is
+/// literal, `a-z` a range, `-` last literal, `\` escapes. The error is the reason.
+fn parse_class(chars: &mut Peekable<Chars<'_>>) -> Result<Token, &'static str> {
+    const UNCLOSED: &str = "a `[` is never closed";
+    let negated = chars.next_if(|c| *c == '!' || *c == '^').is_some();
+    let mut ranges = Vec::new();
+    let mut first = true;
+    loop {
+        let c = chars.next().ok_or(UNCLOSED)?;
+        if c == ']' && !first {
+            break;
+        }
+        first = false;
+        let low = if c == '\\' {
+            chars.next().ok_or(UNCLOSED)?
+        } else {
+            c
+        };
+        let high = if chars.next_if_eq(&'-').is_some() {
+            match chars.next() {
+                Some(']') => {
+                    ranges.push((low, low));
+                    ranges.push(('-', '-'));
+                    break;
+                }
+                Some('\\') => chars.next().ok_or(UNCLOSED)?,
+                Some(high) => high,
+                None => return Err(UNCLOSED),
+            }
+        } else {
+            low
+        };
+        if high < low {
+            return Err("a range in `[...]` runs backwards");
+        }
+        ranges.push((low, high));
+    }
+    Ok(Token::Class { negated, ranges })
+}
+
 /// Patterns with more elements than this are refused: matching keeps one bit per
 /// element, and no real key or span name needs more.
 pub const MAX_GLOB_ELEMENTS: usize = 127;
@@ -82,44 +124,7 @@ impl Glob {
                         .next()
                         .ok_or_else(|| error("it ends with a lone `\\`"))?,
                 ),
-                '[' => {
-                    let negated = chars.next_if(|c| *c == '!' || *c == '^').is_some();
-                    let mut ranges = Vec::new();
-                    let mut first = true;
-                    loop {
-                        let c = chars.next().ok_or_else(|| error("a `[` is never closed"))?;
-                        if c == ']' && !first {
-                            break;
-                        }
-                        first = false;
-                        let low = if c == '\\' {
-                            chars.next().ok_or_else(|| error("a `[` is never closed"))?
-                        } else {
-                            c
-                        };
-                        let high = if chars.next_if_eq(&'-').is_some() {
-                            match chars.next() {
-                                Some(']') => {
-                                    ranges.push((low, low));
-                                    ranges.push(('-', '-'));
-                                    break;
-                                }
-                                Some('\\') => {
-                                    chars.next().ok_or_else(|| error("a `[` is never closed"))?
-                                }
-                                Some(high) => high,
-                                None => return Err(error("a `[` is never closed")),
-                            }
-                        } else {
-                            low
-                        };
-                        if high < low {
-                            return Err(error("a range in `[...]` runs backwards"));
-                        }
-                        ranges.push((low, high));
-                    }
-                    Token::Class { negated, ranges }
-                }
+                '[' => parse_class(&mut chars).map_err(error)?,
                 c => Token::Char(c),
             });
             if tokens.len() > MAX_GLOB_ELEMENTS {
