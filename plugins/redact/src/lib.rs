@@ -60,7 +60,7 @@ thread_local! {
 static NEXT_REDACTOR: AtomicU64 = AtomicU64::new(0);
 
 struct Redactor {
-    /// Names this redactor's verdicts in [`JUDGED`].
+    /// Names this redactor's verdicts in [`MEMOS`].
     id: u64,
     keys: Vec<Glob>,
     detectors: Vec<Detector>,
