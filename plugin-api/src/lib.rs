@@ -1,6 +1,6 @@
 //! The stable ABI between a spanplug host and its span-processor plugins.
 //!
-//! A plugin is a `cdylib` that depends only on this crate. It implements
+//! A plugin is a `cdylib` that needs no other spanplug crate. It implements
 //! [`SpanProcessor`], wraps instances in [`Processor`], and exports named factories
 //! with [`export_plugin!`]. The host loads it with abi_stable, which checks at load
 //! time that both sides agree on every type's layout; the host then checks this
