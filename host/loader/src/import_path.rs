@@ -26,8 +26,7 @@ pub struct ImportPath {
 
 const EXPECTED_FORM: &str = "expected \"module:function\" (e.g. \"console_file:default_tracing_exporter\") or \"/path/to/libplugin.so:function\"";
 
-/// Letters, digits and `_`, not starting with a digit: module and function names,
-/// and environment variable names in config references.
+/// Letters, digits and `_`, not starting with a digit: module and function names.
 pub(crate) fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars
