@@ -39,7 +39,7 @@ thread_local! {
 const SLOW_SAMPLE_EVERY: u64 = 32;
 
 /// The loaded processors, in list order.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Stages {
     stages: Vec<Stage>,
     plugins: Vec<InstalledPlugin>,
@@ -142,12 +142,29 @@ impl Stages {
                 "none of the {skipped} exporter import paths could be loaded; the service runs with no span processors (on_error: warn)"
             );
         }
-        Ok(Stages {
-            any_on_start: stages.iter().any(|s| s.needs_on_start),
-            any_transformer: stages.iter().any(|s| s.transforms),
-            stages,
+        let mut loaded = Stages {
             plugins,
-        })
+            ..Stages::default()
+        };
+        loaded.append_stages(stages);
+        Ok(loaded)
+    }
+
+    /// Appends processors a factory returned without a library (a plugin's own tests
+    /// run its factory natively: `spanplug-plugin-test`), after those already here.
+    pub fn append(&mut self, import_path: &str, processors: Vec<Processor>) {
+        self.append_stages(
+            processors
+                .into_iter()
+                .map(|p| Stage::new(import_path.to_string(), p))
+                .collect(),
+        );
+    }
+
+    fn append_stages(&mut self, stages: Vec<Stage>) {
+        self.stages.extend(stages);
+        self.any_on_start = self.stages.iter().any(|s| s.needs_on_start);
+        self.any_transformer = self.stages.iter().any(|s| s.transforms);
     }
 
     /// What was installed, in order.

@@ -56,6 +56,25 @@ enum Command {
         #[arg(required = true)]
         sources: Vec<PathBuf>,
     },
+    /// Write a new plugin crate (a factory that checks its keys and honours dry runs, one
+    /// processor, a unit test and a load test) that builds and passes `cargo test` as written.
+    NewPlugin {
+        /// The crate name (lowercase letters, digits, `_`, `-`); the module is it with `-` as `_`.
+        name: String,
+        /// A transformer (edits and drops spans for the processors after it) instead of an exporter.
+        #[arg(long)]
+        transformer: bool,
+        /// The folder to create (default: ./NAME); it must not exist or be empty.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Depend on spanplug-api by path: a spanplug checkout or its plugin-api folder
+        /// (default: the checkout this spanplug was built from).
+        #[arg(long, conflicts_with = "api_version")]
+        api_path: Option<PathBuf>,
+        /// Depend on the published spanplug-api V (and spanplug-plugin-test) instead.
+        #[arg(long)]
+        api_version: Option<String>,
+    },
     /// Write console_file output as a self-contained HTML page with a waterfall per trace.
     View {
         #[command(flatten)]
@@ -93,6 +112,13 @@ fn main() -> ExitCode {
         Command::Tree { input } => print_tree(&input),
         Command::View { input, output } => write_view(&input, &output),
         Command::InstallPlugins { dest, sources } => install(&dest, &sources),
+        Command::NewPlugin {
+            name,
+            transformer,
+            dir,
+            api_path,
+            api_version,
+        } => new_plugin(&name, transformer, dir, api_path, api_version),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -101,6 +127,39 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn new_plugin(
+    name: &str,
+    transformer: bool,
+    dir: Option<PathBuf>,
+    api_path: Option<PathBuf>,
+    api_version: Option<String>,
+) -> anyhow::Result<()> {
+    use spanplug_cli::new_plugin::{self, ApiSource, Kind};
+    let api = match (api_path, api_version) {
+        (_, Some(version)) => ApiSource::Version(version),
+        (Some(path), None) => ApiSource::Checkout(new_plugin::checkout(&path)?),
+        (None, None) => ApiSource::Checkout(new_plugin::built_from_checkout()?),
+    };
+    let kind = if transformer {
+        Kind::Transformer
+    } else {
+        Kind::Exporter
+    };
+    let files = new_plugin::render(name, kind, &api)?;
+    let dir = dir.unwrap_or_else(|| PathBuf::from(name));
+    new_plugin::write(&dir, &files)?;
+    let module = new_plugin::module_name(name)?;
+    let function = if transformer { "tag_spans" } else { "span_log" };
+    println!("wrote {} ({module}:{function})", dir.display());
+    println!("next:");
+    println!(
+        "  cd {} && cargo test        # unit tests, then the .so through the host's loader",
+        dir.display()
+    );
+    println!("  cargo build --release && spanplug list target/release/lib{module}.so");
+    Ok(())
 }
 
 fn list(plugin: &str, plugin_path: &[PathBuf]) -> anyhow::Result<()> {
