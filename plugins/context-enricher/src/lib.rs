@@ -67,3 +67,6 @@ fn parse_pairs(source: &str, text: &str) -> Result<Vec<(String, String)>, String
         .map(|(key, value)| (key.to_string(), value.to_string()))
         .collect())
 }
+
+#[cfg(test)]
+mod tests;

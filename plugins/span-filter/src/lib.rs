@@ -171,3 +171,6 @@ pub fn drop(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     }
     Ok(vec![Processor::new(SpanFilter::new(rules, ctx.logger()))])
 }
+
+#[cfg(test)]
+mod tests;
