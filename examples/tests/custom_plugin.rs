@@ -1,5 +1,5 @@
-//! The example user plugin (`examples/custom-plugin`, what `spanplug new-plugin audit`
-//! writes), installed in a service through `spanplug_sdk::init` like any other.
+//! The example user plugin (`examples/custom-plugin`, what `spanplug new-plugin
+//! custom-plugin` writes), installed in a service through `spanplug_sdk::init` like any other.
 
 use opentelemetry::trace::{Span as _, Status, Tracer as _};
 use opentelemetry::KeyValue;
@@ -12,7 +12,7 @@ fn a_service_writes_its_failed_and_slow_spans_through_the_example_plugin() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("spans.jsonl");
     let config = TracingConfig::default()
-        .with_exporter_import_path("audit:span_log")
+        .with_exporter_import_path("custom_plugin:span_log")
         .with_plugin_dir(plugin_dir())
         .with_service_name("custom-plugin-test")
         .with_exporter_config("file", file.to_string_lossy())

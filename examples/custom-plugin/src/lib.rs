@@ -1,13 +1,13 @@
-//! `audit`: a spanplug plugin.
+//! `custom_plugin`: a spanplug plugin.
 //!
-//! `audit:span_log` appends every span that failed or lasted at least
+//! `custom_plugin:span_log` appends every span that failed or lasted at least
 //! `min_duration_ms` to `file`, one JSON object per line:
 //!
 //! ```yaml
 //! tracing_config:
 //!   exporter_import_path:
 //!     - console_file:default_tracing_exporter
-//!     - import_path: audit:span_log
+//!     - import_path: custom_plugin:span_log
 //!       config: {file: /var/log/myservice/slow-spans.jsonl, min_duration_ms: 500}
 //! ```
 
@@ -36,7 +36,7 @@ fn span_log(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     // A misspelt key fails, naming the valid ones, instead of being ignored.
     ctx.check_keys(KEYS)?;
     // Errors name the setting and what it expects. The host shows them after
-    // `factory audit:span_log failed: `, so they do not repeat it.
+    // `factory custom_plugin:span_log failed: `, so they do not repeat it.
     let path = ctx
         .config_value("file")
         .ok_or("`file` is required: the file spans are appended to")?;
@@ -170,6 +170,9 @@ mod tests {
 
     use super::span_log;
 
+    /// The entry a service would name.
+    const IMPORT_PATH: &str = "custom_plugin:span_log";
+
     fn lines(path: &std::path::Path) -> Vec<Json> {
         let text = std::fs::read_to_string(path).unwrap();
         text.lines()
@@ -181,7 +184,7 @@ mod tests {
     fn failed_and_slow_spans_are_written_and_others_are_not() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("spans.jsonl");
-        let ctx = TestContext::new("audit:span_log")
+        let ctx = TestContext::new(IMPORT_PATH)
             .service_name("checkout")
             .config("file", file.display())
             .config("min_duration_ms", 100);
@@ -208,14 +211,14 @@ mod tests {
 
     #[test]
     fn a_misspelt_key_is_refused_naming_the_valid_ones() {
-        let error = TestContext::new("audit:span_log")
+        let error = TestContext::new(IMPORT_PATH)
             .config("file", "spans.jsonl")
             .config("min_duration", 100)
             .run(span_log)
             .unwrap_err();
         assert_eq!(
             error,
-            "unknown config key `min_duration` for audit:span_log; valid keys: file, min_duration_ms"
+            "unknown config key `min_duration` for custom_plugin:span_log; valid keys: file, min_duration_ms"
         );
     }
 
@@ -223,7 +226,7 @@ mod tests {
     fn a_dry_run_checks_the_settings_and_creates_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("spans.jsonl");
-        let ctx = TestContext::new("audit:span_log").config("file", file.display());
+        let ctx = TestContext::new(IMPORT_PATH).config("file", file.display());
         ctx.clone()
             .dry_run()
             .run(span_log)

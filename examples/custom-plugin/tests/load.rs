@@ -2,11 +2,14 @@
 
 use spanplug_plugin_test::{TestContext, TestSpan};
 
+/// The entry a service would name.
+const IMPORT_PATH: &str = "custom_plugin:span_log";
+
 #[test]
 fn the_built_library_loads_and_writes_failed_spans() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("spans.jsonl");
-    let pipeline = TestContext::new("audit:span_log")
+    let pipeline = TestContext::new(IMPORT_PATH)
         .config("file", file.display())
         .load_built()
         .unwrap();
@@ -22,9 +25,9 @@ fn the_built_library_loads_and_writes_failed_spans() {
 
 #[test]
 fn a_missing_setting_is_reported_by_the_host_naming_the_entry() {
-    let error = TestContext::new("audit:span_log").load_built().unwrap_err();
+    let error = TestContext::new(IMPORT_PATH).load_built().unwrap_err();
     assert_eq!(
         error,
-        "factory audit:span_log failed: `file` is required: the file spans are appended to"
+        "factory custom_plugin:span_log failed: `file` is required: the file spans are appended to"
     );
 }

@@ -1,6 +1,6 @@
 //! `spanplug new-plugin`: a plugin crate that builds, passes `cargo test` and loads,
 //! as the README's "Writing your own plugin" teaches it. `examples/custom-plugin` is
-//! this output for `audit` (an exporter), with the workspace's dependencies.
+//! this output for `custom-plugin` (an exporter), with the workspace's dependencies.
 
 use std::fs;
 use std::io;

@@ -9,11 +9,12 @@ fn repository() -> PathBuf {
 #[test]
 fn the_example_plugin_is_what_new_plugin_generates() {
     let example = repository().join("examples/custom-plugin");
-    for (relative, text) in render("audit", Kind::Exporter, &ApiSource::Workspace).unwrap() {
+    let files = render("custom-plugin", Kind::Exporter, &ApiSource::Workspace).unwrap();
+    for (relative, text) in files {
         let on_disk = fs::read_to_string(example.join(&relative)).unwrap_or_default();
         assert!(
             on_disk == text,
-            "examples/custom-plugin/{} differs from what `spanplug new-plugin audit` writes; regenerate it:\n{text}",
+            "examples/custom-plugin/{} differs from what `spanplug new-plugin custom-plugin` writes; regenerate it:\n{text}",
             relative.display()
         );
     }
