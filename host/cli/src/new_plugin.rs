@@ -32,6 +32,21 @@ pub enum ApiSource {
     Workspace,
 }
 
+impl ApiSource {
+    /// From `--api-path` or `--api-version`; with neither, the checkout this binary was
+    /// built from (until spanplug-api is published).
+    pub fn from_flags(
+        api_path: Option<&Path>,
+        api_version: Option<String>,
+    ) -> Result<ApiSource, NewPluginError> {
+        match (api_path, api_version) {
+            (_, Some(version)) => Ok(ApiSource::Version(version)),
+            (Some(path), None) => checkout(path).map(ApiSource::Checkout),
+            (None, None) => built_from_checkout().map(ApiSource::Checkout),
+        }
+    }
+}
+
 /// Why a plugin crate could not be made; [`NewPluginError::kind`] says which failure.
 #[derive(Debug, Error)]
 #[error(transparent)]
@@ -184,6 +199,26 @@ fn manifest_parts(kind: Kind, api: &ApiSource) -> (String, String, &'static str)
         _ => "\n[workspace]\n",
     };
     (dependencies, dev_dependencies, tail)
+}
+
+/// `spanplug new-plugin`: writes plugin `name` into `dir` and returns what to tell the user.
+pub fn create(
+    name: &str,
+    kind: Kind,
+    api: &ApiSource,
+    dir: &Path,
+) -> Result<String, NewPluginError> {
+    let files = render(name, kind, api)?;
+    write(dir, &files)?;
+    let module = module_name(name)?;
+    let function = match kind {
+        Kind::Exporter => "span_log",
+        Kind::Transformer => "tag_spans",
+    };
+    let dir = dir.display();
+    Ok(format!(
+        "wrote {dir} ({module}:{function})\nnext:\n  cd {dir} && cargo test    # unit tests, then the .so through the host's loader\n  cargo build --release && spanplug list target/release/lib{module}.so\n"
+    ))
 }
 
 /// Writes `files` under `dir`, which must not exist or be empty.

@@ -137,28 +137,14 @@ fn new_plugin(
     api_version: Option<String>,
 ) -> anyhow::Result<()> {
     use spanplug_cli::new_plugin::{self, ApiSource, Kind};
-    let api = match (api_path, api_version) {
-        (_, Some(version)) => ApiSource::Version(version),
-        (Some(path), None) => ApiSource::Checkout(new_plugin::checkout(&path)?),
-        (None, None) => ApiSource::Checkout(new_plugin::built_from_checkout()?),
-    };
+    let api = ApiSource::from_flags(api_path.as_deref(), api_version)?;
     let kind = if transformer {
         Kind::Transformer
     } else {
         Kind::Exporter
     };
-    let files = new_plugin::render(name, kind, &api)?;
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));
-    new_plugin::write(&dir, &files)?;
-    let module = new_plugin::module_name(name)?;
-    let function = if transformer { "tag_spans" } else { "span_log" };
-    println!("wrote {} ({module}:{function})", dir.display());
-    println!("next:");
-    println!(
-        "  cd {} && cargo test        # unit tests, then the .so through the host's loader",
-        dir.display()
-    );
-    println!("  cargo build --release && spanplug list target/release/lib{module}.so");
+    print!("{}", new_plugin::create(name, kind, &api, &dir)?);
     Ok(())
 }
 
