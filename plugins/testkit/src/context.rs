@@ -82,6 +82,7 @@ impl TestContext {
         &self,
         factory: fn(&PluginContext<'_>) -> Result<Vec<Processor>, E>,
     ) -> Result<Pipeline, String> {
+        host_log::capture_loader_log();
         let mark = host_log::mark();
         let resource = self.resource_record();
         let config = self.merged_config();

@@ -37,3 +37,6 @@ pub use exported::ExportedSpan;
 pub use host_log::host_log_lines;
 pub use pipeline::Pipeline;
 pub use span::TestSpan;
+
+#[cfg(test)]
+mod tests;
