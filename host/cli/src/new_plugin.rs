@@ -148,8 +148,14 @@ pub fn render(
         ),
     };
     let (dependencies, dev_dependencies, tail) = manifest_parts(kind, api);
+    // The workspace's example carries the workspace's licence (cargo-deny checks it).
+    let package_extra = match api {
+        ApiSource::Workspace => "license.workspace = true\n",
+        _ => "",
+    };
     let manifest = include_str!("../templates/Cargo.toml.tmpl")
         .replace("{{crate}}", name)
+        .replace("{{package_extra}}", package_extra)
         .replace("{{dependencies}}", &dependencies)
         .replace("{{dev_dependencies}}", &dev_dependencies)
         .replace("{{tail}}", tail);
