@@ -306,3 +306,6 @@ pub fn attributes(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
         mode,
     })])
 }
+
+#[cfg(test)]
+mod tests;
