@@ -37,6 +37,9 @@ fn span_log(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     ctx.check_keys(KEYS)?;
     // Errors name the setting and what it expects. The host shows them after
     // `factory custom_plugin:span_log failed: `, so they do not repeat it.
+    // Used as written: a relative path is relative to the service's working directory.
+    // (Hosts of spanplug-api 0.3.1 and later tell the config file's folder,
+    // `ctx.config_dir()`, to resolve it against.)
     let path = ctx
         .config_value("file")
         .ok_or("`file` is required: the file spans are appended to")?;
