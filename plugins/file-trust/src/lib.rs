@@ -77,6 +77,12 @@ impl Untrusted {
         }
     }
 
+    /// Whether it is a shared temporary folder: writable by everyone with the sticky
+    /// bit, like `/tmp`. Its mode is right for what it is; the fix is to move out of it.
+    pub fn is_shared_temporary(&self) -> bool {
+        matches!(self.problem, Problem::Writable { mode } if mode & 0o1002 == 0o1002)
+    }
+
     /// The file or folder refused.
     pub fn path(&self) -> &Path {
         &self.path
