@@ -112,14 +112,9 @@ impl fmt::Display for Untrusted {
     }
 }
 
-impl std::error::Error for Untrusted {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.problem {
-            Problem::Uninspectable(error) => Some(error),
-            _ => None,
-        }
-    }
-}
+/// No `source`: the message already says the OS error, and a report of the chain
+/// (anyhow's `{:#}`) would say it twice.
+impl std::error::Error for Untrusted {}
 
 /// Judges the open `file` (what will really be read, whatever its path names now);
 /// `what` and `path` are for the message ("plugin file").
