@@ -68,3 +68,35 @@ fn a_config_from_text_tells_no_folder() {
     let error = spanplug_sdk::init(config).unwrap_err().to_string();
     assert!(error.ends_with("config_dir none; data data"), "{error}");
 }
+
+/// `SPANPLUG_LOG_DIR` was given in the working folder: a relative one means it, not
+/// the YAML's folder, so the host makes it absolute before any plugin resolves it.
+#[test]
+fn a_relative_spanplug_log_dir_means_the_working_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = spanplug_tests::child_test("spanplug_log_dir_in_a_child")
+        .current_dir(dir.path())
+        .env("SPANPLUG_LOG_DIR", "env-logs")
+        .env("SPANPLUG_TEST_YAML_DIR", dir.path().join("conf"))
+        .output()
+        .unwrap();
+    spanplug_tests::assert_child_passed(&output);
+}
+
+#[test]
+#[ignore = "run by a_relative_spanplug_log_dir_means_the_working_folder"]
+fn spanplug_log_dir_in_a_child() {
+    spanplug_tests::assert_in_child();
+    let conf = std::path::PathBuf::from(std::env::var_os("SPANPLUG_TEST_YAML_DIR").unwrap());
+    std::fs::create_dir(&conf).unwrap();
+    let file = yaml_file(&conf, "console_file:default_tracing_exporter");
+    let config = TracingConfig::from_yaml_file(file)
+        .unwrap()
+        .with_env_overrides()
+        .unwrap();
+    let expected = std::env::current_dir().unwrap().join("env-logs");
+    assert_eq!(
+        config.exporter_config.get("log_dir"),
+        Some(expected.to_str().unwrap())
+    );
+}
