@@ -83,6 +83,14 @@ impl Untrusted {
         matches!(self.problem, Problem::Writable { mode } if mode & 0o1002 == 0o1002)
     }
 
+    /// The OS error when it could not be inspected (its message says it too).
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match &self.problem {
+            Problem::Uninspectable(error) => Some(error),
+            _ => None,
+        }
+    }
+
     /// The file or folder refused.
     pub fn path(&self) -> &Path {
         &self.path
