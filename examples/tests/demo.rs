@@ -3,6 +3,10 @@
 
 use std::process::Command;
 
+mod support;
+
+use support::{demo, demo_with_config};
+
 #[test]
 fn demo_prints_the_seed_trace_trees() {
     let logs = tempfile::tempdir().unwrap();
@@ -124,33 +128,6 @@ fn the_enricher_recipe_writes_each_attribute_key_once() {
     );
 }
 
-fn demo(
-    args: &[&str],
-    envs: &[(&str, &std::ffi::OsStr)],
-) -> (std::process::Output, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_demo"))
-        .args(args)
-        .env("SPANPLUG_PLUGIN_PATH", spanplug_tests::plugin_dir())
-        .env_remove("SPANPLUG_TRACING_EXPORTER_IMPORT_PATH")
-        .envs(envs.iter().copied())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output, stdout, stderr)
-}
-
-/// `demo --config <dir>/service.yaml` with `yaml` in it, span files under `<dir>/logs`.
-fn demo_with_config(dir: &std::path::Path, yaml: &str) -> (std::process::Output, String, String) {
-    let config = dir.join("service.yaml");
-    std::fs::write(&config, yaml).unwrap();
-    let logs = dir.join("logs");
-    demo(
-        &["--config", config.to_str().unwrap()],
-        &[("SPANPLUG_LOG_DIR", logs.as_os_str())],
-    )
-}
-
 /// The per-process delivered counts in the demo's report.
 fn delivered_counts(stdout: &str) -> Vec<u64> {
     stdout
@@ -235,17 +212,21 @@ fn a_bad_config_fails_the_demo_with_the_hosts_error() {
         "nothing started: {stdout}"
     );
 
-    // A plugin that is not there stops the first service, and the demo says which.
-    let (output, _, stderr) = demo_with_config(
+    // A plugin that is not there stops the demo before it starts any process.
+    let (output, stdout, stderr) = demo_with_config(
         dir.path(),
         "tracing_config:\n  exporter_import_path: no_such_plugin:exporter\n",
     );
     assert!(!output.status.success());
-    assert!(
-        stderr.contains("plugin module \"no_such_plugin\" not found"),
+    assert_eq!(
+        stderr
+            .matches("plugin module \"no_such_plugin\" not found")
+            .count(),
+        1,
         "{stderr}"
     );
-    assert!(stderr.contains("NotificationService exited"), "{stderr}");
+    assert!(stderr.contains("so the demo started nothing"), "{stderr}");
+    assert!(!stdout.contains("started proxy"), "{stdout}");
 }
 
 /// The Ray Serve failure (a bad import path took the proxy down) under

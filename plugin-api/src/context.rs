@@ -113,6 +113,9 @@ pub struct PluginContextFields<'a> {
     pub host_api_version: RStr<'a>,
     /// True when the host only checks the config; see [`PluginContext::is_dry_run`].
     pub dry_run: bool,
+    /// (since 0.3.1) The folder of the config file that named this entry, absolute;
+    /// empty when the config came from no file. See [`PluginContext::config_dir`].
+    pub config_dir: RStr<'a>,
     /// The next-minor probe: one appended field (hidden, for compatibility tests).
     #[cfg(feature = "next-minor-probe")]
     #[doc(hidden)]
@@ -150,9 +153,16 @@ impl<'a> PluginContextFields<'a> {
             host,
             host_api_version: crate::API_VERSION.into(),
             dry_run: parts.dry_run,
+            config_dir: "".into(),
             #[cfg(feature = "next-minor-probe")]
             next_minor_probe: crate::PROBE_PRESENT,
         }
+    }
+
+    /// (since 0.3.1) Names the folder of the config file the entry came from.
+    pub fn with_config_dir(mut self, dir: &'a str) -> Self {
+        self.config_dir = dir.into();
+        self
     }
 
     fn parts(&self) -> ContextParts<'a> {

@@ -1,8 +1,10 @@
-//! The multi-service example end to end: starts the proxy and the four deployments
-//! as separate processes on loopback ports, sends the sample requests of Ray Serve's
+//! The multi-service example end to end: calls every entry's factory in dry-run (a
+//! config or factory error stops it before any process starts), starts the proxy and
+//! the four deployments as separate processes on loopback ports, sends the sample requests of Ray Serve's
 //! multi-service tracing example (and one continuing an incoming `traceparent`),
 //! stops every process with SIGTERM so its spans are flushed, and shows where the
-//! spans went: each trace tree when they went to span files, else each process's
+//! spans went: each trace tree when they went to span files (the shared `log_dir` or
+//! an entry's own, this run's files only), else each process's
 //! delivery counts per exporter (a backend that was down shows as spans not
 //! delivered, which is not a failure of the demo).
 //!
@@ -22,7 +24,9 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 use spanplug_cli::{spans_file, tree};
 use spanplug_config::TracingConfig;
-use spanplug_examples::multi_service::{Deployment, Role, ServeArgs};
+use spanplug_examples::multi_service::{
+    check_factories, log_dirs, span_files_since, Deployment, Role, ServeArgs,
+};
 use spanplug_loader::stderr_log;
 
 const INCOMING_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -71,12 +75,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_demo(config: &Path) -> anyhow::Result<()> {
-    // The services would each fail the same way: say it once, before starting any.
-    TracingConfig::from_yaml_file(config)?.with_env_overrides()?;
+fn run_demo(config_path: &Path) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let exe_dir = exe.parent().context("executable folder")?.to_path_buf();
-    let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis();
+    let started = SystemTime::now();
+    let stamp = started.duration_since(UNIX_EPOCH)?.as_millis();
     let log_dir = match std::env::var_os("SPANPLUG_LOG_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => std::env::temp_dir()
@@ -89,16 +92,23 @@ fn run_demo(config: &Path) -> anyhow::Result<()> {
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default()
     });
+    // The processes' environment, so that the checks below see what they will see
+    // (set while this process has one thread).
+    std::env::set_var("SPANPLUG_LOG_DIR", &log_dir);
+    std::env::set_var("SPANPLUG_PLUGIN_PATH", &plugin_path);
+    // The services would each fail the same way: say it once, before starting any.
+    let config = TracingConfig::from_yaml_file(config_path)?.with_env_overrides()?;
+    check_factories(&config)?;
 
     let mut deployment = Deployment::start(
         &exe,
-        config,
+        config_path,
         &[
             ("SPANPLUG_LOG_DIR", log_dir.as_os_str()),
             ("SPANPLUG_PLUGIN_PATH", OsStr::new(&plugin_path)),
         ],
     )?;
-    println!("started proxy, APIGateway, UserService, DatabaseService, NotificationService (5 processes) with {}\n", config.display());
+    println!("started proxy, APIGateway, UserService, DatabaseService, NotificationService (5 processes) with {}\n", config_path.display());
 
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -114,29 +124,32 @@ fn run_demo(config: &Path) -> anyhow::Result<()> {
             println!("  {:<20} {report}", role.deployment());
         }
     }
-    let spans_dir = log_dir.join("spans");
-    let has_span_files = std::fs::read_dir(&spans_dir).is_ok_and(|mut dir| dir.next().is_some());
-    if !has_span_files {
+    let dirs = log_dirs(&config, &log_dir);
+    let files = span_files_since(&dirs, started);
+    if files.is_empty() {
         if reports.is_empty() {
             println!("\nNo exporter reported: the config installs none that writes span files or reports deliveries.");
         }
         return Ok(());
     }
-    print_trees(&log_dir)
+    print_trees(&files)
 }
 
-/// The trace trees in the span files under `log_dir`, and the continued trace's check.
-fn print_trees(log_dir: &Path) -> anyhow::Result<()> {
-    let spans = spans_file::read_spans(log_dir)
-        .with_context(|| format!("reading {}", log_dir.display()))?;
+/// The trace trees in this run's span `files`, and the continued trace's check.
+fn print_trees(files: &[PathBuf]) -> anyhow::Result<()> {
+    let spans = spans_file::read_all(files, &spans_file::Limits::default())
+        .context("reading this run's span files")?;
     for problem in &spans.problems {
         eprintln!("warning: {problem}");
     }
+    let mut folders: Vec<&Path> = files.iter().filter_map(|f| f.parent()).collect();
+    folders.dedup();
+    let folders: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
     println!(
         "\n{} spans from {} processes in {}\n",
         spans.spans.len(),
         Role::ALL.len(),
-        log_dir.join("spans").display()
+        folders.join(", ")
     );
     print!("{}", tree::render_trees(&spans.spans));
     let continued = spans
@@ -146,9 +159,10 @@ fn print_trees(log_dir: &Path) -> anyhow::Result<()> {
     if !continued {
         bail!("the request with an incoming traceparent did not continue its trace");
     }
+    let view: Vec<&str> = folders.iter().map(String::as_str).collect();
     println!(
         "open them as a picture: cargo run -p spanplug-cli --bin spanplug -- view {} -o trace.html",
-        log_dir.display()
+        view.join(" ")
     );
     Ok(())
 }

@@ -10,15 +10,19 @@
 //! routes sit behind `TraceLayer`, which continues an incoming trace (`handlers.rs`);
 //! a call to another service is a CLIENT span whose context travels in the request
 //! (`calls.rs`); [`Deployment`] starts the five processes and collects what their
-//! exporters report at shutdown (`deployment.rs`); [`Role`] says who calls whom
-//! (`role.rs`).
+//! exporters report at shutdown (`deployment.rs`); [`check_factories`] calls every
+//! factory in dry-run before any process starts and [`span_files_since`] finds the
+//! span files wherever the entries sent them (`preflight.rs`); [`Role`] says who calls
+//! whom (`role.rs`).
 
 mod calls;
 mod deployment;
 mod handlers;
+mod preflight;
 mod role;
 mod serve;
 
 pub use deployment::Deployment;
+pub use preflight::{check_factories, log_dirs, span_files_since};
 pub use role::Role;
 pub use serve::{serve, ServeArgs};

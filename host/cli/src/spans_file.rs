@@ -155,13 +155,13 @@ pub enum ReadError {
     #[error(transparent)]
     Open(#[from] FileError),
     /// A folder that could not be listed, or a file that failed mid-read.
-    #[error("cannot read {}: {source}", path.display())]
+    // The OS error is in the message, so not also a `source` (printed once).
+    #[error("cannot read {}: {error}", path.display())]
     Io {
         /// The file or folder.
         path: PathBuf,
         /// The OS error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Reading the file would pass [`Limits::max_total_bytes`].
     #[error("{} is {size} bytes{}: over the limit of {limit} bytes", path.display(), after(*read_before))]
@@ -198,9 +198,9 @@ pub fn read_all<P: AsRef<Path>>(paths: &[P], limits: &Limits) -> Result<SpanSet,
     let mut read = 0;
     for path in paths {
         let path = path.as_ref();
-        let files = span_files(path).map_err(|source| ReadError::Io {
+        let files = span_files(path).map_err(|error| ReadError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         for file in files {
             read += read_file(&file, read, limits, &mut set)?;
@@ -241,9 +241,9 @@ fn read_file(
     set: &mut SpanSet,
 ) -> Result<u64, ReadError> {
     let file = open_regular_file(path, u64::MAX)?;
-    let io_error = |source| ReadError::Io {
+    let io_error = |error| ReadError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let size = file.metadata().map_err(io_error)?.len();
     let left = limits.max_total_bytes.saturating_sub(read_before);

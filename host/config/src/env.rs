@@ -81,6 +81,9 @@ impl TracingConfig {
             self.require_sha256 = required;
         }
         if let Some(dir) = var(LOG_DIR_VAR)? {
+            // Absolute against the working folder it was given in: plugins resolve a
+            // relative `log_dir` against the YAML's folder, which this one never meant.
+            let dir = std::path::absolute(&dir).map_or(dir, |d| d.to_string_lossy().into_owned());
             self.exporter_config.insert("log_dir".into(), dir);
         }
         Ok(self)

@@ -23,9 +23,12 @@
 //! `$$` for a literal `$`. An unset variable without a default is an error. Other
 //! keys are taken as written.
 //!
-//! Relative paths in a YAML file (`plugin_path`, and the settings `log_dir`,
-//! `certificate`, `client_certificate` and `client_key`) are taken relative to the
-//! file's folder.
+//! A relative `plugin_path` in a YAML file is taken relative to the file's folder.
+//! Plugins' own path settings are theirs to resolve: every factory is told the
+//! file's folder (`PluginContext::config_dir`, since spanplug-api 0.3.1), and the
+//! shipped plugins resolve theirs (`log_dir`, `certificate`, `client_certificate`,
+//! `client_key`) against it. `SPANPLUG_LOG_DIR` is made absolute against the
+//! working folder.
 //!
 //! Precedence, highest first: `OTEL_SDK_DISABLED=true` (turns tracing off), the
 //! `SPANPLUG_TRACING_*` variables, the YAML, the OpenTelemetry variables

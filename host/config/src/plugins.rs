@@ -14,11 +14,15 @@ const UNKNOWN_SERVICE: &str = "unknown_service";
 
 impl TracingConfig {
     /// What every factory of this config is told: `resource` (in the order it has),
-    /// its `service.name`, `exporter_config` and `factory_timeout`.
+    /// its `service.name`, `exporter_config`, `factory_timeout` and `config_dir`.
     pub fn factory_input<'a>(&'a self, resource: &'a Arc<ResourceRecord>) -> FactoryInput<'a> {
         let service_name = resource.get_str("service.name").unwrap_or(UNKNOWN_SERVICE);
-        FactoryInput::new(Arc::clone(resource), service_name, &self.exporter_config)
-            .with_timeout(self.factory_timeout)
+        let input = FactoryInput::new(Arc::clone(resource), service_name, &self.exporter_config)
+            .with_timeout(self.factory_timeout);
+        match &self.config_dir {
+            Some(dir) => input.with_config_dir(dir),
+            None => input,
+        }
     }
 
     /// Loads every import path of this config (as it is: environment overrides are

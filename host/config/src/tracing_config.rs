@@ -59,6 +59,10 @@ pub struct TracingConfig {
     /// False after `OTEL_TRACES_EXPORTER=none`: no entries means no processors rather
     /// than the default exporter.
     pub default_exporter: bool,
+    /// The folder of the YAML file the config was read from (absolute), told to every
+    /// factory so that plugins resolve their relative path settings against it;
+    /// `None` for a config from text or code.
+    pub config_dir: Option<PathBuf>,
 }
 
 impl Default for TracingConfig {
@@ -78,6 +82,7 @@ impl Default for TracingConfig {
             propagators: None,
             otel_sampler: None,
             default_exporter: true,
+            config_dir: None,
         }
     }
 }

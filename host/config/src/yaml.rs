@@ -20,10 +20,6 @@ mod tests;
 /// Config files larger than this are refused rather than parsed.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
-/// Plugin settings that hold a file or folder: relative values in a YAML file are
-/// resolved against the file's folder, as `plugin_path` is.
-const PATH_SETTINGS: &[&str] = &["log_dir", "certificate", "client_certificate", "client_key"];
-
 #[derive(Deserialize)]
 struct Document {
     tracing_config: Option<Value>,
@@ -46,10 +42,10 @@ struct RawTracingConfig {
 
 impl TracingConfig {
     /// Reads the `tracing_config` section of a service YAML file; other top-level
-    /// keys belong to the service and are ignored. Relative paths (`plugin_path`,
-    /// and the settings `log_dir`, `certificate`, `client_certificate` and
-    /// `client_key`) are taken relative to the file's folder. No section means
-    /// tracing is disabled.
+    /// keys belong to the service and are ignored. A relative `plugin_path` is taken
+    /// relative to the file's folder, and so are plugins' relative path settings: the
+    /// folder is [`config_dir`](TracingConfig::config_dir), which every factory is
+    /// told. No section means tracing is disabled.
     pub fn from_yaml_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
         let read_error = |reason: String| ConfigError::read(path.to_path_buf(), reason);
@@ -64,7 +60,18 @@ impl TracingConfig {
         };
         // Absolute, so that a service that changes its working folder still finds them.
         let base = std::path::absolute(&base).unwrap_or(base);
-        config.resolve_relative_paths(&base);
+        config.plugin_path = config
+            .plugin_path
+            .into_iter()
+            .map(|dir| {
+                if dir.is_relative() {
+                    base.join(dir)
+                } else {
+                    dir
+                }
+            })
+            .collect();
+        config.config_dir = Some(base);
         Ok(config)
     }
 
@@ -140,34 +147,6 @@ impl TracingConfig {
                 OnError::parse(&yaml_string(key, value)?).map_err(|e| format!("{key}: {e}"))?;
         }
         Ok(config)
-    }
-
-    /// Relative `plugin_path` entries and [`PATH_SETTINGS`] values, against `base`.
-    fn resolve_relative_paths(&mut self, base: &Path) {
-        let resolve = |path: &Path| {
-            if path.is_relative() {
-                base.join(path)
-            } else {
-                path.to_path_buf()
-            }
-        };
-        for dir in &mut self.plugin_path {
-            *dir = resolve(dir);
-        }
-        let maps = std::iter::once(&mut self.exporter_config).chain(
-            self.exporter_import_path
-                .iter_mut()
-                .map(|entry| &mut entry.config),
-        );
-        for map in maps {
-            for key in PATH_SETTINGS {
-                let Some(value) = map.get(key).filter(|v| !v.is_empty()) else {
-                    continue;
-                };
-                let resolved = resolve(Path::new(value)).to_string_lossy().into_owned();
-                map.insert(key.to_string(), resolved);
-            }
-        }
     }
 }
 

@@ -7,6 +7,10 @@ use std::io::{Read, Seek, SeekFrom};
 
 const PT_LOAD: u64 = 1;
 
+/// What an `ar` archive (an rlib, a `.a`) is, and the fix: cargo builds one for a
+/// plugin crate that does not ask for a cdylib.
+pub(crate) const NOT_A_CDYLIB: &str = "an `ar` archive (an rlib or a static library `.a`), not a shared library: build the plugin crate as a cdylib (`crate-type = [\"cdylib\"]` under `[lib]` in its Cargo.toml; keep \"rlib\" beside it for tests) and give the `.so` cargo writes";
+
 fn u16_at(b: &[u8], at: usize) -> u64 {
     u64::from(u16::from_le_bytes([b[at], b[at + 1]]))
 }
@@ -30,9 +34,17 @@ pub fn check_shared_object(file: &mut File) -> Result<(), String> {
         .metadata()
         .map_err(|e| format!("cannot stat: {e}"))?
         .len();
-    let mut header = [0u8; 64];
-    file.read_exact(&mut header)
-        .map_err(|_| format!("file too short for an ELF header ({size} bytes)"))?;
+    let mut header = Vec::with_capacity(64);
+    file.by_ref()
+        .take(64)
+        .read_to_end(&mut header)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if header.starts_with(b"!<arch>\n") {
+        return Err(NOT_A_CDYLIB.into());
+    }
+    if header.len() < 64 {
+        return Err(format!("file too short for an ELF header ({size} bytes)"));
+    }
     if &header[..4] != b"\x7fELF" {
         return Err("not an ELF file".into());
     }

@@ -25,6 +25,18 @@ fn available_modules(modules: &[String]) -> String {
     }
 }
 
+/// The module's rlibs and static libraries found where its `.so` was looked for.
+fn archives_found(archives: &[PathBuf]) -> String {
+    match archives {
+        [] => String::new(),
+        [archive, ..] => format!(
+            "\n{} exists, which is {}",
+            archive.display(),
+            crate::elf::NOT_A_CDYLIB
+        ),
+    }
+}
+
 /// Why a plugin could not be resolved, loaded or called. Its message (`Display`) names
 /// what was searched or expected and what to do; [`LoadError::kind`] says which
 /// failure it is, for code that reacts to some. Opaque, so that what an error
@@ -141,14 +153,16 @@ pub(crate) enum Repr {
 
     /// No library for the module on the search path.
     #[error(
-        "plugin module {module:?} not found; searched:{}\n{}",
+        "plugin module {module:?} not found; searched:{}\n{}{}",
         paths(searched),
-        available_modules(available)
+        available_modules(available),
+        archives_found(archives)
     )]
     ModuleNotFound {
         module: String,
         searched: Vec<PathBuf>,
         available: Vec<String>,
+        archives: Vec<PathBuf>,
     },
 
     /// An explicit plugin file does not exist.
@@ -156,8 +170,12 @@ pub(crate) enum Repr {
     FileNotFound { path: PathBuf },
 
     /// The file or its folder could have been written by someone else.
-    #[error("refusing to load {}: {reason}; make it writable only by its owner (chmod go-w) and owned by this user or root, or set SPANPLUG_ALLOW_INSECURE_PLUGINS=1", path.display())]
-    Untrusted { path: PathBuf, reason: String },
+    #[error("refusing to load {}: {reason}; {advice}, or set SPANPLUG_ALLOW_INSECURE_PLUGINS=1", path.display())]
+    Untrusted {
+        path: PathBuf,
+        reason: String,
+        advice: &'static str,
+    },
 
     /// The file is not the one its SHA-256 pin names.
     #[error("{} does not match its pinned SHA-256 (exporter_sha256): expected {expected}, found {actual}", path.display())]

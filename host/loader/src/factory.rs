@@ -1,7 +1,7 @@
 //! From an `exporter_import_path` entry to running processors.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +29,9 @@ pub struct FactoryInput<'a> {
     pub timeout: Duration,
     /// Only checking (`spanplug check`): factories validate but create nothing.
     pub dry_run: bool,
+    /// The config file's folder, told to factories (`PluginContext::config_dir`); only
+    /// a UTF-8 folder is told.
+    pub config_dir: Option<&'a Path>,
 }
 
 impl<'a> FactoryInput<'a> {
@@ -44,7 +47,14 @@ impl<'a> FactoryInput<'a> {
             exporter_config,
             timeout: Duration::from_secs(10),
             dry_run: false,
+            config_dir: None,
         }
+    }
+
+    /// The folder of the config file the entries came from.
+    pub fn with_config_dir(mut self, dir: &'a Path) -> Self {
+        self.config_dir = Some(dir);
+        self
     }
 
     /// How long a factory may take before its call is abandoned.
@@ -117,6 +127,7 @@ pub fn load_import_path(
         config: entry.config.over(input.exporter_config),
         entry_keys: entry.config.keys().cloned().collect(),
         dry_run: input.dry_run,
+        config_dir: input.config_dir.and_then(Path::to_str).map(str::to_owned),
     };
     let api_version = plugin.api_version().to_string();
     let processors = call_with_timeout(plugin, call, input.timeout)?;
@@ -221,6 +232,7 @@ struct FactoryCall {
     config: ConfigMap,
     entry_keys: Vec<String>,
     dry_run: bool,
+    config_dir: Option<String>,
 }
 
 impl FactoryCall {
@@ -243,7 +255,10 @@ impl FactoryCall {
             entry_config_keys: &entry_keys,
             dry_run: self.dry_run,
         };
-        let fields = PluginContextFields::new(parts, host_services());
+        let mut fields = PluginContextFields::new(parts, host_services());
+        if let Some(dir) = &self.config_dir {
+            fields = fields.with_config_dir(dir);
+        }
         let processors = with_context(fields, |ctx| plugin.create(&self.function, ctx));
         #[cfg(feature = "next-minor-probe")]
         if let Ok(processors) = &processors {

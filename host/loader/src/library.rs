@@ -77,10 +77,22 @@ impl PluginSearchPath {
                         module: name.clone(),
                         searched: candidates,
                         available: self.available_modules(),
+                        archives: self.archives(name),
                     })),
                 }
             }
         }
+    }
+
+    /// What cargo builds for `name` without `crate-type = ["cdylib"]`, where it was
+    /// searched: `lib<name>.rlib`, `lib<name>.a`.
+    fn archives(&self, name: &str) -> Vec<PathBuf> {
+        let names = [format!("lib{name}.rlib"), format!("lib{name}.a")];
+        let found = self
+            .dirs
+            .iter()
+            .flat_map(|dir| names.iter().map(|n| dir.join(n)));
+        found.filter(|path| path.is_file()).collect()
     }
 
     /// Module names of the shared libraries in the search folders.

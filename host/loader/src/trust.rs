@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use spanplug_file_trust::Links;
+use spanplug_file_trust::{Links, Untrusted};
 
 use crate::error::{LoadError, Repr};
 
@@ -26,16 +26,27 @@ pub fn check_trusted(path: &Path, file: &File) -> Result<(), LoadError> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let reason = match spanplug_file_trust::check_open_file("plugin file", path, file) {
-        Err(untrusted) => Some(untrusted.to_string()),
-        Ok(()) => folder_problem(folder),
+    let refusal = match spanplug_file_trust::check_open_file("plugin file", path, file) {
+        Err(untrusted) => Some(untrusted),
+        Ok(()) => untrusted_folder(folder),
     };
-    match reason {
+    match refusal {
         None => Ok(()),
-        Some(reason) => Err(LoadError::from(Repr::Untrusted {
+        Some(untrusted) => Err(LoadError::from(Repr::Untrusted {
             path: path.to_path_buf(),
-            reason,
+            reason: untrusted.to_string(),
+            advice: advice(&untrusted),
         })),
+    }
+}
+
+/// What to do about a refusal. A shared temporary folder (`/tmp`: writable by
+/// everyone, with the sticky bit) must stay as it is: the library moves instead.
+fn advice(untrusted: &Untrusted) -> &'static str {
+    if untrusted.is_shared_temporary() {
+        "it is a shared temporary folder, which must stay writable by everyone: move the library to a folder of your own (owned by you, mode 0755, e.g. ~/.local/lib/spanplug)"
+    } else {
+        "make it writable only by its owner (chmod go-w) and owned by this user or root"
     }
 }
 
@@ -48,13 +59,15 @@ fn insecure_allowed() -> bool {
 
 /// Why the host would refuse plugins in `dir` (links resolved), if it would.
 pub fn folder_problem(dir: &Path) -> Option<String> {
+    untrusted_folder(dir).map(|untrusted| untrusted.to_string())
+}
+
+fn untrusted_folder(dir: &Path) -> Option<Untrusted> {
     if insecure_allowed() {
         return None;
     }
     let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    spanplug_file_trust::check_folder("plugin folder", &real, Links::Follow)
-        .err()
-        .map(|untrusted| untrusted.to_string())
+    spanplug_file_trust::check_folder("plugin folder", &real, Links::Follow).err()
 }
 
 /// Checks the open file that will be loaded against a pinned SHA-256 (hex).

@@ -5,8 +5,9 @@ use spanplug_config::ConfigError;
 use spanplug_loader::LoadError;
 
 /// Why tracing could not be set up: the config ([`ConfigError`]) or a plugin
-/// ([`LoadError`]), whose message it shows and which [`std::error::Error::source`]
-/// returns.
+/// ([`LoadError`]), whose message it shows. Transparent, as thiserror's
+/// `#[error(transparent)]`: its [`source`](std::error::Error::source) is the inner
+/// error's, so that a report of the chain (anyhow's `{:#}`) says each cause once.
 #[derive(Debug)]
 pub struct InitError(InitRepr);
 
@@ -64,8 +65,8 @@ impl std::fmt::Display for InitError {
 impl std::error::Error for InitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.0 {
-            InitRepr::Config(error) => Some(error),
-            InitRepr::Load(error) => Some(error),
+            InitRepr::Config(error) => error.source(),
+            InitRepr::Load(error) => error.source(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! passed, and the [`Logger`] it hands out.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use abi_stable::std_types::RStr;
 
@@ -106,6 +107,26 @@ impl<'a> PluginContext<'a> {
         self.fields.dry_run().unwrap_or(false)
     }
 
+    /// (since 0.3.1) The folder of the config file that named this entry: relative
+    /// path settings are meant against it. `None` from a host older than 0.3.1 or when
+    /// the config came from no file (relative paths then mean the working folder).
+    pub fn config_dir(&self) -> Option<&'a Path> {
+        self.fields
+            .config_dir()
+            .map(|dir| dir.as_str())
+            .filter(|dir| !dir.is_empty())
+            .map(Path::new)
+    }
+
+    /// A path setting's value as the user meant it: relative to
+    /// [`config_dir`](Self::config_dir) when there is one, else as written.
+    pub fn resolve_path(&self, value: &str) -> PathBuf {
+        match self.config_dir() {
+            Some(dir) if Path::new(value).is_relative() => dir.join(value),
+            _ => PathBuf::from(value),
+        }
+    }
+
     /// The spanplug-api version of the host (`None` only from a host that predates
     /// the field, which no 0.3 host does).
     pub fn host_api_version(&self) -> Option<&'a str> {
@@ -149,6 +170,7 @@ impl fmt::Debug for PluginContext<'_> {
         f.debug_struct("PluginContext")
             .field("parts", &self.parts())
             .field("host_api_version", &self.host_api_version())
+            .field("config_dir", &self.config_dir())
             .finish_non_exhaustive()
     }
 }

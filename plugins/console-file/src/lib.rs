@@ -4,7 +4,8 @@
 //! `exporter_config` keys:
 //! - `log_dir`: spans go to `<log_dir>/spans/<service>_<pid>.json` (default:
 //!   `$XDG_RUNTIME_DIR/spanplug/logs`, else `$TMPDIR/spanplug-<uid>/logs`; the host
-//!   maps `SPANPLUG_LOG_DIR` onto it). Folders are created 0700 and files 0600, created
+//!   maps `SPANPLUG_LOG_DIR` onto it). A relative `log_dir` is taken against the
+//!   config file's folder (`PluginContext::config_dir`), else the working folder. Folders are created 0700 and files 0600, created
 //!   exclusively and never through a link; `log_dir` and every folder below it must be
 //!   owned by this user (or root) and writable by no one else, the rule the loader
 //!   applies to plugin folders (`spanplug-file-trust`). A span file moved or deleted
@@ -48,7 +49,8 @@ const FILE_KEYS: [&str; 4] = ["log_dir", "file_name", "format", "flush_interval_
 pub fn default_tracing_exporter(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     ctx.check_keys(&FILE_KEYS)?;
     let (root, log_dir, root_may_be_link) = match ctx.config_value("log_dir") {
-        Some(dir) => (PathBuf::from(dir), PathBuf::from(dir), true),
+        // A relative one means the config file's folder.
+        Some(dir) => (ctx.resolve_path(dir), ctx.resolve_path(dir), true),
         None => {
             let base = default_base();
             (base.clone(), base.join("logs"), false)

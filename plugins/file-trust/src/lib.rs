@@ -77,6 +77,20 @@ impl Untrusted {
         }
     }
 
+    /// Whether it is a shared temporary folder: writable by everyone with the sticky
+    /// bit, like `/tmp`. Its mode is right for what it is; the fix is to move out of it.
+    pub fn is_shared_temporary(&self) -> bool {
+        matches!(self.problem, Problem::Writable { mode } if mode & 0o1002 == 0o1002)
+    }
+
+    /// The OS error when it could not be inspected (its message says it too).
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match &self.problem {
+            Problem::Uninspectable(error) => Some(error),
+            _ => None,
+        }
+    }
+
     /// The file or folder refused.
     pub fn path(&self) -> &Path {
         &self.path
@@ -106,14 +120,9 @@ impl fmt::Display for Untrusted {
     }
 }
 
-impl std::error::Error for Untrusted {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.problem {
-            Problem::Uninspectable(error) => Some(error),
-            _ => None,
-        }
-    }
-}
+/// No `source`: the message already says the OS error, and a report of the chain
+/// (anyhow's `{:#}`) would say it twice.
+impl std::error::Error for Untrusted {}
 
 /// Judges the open `file` (what will really be read, whatever its path names now);
 /// `what` and `path` are for the message ("plugin file").

@@ -10,7 +10,10 @@
 //! `schedule_delay`, `max_queue_size`, `max_export_batch_size`, `export_timeout`),
 //! shared or in an entry's own `config`. An entry's own `config` wins over the
 //! environment, which wins over `exporter_config` (the full order is in
-//! [`settings`]); an entry's unknown keys are refused.
+//! [`settings`]); an entry's unknown keys are refused. A relative file setting from the
+//! configuration (`certificate`, `client_certificate`, `client_key`) is taken against
+//! the config file's folder (`PluginContext::config_dir`); one from a variable, against
+//! the working folder.
 
 #![warn(missing_docs)]
 

@@ -28,7 +28,8 @@ struct Cli {
 enum Command {
     /// List the functions a plugin exports, their descriptions and its API version.
     List {
-        /// A module name (resolved like `exporter_import_path`) or a path to a `.so`.
+        /// A module name (resolved like `exporter_import_path`), or a path to a `.so`
+        /// (one with a `/`, or a file that exists).
         plugin: String,
         /// Extra folders to search, before the executable's own.
         #[arg(long = "plugin-path")]
@@ -149,7 +150,7 @@ fn new_plugin(
 }
 
 fn list(plugin: &str, plugin_path: &[PathBuf]) -> anyhow::Result<()> {
-    let module = if plugin.contains('/') {
+    let module = if plugin.contains('/') || Path::new(plugin).is_file() {
         ModuleRef::File(PathBuf::from(plugin))
     } else {
         ModuleRef::Name(plugin.to_string())

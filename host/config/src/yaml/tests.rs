@@ -56,7 +56,7 @@ fn host_settings_cannot_come_from_a_file() {
 }
 
 #[test]
-fn relative_paths_resolve_against_the_yaml_folder() {
+fn plugin_path_resolves_against_the_yaml_folder_and_plugins_are_told_the_folder() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("service.yaml");
     std::fs::write(
@@ -66,17 +66,19 @@ fn relative_paths_resolve_against_the_yaml_folder() {
     .unwrap();
     let config = TracingConfig::from_yaml_file(&file).unwrap();
     assert_eq!(config.plugin_path, [dir.path().join("plugins")]);
-    assert_eq!(
-        config.exporter_config.get("log_dir"),
-        Some(dir.path().join("logs").to_string_lossy().as_ref())
-    );
-    assert_eq!(config.exporter_config.get("format"), Some("jsonl"));
+    assert_eq!(config.config_dir.as_deref(), Some(dir.path()));
+    // Plugin settings stay as written: each plugin resolves its own against config_dir.
+    assert_eq!(config.exporter_config.get("log_dir"), Some("logs"));
     let entry = &config.exporter_import_path[0].config;
-    assert_eq!(
-        entry.get("certificate"),
-        Some(dir.path().join("certs/ca.pem").to_string_lossy().as_ref())
-    );
+    assert_eq!(entry.get("certificate"), Some("certs/ca.pem"));
     assert_eq!(entry.get("endpoint"), Some("x"));
+}
+
+#[test]
+fn a_config_from_text_names_no_folder() {
+    let config = TracingConfig::from_yaml_str("tracing_config:\n  plugin_path: plugins\n").unwrap();
+    assert_eq!(config.config_dir, None);
+    assert_eq!(config.plugin_path, [std::path::PathBuf::from("plugins")]);
 }
 
 #[test]

@@ -57,6 +57,20 @@ impl Lookup<'_, '_> {
         self.get(key, &[&traces, &generic])
     }
 
+    /// A file setting, as [`otlp`](Self::otlp) finds it; a relative path from the
+    /// configuration is taken against the config file's folder (a variable's stays
+    /// relative to the working folder).
+    pub(super) fn otlp_path(&self, key: &str, suffix: &str) -> Result<Option<Found>, String> {
+        Ok(self.otlp(key, suffix)?.map(|(source, value)| {
+            if from_config(&source) {
+                let path = self.ctx.resolve_path(&value);
+                (source, path.to_string_lossy().into_owned())
+            } else {
+                (source, value)
+            }
+        }))
+    }
+
     /// The first of `vars` that is set, with its name.
     pub(super) fn first_var(&self, vars: &[&str]) -> Result<Option<Found>, String> {
         for name in vars {

@@ -39,6 +39,17 @@ fn resolve(
     shared: &[(&str, &str)],
     env: &[(&str, &str)],
 ) -> Result<Settings, String> {
+    resolve_in(None, preset, entry, shared, env)
+}
+
+/// [`resolve`] for a config read from a file in `config_dir`.
+fn resolve_in(
+    config_dir: Option<&str>,
+    preset: &Preset,
+    entry: &[(&str, &str)],
+    shared: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> Result<Settings, String> {
     let config: Vec<StrPair<'_>> = entry
         .iter()
         .chain(
@@ -60,7 +71,10 @@ fn resolve(
         entry_config_keys: &keys,
         dry_run: false,
     };
-    let fields = PluginContextFields::new(parts, HostServicesRef::from_static(&SERVICES));
+    let mut fields = PluginContextFields::new(parts, HostServicesRef::from_static(&SERVICES));
+    if let Some(dir) = config_dir {
+        fields = fields.with_config_dir(dir);
+    }
     let read = |name: &str| match env.iter().find(|(n, _)| *n == name) {
         Some((_, "not utf-8")) => Err(format!("{name}: not UTF-8")),
         found => Ok(found.map(|(_, value)| value.to_string())),
@@ -338,4 +352,37 @@ fn a_percent_sequence_is_two_hex_digits() {
     for text in ["%+A", "%-1", "%A", "%G0", "% 1"] {
         assert_eq!(headers::percent_decode(text), None, "{text}");
     }
+}
+
+#[test]
+fn relative_tls_files_from_the_config_mean_its_folder_and_from_a_variable_the_working_one() {
+    let entry = [
+        ("certificate", "certs/ca.pem"),
+        ("client_key", "/abs/key.pem"),
+    ];
+    let shared = [("client_certificate", "certs/client.pem")];
+    let settings = resolve_in(Some("/etc/svc"), &OTLP, &entry, &shared, &[]).unwrap();
+    let found = |s: &Option<(String, String)>| s.clone().unwrap();
+    let expected = |source: &str, path: &str| (source.to_string(), path.to_string());
+    assert_eq!(
+        found(&settings.certificate),
+        expected("config.certificate", "/etc/svc/certs/ca.pem")
+    );
+    assert_eq!(
+        found(&settings.client_certificate),
+        expected(
+            "exporter_config.client_certificate",
+            "/etc/svc/certs/client.pem"
+        )
+    );
+    assert_eq!(
+        found(&settings.client_key),
+        expected("config.client_key", "/abs/key.pem")
+    );
+    let env = [("OTEL_EXPORTER_OTLP_CERTIFICATE", "env/ca.pem")];
+    let settings = resolve_in(Some("/etc/svc"), &OTLP, &[], &[], &env).unwrap();
+    assert_eq!(
+        found(&settings.certificate),
+        expected("OTEL_EXPORTER_OTLP_CERTIFICATE", "env/ca.pem")
+    );
 }
