@@ -11,6 +11,7 @@ use abi_stable::{
 };
 
 use crate::span::{KeyValue, StrPair};
+use crate::tree::SettingNode;
 
 mod reader;
 
@@ -113,6 +114,10 @@ pub struct PluginContextFields<'a> {
     pub host_api_version: RStr<'a>,
     /// True when the host only checks the config; see [`PluginContext::is_dry_run`].
     pub dry_run: bool,
+    /// The entry's own settings, structured (maps, lists, numbers, booleans), as a
+    /// preorder of nodes; empty when the entry has none. (Since 0.3.1; read through
+    /// [`PluginContext::settings`].)
+    pub settings: RSlice<'a, SettingNode<'a>>,
     /// The next-minor probe: one appended field (hidden, for compatibility tests).
     #[cfg(feature = "next-minor-probe")]
     #[doc(hidden)]
@@ -150,9 +155,17 @@ impl<'a> PluginContextFields<'a> {
             host,
             host_api_version: crate::API_VERSION.into(),
             dry_run: parts.dry_run,
+            settings: RSlice::from_slice(&[]),
             #[cfg(feature = "next-minor-probe")]
             next_minor_probe: crate::PROBE_PRESENT,
         }
+    }
+
+    /// The entry's structured settings, from [`SettingTree::nodes`](crate::SettingTree::nodes)
+    /// (since 0.3.1).
+    pub fn with_settings(mut self, nodes: &'a [SettingNode<'a>]) -> Self {
+        self.settings = nodes.into();
+        self
     }
 
     fn parts(&self) -> ContextParts<'a> {

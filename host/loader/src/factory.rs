@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use abi_stable::std_types::RStr;
-use spanplug_api::{with_context, ContextParts, PluginContextFields, Processor, StrPair};
+use spanplug_api::{
+    with_context, ContextParts, PluginContextFields, Processor, SettingTree, StrPair,
+};
 
 use crate::entry::{ConfigMap, ProcessorEntry};
 use crate::error::{LoadError, Repr};
@@ -116,6 +118,7 @@ pub fn load_import_path(
         resource: Arc::clone(&input.resource),
         config: entry.config.over(input.exporter_config),
         entry_keys: entry.config.keys().cloned().collect(),
+        settings: entry.settings.clone().unwrap_or_default(),
         dry_run: input.dry_run,
     };
     let api_version = plugin.api_version().to_string();
@@ -220,6 +223,7 @@ struct FactoryCall {
     resource: Arc<ResourceRecord>,
     config: ConfigMap,
     entry_keys: Vec<String>,
+    settings: SettingTree,
     dry_run: bool,
 }
 
@@ -243,7 +247,8 @@ impl FactoryCall {
             entry_config_keys: &entry_keys,
             dry_run: self.dry_run,
         };
-        let fields = PluginContextFields::new(parts, host_services());
+        let settings = self.settings.nodes();
+        let fields = PluginContextFields::new(parts, host_services()).with_settings(&settings);
         let processors = with_context(fields, |ctx| plugin.create(&self.function, ctx));
         #[cfg(feature = "next-minor-probe")]
         if let Ok(processors) = &processors {
