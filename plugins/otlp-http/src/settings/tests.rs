@@ -339,3 +339,26 @@ fn a_percent_sequence_is_two_hex_digits() {
         assert_eq!(headers::percent_decode(text), None, "{text}");
     }
 }
+
+#[test]
+fn a_config_file_entry_reads_no_variable_and_uses_its_traces_endpoint_as_is() {
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://from-env:4318"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-env=1"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "7"),
+    ];
+    let entry = [
+        ("read_env", "false"),
+        ("traces_endpoint", "http://collector:4318/custom/path"),
+    ];
+    let settings = resolve(&OTLP, &entry, &[], &env).unwrap();
+    assert_eq!(settings.endpoint, "http://collector:4318/custom/path");
+    assert!(settings.headers.is_empty());
+    assert_eq!(settings.batch.max_queue_size, 2048);
+    // Without read_env, the same environment applies.
+    let settings = resolve(&OTLP, &[], &[], &env).unwrap();
+    assert_eq!(settings.endpoint, "http://from-env:4318/v1/traces");
+    assert_eq!(settings.batch.max_queue_size, 7);
+    let error = resolve(&OTLP, &[("read_env", "no")], &[], &[]).err().unwrap();
+    assert!(error.starts_with("config.read_env"), "{error}");
+}
