@@ -140,7 +140,9 @@ impl SettingTree {
             ));
         }
         if self.nodes.len() >= MAX_SETTING_NODES {
-            return Err(format!("settings have more than {MAX_SETTING_NODES} values"));
+            return Err(format!(
+                "settings have more than {MAX_SETTING_NODES} values"
+            ));
         }
         let at = self.nodes.len();
         let text = match value {
@@ -280,7 +282,9 @@ impl<'a> Setting<'a> {
             SettingKind::INT => text.parse().map_or(SettingValue::Null, SettingValue::Int),
             SettingKind::FLOAT => text.parse().map_or(SettingValue::Null, SettingValue::Float),
             SettingKind::STRING => SettingValue::String(text.to_string()),
-            SettingKind::LIST => SettingValue::List(self.children().map(|c| c.to_value()).collect()),
+            SettingKind::LIST => {
+                SettingValue::List(self.children().map(|c| c.to_value()).collect())
+            }
             SettingKind::MAP => SettingValue::Map(
                 self.children()
                     .map(|c| (c.key().to_string(), c.to_value()))
@@ -297,13 +301,16 @@ mod tests {
 
     fn sample() -> SettingValue {
         SettingValue::Map(vec![
-            ("rules".into(), SettingValue::List(vec![
-                SettingValue::Map(vec![
-                    ("match".into(), SettingValue::String("http.*".into())),
-                    ("keep".into(), SettingValue::Bool(false)),
+            (
+                "rules".into(),
+                SettingValue::List(vec![
+                    SettingValue::Map(vec![
+                        ("match".into(), SettingValue::String("http.*".into())),
+                        ("keep".into(), SettingValue::Bool(false)),
+                    ]),
+                    SettingValue::Int(-3),
                 ]),
-                SettingValue::Int(-3),
-            ])),
+            ),
             ("ratio".into(), SettingValue::Float(0.25)),
             ("none".into(), SettingValue::Null),
         ])

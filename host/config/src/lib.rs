@@ -48,7 +48,9 @@
 
 mod env;
 mod error;
+mod file_spec;
 mod nesting;
+mod otel_file;
 mod plugins;
 mod sampling;
 mod substitute;
@@ -56,5 +58,9 @@ mod tracing_config;
 mod yaml;
 
 pub use error::{ConfigError, ConfigErrorKind};
+pub use file_spec::{
+    AttributeValue, ParentBasedSpec, ResourceDetector, ResourceSpec, SamplerSpec, SpanLimitsSpec,
+};
+pub use otel_file::{OtelConfigFile, CONFIG_FILE_VAR};
 pub use sampling::{OtelSampler, LOW_SAMPLING_RATIO};
 pub use tracing_config::{Propagator, TracingConfig};

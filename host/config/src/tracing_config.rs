@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use spanplug_loader::{ConfigMap, OnError, Pins, ProcessorEntry};
 
-use crate::OtelSampler;
+use crate::{OtelSampler, ResourceSpec, SamplerSpec, SpanLimitsSpec};
 
 /// The exporter used when tracing is enabled and no import path is given.
 pub(crate) const DEFAULT_IMPORT_PATH: &str = "console_file:default_tracing_exporter";
@@ -59,6 +59,16 @@ pub struct TracingConfig {
     /// False after `OTEL_TRACES_EXPORTER=none`: no entries means no processors rather
     /// than the default exporter.
     pub default_exporter: bool,
+    /// The OpenTelemetry configuration file this config was read from: it is the
+    /// whole configuration, so [`with_env_overrides`](Self::with_env_overrides)
+    /// applies no variable to it.
+    pub config_file: Option<PathBuf>,
+    /// The file's sampler tree, over `sampling_ratio` and `OTEL_TRACES_SAMPLER`.
+    pub sampler: Option<SamplerSpec>,
+    /// The file's span limits.
+    pub span_limits: SpanLimitsSpec,
+    /// The file's resource: in place of the environment's detectors.
+    pub resource: Option<ResourceSpec>,
 }
 
 impl Default for TracingConfig {
@@ -78,6 +88,10 @@ impl Default for TracingConfig {
             propagators: None,
             otel_sampler: None,
             default_exporter: true,
+            config_file: None,
+            sampler: None,
+            span_limits: SpanLimitsSpec::default(),
+            resource: None,
         }
     }
 }

@@ -334,9 +334,12 @@ fn a_header_name_error_names_only_what_looks_like_a_header_name() {
 
 #[test]
 fn a_percent_sequence_is_two_hex_digits() {
-    assert_eq!(headers::percent_decode("a%2Bb%2f").as_deref(), Some("a+b/"));
+    assert_eq!(
+        spanplug_api::settings::percent_decode("a%2Bb%2f").as_deref(),
+        Some("a+b/")
+    );
     for text in ["%+A", "%-1", "%A", "%G0", "% 1"] {
-        assert_eq!(headers::percent_decode(text), None, "{text}");
+        assert_eq!(spanplug_api::settings::percent_decode(text), None, "{text}");
     }
 }
 
@@ -359,6 +362,8 @@ fn a_config_file_entry_reads_no_variable_and_uses_its_traces_endpoint_as_is() {
     let settings = resolve(&OTLP, &[], &[], &env).unwrap();
     assert_eq!(settings.endpoint, "http://from-env:4318/v1/traces");
     assert_eq!(settings.batch.max_queue_size, 7);
-    let error = resolve(&OTLP, &[("read_env", "no")], &[], &[]).err().unwrap();
+    let error = resolve(&OTLP, &[("read_env", "no")], &[], &[])
+        .err()
+        .unwrap();
     assert!(error.starts_with("config.read_env"), "{error}");
 }
