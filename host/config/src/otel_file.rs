@@ -121,15 +121,19 @@ impl OtelConfigFile {
                 "{MAJOR}.{minor} is newer than the {MAJOR}.{NEWEST_MINOR} spanplug knows; what it does not know is refused or warned about below"
             )));
         }
-        let (errors, schema_warnings) = schema::validate(&root, minor > 0);
-        if !errors.is_empty() {
-            return Err(fail(errors));
-        }
+        let (mut errors, schema_warnings) = schema::validate(&root, minor > 0);
         warnings.extend(schema_warnings);
+        // Mapped even when the schema found problems, so that one run lists them all.
         let mut mapper = map::Mapper::default();
         let mut config = mapper.root(&root);
-        if !mapper.errors.is_empty() {
-            return Err(fail(mapper.errors));
+        for error in mapper.errors {
+            if !errors.iter().any(|e| e.path == error.path) {
+                errors.push(error);
+            }
+        }
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| e.line);
+            return Err(fail(errors));
         }
         warnings.extend(mapper.warnings);
         config.config_file = Some(path);

@@ -89,6 +89,7 @@ impl Mapper {
                     "not applied: spanplug configures traces only ({key} is for another signal)"
                 )),
                 "log_level" => self.warn(key, node, "not applied: spanplug logs through the application's `log` logger, whose level the application sets"),
+                "instrumentation/development" | "instrumentation" => self.warn(key, node, "not applied: instrumentation is the application's; spanplug processes the spans it makes"),
                 _ => self.warn(key, node, "not applied: spanplug does not know this top-level key"),
             }
         }
