@@ -109,7 +109,11 @@ impl TracingConfig {
 
     /// `tracing_config: {config_file: otel.yaml}`: that file (relative to `base`, the
     /// YAML's folder), alone.
-    fn config_file(raw: &RawTracingConfig, file: &Value, base: &Path) -> Result<Result<Self, ConfigError>, String> {
+    fn config_file(
+        raw: &RawTracingConfig,
+        file: &Value,
+        base: &Path,
+    ) -> Result<Result<Self, ConfigError>, String> {
         let key = "tracing_config.config_file";
         let others = [
             ("enabled", &raw.enabled),
@@ -121,14 +125,20 @@ impl TracingConfig {
             ("require_sha256", &raw.require_sha256),
             ("on_error", &raw.on_error),
         ];
-        let set: Vec<&str> = others.iter().filter(|(_, v)| v.is_some()).map(|(k, _)| *k).collect();
+        let set: Vec<&str> = others
+            .iter()
+            .filter(|(_, v)| v.is_some())
+            .map(|(k, _)| *k)
+            .collect();
         if !set.is_empty() {
             return Err(format!(
                 "{key}: the file is the whole tracing configuration; remove {} or the config_file",
                 set.join(", ")
             ));
         }
-        Ok(TracingConfig::from_otel_config_file(base.join(yaml_string(key, file)?)))
+        Ok(TracingConfig::from_otel_config_file(
+            base.join(yaml_string(key, file)?),
+        ))
     }
 
     fn from_raw(raw: RawTracingConfig) -> Result<Self, String> {

@@ -18,8 +18,15 @@ pub(crate) fn resource(spec: &ResourceSpec, service_name: Option<&str>) -> Resou
     for detector in &spec.detectors {
         attributes.extend(detected(*detector));
     }
-    attributes.extend(spec.attributes.iter().map(|(key, value)| KeyValue::new(key.clone(), value_of(value))));
-    if !attributes.iter().any(|kv| kv.key.as_str() == "service.name") {
+    attributes.extend(
+        spec.attributes
+            .iter()
+            .map(|(key, value)| KeyValue::new(key.clone(), value_of(value))),
+    );
+    if !attributes
+        .iter()
+        .any(|kv| kv.key.as_str() == "service.name")
+    {
         let name = service_name.unwrap_or("unknown_service").to_string();
         attributes.push(KeyValue::new("service.name", name));
     }
@@ -38,7 +45,10 @@ fn detected(detector: Detector) -> Vec<KeyValue> {
         Detector::Container => key == "container.id" || key.starts_with("k8s."),
         Detector::Service => false,
     };
-    let mut found: Vec<KeyValue> = facts.into_iter().filter(|kv| keep(kv.key.as_str())).collect();
+    let mut found: Vec<KeyValue> = facts
+        .into_iter()
+        .filter(|kv| keep(kv.key.as_str()))
+        .collect();
     if detector == Detector::Service {
         if let Ok(Some(name)) = spanplug_loader::env::var("OTEL_SERVICE_NAME") {
             found.push(KeyValue::new("service.name", name));
@@ -63,7 +73,14 @@ fn instance_id() -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 fn value_of(value: &AttributeValue) -> Value {
@@ -72,9 +89,9 @@ fn value_of(value: &AttributeValue) -> Value {
         AttributeValue::Bool(b) => Value::Bool(*b),
         AttributeValue::Int(i) => Value::I64(*i),
         AttributeValue::Double(x) => Value::F64(*x),
-        AttributeValue::StringArray(items) => {
-            Value::Array(Array::String(items.iter().cloned().map(StringValue::from).collect()))
-        }
+        AttributeValue::StringArray(items) => Value::Array(Array::String(
+            items.iter().cloned().map(StringValue::from).collect(),
+        )),
         AttributeValue::BoolArray(items) => Value::Array(Array::Bool(items.clone())),
         AttributeValue::IntArray(items) => Value::Array(Array::I64(items.clone())),
         AttributeValue::DoubleArray(items) => Value::Array(Array::F64(items.clone())),
@@ -126,10 +143,16 @@ fn sampler(spec: &SamplerSpec) -> Box<dyn ShouldSample> {
 pub(crate) fn span_limits(spec: &SpanLimitsSpec) -> SpanLimits {
     let defaults = SpanLimits::default();
     SpanLimits {
-        max_attributes_per_span: spec.attribute_count.unwrap_or(defaults.max_attributes_per_span),
+        max_attributes_per_span: spec
+            .attribute_count
+            .unwrap_or(defaults.max_attributes_per_span),
         max_events_per_span: spec.event_count.unwrap_or(defaults.max_events_per_span),
         max_links_per_span: spec.link_count.unwrap_or(defaults.max_links_per_span),
-        max_attributes_per_event: spec.event_attribute_count.unwrap_or(defaults.max_attributes_per_event),
-        max_attributes_per_link: spec.link_attribute_count.unwrap_or(defaults.max_attributes_per_link),
+        max_attributes_per_event: spec
+            .event_attribute_count
+            .unwrap_or(defaults.max_attributes_per_event),
+        max_attributes_per_link: spec
+            .link_attribute_count
+            .unwrap_or(defaults.max_attributes_per_link),
     }
 }
