@@ -144,6 +144,16 @@ impl OtelConfigFile {
     }
 }
 
+impl OtelConfigFile {
+    /// The config, its warnings logged.
+    fn logged(self) -> TracingConfig {
+        for warning in &self.warnings {
+            log::warn!("{warning}");
+        }
+        self.config
+    }
+}
+
 /// `file_format`'s minor version: another major is an error.
 fn file_format(root: &node::Node) -> Result<u64, Problem> {
     let Some(node) = root.get("file_format") else {
@@ -180,10 +190,12 @@ impl TracingConfig {
     /// Reads an OpenTelemetry configuration file (see [`OtelConfigFile::load`]),
     /// logging each warning once.
     pub fn from_otel_config_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
-        let file = OtelConfigFile::load(path)?;
-        for warning in &file.warnings {
-            log::warn!("{warning}");
-        }
-        Ok(file.config)
+        Ok(OtelConfigFile::load(path)?.logged())
+    }
+
+    /// [`from_otel_config_file`](Self::from_otel_config_file) for text read from `path`.
+    pub(crate) fn from_otel_config_text(text: &str, path: PathBuf) -> Result<Self, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok();
+        Ok(OtelConfigFile::parse(text, &env, path)?.logged())
     }
 }

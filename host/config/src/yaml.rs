@@ -81,8 +81,17 @@ impl TracingConfig {
     fn parse(text: &str, origin: Option<&Path>, base: &Path) -> Result<Self, ConfigError> {
         let invalid = |message: String| ConfigError::yaml(origin.map(Path::to_path_buf), message);
         check_nesting(text).map_err(invalid)?;
+        let document: Value = serde_yaml_ng::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        // An OpenTelemetry configuration file given where a service YAML goes.
+        if document.get("file_format").is_some() {
+            let path = origin.map_or_else(
+                || PathBuf::from("<text>"),
+                |p| base.join(p.file_name().unwrap_or_default()),
+            );
+            return TracingConfig::from_otel_config_text(text, path);
+        }
         let document: Document =
-            serde_yaml_ng::from_str(text).map_err(|e| invalid(e.to_string()))?;
+            serde_yaml_ng::from_value(document).map_err(|e| invalid(e.to_string()))?;
         let raw = match document.tracing_config {
             None => {
                 return Ok(TracingConfig {

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use spanplug_cli::install::{install_plugins, Probed};
 use spanplug_cli::terminal::{escape, escape_lines};
 use spanplug_cli::{spans_file, tree, waterfall};
-use spanplug_config::{OtelConfigFile, TracingConfig, LOW_SAMPLING_RATIO};
+use spanplug_config::{TracingConfig, LOW_SAMPLING_RATIO};
 use spanplug_loader::stderr_log;
 use spanplug_loader::{load_import_path, ModuleRef, Plugin, PluginSearchPath};
 use spanplug_sdk::span_view::ordered_resource;
@@ -139,22 +139,8 @@ fn list(plugin: &str, plugin_path: &[PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A service YAML, or an OpenTelemetry configuration file (printing its warnings).
-fn read_config(path: &Path) -> anyhow::Result<TracingConfig> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    if !text.lines().any(|line| line.starts_with("file_format:")) {
-        return Ok(TracingConfig::from_yaml_file(path)?.with_env_overrides()?);
-    }
-    let file = OtelConfigFile::load(path)?;
-    println!("OpenTelemetry configuration file: environment variables other than its ${{...}} references do not apply");
-    for warning in &file.warnings {
-        println!("warning: {}", escape(warning));
-    }
-    Ok(file.config)
-}
-
 fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
-    let mut config = read_config(path)?;
+    let mut config = TracingConfig::from_yaml_file(path)?.with_env_overrides()?;
     config.service_name = service_name.or(config.service_name);
     println!("config: {}", escape(&path.display().to_string()));
     if !config.enabled {
