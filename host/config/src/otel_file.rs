@@ -13,6 +13,7 @@ use crate::{ConfigError, TracingConfig};
 mod components;
 mod map;
 mod node;
+mod resource;
 mod schema;
 mod subst;
 #[cfg(test)]

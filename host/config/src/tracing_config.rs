@@ -69,6 +69,11 @@ pub struct TracingConfig {
     pub span_limits: SpanLimitsSpec,
     /// The file's resource: in place of the environment's detectors.
     pub resource: Option<ResourceSpec>,
+    /// The YAML paths of what the file set for the tracer provider rather than its
+    /// processors (`tracer_provider.sampler`, `tracer_provider.limits`,
+    /// `attribute_limits`, `propagator`, `resource`): a front end that only adds
+    /// processors to a provider it does not build (Python) names them in a warning.
+    pub provider_settings: Vec<String>,
 }
 
 impl Default for TracingConfig {
@@ -92,6 +97,7 @@ impl Default for TracingConfig {
             sampler: None,
             span_limits: SpanLimitsSpec::default(),
             resource: None,
+            provider_settings: Vec::new(),
         }
     }
 }

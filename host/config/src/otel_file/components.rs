@@ -21,6 +21,18 @@ const OTLP_HTTP_IMPORT_PATH: &str = "otlp_http:otlp";
 /// The spec's default traces endpoint.
 const DEFAULT_TRACES_ENDPOINT: &str = "http://localhost:4318/v1/traces";
 /// The batch processor's settings, as the otlp_http plugin names them too.
+/// Why batch settings are refused for a plugin exporter.
+const PLUGINS_BATCH: &str = "a spanplug plugin batches on its own; set its properties instead";
+/// The `otlp_http` properties spanplug applies (the 1.0 schema's, all of them).
+const OTLP_HTTP_KEYS: [&str; 7] = [
+    "endpoint",
+    "headers",
+    "headers_list",
+    "compression",
+    "timeout",
+    "encoding",
+    "tls",
+];
 const BATCH_KEYS: [&str; 4] = [
     "schedule_delay",
     "export_timeout",
@@ -83,20 +95,44 @@ impl Mapper {
                 None
             }
             custom if custom.contains(':') => {
-                self.refuse_batch(
-                    path,
-                    &set,
-                    "a spanplug plugin batches on its own; set its properties instead",
-                );
+                self.refuse_batch(path, &set, PLUGINS_BATCH);
                 self.custom(&at, custom, props)
+            }
+            // The spelling the OpenTelemetry Python SDK loads too (the entry point
+            // `spanplug` of its `opentelemetry_traces_exporter` group).
+            "spanplug" => {
+                self.refuse_batch(path, &set, PLUGINS_BATCH);
+                self.spanplug_exporter(&at, props)
             }
             other => {
                 self.refuse(&at, props, format!(
-                    "exporter `{other}` is not known: use otlp_http, console, or a spanplug plugin as \"module:function\" (quoted)"
+                    "exporter `{other}` is not known: use otlp_http, console, spanplug (with import_path), or a spanplug plugin as \"module:function\" (quoted)"
                 ));
                 None
             }
         }
+    }
+
+    /// `spanplug: {import_path: "module:function", ...properties}`.
+    fn spanplug_exporter(&mut self, at: &str, props: &Node) -> Option<ProcessorEntry> {
+        let Some(import_path) = text(props.get("import_path")) else {
+            self.refuse(
+                at,
+                props,
+                "needs `import_path: module:function`, the plugin to run",
+            );
+            return None;
+        };
+        let rest = entries(props)
+            .iter()
+            .filter(|(k, _)| k != "import_path")
+            .cloned()
+            .collect();
+        let properties = Node {
+            value: Value::Map(rest),
+            line: props.line,
+        };
+        self.custom(at, import_path, &properties)
     }
 
     fn refuse_batch(&mut self, path: &str, set: &[(&str, &Node)], why: &str) {
@@ -144,6 +180,23 @@ impl Mapper {
                 entry = entry.with_config(setting, file);
             }
         }
+        entry = self.batch_settings(entry, processor, set);
+        if !batch {
+            // `simple`: each span goes out as soon as it ends (from the plugin's
+            // thread: spanplug never exports on the application's).
+            entry = entry.with_config("max_export_batch_size", "1");
+        }
+        self.refuse_unknown(path, props, &OTLP_HTTP_KEYS);
+        Some(entry)
+    }
+
+    /// The batch processor's settings as the otlp_http plugin's.
+    fn batch_settings(
+        &mut self,
+        mut entry: ProcessorEntry,
+        processor: &str,
+        set: &[(&str, &Node)],
+    ) -> ProcessorEntry {
         for (key, node) in set {
             let value = match (*key, int(Some(node))) {
                 // The plugin wants a positive delay; 0 is "at once".
@@ -161,23 +214,12 @@ impl Mapper {
             };
             entry = entry.with_config(*key, value);
         }
-        if !batch {
-            // `simple`: each span goes out as soon as it ends (from the plugin's
-            // thread: spanplug never exports on the application's).
-            entry = entry.with_config("max_export_batch_size", "1");
-        }
+        entry
+    }
+
+    fn refuse_unknown(&mut self, path: &str, props: &Node, known: &[&str]) {
         for (key, node) in entries(props) {
-            if ![
-                "endpoint",
-                "headers",
-                "headers_list",
-                "compression",
-                "timeout",
-                "encoding",
-                "tls",
-            ]
-            .contains(&key.as_str())
-            {
+            if !known.contains(&key.as_str()) {
                 self.refuse(
                     &join(path, key),
                     node,
@@ -185,7 +227,6 @@ impl Mapper {
                 );
             }
         }
-        Some(entry)
     }
 
     /// `headers_list`, then `headers` over it, as `name=value,...` (values encoded).

@@ -195,3 +195,21 @@ fn sampler_propagator_resource_and_limits_are_read() {
         parse(&MINIMAL.replace("tracer_provider", "disabled: true\ntracer_provider")).unwrap();
     assert!(!off.config.enabled);
 }
+
+#[test]
+fn the_spanplug_exporter_names_a_plugin_as_python_can_too() {
+    let text = "file_format: \"1.0\"\ntracer_provider:\n  processors:\n    - simple:\n        exporter:\n          spanplug:\n            import_path: \"redact:redact\"\n            rules: [a, b]\n    - simple:\n        exporter:\n          spanplug:\n            rules: []\n";
+    let error = parse(text).unwrap_err();
+    assert_eq!(error.problems(), ["tracer_provider.processors[1].simple.exporter.spanplug (line 11): needs `import_path: module:function`, the plugin to run"]);
+    let config = parse(
+        &text[..text
+            .find("    - simple:\n        exporter:\n          spanplug:\n            rules")
+            .unwrap()],
+    )
+    .unwrap()
+    .config;
+    let entry = &config.entries()[0];
+    assert_eq!(entry.import_path, "redact:redact");
+    assert_eq!(entry.config.get("rules"), Some("[\"a\",\"b\"]"));
+    assert_eq!(entry.config.get("import_path"), None);
+}
