@@ -5,6 +5,9 @@ warning; and the released Python SDK's own file support (opentelemetry-configura
 runs a spanplug plugin through the ``spanplug`` exporter entry point."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,7 +55,8 @@ def test_otel_config_file_is_the_whole_configuration(tmp_path, private_dir, monk
     monkeypatch.setenv("OTEL_CONFIG_FILE", str(config_file(tmp_path, private_dir, "  sampler:\n    always_on:\n")))
     # Variables a service YAML would take do not apply to a configuration file.
     monkeypatch.setenv("SPANPLUG_TRACING_EXPORTER_IMPORT_PATH", "nowhere:nothing")
-    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    monkeypatch.setenv("SPANPLUG_TRACING_ENABLED", "false")
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
     run(spanplug.processors())
     assert names_written(private_dir) == ["from-file"]
     err = capfd.readouterr().err
@@ -68,11 +72,8 @@ def test_a_bad_configuration_file_names_each_problem(tmp_path):
     assert "tracer_provider.processors[0].batch.exporter.otlp_grpc (line 6): not supported" in str(raised.value)
 
 
-def test_the_python_sdk_file_support_runs_a_spanplug_plugin(tmp_path, private_dir, monkeypatch):
-    from opentelemetry import trace
-    from opentelemetry.configuration import configure_sdk, load_config_file
-
-    monkeypatch.setenv("SPANPLUG_TEST_LOG_DIR", str(private_dir))
+def test_the_python_sdk_file_support_runs_a_spanplug_plugin(tmp_path, private_dir):
+    # The released SDK's file support sets the global provider: in a process of its own.
     path = tmp_path / "python-sdk.yaml"
     path.write_text(
         'file_format: "1.0"\n'
@@ -85,9 +86,17 @@ def test_the_python_sdk_file_support_runs_a_spanplug_plugin(tmp_path, private_di
         "            log_dir: ${SPANPLUG_TEST_LOG_DIR}\n"
         "            format: jsonl\n"
     )
-    configure_sdk(load_config_file(str(path)))
-    provider = trace.get_tracer_provider()
-    assert isinstance(provider, TracerProvider)
-    provider.get_tracer("sdk").start_span("through-the-python-sdk").end()
-    provider.shutdown()
+    script = (
+        "from opentelemetry import trace\n"
+        "from opentelemetry.configuration import configure_sdk, load_config_file\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        f"configure_sdk(load_config_file({str(path)!r}))\n"
+        "provider = trace.get_tracer_provider()\n"
+        "assert isinstance(provider, TracerProvider), provider\n"
+        "provider.get_tracer('sdk').start_span('through-the-python-sdk').end()\n"
+        "provider.shutdown()\n"
+    )
+    env = {**os.environ, "SPANPLUG_TEST_LOG_DIR": str(private_dir)}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
     assert names_written(private_dir) == ["through-the-python-sdk"]

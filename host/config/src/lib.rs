@@ -34,6 +34,11 @@
 //! validated: a bad value is an error naming it and the valid values, and so is a
 //! value that is not UTF-8 ([`spanplug_loader::env`]).
 //!
+//! `OTEL_CONFIG_FILE` (or `tracing_config: {config_file: otel.yaml}`) names an
+//! OpenTelemetry configuration file ([`OtelConfigFile`]), which is then the whole
+//! configuration: it replaces the section, and no variable above applies to it (it
+//! reads the environment only through its own `${...}` references).
+//!
 //! ```no_run
 //! let config = spanplug_config::TracingConfig::from_yaml_file("service.yaml")?
 //!     .with_service_name("api-gateway")

@@ -3,7 +3,6 @@
 //! (the YAML 1.2 core schema for plain scalars; quoted and block scalars stay text),
 //! so a variable can make a number or a boolean but never a map.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
@@ -200,7 +199,7 @@ fn count_nodes(node: &Node) -> usize {
 
 /// A scalar after substitution: plain ones typed by the core schema, the rest text.
 fn scalar(
-    text: &Cow<'_, str>,
+    text: &str,
     style: ScalarStyle,
     tag: Option<&Tag>,
     env: Env<'_>,

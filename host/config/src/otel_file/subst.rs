@@ -98,15 +98,15 @@ mod tests {
     #[test]
     fn the_spec_table_resolves_as_written() {
         let env = |name: &str| {
-            Some(match name {
+            let value = match name {
                 "STRING_VALUE" => "value",
                 "BOOL_VALUE" => "true",
                 "REPLACE_ME" => "${DO_NOT_REPLACE_ME}",
                 "VALUE_WITH_ESCAPE" => "value$$",
                 "INVALID_MAP_VALUE" => "value\nkey:value",
                 _ => return None,
-            })
-            .map(String::from)
+            };
+            Some(value.to_string())
         };
         let sub = |text: &str| substitute(text, &env);
         for (input, expected) in [
