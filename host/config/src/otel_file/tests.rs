@@ -213,3 +213,33 @@ fn the_spanplug_exporter_names_a_plugin_as_python_can_too() {
     assert_eq!(entry.config.get("rules"), Some("[\"a\",\"b\"]"));
     assert_eq!(entry.config.get("import_path"), None);
 }
+
+#[test]
+fn a_service_yaml_names_its_configuration_file_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("otel.yaml"), MINIMAL).unwrap();
+    let service = dir.path().join("service.yaml");
+    std::fs::write(
+        &service,
+        "name: shop\ntracing_config:\n  config_file: otel.yaml\n",
+    )
+    .unwrap();
+    let config = crate::TracingConfig::from_yaml_file(&service).unwrap();
+    assert_eq!(config.config_file, Some(dir.path().join("otel.yaml")));
+    assert_eq!(
+        config.entries()[0].import_path,
+        "console_file:debug_span_processor"
+    );
+    std::fs::write(
+        &service,
+        "tracing_config:\n  config_file: otel.yaml\n  sampling_ratio: 0.5\n",
+    )
+    .unwrap();
+    let error = crate::TracingConfig::from_yaml_file(&service)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("tracing_config.config_file: the file is the whole tracing configuration; remove sampling_ratio"), "{error}");
+    // A configuration file where a service YAML goes is read as one.
+    let config = crate::TracingConfig::from_yaml_file(dir.path().join("otel.yaml")).unwrap();
+    assert!(config.config_file.is_some());
+}
