@@ -11,6 +11,7 @@ use abi_stable::{
 };
 
 use crate::span::{KeyValue, StrPair};
+use crate::tree::SettingNode;
 
 mod reader;
 
@@ -116,6 +117,10 @@ pub struct PluginContextFields<'a> {
     /// (since 0.3.1) The folder of the config file that named this entry, absolute;
     /// empty when the config came from no file. See [`PluginContext::config_dir`].
     pub config_dir: RStr<'a>,
+    /// The entry's own settings, structured (maps, lists, numbers, booleans), as a
+    /// preorder of nodes; empty when the entry has none. (Since 0.3.1; read through
+    /// [`PluginContext::settings`].)
+    pub settings: RSlice<'a, SettingNode<'a>>,
     /// The next-minor probe: one appended field (hidden, for compatibility tests).
     #[cfg(feature = "next-minor-probe")]
     #[doc(hidden)]
@@ -154,6 +159,7 @@ impl<'a> PluginContextFields<'a> {
             host_api_version: crate::API_VERSION.into(),
             dry_run: parts.dry_run,
             config_dir: "".into(),
+            settings: RSlice::from_slice(&[]),
             #[cfg(feature = "next-minor-probe")]
             next_minor_probe: crate::PROBE_PRESENT,
         }
@@ -162,6 +168,13 @@ impl<'a> PluginContextFields<'a> {
     /// (since 0.3.1) Names the folder of the config file the entry came from.
     pub fn with_config_dir(mut self, dir: &'a str) -> Self {
         self.config_dir = dir.into();
+        self
+    }
+
+    /// The entry's structured settings, from [`SettingTree::nodes`](crate::SettingTree::nodes)
+    /// (since 0.3.1).
+    pub fn with_settings(mut self, nodes: &'a [SettingNode<'a>]) -> Self {
+        self.settings = nodes.into();
         self
     }
 

@@ -93,6 +93,7 @@ pub mod settings;
 pub mod span;
 pub mod sync;
 pub mod text;
+pub mod tree;
 
 pub use abi_stable;
 pub use context::{
@@ -113,6 +114,7 @@ pub use span::{
     Resource, SpanContext, SpanId, SpanKind, SpanView, Status, StatusCode, StrPair, TraceId, Value,
     ValueKind, ValueRef,
 };
+pub use tree::{Setting, SettingKind, SettingNode, SettingTree, SettingValue};
 
 /// The version of this interface crate, as recorded in every plugin's library header.
 #[cfg(not(feature = "next-minor-probe"))]

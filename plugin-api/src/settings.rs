@@ -23,6 +23,44 @@ pub fn key_value_pairs<'t>(source: &str, text: &'t str) -> Result<Vec<(&'t str, 
         .collect()
 }
 
+/// `%XX` sequences decoded, as in the values of `OTEL_EXPORTER_OTLP_HEADERS` and
+/// `OTEL_RESOURCE_ATTRIBUTES`; `None` when a sequence is not two hex digits or the
+/// result is not UTF-8. (Since 0.3.1.)
+pub fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            // `from_str_radix` alone would take a sign: `%+A`.
+            let hex = text.get(i + 1..i + 3)?;
+            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The inverse of [`percent_decode`] for a value in a `key=value,...` list: `%`,
+/// `,`, `=`, blanks and controls are encoded. (Since 0.3.1.)
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_graphic() && !matches!(byte, b'%' | b',' | b'=') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// What [`env_var`] says, after the variable's name, of a value that is not UTF-8.
 pub const NOT_UTF8: &str =
     "the value is not valid UTF-8 (its bytes are not shown); set it to UTF-8 text or unset it";
@@ -63,6 +101,9 @@ mod tests {
             .unwrap_err()
             .contains("empty key"));
         assert!(deadline_after(Duration::MAX) > Instant::now());
+        let odd = "a b,c=d%é";
+        assert_eq!(percent_decode(&percent_encode(odd)).as_deref(), Some(odd));
+        assert_eq!(percent_decode("%+A"), None);
     }
 
     #[test]

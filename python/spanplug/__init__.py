@@ -197,9 +197,15 @@ def processors(
     ``import_paths``: ``module:function`` entries (a list, or one comma-separated
     string); when given they replace the config's ``exporter_import_path``.
     ``config``: a service YAML file (path) whose ``tracing_config`` section is read,
-    or that section itself as a mapping; by default the file ``SPANPLUG_CONFIG``
-    names, if any. The ``SPANPLUG_*`` and ``OTEL_*`` variables apply on top, as in
-    every spanplug host.
+    or that section itself as a mapping; or an OpenTelemetry configuration file (a
+    path, or the document as a mapping, with ``file_format``), whose
+    ``tracer_provider.processors`` are loaded; by default the file
+    ``OTEL_CONFIG_FILE`` names, else the one ``SPANPLUG_CONFIG`` names, if any. The
+    ``SPANPLUG_*`` and ``OTEL_*`` variables apply on top of a service YAML, as in
+    every spanplug host; none applies to a configuration file. A configuration
+    file's sampler, limits, propagators and resource belong to the
+    ``TracerProvider``, which this function does not build: each it sets is named in
+    a warning.
 
     ``exporter_defaults``: ``exporter_config`` values used where the config sets
     none (``spanplug.ray`` passes Ray's logs folder this way).
@@ -228,7 +234,10 @@ def _load_pipeline(
         import_paths = [part.strip() for part in import_paths.split(",") if part.strip()]
     config_yaml: Optional[str] = None
     config_file: Optional[str] = None
-    if isinstance(config, Mapping):
+    if isinstance(config, Mapping) and "file_format" in config:
+        # An OpenTelemetry configuration document; JSON is YAML.
+        config_yaml = json.dumps(dict(config))
+    elif isinstance(config, Mapping):
         # JSON is YAML: the host reads the section exactly as from a file.
         config_yaml = json.dumps({"tracing_config": dict(config)})
     elif config is not None:

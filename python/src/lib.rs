@@ -91,6 +91,12 @@ impl Pipeline {
     ) -> PyResult<Option<Pipeline>> {
         spanplug_loader::stderr_log::init();
         let mut config = read_config(import_paths, config_yaml.as_deref(), config_file)?;
+        if !config.provider_settings.is_empty() {
+            log::warn!(
+                "{}: set by the configuration file but not applied here: spanplug.processors() returns span processors, and these belong to the TracerProvider (its own sampler, limits, propagators and resource apply; build the provider from the same file with the OpenTelemetry SDK's OTEL_CONFIG_FILE support, or in code)",
+                config.provider_settings.join(", ")
+            );
+        }
         if !config.enabled || config.entries().is_empty() {
             return Ok(None);
         }

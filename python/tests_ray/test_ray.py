@@ -122,6 +122,39 @@ def test_ray_serve_spans_from_proxy_and_replicas_reach_the_plugins(ray_env, monk
     assert ray_processes() == [], "ray stop leaves nothing running"
 
 
+def test_ray_serve_with_otel_config_file_takes_the_file_alone(ray_env, monkeypatch, tmp_path):
+    # OTEL_CONFIG_FILE is the whole configuration in every Serve process: the chain
+    # run_serve_app sets in SPANPLUG_TRACING_EXPORTER_IMPORT_PATH and the
+    # OTEL_EXPORTER_OTLP_ENDPOINT of ray_env do not apply; the file's processors do.
+    receiver = ray_env
+    config = tmp_path / "otel.yaml"
+    config.write_text(
+        'file_format: "1.1"\n'
+        "tracer_provider:\n"
+        "  processors:\n"
+        '    - "context_enricher:serve_context":\n'
+        "    - batch:\n"
+        "        schedule_delay: 200\n"
+        "        exporter:\n"
+        "          otlp_http:\n"
+        "            endpoint: ${SPANPLUG_TEST_OTLP_TRACES}\n"
+    )
+    monkeypatch.setenv("OTEL_CONFIG_FILE", str(config))
+    monkeypatch.setenv("SPANPLUG_TEST_OTLP_TRACES", receiver.endpoint.rstrip("/") + "/v1/traces")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    logs_dir = run_serve_app(monkeypatch, "spanplug.ray:processors")
+    receiver.wait_for(6, timeout=60)
+    time.sleep(2)
+    ours = [span for _, span in receiver.spans() if span.trace_id.hex() == INCOMING_TRACE_ID]
+    assert len(ours) >= 6, [span.name for _, span in receiver.spans()]
+    for span in ours:
+        keys = {kv.key for kv in span.attributes}
+        assert "request_id" in keys, f"{span.name} has no request_id"
+    # No console_file: the chain of SPANPLUG_TRACING_EXPORTER_IMPORT_PATH was not loaded.
+    spans_dir = logs_dir / "serve" / "spans"
+    assert not spans_dir.exists() or not any(p.name.startswith(("proxy_", "replica_")) for p in spans_dir.iterdir())
+
+
 def test_span_files_are_the_bytes_rays_default_exporter_writes(ray_env, monkeypatch):
     # spanplug.ray:processors and Ray's own default exporter, over the same spans
     # in every process (both_exporters.py), each writing its own file.

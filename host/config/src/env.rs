@@ -13,7 +13,7 @@ use spanplug_loader::{OnError, ProcessorEntry};
 
 use crate::sampling::parse_ratio;
 use crate::tracing_config::DEFAULT_IMPORT_PATH;
-use crate::{ConfigError, OtelSampler, Propagator, TracingConfig};
+use crate::{ConfigError, OtelSampler, Propagator, TracingConfig, CONFIG_FILE_VAR};
 
 /// A switch: tracing on or off, over the config.
 const ENABLED_VAR: &str = "SPANPLUG_TRACING_ENABLED";
@@ -52,8 +52,25 @@ const READ_BY_OTHERS: [&str; 5] = [
 
 impl TracingConfig {
     /// Applies the `SPANPLUG_*` and the OpenTelemetry environment variables (see the
-    /// crate docs for their precedence).
+    /// crate docs for their precedence). When `OTEL_CONFIG_FILE` names a file, that
+    /// file replaces this config whole (logged once; a service name set in code is
+    /// kept for a file whose resource has none); a config read from such a file takes
+    /// no variable at all, as the OpenTelemetry spec says.
     pub fn with_env_overrides(mut self) -> Result<Self, ConfigError> {
+        if self.config_file.is_some() {
+            return Ok(self);
+        }
+        if let Some(path) = var(CONFIG_FILE_VAR)? {
+            let file = TracingConfig::from_otel_config_file(&path)?;
+            static REPLACED: std::sync::Once = std::sync::Once::new();
+            REPLACED.call_once(|| {
+                log::info!("{CONFIG_FILE_VAR}={path} is the tracing configuration; it replaces the service's tracing_config and every other OTEL_* variable");
+            });
+            return Ok(TracingConfig {
+                service_name: self.service_name,
+                ..file
+            });
+        }
         for name in READ_BY_OTHERS {
             var(name)?;
         }

@@ -28,7 +28,7 @@ impl ConfigError {
     pub fn kind(&self) -> ConfigErrorKind {
         match &*self.0 {
             ConfigRepr::Read { .. } => ConfigErrorKind::Read,
-            ConfigRepr::Yaml { .. } => ConfigErrorKind::Yaml,
+            ConfigRepr::Yaml { .. } | ConfigRepr::File { .. } => ConfigErrorKind::Yaml,
             ConfigRepr::InvalidValue { .. } => ConfigErrorKind::InvalidValue,
         }
     }
@@ -46,8 +46,22 @@ impl ConfigError {
         match &*self.0 {
             ConfigRepr::Read { path, .. } => Some(path),
             ConfigRepr::Yaml { origin, .. } => origin.as_deref(),
+            ConfigRepr::File { path, .. } => Some(path),
             ConfigRepr::InvalidValue { .. } => None,
         }
+    }
+
+    /// Each problem of an OpenTelemetry configuration file, one line each
+    /// (`tracer_provider.processors[0] (line 12): ...`); empty for other errors.
+    pub fn problems(&self) -> &[String] {
+        match &*self.0 {
+            ConfigRepr::File { problems, .. } => problems,
+            _ => &[],
+        }
+    }
+
+    pub(crate) fn file(path: PathBuf, problems: Vec<String>) -> Self {
+        ConfigError(Box::new(ConfigRepr::File { path, problems }))
     }
 
     pub(crate) fn read(path: PathBuf, reason: String) -> Self {
@@ -89,6 +103,12 @@ enum ConfigRepr {
     Yaml {
         origin: Option<PathBuf>,
         message: String,
+    },
+
+    #[error("invalid OpenTelemetry config file {}:\n  {}", path.display(), problems.join("\n  "))]
+    File {
+        path: PathBuf,
+        problems: Vec<String>,
     },
 
     #[error("{key}: {message}")]

@@ -37,6 +37,11 @@
 //! validated: a bad value is an error naming it and the valid values, and so is a
 //! value that is not UTF-8 ([`spanplug_loader::env`]).
 //!
+//! `OTEL_CONFIG_FILE` (or `tracing_config: {config_file: otel.yaml}`) names an
+//! OpenTelemetry configuration file ([`OtelConfigFile`]), which is then the whole
+//! configuration: it replaces the section, and no variable above applies to it (it
+//! reads the environment only through its own `${...}` references).
+//!
 //! ```no_run
 //! let config = spanplug_config::TracingConfig::from_yaml_file("service.yaml")?
 //!     .with_service_name("api-gateway")
@@ -51,7 +56,9 @@
 
 mod env;
 mod error;
+mod file_spec;
 mod nesting;
+mod otel_file;
 mod plugins;
 mod sampling;
 mod substitute;
@@ -59,5 +66,9 @@ mod tracing_config;
 mod yaml;
 
 pub use error::{ConfigError, ConfigErrorKind};
+pub use file_spec::{
+    AttributeValue, ParentBasedSpec, ResourceDetector, ResourceSpec, SamplerSpec, SpanLimitsSpec,
+};
+pub use otel_file::{OtelConfigFile, CONFIG_FILE_VAR};
 pub use sampling::{OtelSampler, LOW_SAMPLING_RATIO};
 pub use tracing_config::{Propagator, TracingConfig};

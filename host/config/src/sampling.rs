@@ -53,6 +53,9 @@ impl OtelSampler {
 impl TracingConfig {
     /// Human-readable description of the sampler, for `spanplug check`.
     pub fn describe_sampler(&self) -> String {
+        if let Some(spec) = &self.sampler {
+            return format!("{spec:?} (configuration file)");
+        }
         match (self.sampling_ratio, self.otel_sampler) {
             (Some(ratio), _) => format!("parent-based, root ratio {ratio}"),
             (None, Some(otel)) => format!("{SAMPLER_VAR}: {otel:?}"),

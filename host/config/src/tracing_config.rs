@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use spanplug_loader::{ConfigMap, OnError, Pins, ProcessorEntry};
 
-use crate::OtelSampler;
+use crate::{OtelSampler, ResourceSpec, SamplerSpec, SpanLimitsSpec};
 
 /// The exporter used when tracing is enabled and no import path is given.
 pub(crate) const DEFAULT_IMPORT_PATH: &str = "console_file:default_tracing_exporter";
@@ -63,6 +63,21 @@ pub struct TracingConfig {
     /// factory so that plugins resolve their relative path settings against it;
     /// `None` for a config from text or code.
     pub config_dir: Option<PathBuf>,
+    /// The OpenTelemetry configuration file this config was read from: it is the
+    /// whole configuration, so [`with_env_overrides`](Self::with_env_overrides)
+    /// applies no variable to it.
+    pub config_file: Option<PathBuf>,
+    /// The file's sampler tree, over `sampling_ratio` and `OTEL_TRACES_SAMPLER`.
+    pub sampler: Option<SamplerSpec>,
+    /// The file's span limits.
+    pub span_limits: SpanLimitsSpec,
+    /// The file's resource: in place of the environment's detectors.
+    pub resource: Option<ResourceSpec>,
+    /// The YAML paths of what the file set for the tracer provider rather than its
+    /// processors (`tracer_provider.sampler`, `tracer_provider.limits`,
+    /// `attribute_limits`, `propagator`, `resource`): a front end that only adds
+    /// processors to a provider it does not build (Python) names them in a warning.
+    pub provider_settings: Vec<String>,
 }
 
 impl Default for TracingConfig {
@@ -83,6 +98,11 @@ impl Default for TracingConfig {
             otel_sampler: None,
             default_exporter: true,
             config_dir: None,
+            config_file: None,
+            sampler: None,
+            span_limits: SpanLimitsSpec::default(),
+            resource: None,
+            provider_settings: Vec::new(),
         }
     }
 }

@@ -38,6 +38,8 @@ struct RawTracingConfig {
     exporter_sha256: Option<Value>,
     require_sha256: Option<Value>,
     on_error: Option<Value>,
+    /// An OpenTelemetry configuration file that is the whole tracing configuration.
+    config_file: Option<Value>,
 }
 
 impl TracingConfig {
@@ -53,39 +55,45 @@ impl TracingConfig {
             .map_err(|e| read_error(e.to_string()))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| read_error(format!("{} is not UTF-8 text", path.display())))?;
-        let mut config = Self::parse(&text, Some(path))?;
         let base = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
             _ => PathBuf::from("."),
         };
         // Absolute, so that a service that changes its working folder still finds them.
         let base = std::path::absolute(&base).unwrap_or(base);
-        config.plugin_path = config
-            .plugin_path
-            .into_iter()
-            .map(|dir| {
+        let mut config = Self::parse(&text, Some(path), &base)?;
+        // A configuration file set its own folder as `config_dir` when it was read.
+        if config.config_file.is_none() {
+            for dir in &mut config.plugin_path {
                 if dir.is_relative() {
-                    base.join(dir)
-                } else {
-                    dir
+                    *dir = base.join(&*dir);
                 }
-            })
-            .collect();
-        config.config_dir = Some(base);
+            }
+            config.config_dir = Some(base);
+        }
         Ok(config)
     }
 
     /// Reads the `tracing_config` section of a service YAML given as text (relative
     /// paths stay relative to the working folder).
     pub fn from_yaml_str(text: &str) -> Result<Self, ConfigError> {
-        Self::parse(text, None)
+        Self::parse(text, None, Path::new("."))
     }
 
-    fn parse(text: &str, origin: Option<&Path>) -> Result<Self, ConfigError> {
+    fn parse(text: &str, origin: Option<&Path>, base: &Path) -> Result<Self, ConfigError> {
         let invalid = |message: String| ConfigError::yaml(origin.map(Path::to_path_buf), message);
         check_nesting(text).map_err(invalid)?;
+        let document: Value = serde_yaml_ng::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        // An OpenTelemetry configuration file given where a service YAML goes.
+        if document.get("file_format").is_some() {
+            let path = origin.map_or_else(
+                || PathBuf::from("<text>"),
+                |p| base.join(p.file_name().unwrap_or_default()),
+            );
+            return TracingConfig::from_otel_config_text(text, path);
+        }
         let document: Document =
-            serde_yaml_ng::from_str(text).map_err(|e| invalid(e.to_string()))?;
+            serde_yaml_ng::from_value(document).map_err(|e| invalid(e.to_string()))?;
         let raw = match document.tracing_config {
             None => {
                 return Ok(TracingConfig {
@@ -104,7 +112,44 @@ impl TracingConfig {
                 )))
             }
         };
+        if let Some(file) = &raw.config_file {
+            return Self::config_file(&raw, file, base).map_err(invalid)?;
+        }
         Self::from_raw(raw).map_err(invalid)
+    }
+
+    /// `tracing_config: {config_file: otel.yaml}`: that file (relative to `base`, the
+    /// YAML's folder), alone.
+    fn config_file(
+        raw: &RawTracingConfig,
+        file: &Value,
+        base: &Path,
+    ) -> Result<Result<Self, ConfigError>, String> {
+        let key = "tracing_config.config_file";
+        let others = [
+            ("enabled", &raw.enabled),
+            ("sampling_ratio", &raw.sampling_ratio),
+            ("exporter_import_path", &raw.exporter_import_path),
+            ("exporter_config", &raw.exporter_config),
+            ("plugin_path", &raw.plugin_path),
+            ("exporter_sha256", &raw.exporter_sha256),
+            ("require_sha256", &raw.require_sha256),
+            ("on_error", &raw.on_error),
+        ];
+        let set: Vec<&str> = others
+            .iter()
+            .filter(|(_, v)| v.is_some())
+            .map(|(k, _)| *k)
+            .collect();
+        if !set.is_empty() {
+            return Err(format!(
+                "{key}: the file is the whole tracing configuration; remove {} or the config_file",
+                set.join(", ")
+            ));
+        }
+        Ok(TracingConfig::from_otel_config_file(
+            base.join(yaml_string(key, file)?),
+        ))
     }
 
     fn from_raw(raw: RawTracingConfig) -> Result<Self, String> {

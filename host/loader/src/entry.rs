@@ -74,6 +74,9 @@ pub struct ProcessorEntry {
     pub import_path: String,
     /// Laid over the shared `exporter_config` for this entry's plugin only.
     pub config: ConfigMap,
+    /// The entry's own settings, structured, for plugins that read
+    /// `PluginContext::settings` (an OpenTelemetry config file's component properties).
+    pub settings: Option<spanplug_api::SettingTree>,
 }
 
 impl ProcessorEntry {
@@ -82,7 +85,14 @@ impl ProcessorEntry {
         ProcessorEntry {
             import_path: import_path.into(),
             config: ConfigMap::default(),
+            settings: None,
         }
+    }
+
+    /// Passes `settings` structured too (their top-level scalars belong in `config`).
+    pub fn with_settings(mut self, settings: spanplug_api::SettingTree) -> Self {
+        self.settings = Some(settings);
+        self
     }
 
     /// Adds a setting for this entry's plugin only.

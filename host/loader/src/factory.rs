@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use abi_stable::std_types::RStr;
-use spanplug_api::{with_context, ContextParts, PluginContextFields, Processor, StrPair};
+use spanplug_api::{
+    with_context, ContextParts, PluginContextFields, Processor, SettingTree, StrPair,
+};
 
 use crate::entry::{ConfigMap, ProcessorEntry};
 use crate::error::{LoadError, Repr};
@@ -126,6 +128,7 @@ pub fn load_import_path(
         resource: Arc::clone(&input.resource),
         config: entry.config.over(input.exporter_config),
         entry_keys: entry.config.keys().cloned().collect(),
+        settings: entry.settings.clone().unwrap_or_default(),
         dry_run: input.dry_run,
         config_dir: input.config_dir.and_then(Path::to_str).map(str::to_owned),
     };
@@ -231,6 +234,7 @@ struct FactoryCall {
     resource: Arc<ResourceRecord>,
     config: ConfigMap,
     entry_keys: Vec<String>,
+    settings: SettingTree,
     dry_run: bool,
     config_dir: Option<String>,
 }
@@ -255,7 +259,8 @@ impl FactoryCall {
             entry_config_keys: &entry_keys,
             dry_run: self.dry_run,
         };
-        let mut fields = PluginContextFields::new(parts, host_services());
+        let settings = self.settings.nodes();
+        let mut fields = PluginContextFields::new(parts, host_services()).with_settings(&settings);
         if let Some(dir) = &self.config_dir {
             fields = fields.with_config_dir(dir);
         }

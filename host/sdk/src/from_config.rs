@@ -12,7 +12,13 @@ use spanplug_config::{OtelSampler, TracingConfig};
 /// `container.id`, `k8s.*`), then the SDK's detectors (`OTEL_SERVICE_NAME`,
 /// `OTEL_RESOURCE_ATTRIBUTES`, `telemetry.sdk.*`), which win over them, and the
 /// config's service name (set in code) over all, as in the Rust SDK.
+///
+/// A config read from an OpenTelemetry configuration file has its own resource,
+/// which no environment detector adds to.
 pub fn resource(config: &TracingConfig) -> Resource {
+    if let Some(spec) = &config.resource {
+        return crate::from_file::resource(spec, config.service_name.as_deref());
+    }
     let detectors: [Box<dyn ResourceDetector>; 3] = [
         Box::new(SdkProvidedResourceDetector),
         Box::new(TelemetryResourceDetector),

@@ -9,10 +9,11 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use thiserror::Error;
 
-use spanplug_config::{Propagator, TracingConfig};
+use spanplug_config::{Propagator, SpanLimitsSpec, TracingConfig};
 use spanplug_loader::InstalledPlugin;
 
 use crate::error::InitError;
+use crate::from_file::{self, FileSampler};
 
 use spanplug_api::sync::lock;
 
@@ -45,7 +46,7 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
     let config = config.with_env_overrides()?;
     let resource = crate::resource(&config);
     if !config.enabled {
-        log::info!("tracing is disabled (tracing_config.enabled / SPANPLUG_TRACING_ENABLED)");
+        log::info!("tracing is disabled (tracing_config.enabled / SPANPLUG_TRACING_ENABLED, or the config file's disabled / no tracer_provider)");
         let provider = SdkTracerProvider::builder()
             .with_sampler(Sampler::AlwaysOff)
             .with_resource(resource)
@@ -63,8 +64,15 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
     let processor = SpanplugProcessor::load(&config, &resource)?;
     let plugins = processor.plugins().to_vec();
     let processor_errors = processor.error_slot();
-    let provider = SdkTracerProvider::builder()
-        .with_sampler(crate::sampler(&config))
+    let mut builder = SdkTracerProvider::builder();
+    builder = match &config.sampler {
+        Some(spec) => builder.with_sampler(FileSampler::new(spec)),
+        None => builder.with_sampler(crate::sampler(&config)),
+    };
+    if config.span_limits != SpanLimitsSpec::default() {
+        builder = builder.with_span_limits(from_file::span_limits(&config.span_limits));
+    }
+    let provider = builder
         .with_resource(resource)
         .with_span_processor(processor)
         .build();

@@ -18,6 +18,7 @@
 
 mod error;
 mod from_config;
+mod from_file;
 mod host_facts;
 mod init;
 mod processor;

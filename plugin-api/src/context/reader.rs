@@ -10,6 +10,7 @@ use super::{
     ContextParts, HostServicesRef, LogFn, LogLevel, PluginContextRef, HOST_SETTING_PREFIX,
 };
 use crate::span::KeyValue;
+use crate::tree::Setting;
 
 /// Everything a factory learns about the service it is installed in. Its `Debug`
 /// lists the config's keys only: values may be credentials.
@@ -125,6 +126,14 @@ impl<'a> PluginContext<'a> {
             Some(dir) if Path::new(value).is_relative() => dir.join(value),
             _ => PathBuf::from(value),
         }
+    }
+
+    /// The entry's own settings as the config file wrote them: a map of maps, lists,
+    /// numbers, booleans and strings (since 0.3.1). `None` from a host older than
+    /// 0.3.1 and for an entry without structured settings; top-level scalars are in
+    /// [`PluginContext::config_value`] too, as text.
+    pub fn settings(&self) -> Option<Setting<'a>> {
+        Setting::new(self.fields.settings()?.as_slice())
     }
 
     /// The spanplug-api version of the host (`None` only from a host that predates

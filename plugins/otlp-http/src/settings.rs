@@ -12,6 +12,11 @@
 //! 4. the shared `exporter_config`;
 //! 5. the preset's default, then the spec's.
 //!
+//! Two keys serve an OpenTelemetry configuration file, where the file is the whole
+//! configuration: `read_env: false` reads no variable at all (steps 2 and 3 are
+//! skipped), and `traces_endpoint` is the full URL used as it is (the file's
+//! `endpoint`, which already ends in `/v1/traces`), over `endpoint`.
+//!
 //! A setting comes whole from one source: an entry's `headers` replaces the
 //! environment's list (`headers: ""` sends none), it does not add to it.
 //! `DD_SERVICE`, `DD_ENV`, `DD_VERSION` and `HONEYCOMB_SERVICE_NAME` set resource
@@ -178,6 +183,8 @@ pub const KEYS: &[&str] = &[
     "max_queue_size",
     "max_export_batch_size",
     "export_timeout",
+    "traces_endpoint",
+    "read_env",
 ];
 
 fn millis(found: Option<Found>, default_ms: u64) -> Result<Duration, String> {
@@ -289,6 +296,11 @@ fn resolve_endpoint(
     preset: &Preset,
     lookup: &Lookup<'_, '_>,
 ) -> Result<(String, endpoint::Endpoint), String> {
+    if let Some(url) = lookup.ctx.entry_config_value("traces_endpoint") {
+        let source = "config.traces_endpoint".to_string();
+        let endpoint = endpoint::parse(&source, url, false)?;
+        return Ok((source, endpoint));
+    }
     let (source, url) = lookup
         .get("endpoint", &endpoint_vars(preset))?
         .unwrap_or_else(|| {
@@ -315,6 +327,16 @@ impl Settings {
         env: ReadEnv<'_>,
     ) -> Result<Settings, String> {
         ctx.check_keys(KEYS)?;
+        let no_env = |_: &str| Ok(None);
+        let env: ReadEnv<'_> = match ctx.entry_config_value("read_env") {
+            None | Some("true") => env,
+            Some("false") => &no_env,
+            Some(other) => {
+                return Err(format!(
+                    "config.read_env: expected `true` or `false`, got {other:?}"
+                ))
+            }
+        };
         let lookup = Lookup { ctx, env };
         let (source, endpoint) = resolve_endpoint(preset, &lookup)?;
         let mut env_credentials = EnvCredentials::decide(preset, &lookup, &source, &endpoint.url);

@@ -37,7 +37,9 @@ enum Command {
     },
     /// Load every plugin of a service config and call every factory; exit non-zero on failure.
     Check {
-        /// A service YAML file with a `tracing_config` section.
+        /// A service YAML file with a `tracing_config` section, or an OpenTelemetry
+        /// configuration file (one with `file_format`; each problem is printed with its
+        /// YAML path and line).
         config: PathBuf,
         /// The service name factories are told (default: from OTEL_SERVICE_NAME).
         #[arg(long)]
@@ -188,7 +190,7 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     config.service_name = service_name.or(config.service_name);
     println!("config: {}", escape(&path.display().to_string()));
     if !config.enabled {
-        println!("tracing: disabled (no tracing_config section, enabled: false, SPANPLUG_TRACING_ENABLED or OTEL_SDK_DISABLED)");
+        println!("tracing: disabled (no tracing_config section, enabled: false, SPANPLUG_TRACING_ENABLED or OTEL_SDK_DISABLED; in a configuration file, disabled: true or no tracer_provider)");
         return Ok(());
     }
     println!("sampler: {}", escape(&config.describe_sampler()));

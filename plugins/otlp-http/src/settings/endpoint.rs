@@ -9,8 +9,8 @@
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use reqwest::Url;
 
-use super::headers::percent_decode;
 use super::Secret;
+use spanplug_api::settings::percent_decode;
 
 /// The path a base endpoint gets, as the spec builds the traces URL from
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`.

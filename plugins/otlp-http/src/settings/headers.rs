@@ -4,6 +4,7 @@
 use super::credentials::EnvCredentials;
 use super::sources::{Found, Lookup};
 use super::{Preset, Secret};
+use spanplug_api::settings::percent_decode;
 
 fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-_.".contains(&b)
@@ -74,28 +75,6 @@ fn looks_like_a_header_name(name: &str) -> bool {
                 || rest.all(|c| c.is_ascii_lowercase()))
     };
     name.contains('-') && name.split('-').enumerate().all(word)
-}
-
-/// `%XX` sequences decoded (two hex digits, nothing else: not `%+A`); `None` for a bad sequence or bytes that are not UTF-8.
-pub(crate) fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            // `from_str_radix` alone would take a sign: `%+A`.
-            let hex = text.get(i + 1..i + 3)?;
-            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// The headers of the entry, the environment or `exporter_config`, with the preset's

@@ -348,9 +348,12 @@ fn a_header_name_error_names_only_what_looks_like_a_header_name() {
 
 #[test]
 fn a_percent_sequence_is_two_hex_digits() {
-    assert_eq!(headers::percent_decode("a%2Bb%2f").as_deref(), Some("a+b/"));
+    assert_eq!(
+        spanplug_api::settings::percent_decode("a%2Bb%2f").as_deref(),
+        Some("a+b/")
+    );
     for text in ["%+A", "%-1", "%A", "%G0", "% 1"] {
-        assert_eq!(headers::percent_decode(text), None, "{text}");
+        assert_eq!(spanplug_api::settings::percent_decode(text), None, "{text}");
     }
 }
 
@@ -385,4 +388,29 @@ fn relative_tls_files_from_the_config_mean_its_folder_and_from_a_variable_the_wo
         found(&settings.certificate),
         expected("OTEL_EXPORTER_OTLP_CERTIFICATE", "env/ca.pem")
     );
+}
+
+#[test]
+fn a_config_file_entry_reads_no_variable_and_uses_its_traces_endpoint_as_is() {
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://from-env:4318"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-env=1"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "7"),
+    ];
+    let entry = [
+        ("read_env", "false"),
+        ("traces_endpoint", "http://collector:4318/custom/path"),
+    ];
+    let settings = resolve(&OTLP, &entry, &[], &env).unwrap();
+    assert_eq!(settings.endpoint, "http://collector:4318/custom/path");
+    assert!(settings.headers.is_empty());
+    assert_eq!(settings.batch.max_queue_size, 2048);
+    // Without read_env, the same environment applies.
+    let settings = resolve(&OTLP, &[], &[], &env).unwrap();
+    assert_eq!(settings.endpoint, "http://from-env:4318/v1/traces");
+    assert_eq!(settings.batch.max_queue_size, 7);
+    let error = resolve(&OTLP, &[("read_env", "no")], &[], &[])
+        .err()
+        .unwrap();
+    assert!(error.starts_with("config.read_env"), "{error}");
 }
