@@ -86,6 +86,7 @@ pub mod context;
 pub mod edit;
 pub mod extension;
 pub mod files;
+pub mod metrics;
 pub mod module;
 pub mod panic;
 pub mod processor;
@@ -107,6 +108,7 @@ pub use extension::{
 pub use module::{
     run_factory, CreateFn, Factory, FactoryRef, PluginMod, PluginModRef, MIN_HOST_OF_MAJOR,
 };
+pub use metrics::{DurationRecorder, MetricsReport};
 pub use processor::{Processor, SpanProcessor};
 pub use span::{
     find_value, Event, InstrumentationScope, KeyValue, Link, OwnedValue, RequestContextView,
@@ -123,7 +125,7 @@ pub const API_VERSION: &str = NEXT_MINOR_VERSION;
 
 /// The version the next-minor probe claims: this crate's version, minor plus one.
 #[doc(hidden)]
-pub const NEXT_MINOR_VERSION: &str = "0.3.1";
+pub const NEXT_MINOR_VERSION: &str = "0.3.2";
 
 /// What a probe member reads when the other side has it.
 #[doc(hidden)]
