@@ -51,10 +51,12 @@ mod error;
 mod nesting;
 mod plugins;
 mod sampling;
+mod self_metrics;
 mod substitute;
 mod tracing_config;
 mod yaml;
 
 pub use error::{ConfigError, ConfigErrorKind};
 pub use sampling::{OtelSampler, LOW_SAMPLING_RATIO};
+pub use self_metrics::SelfMetricsConfig;
 pub use tracing_config::{Propagator, TracingConfig};

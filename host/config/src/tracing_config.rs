@@ -59,6 +59,8 @@ pub struct TracingConfig {
     /// False after `OTEL_TRACES_EXPORTER=none`: no entries means no processors rather
     /// than the default exporter.
     pub default_exporter: bool,
+    /// `self_metrics`: spanplug's own `otel.sdk.*` metrics; `None` (the default) is off.
+    pub self_metrics: Option<crate::SelfMetricsConfig>,
 }
 
 impl Default for TracingConfig {
@@ -78,6 +80,7 @@ impl Default for TracingConfig {
             propagators: None,
             otel_sampler: None,
             default_exporter: true,
+            self_metrics: None,
         }
     }
 }

@@ -1,0 +1,71 @@
+//! `otel.sdk.span.started` and `otel.sdk.span.live`, counted where spans start and
+//! end: relaxed atomic adds on the application thread, read at collection time.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// `otel.span.parent.origin`: where a starting span's parent is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParentOrigin {
+    /// A root span.
+    None,
+    /// The parent is in this process.
+    Local,
+    /// The parent came from another process (a propagated context).
+    Remote,
+}
+
+impl ParentOrigin {
+    pub(crate) const ALL: [ParentOrigin; 3] =
+        [ParentOrigin::None, ParentOrigin::Local, ParentOrigin::Remote];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ParentOrigin::None => "none",
+            ParentOrigin::Local => "local",
+            ParentOrigin::Remote => "remote",
+        }
+    }
+}
+
+/// `otel.span.sampling_result` values a span processor can see (the SDK calls no
+/// processor for a `DROP`ped span, so none is counted).
+pub(crate) const SAMPLING_RESULTS: [&str; 2] = ["RECORD_AND_SAMPLE", "RECORD_ONLY"];
+
+/// Spans started (by sampling result and parent origin) and ended (by sampling
+/// result) since the pipeline started.
+#[derive(Debug, Default)]
+pub struct SpanCounts {
+    started: [[AtomicU64; 3]; 2],
+    ended: [AtomicU64; 2],
+}
+
+impl SpanCounts {
+    /// One span started; `sampled` is `RECORD_AND_SAMPLE` (else `RECORD_ONLY`).
+    #[inline]
+    pub fn started(&self, sampled: bool, origin: ParentOrigin) {
+        self.started[usize::from(!sampled)][origin as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One span ended.
+    #[inline]
+    pub fn ended(&self, sampled: bool) {
+        self.ended[usize::from(!sampled)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Spans started with sampling result `result` (index into [`SAMPLING_RESULTS`])
+    /// and parent `origin`.
+    pub(crate) fn started_count(&self, result: usize, origin: ParentOrigin) -> u64 {
+        self.started[result][origin as usize].load(Ordering::Relaxed)
+    }
+
+    /// Spans started and not yet ended, for sampling result `result`.
+    pub(crate) fn live(&self, result: usize) -> i64 {
+        let started: u64 = ParentOrigin::ALL
+            .iter()
+            .map(|origin| self.started_count(result, *origin))
+            .sum();
+        let ended = self.ended[result].load(Ordering::Relaxed);
+        // Read apart, so an end may be seen before its start: never report below zero.
+        i64::try_from(started.saturating_sub(ended)).unwrap_or(i64::MAX)
+    }
+}
