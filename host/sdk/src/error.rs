@@ -3,6 +3,7 @@
 
 use spanplug_config::ConfigError;
 use spanplug_loader::LoadError;
+use spanplug_self_metrics::SelfMetricsError;
 
 /// Why tracing could not be set up: the config ([`ConfigError`]) or a plugin
 /// ([`LoadError`]), whose message it shows and which [`std::error::Error::source`]
@@ -18,12 +19,15 @@ pub enum InitErrorKind {
     Config,
     /// A plugin: see [`InitError::as_load`].
     Load,
+    /// The self-metrics pipeline (`self_metrics`, `OTEL_METRICS_EXPORTER`).
+    SelfMetrics,
 }
 
 #[derive(Debug)]
 enum InitRepr {
     Config(ConfigError),
     Load(LoadError),
+    SelfMetrics(SelfMetricsError),
 }
 
 impl InitError {
@@ -32,6 +36,7 @@ impl InitError {
         match &self.0 {
             InitRepr::Config(_) => InitErrorKind::Config,
             InitRepr::Load(_) => InitErrorKind::Load,
+            InitRepr::SelfMetrics(_) => InitErrorKind::SelfMetrics,
         }
     }
 
@@ -39,7 +44,7 @@ impl InitError {
     pub fn as_config(&self) -> Option<&ConfigError> {
         match &self.0 {
             InitRepr::Config(error) => Some(error),
-            InitRepr::Load(_) => None,
+            _ => None,
         }
     }
 
@@ -47,7 +52,7 @@ impl InitError {
     pub fn as_load(&self) -> Option<&LoadError> {
         match &self.0 {
             InitRepr::Load(error) => Some(error),
-            InitRepr::Config(_) => None,
+            _ => None,
         }
     }
 }
@@ -57,6 +62,7 @@ impl std::fmt::Display for InitError {
         match &self.0 {
             InitRepr::Config(error) => error.fmt(f),
             InitRepr::Load(error) => error.fmt(f),
+            InitRepr::SelfMetrics(error) => error.fmt(f),
         }
     }
 }
@@ -66,6 +72,7 @@ impl std::error::Error for InitError {
         match &self.0 {
             InitRepr::Config(error) => Some(error),
             InitRepr::Load(error) => Some(error),
+            InitRepr::SelfMetrics(error) => Some(error),
         }
     }
 }
@@ -79,5 +86,11 @@ impl From<ConfigError> for InitError {
 impl From<LoadError> for InitError {
     fn from(error: LoadError) -> Self {
         InitError(InitRepr::Load(error))
+    }
+}
+
+impl From<SelfMetricsError> for InitError {
+    fn from(error: SelfMetricsError) -> Self {
+        InitError(InitRepr::SelfMetrics(error))
     }
 }
