@@ -28,6 +28,26 @@ pub struct SelfMetricsConfig {
     pub timeout: Option<Duration>,
 }
 
+impl SelfMetricsConfig {
+    /// Sends to this OTLP/HTTP metrics URL.
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Adds a header sent with every export.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+
+    /// Collects and sends this often.
+    pub fn with_interval(mut self, interval: Duration) -> Self {
+        self.interval = Some(interval);
+        self
+    }
+}
+
 /// Reads the key's value: `true`/`false`, nothing, or a map.
 pub(crate) fn parse(value: &Value) -> Result<Option<SelfMetricsConfig>, String> {
     let key = "tracing_config.self_metrics";
@@ -87,9 +107,15 @@ mod tests {
         )
         .unwrap();
         let metrics = map.self_metrics.unwrap();
-        assert_eq!(metrics.endpoint.as_deref(), Some("http://m:4318/v1/metrics"));
+        assert_eq!(
+            metrics.endpoint.as_deref(),
+            Some("http://m:4318/v1/metrics")
+        );
         assert_eq!(metrics.headers.get("x-key"), Some("sekrit"));
-        assert_eq!(metrics.interval, Some(std::time::Duration::from_millis(250)));
+        assert_eq!(
+            metrics.interval,
+            Some(std::time::Duration::from_millis(250))
+        );
         assert!(!format!("{metrics:?}").contains("sekrit"));
     }
 

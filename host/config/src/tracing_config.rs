@@ -121,6 +121,12 @@ impl TracingConfig {
         self
     }
 
+    /// Turns self metrics on, sent as `metrics` says.
+    pub fn with_self_metrics(mut self, metrics: crate::SelfMetricsConfig) -> Self {
+        self.self_metrics = Some(metrics);
+        self
+    }
+
     /// The root sampling ratio (`0..=1`), over `OTEL_TRACES_SAMPLER`.
     pub fn with_sampling_ratio(mut self, ratio: f64) -> Self {
         self.sampling_ratio = Some(ratio);

@@ -70,8 +70,7 @@ impl Resolved {
     /// `/v1/metrics` (opentelemetry-otlp's own resolution, as are the headers and
     /// timeout variables, which extend or override the config's).
     pub(crate) fn exporter(&self) -> Result<MetricExporter, SelfMetricsError> {
-        let build_error =
-            |e: String| SelfMetricsError::new(SelfMetricsErrorKind::Exporter, e);
+        let build_error = |e: String| SelfMetricsError::new(SelfMetricsErrorKind::Exporter, e);
         let headers: HashMap<String, String> = self
             .config
             .headers
@@ -106,8 +105,9 @@ fn tls_var(suffix: &str) -> Option<(String, String)> {
 }
 
 fn read_pem((name, path): &(String, String)) -> Result<Vec<u8>, SelfMetricsError> {
-    spanplug_api::files::read_regular_file(std::path::Path::new(path), MAX_PEM_BYTES)
-        .map_err(|e| SelfMetricsError::new(SelfMetricsErrorKind::InvalidSetting, format!("{name}: {e}")))
+    spanplug_api::files::read_regular_file(std::path::Path::new(path), MAX_PEM_BYTES).map_err(|e| {
+        SelfMetricsError::new(SelfMetricsErrorKind::InvalidSetting, format!("{name}: {e}"))
+    })
 }
 
 /// A blocking client with rustls (ring) and the TLS files of the spec's variables
@@ -131,7 +131,10 @@ fn http_client() -> Result<reqwest::blocking::Client, SelfMetricsError> {
             let mut pem = read_pem(&cert)?;
             pem.extend(read_pem(&key)?);
             let identity = reqwest::Identity::from_pem(&pem).map_err(|_| {
-                invalid(format!("{} and {} do not form a PEM client identity", cert.0, key.0))
+                invalid(format!(
+                    "{} and {} do not form a PEM client identity",
+                    cert.0, key.0
+                ))
             })?;
             builder = builder.identity(identity);
         }
@@ -145,5 +148,10 @@ fn http_client() -> Result<reqwest::blocking::Client, SelfMetricsError> {
     }
     std::thread::scope(|scope| scope.spawn(|| builder.build()).join())
         .map_err(|_| invalid("building the HTTP client panicked".into()))?
-        .map_err(|e| SelfMetricsError::new(SelfMetricsErrorKind::Exporter, format!("cannot build the HTTP client: {e}")))
+        .map_err(|e| {
+            SelfMetricsError::new(
+                SelfMetricsErrorKind::Exporter,
+                format!("cannot build the HTTP client: {e}"),
+            )
+        })
 }

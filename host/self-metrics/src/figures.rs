@@ -26,7 +26,8 @@ impl MetricsSink for Figures {
         self.exporter_type = exporter.as_str().to_string();
     }
     fn processed(&mut self, error_type: RStr<'_>, spans: u64) {
-        self.processed.push((error_type.as_str().to_string(), spans));
+        self.processed
+            .push((error_type.as_str().to_string(), spans));
     }
     fn queue(&mut self, size: u64, capacity: u64) {
         self.queue = Some((size, capacity));

@@ -122,7 +122,9 @@ fn register_exporter(meter: &Meter, registry: &Registry) {
     meter
         .u64_observable_counter("otel.sdk.exporter.span.exported")
         .with_unit("{span}")
-        .with_description("The number of spans for which the export has finished, either successful or failed.")
+        .with_description(
+            "The number of spans for which the export has finished, either successful or failed.",
+        )
         .with_callback(move |observer| {
             for figures in poll(&components) {
                 if let Some(base) = figures.exporter_attributes() {

@@ -15,8 +15,11 @@ pub enum ParentOrigin {
 }
 
 impl ParentOrigin {
-    pub(crate) const ALL: [ParentOrigin; 3] =
-        [ParentOrigin::None, ParentOrigin::Local, ParentOrigin::Remote];
+    pub(crate) const ALL: [ParentOrigin; 3] = [
+        ParentOrigin::None,
+        ParentOrigin::Local,
+        ParentOrigin::Remote,
+    ];
 
     pub(crate) fn as_str(self) -> &'static str {
         match self {
