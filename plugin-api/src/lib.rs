@@ -24,6 +24,16 @@
 //!   [`SpanView::is_exportable`] holds (sampled and not dropped). A processor with
 //!   `needs_on_start == false` sees only exportable spans.
 //!
+//! # Self metrics (since 0.3.1)
+//!
+//! A processor may report its own health for the host's `otel.sdk.*` metrics: it
+//! implements [`SpanProcessor::report_metrics`] (cumulative counters and gauges the host
+//! polls at collection time, written into a [`MetricsReport`]) and, if it exports,
+//! keeps the [`DurationRecorder`] the host hands it through
+//! [`SpanProcessor::attach_duration_recorder`]. See [`metrics`] for why the figures are
+//! polled and only durations pushed. A plugin that reports nothing (any 0.3.0 plugin)
+//! is still a component: the host counts the spans it hands over.
+//!
 //! # Versioning and growth
 //!
 //! In `0.y.z`, `y` is the major and `z` the minor version (cargo's semver reading).
@@ -105,10 +115,10 @@ pub use extension::{
     SpanViewExt, SpanViewExtRef, SpanViewExtStorage, StartingSpanExt, StartingSpanExtRef,
     StartingSpanExtStorage,
 };
+pub use metrics::{DurationRecorder, MetricsReport};
 pub use module::{
     run_factory, CreateFn, Factory, FactoryRef, PluginMod, PluginModRef, MIN_HOST_OF_MAJOR,
 };
-pub use metrics::{DurationRecorder, MetricsReport};
 pub use processor::{Processor, SpanProcessor};
 pub use span::{
     find_value, Event, InstrumentationScope, KeyValue, Link, OwnedValue, RequestContextView,

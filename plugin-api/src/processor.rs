@@ -13,9 +13,7 @@ use abi_stable::{
 };
 
 use crate::edit::{EndingSpan, StartingSpan};
-use crate::metrics::{
-    DurationRecorder, DurationRecorderAbi_TO, MetricsReport, MetricsSink_TO,
-};
+use crate::metrics::{DurationRecorder, DurationRecorderAbi_TO, MetricsReport, MetricsSink_TO};
 use crate::panic::catch;
 use crate::span::{RequestContextView, SpanView};
 
@@ -224,7 +222,10 @@ impl<P: SpanProcessor> ProcessorAbi for Guarded<P> {
         catch(|| self.0.report_metrics(&mut report)).unwrap_or(false)
     }
 
-    fn attach_duration_recorder(&self, recorder: DurationRecorderAbi_TO<'static, RArc<()>>) -> bool {
+    fn attach_duration_recorder(
+        &self,
+        recorder: DurationRecorderAbi_TO<'static, RArc<()>>,
+    ) -> bool {
         let recorder = DurationRecorder::from_abi(recorder);
         catch(|| self.0.attach_duration_recorder(recorder)).is_ok()
     }

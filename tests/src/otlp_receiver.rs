@@ -20,7 +20,9 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
 mod metrics;
-pub use metrics::{attribute_texts, histogram_points, last_sum, metrics_named};
+pub use metrics::{
+    attribute_texts, histogram_points, last_points, last_sum, metrics_named, sum_of,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 
 /// How the receiver answers one request.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use opentelemetry::trace::Tracer as _;
 use spanplug_config::SelfMetricsConfig;
 use spanplug_tests::otlp_config;
-use spanplug_tests::otlp_receiver::{histogram_points, last_sum, Receiver, Reply};
+use spanplug_tests::otlp_receiver::{histogram_points, last_sum, sum_of, Receiver, Reply};
 
 const SPANS: i64 = 300;
 
@@ -123,31 +123,4 @@ fn processed_and_exported_add_up_to_every_span_and_match_the_shutdown_summary() 
             "{wanted} not among {durations:?}"
         );
     }
-}
-
-/// The sum over every data point of `name` carrying all of `with`.
-fn sum_of(
-    received: &[opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest],
-    name: &str,
-    with: &[&str],
-) -> i64 {
-    use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point::Value};
-    use spanplug_tests::otlp_receiver::{attribute_texts, metrics_named};
-    let last = metrics_named(received, name)
-        .last()
-        .expect("the metric arrived");
-    let Some(Data::Sum(sum)) = &last.data else {
-        panic!("{name} is not a sum");
-    };
-    sum.data_points
-        .iter()
-        .filter(|p| {
-            let attributes = attribute_texts(&p.attributes);
-            with.iter().all(|w| attributes.iter().any(|a| a == w))
-        })
-        .map(|p| match p.value {
-            Some(Value::AsInt(i)) => i,
-            _ => 0,
-        })
-        .sum()
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use spanplug_api::{EndingSpan, Processor, SpanView};
 
-use crate::component::{short_import_path, HandOver};
+use crate::component::HandOver;
 
 mod edits;
 mod overlay;
@@ -67,12 +67,6 @@ impl Stage {
             failures: AtomicU64::new(0),
             slow_calls: AtomicU64::new(0),
         }
-    }
-
-    /// The component type of a plugin that reports none: its module's name.
-    pub(crate) fn module_type(&self) -> String {
-        let short = short_import_path(&self.import_path);
-        short.split(':').next().unwrap_or_default().to_string()
     }
 
     /// A processor's `on_end` blocks the application thread that ends the span; say

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use abi_stable::std_types::RStr;
 use spanplug_api::metrics::MetricsSink;
-use spanplug_api::{DurationRecorder, MetricsReport};
+use spanplug_api::{DurationRecorder, MetricsReport, Processor};
 
 use crate::chain::Stage;
 
@@ -93,12 +93,8 @@ impl Component {
     /// plugin that reports nothing is one component named after its module
     /// (`console_file`), with no exporter half.
     pub fn types(&self) -> (String, String) {
-        let mut types = Types::default();
-        if self.report(MetricsReport::new(&mut types)) && !types.processor.is_empty() {
-            (types.processor, types.exporter)
-        } else {
-            (self.stage().module_type(), String::new())
-        }
+        let stage = self.stage();
+        component_types(&stage.processor, &stage.import_path)
     }
 
     /// Asks the plugin for its figures; `false` if it reports none.
@@ -134,8 +130,21 @@ impl Component {
     }
 }
 
+/// The `otel.component.type`s of `processor`, loaded from `import_path`: what it
+/// reports for its processor half and exporter half, or its module's name and none.
+pub fn component_types(processor: &Processor, import_path: &str) -> (String, String) {
+    let mut types = Types::default();
+    if processor.report_metrics(MetricsReport::new(&mut types)) && !types.processor.is_empty() {
+        (types.processor, types.exporter)
+    } else {
+        let short = short_import_path(import_path);
+        let module = short.split(':').next().unwrap_or_default();
+        (module.to_string(), String::new())
+    }
+}
+
 /// `otel.component.name` for each of `import_paths` (one per processor, in order).
-pub(crate) fn component_names<'a>(import_paths: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub fn component_names<'a>(import_paths: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut seen: Vec<&str> = Vec::new();
     import_paths
         .map(|path| {

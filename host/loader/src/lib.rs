@@ -37,7 +37,7 @@ pub mod stderr_log;
 pub mod trust;
 mod version;
 
-pub use component::{Component, PLUGIN_PANIC};
+pub use component::{component_names, component_types, Component, PLUGIN_PANIC};
 pub use elf::check_shared_object;
 pub use entry::{ConfigMap, OnError, ProcessorEntry};
 pub use error::{LoadError, LoadErrorKind};

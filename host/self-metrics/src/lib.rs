@@ -29,7 +29,9 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::Resource;
 use spanplug_api::sync::lock;
 use spanplug_api::DurationRecorder;
+use spanplug_api::ValueRef;
 use spanplug_config::SelfMetricsConfig;
+use spanplug_loader::span::ResourceRecord;
 use spanplug_loader::Component;
 
 pub use span_counts::{ParentOrigin, SpanCounts};
@@ -118,6 +120,32 @@ impl SelfMetrics {
             counts,
             registry,
         }))
+    }
+
+    /// [`SelfMetrics::start`] for a front end that holds the loader's resource (the
+    /// Python package): its scalar attributes become the metrics' resource.
+    pub fn start_for_resource(
+        config: Option<&SelfMetricsConfig>,
+        resource: &ResourceRecord,
+    ) -> Result<Option<SelfMetrics>, SelfMetricsError> {
+        let view = resource.view();
+        let attributes = view.attributes.iter().filter_map(|kv| {
+            let value: opentelemetry::Value = match kv.value.get() {
+                ValueRef::Bool(b) => b.into(),
+                ValueRef::I64(i) => i.into(),
+                ValueRef::F64(f) => f.into(),
+                ValueRef::String(s) => s.to_string().into(),
+                _ => return None,
+            };
+            Some(opentelemetry::KeyValue::new(
+                kv.key.as_str().to_string(),
+                value,
+            ))
+        });
+        let resource = Resource::builder_empty()
+            .with_attributes(attributes)
+            .build();
+        SelfMetrics::start(config, resource)
     }
 
     /// The counts a front end bumps where spans start and end.

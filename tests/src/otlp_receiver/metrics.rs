@@ -104,6 +104,40 @@ pub fn last_sum(
     last
 }
 
+/// The data points of the sum `name` in the last request that has it: each point's
+/// attributes (as [`attribute_texts`]) and value.
+pub fn last_points(
+    requests: &[ExportMetricsServiceRequest],
+    name: &str,
+) -> Vec<(Vec<String>, i64)> {
+    let Some(metric) = metrics_named(requests, name).last() else {
+        return Vec::new();
+    };
+    let Some(Data::Sum(sum)) = &metric.data else {
+        panic!("{name} is not a sum: {:?}", metric.data);
+    };
+    sum.data_points
+        .iter()
+        .map(|p| {
+            let value = match p.value {
+                Some(number_data_point::Value::AsInt(i)) => i,
+                Some(number_data_point::Value::AsDouble(d)) => d as i64,
+                None => 0,
+            };
+            (attribute_texts(&p.attributes), value)
+        })
+        .collect()
+}
+
+/// The sum of the values of the last points of `name` that carry every one of `with`.
+pub fn sum_of(requests: &[ExportMetricsServiceRequest], name: &str, with: &[&str]) -> i64 {
+    last_points(requests, name)
+        .into_iter()
+        .filter(|(attributes, _)| with.iter().all(|w| attributes.iter().any(|a| a == w)))
+        .map(|(_, value)| value)
+        .sum()
+}
+
 /// The attribute sets of the histogram `name`'s data points in the last request that
 /// has it, with each point's count.
 pub fn histogram_points(

@@ -162,6 +162,8 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     if entries.is_empty() {
         println!("exporters: none (OTEL_TRACES_EXPORTER=none)");
     }
+    // Each processor's import path so far: its otel.component.name, as a running host names it.
+    let mut named: Vec<String> = Vec::new();
     for entry in &entries {
         match load_import_path(entry, &search, config.pins(), &input) {
             Ok(loaded) => {
@@ -173,6 +175,15 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
                 );
                 for processor in &loaded.processors {
                     println!("        processor: {}", escape(&processor.name()));
+                    let import_path = loaded.import_path.to_string();
+                    let types = spanplug_sdk::loader::component_types(processor, &import_path);
+                    named.push(import_path);
+                    let names =
+                        spanplug_sdk::loader::component_names(named.iter().map(String::as_str));
+                    let name = names.last().cloned().unwrap_or_default();
+                    let exporter = Some(types.1).filter(|t| !t.is_empty());
+                    let exporter = exporter.map(|t| format!(" + {t}")).unwrap_or_default();
+                    println!("        component: {}{exporter} {}", types.0, escape(&name));
                     if let Err(error) = processor.shutdown(config.shutdown_timeout) {
                         let error = escape_lines(&error.to_string(), "\n        ");
                         println!("        warning: shutdown: {error}");

@@ -24,7 +24,10 @@ impl Shared {
         };
         report.component_types("batching_span_processor", "console_file_span_exporter");
         report.processed(None, accepted);
-        report.processed(Some("queue_full"), self.dropped_full.load(Ordering::Relaxed));
+        report.processed(
+            Some("queue_full"),
+            self.dropped_full.load(Ordering::Relaxed),
+        );
         report.processed(
             Some("span_too_large"),
             self.dropped_too_large.load(Ordering::Relaxed),
