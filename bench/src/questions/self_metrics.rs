@@ -88,7 +88,10 @@ impl fmt::Display for SelfMetricsCost {
         writeln!(f, "most the host counts per span), spans with 5 attributes ended on one thread, with `self_metrics` off and")?;
         writeln!(f, "on (collected every 60 s, so no collection falls in the run), both alive, in {BLOCKS} alternating blocks;")?;
         writeln!(f, "{count} spans per run. On adds two relaxed atomic adds for `otel.sdk.span.started`/`.live`, one for the")?;
-        writeln!(f, "span handed over, and a predictable branch each; off, only the branches.\n")?;
+        writeln!(
+            f,
+            "span handed over, and a predictable branch each; off, only the branches.\n"
+        )?;
         writeln!(f, "| self metrics | ns/span (median, min–max) |")?;
         writeln!(f, "|---|---|")?;
         writeln!(f, "| off | {} |", off.show(1))?;

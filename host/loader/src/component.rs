@@ -79,7 +79,7 @@ impl Component {
     /// `otel.component.name`: the entry's `module:function`, `/` and the processor's
     /// index among those of the same entry text (`otlp_http:honeycomb/0`), unique per
     /// instance in this process's chain.
-    pub fn name(&self) -> &str {
+    pub fn component_name(&self) -> &str {
         &self.stage().component_name
     }
 

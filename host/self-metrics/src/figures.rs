@@ -61,7 +61,7 @@ impl Figures {
             }
             figures = seen;
         }
-        figures.name = component.name().to_string();
+        figures.name = component.component_name().to_string();
         figures
     }
 

@@ -81,7 +81,7 @@ impl fmt::Debug for SelfMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<String> = lock(&self.registry)
             .iter()
-            .map(|c| c.name().to_string())
+            .map(|c| c.component_name().to_string())
             .collect();
         f.debug_struct("SelfMetrics")
             .field("components", &names)
