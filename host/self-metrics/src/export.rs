@@ -39,8 +39,9 @@ fn millis_var(name: &str) -> Result<Option<Duration>, SelfMetricsError> {
     }
 }
 
-/// Whether self metrics are on: `OTEL_METRICS_EXPORTER` (`otlp` or `none`) decides
-/// when set, else whether `config` (the `self_metrics` key) asks for them.
+/// Whether self metrics are on: `OTEL_METRICS_EXPORTER` decides when it says `otlp` or
+/// `none`, else whether `config` (the `self_metrics` key) asks for them (another value,
+/// such as `prometheus` for the application's own SDK, is warned about and left aside).
 pub(crate) fn resolve(
     config: Option<&SelfMetricsConfig>,
 ) -> Result<Option<Resolved>, SelfMetricsError> {
@@ -48,10 +49,12 @@ pub(crate) fn resolve(
         Some("none") => None,
         Some("otlp") => Some(config.cloned().unwrap_or_default()),
         Some(other) => {
-            return Err(SelfMetricsError::new(
-                SelfMetricsErrorKind::InvalidSetting,
-                format!("OTEL_METRICS_EXPORTER: spanplug sends its own metrics with otlp, or none; got {other:?}"),
-            ))
+            // The variable may be meant for the application's own metrics SDK: say so,
+            // and let the config decide rather than fail tracing.
+            log::warn!(
+                "OTEL_METRICS_EXPORTER={other:?}: spanplug sends its own metrics with otlp only; self metrics follow tracing_config.self_metrics"
+            );
+            config.cloned()
         }
         None => config.cloned(),
     };

@@ -72,3 +72,26 @@ impl SpanCounts {
         i64::try_from(started.saturating_sub(ended)).unwrap_or(i64::MAX)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn started_counts_by_result_and_origin_and_live_is_started_minus_ended() {
+        let counts = SpanCounts::default();
+        counts.started(true, ParentOrigin::None);
+        counts.started(true, ParentOrigin::Remote);
+        counts.started(false, ParentOrigin::Local);
+        counts.ended(true);
+        assert_eq!(counts.started_count(0, ParentOrigin::None), 1);
+        assert_eq!(counts.started_count(0, ParentOrigin::Remote), 1);
+        assert_eq!(counts.started_count(0, ParentOrigin::Local), 0);
+        assert_eq!(counts.started_count(1, ParentOrigin::Local), 1);
+        assert_eq!((counts.live(0), counts.live(1)), (1, 1));
+        // An end seen before its start never reads as a negative count.
+        counts.ended(false);
+        counts.ended(false);
+        assert_eq!(counts.live(1), 0);
+    }
+}
