@@ -14,8 +14,8 @@ use crate::yaml::fields::{config_map, yaml_bool, yaml_kind, yaml_string};
 const KEYS: &str = "endpoint, headers, interval_ms, timeout_ms";
 
 /// `self_metrics: true`, or a map of these (every key optional). `Debug` hides header
-/// values, which often hold API keys.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// values, which often hold API keys, and the endpoint's user info.
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SelfMetricsConfig {
     /// The full OTLP/HTTP metrics URL (`.../v1/metrics`).
@@ -26,6 +26,30 @@ pub struct SelfMetricsConfig {
     pub interval: Option<Duration>,
     /// How long one export may take.
     pub timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for SelfMetricsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let endpoint = self.endpoint.as_deref().map(hide_user_info);
+        f.debug_struct("SelfMetricsConfig")
+            .field("endpoint", &endpoint)
+            .field("headers", &self.headers)
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// `https://user:key@host/...` as `https://<user info>@host/...`.
+fn hide_user_info(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    match authority.rfind('@') {
+        Some(at) => format!("{scheme}://<user info>{}", &rest[at..]),
+        None => url.to_string(),
+    }
 }
 
 impl SelfMetricsConfig {
@@ -117,6 +141,12 @@ mod tests {
             Some(std::time::Duration::from_millis(250))
         );
         assert!(!format!("{metrics:?}").contains("sekrit"));
+        let with_user = metrics.with_endpoint("https://u:pw@m:4318/v1/metrics");
+        let shown = format!("{with_user:?}");
+        assert!(
+            shown.contains("https://<user info>@m:4318/v1/metrics") && !shown.contains("pw"),
+            "{shown}"
+        );
     }
 
     #[test]
