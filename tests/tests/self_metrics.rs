@@ -124,3 +124,56 @@ fn processed_and_exported_add_up_to_every_span_and_match_the_shutdown_summary() 
         );
     }
 }
+
+/// A chain of `span_filter` then `console_file`: the filter reports what its rules
+/// dropped, the file exporter what it was handed and wrote, and the two add up.
+#[test]
+fn a_filters_drops_and_the_file_exporters_writes_add_up_to_every_span() {
+    use spanplug_config::TracingConfig;
+    use spanplug_sdk::loader::ProcessorEntry;
+    let metrics = Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = TracingConfig::default()
+        .with_exporter(ProcessorEntry::new("span_filter:drop").with_config("names", "GET /health*"))
+        .with_exporter_import_path("console_file:default_tracing_exporter")
+        .with_plugin_dir(spanplug_tests::plugin_dir())
+        .with_exporter_config("log_dir", dir.path().to_string_lossy())
+        .with_service_name("self-metrics")
+        .with_self_metrics(
+            SelfMetricsConfig::default()
+                .with_endpoint(format!("{}/v1/metrics", metrics.base_url())),
+        );
+    let guard = spanplug_sdk::init(config).unwrap();
+    let tracer = guard.tracer("chain");
+    for i in 0..10 {
+        let name = if i % 3 == 0 {
+            "GET /health"
+        } else {
+            "GET /items"
+        };
+        tracer.in_span(name, |_| {});
+    }
+    guard.shutdown().unwrap();
+    let received = metrics.metrics();
+    let filter = [
+        "otel.component.name=span_filter:drop/0",
+        "otel.component.type=span_filter",
+        "error.type=dropped_by_filter",
+    ];
+    assert_eq!(
+        last_sum(&received, "otel.sdk.processor.span.processed", &filter),
+        Some(4)
+    );
+    let file = ["otel.component.name=console_file:default_tracing_exporter/0"];
+    let queue = [file[0], "otel.component.type=batching_span_processor"];
+    assert_eq!(
+        sum_of(&received, "otel.sdk.processor.span.processed", &queue),
+        6
+    );
+    let writer = [file[0], "otel.component.type=console_file_span_exporter"];
+    assert_eq!(
+        sum_of(&received, "otel.sdk.exporter.span.exported", &writer),
+        6
+    );
+    assert_eq!(spanplug_tests::read_records(dir.path()).len(), 6);
+}
