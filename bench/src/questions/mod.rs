@@ -18,7 +18,7 @@ mod python;
 mod python_sdk;
 mod ray_serve;
 mod scale;
-mod self_metrics;
+pub(crate) mod self_metrics;
 pub(crate) mod setup;
 pub(crate) mod startup;
 pub(crate) mod wide_spans;

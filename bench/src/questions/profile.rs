@@ -21,8 +21,12 @@ pub(crate) fn profile(case: &str, count: u64) -> anyhow::Result<()> {
         ("max_queue_size", "1000000"),
         ("log_dir", dir.to_str().unwrap_or("/tmp")),
     ];
+    let self_metrics = (case == "plugin-noop+self-metrics")
+        .then(|| super::self_metrics::start(&receiver))
+        .transpose()?;
     let provider = match case {
         "native-noop" => native_provider(NativeNoop, Sampler::AlwaysOn),
+        "plugin-noop+self-metrics" => super::self_metrics::provider(self_metrics.as_ref())?,
         "plugin-noop" => plugin_provider(&["bench_noop:noop"], &[], Sampler::AlwaysOn)?,
         "console_file" => plugin_provider(
             &["console_file:default_tracing_exporter"],

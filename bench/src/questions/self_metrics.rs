@@ -27,9 +27,17 @@ pub(crate) struct SelfMetricsCost {
     added: Stats,
 }
 
-/// The no-op plugin, with self metrics on (pointed at a local receiver, collected
-/// every 60 s: none during the run) or off.
-fn provider(metrics: Option<&SelfMetrics>) -> anyhow::Result<SdkTracerProvider> {
+/// Self metrics to `receiver`, collected every 60 s (none during a run).
+pub(crate) fn start(receiver: &Receiver) -> anyhow::Result<SelfMetrics> {
+    let config = SelfMetricsConfig::default()
+        .with_endpoint(format!("{}/v1/metrics", receiver.base_url()))
+        .with_interval(Duration::from_secs(60));
+    SelfMetrics::start(Some(&config), resource())?
+        .ok_or_else(|| anyhow::anyhow!("self metrics did not start"))
+}
+
+/// The no-op plugin, with self metrics on or off.
+pub(crate) fn provider(metrics: Option<&SelfMetrics>) -> anyhow::Result<SdkTracerProvider> {
     let mut processor =
         SpanplugProcessor::load(&plugin_config(&["bench_noop:noop"], &[]), &resource())?;
     if let Some(metrics) = metrics {
@@ -42,13 +50,9 @@ fn provider(metrics: Option<&SelfMetrics>) -> anyhow::Result<SdkTracerProvider> 
 pub(crate) fn measure(options: &Options) -> anyhow::Result<SelfMetricsCost> {
     let count = options.pick(2_000, 400_000);
     let receiver = Receiver::start();
-    let config = SelfMetricsConfig::default()
-        .with_endpoint(format!("{}/v1/metrics", receiver.base_url()))
-        .with_interval(Duration::from_secs(60));
     let (mut off, mut on) = (Vec::new(), Vec::new());
     for _ in 0..options.repeats() {
-        let metrics = SelfMetrics::start(Some(&config), resource())?
-            .ok_or_else(|| anyhow::anyhow!("self metrics did not start"))?;
+        let metrics = start(&receiver)?;
         let (without, with) = (provider(None)?, provider(Some(&metrics))?);
         run_spans(&without, count / BLOCKS, false);
         run_spans(&with, count / BLOCKS, false);
