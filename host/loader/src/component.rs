@@ -3,7 +3,7 @@
 //! itself, and, for a plugin that reports nothing (built against 0.3.0), what the host
 //! sees of it: spans handed over.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use abi_stable::std_types::RStr;
@@ -11,23 +11,24 @@ use spanplug_api::metrics::MetricsSink;
 use spanplug_api::{DurationRecorder, MetricsReport, Processor};
 
 use crate::chain::Stage;
+use crate::counters::Counters;
 
 /// What the host counts of a processor that reports nothing itself; counted only once
 /// [`Component::count_handed_over`] turned it on (self metrics on).
 #[derive(Debug, Default)]
 pub(crate) struct HandOver {
     on: AtomicBool,
-    delivered: AtomicU64,
-    panicked: AtomicU64,
+    /// Slot 0: `on_end` returned; slot 1: it panicked.
+    counts: Counters,
 }
 
 impl HandOver {
-    /// One `on_end` call's outcome: a relaxed load and, when on, one relaxed add.
+    /// One `on_end` call's outcome: a relaxed load and, when on, one add into this
+    /// thread's shard.
     #[inline]
     pub(crate) fn count(&self, ok: bool) {
         if self.on.load(Ordering::Relaxed) {
-            let counter = if ok { &self.delivered } else { &self.panicked };
-            counter.fetch_add(1, Ordering::Relaxed);
+            self.counts.add(usize::from(!ok));
         }
     }
 }
@@ -116,12 +117,10 @@ impl Component {
     /// unless [`Component::count_handed_over`] turned the count on.
     pub fn handed_over(&self) -> Option<(u64, u64)> {
         let counts = &self.stage().hand_over;
-        counts.on.load(Ordering::Relaxed).then(|| {
-            (
-                counts.delivered.load(Ordering::Relaxed),
-                counts.panicked.load(Ordering::Relaxed),
-            )
-        })
+        counts
+            .on
+            .load(Ordering::Relaxed)
+            .then(|| (counts.counts.sum(0), counts.counts.sum(1)))
     }
 
     /// Gives the plugin the export-duration recorder; `false` for one built before 0.3.1.

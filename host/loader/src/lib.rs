@@ -20,6 +20,7 @@
 // `trust` are subsystems a front end uses by module.
 mod chain;
 mod component;
+pub mod counters;
 mod elf;
 mod entry;
 pub mod env;

@@ -1,7 +1,8 @@
 //! `otel.sdk.span.started` and `otel.sdk.span.live`, counted where spans start and
-//! end: relaxed atomic adds on the application thread, read at collection time.
+//! end: an add into the application thread's own shard (no locked instruction), summed
+//! at collection time.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use spanplug_loader::counters::Counters;
 
 /// `otel.span.parent.origin`: where a starting span's parent is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,31 +35,33 @@ impl ParentOrigin {
 /// processor for a `DROP`ped span, so none is counted).
 pub(crate) const SAMPLING_RESULTS: [&str; 2] = ["RECORD_AND_SAMPLE", "RECORD_ONLY"];
 
-/// Spans started (by sampling result and parent origin) and ended (by sampling
-/// result) since the pipeline started.
+/// Spans started (by sampling result and parent origin: slots 0–5) and ended (by
+/// sampling result: slots 6–7) since the pipeline started.
 #[derive(Debug, Default)]
 pub struct SpanCounts {
-    started: [[AtomicU64; 3]; 2],
-    ended: [AtomicU64; 2],
+    counts: Counters,
 }
+
+/// The slot of spans ended with sampling result `result`.
+const ENDED: usize = 6;
 
 impl SpanCounts {
     /// One span started; `sampled` is `RECORD_AND_SAMPLE` (else `RECORD_ONLY`).
     #[inline]
     pub fn started(&self, sampled: bool, origin: ParentOrigin) {
-        self.started[usize::from(!sampled)][origin as usize].fetch_add(1, Ordering::Relaxed);
+        self.counts.add(usize::from(!sampled) * 3 + origin as usize);
     }
 
     /// One span ended.
     #[inline]
     pub fn ended(&self, sampled: bool) {
-        self.ended[usize::from(!sampled)].fetch_add(1, Ordering::Relaxed);
+        self.counts.add(ENDED + usize::from(!sampled));
     }
 
     /// Spans started with sampling result `result` (index into [`SAMPLING_RESULTS`])
     /// and parent `origin`.
     pub(crate) fn started_count(&self, result: usize, origin: ParentOrigin) -> u64 {
-        self.started[result][origin as usize].load(Ordering::Relaxed)
+        self.counts.sum(result * 3 + origin as usize)
     }
 
     /// Spans started and not yet ended, for sampling result `result`.
@@ -67,7 +70,7 @@ impl SpanCounts {
             .iter()
             .map(|origin| self.started_count(result, *origin))
             .sum();
-        let ended = self.ended[result].load(Ordering::Relaxed);
+        let ended = self.counts.sum(ENDED + result);
         // Read apart, so an end may be seen before its start: never report below zero.
         i64::try_from(started.saturating_sub(ended)).unwrap_or(i64::MAX)
     }
