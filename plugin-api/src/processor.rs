@@ -70,7 +70,8 @@ pub trait SpanProcessor: Send + Sync + 'static {
     /// (since 0.3.1) Writes this processor's cumulative figures into `report` (see
     /// [`crate::metrics`]) and returns `true`; the default, `false`, means the host
     /// counts only what it sees itself (spans handed over). Called at collection time
-    /// from a host thread: read atomics, take no lock the application thread holds.
+    /// from a host thread: read atomics; a lock the application thread also takes may
+    /// be held only for a few reads.
     fn report_metrics(&self, _report: &mut MetricsReport<'_>) -> bool {
         false
     }
