@@ -5,7 +5,8 @@
 //! (the `spanplug` package) report the same figures from the same code.
 //!
 //! - Host side: `otel.sdk.span.started` and `otel.sdk.span.live` from [`SpanCounts`],
-//!   which the front end bumps where spans start and end (two relaxed atomic adds).
+//!   which the front end bumps where spans start and end (one add each into the thread's own shard:
+//!   no locked instruction, see `spanplug_loader::counters`).
 //! - Per processor: each plugin built against spanplug-api 0.3.1 or later writes its
 //!   cumulative counters and gauges into a sink the host polls at collection time,
 //!   and records each export call's duration through the recorder it was handed. For a
