@@ -24,6 +24,16 @@
 //!   [`SpanView::is_exportable`] holds (sampled and not dropped). A processor with
 //!   `needs_on_start == false` sees only exportable spans.
 //!
+//! # Self metrics (since 0.3.1)
+//!
+//! A processor may report its own health for the host's `otel.sdk.*` metrics: it
+//! implements [`SpanProcessor::report_metrics`] (cumulative counters and gauges the host
+//! polls at collection time, written into a [`MetricsReport`]) and, if it exports,
+//! keeps the [`DurationRecorder`] the host hands it through
+//! [`SpanProcessor::attach_duration_recorder`]. See [`metrics`] for why the figures are
+//! polled and only durations pushed. A plugin that reports nothing (any 0.3.0 plugin)
+//! is still a component: the host counts the spans it hands over.
+//!
 //! # Versioning and growth
 //!
 //! In `0.y.z`, `y` is the major and `z` the minor version (cargo's semver reading).
@@ -86,6 +96,7 @@ pub mod context;
 pub mod edit;
 pub mod extension;
 pub mod files;
+pub mod metrics;
 pub mod module;
 pub mod panic;
 pub mod processor;
@@ -105,6 +116,7 @@ pub use extension::{
     SpanViewExt, SpanViewExtRef, SpanViewExtStorage, StartingSpanExt, StartingSpanExtRef,
     StartingSpanExtStorage,
 };
+pub use metrics::{DurationRecorder, MetricsReport};
 pub use module::{
     run_factory, CreateFn, Factory, FactoryRef, PluginMod, PluginModRef, MIN_HOST_OF_MAJOR,
 };
@@ -125,7 +137,7 @@ pub const API_VERSION: &str = NEXT_MINOR_VERSION;
 
 /// The version the next-minor probe claims: this crate's version, minor plus one.
 #[doc(hidden)]
-pub const NEXT_MINOR_VERSION: &str = "0.3.1";
+pub const NEXT_MINOR_VERSION: &str = "0.3.2";
 
 /// What a probe member reads when the other side has it.
 #[doc(hidden)]

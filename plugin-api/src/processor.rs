@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use abi_stable::{
     sabi_trait,
-    std_types::{RBox, RDuration, RResult, RString},
+    sabi_types::RMut,
+    std_types::{RArc, RBox, RDuration, RResult, RString},
     StableAbi,
 };
 
 use crate::edit::{EndingSpan, StartingSpan};
+use crate::metrics::{DurationRecorder, DurationRecorderAbi_TO, MetricsReport, MetricsSink_TO};
 use crate::panic::catch;
 use crate::span::{RequestContextView, SpanView};
 
@@ -64,6 +66,20 @@ pub trait SpanProcessor: Send + Sync + 'static {
     fn shutdown(&self, _timeout: Duration) -> Result<(), String> {
         Ok(())
     }
+
+    /// (since 0.3.1) Writes this processor's cumulative figures into `report` (see
+    /// [`crate::metrics`]) and returns `true`; the default, `false`, means the host
+    /// counts only what it sees itself (spans handed over). Called at collection time
+    /// from a host thread: read atomics; a lock the application thread also takes may
+    /// be held only for a few reads.
+    fn report_metrics(&self, _report: &mut MetricsReport<'_>) -> bool {
+        false
+    }
+
+    /// (since 0.3.1) Called once, only when self metrics are on, with the recorder of
+    /// `otel.sdk.exporter.operation.duration`: an exporter keeps it and records each
+    /// export call from its own thread. The default ignores it.
+    fn attach_duration_recorder(&self, _recorder: DurationRecorder) {}
 }
 
 /// Declares the vtable; `$($later)*` is what the hidden next-minor probe appends.
@@ -98,6 +114,20 @@ macro_rules! processor_abi {
             fn shutdown(&self, timeout: RDuration) -> RResult<(), RString>;
 
             // Methods of later minors go here, with default bodies.
+
+            /// Since 0.3.1; `false` from a plugin built before it.
+            fn report_metrics<'s>(&self, _sink: MetricsSink_TO<'s, RMut<'s, ()>>) -> bool {
+                false
+            }
+
+            /// Since 0.3.1; `false` (recorder dropped) from a plugin built before it.
+            fn attach_duration_recorder(
+                &self,
+                _recorder: DurationRecorderAbi_TO<'static, RArc<()>>,
+            ) -> bool {
+                false
+            }
+
             $($later)*
         }
     };
@@ -188,6 +218,19 @@ impl<P: SpanProcessor> ProcessorAbi for Guarded<P> {
             .into()
     }
 
+    fn report_metrics<'s>(&self, sink: MetricsSink_TO<'s, RMut<'s, ()>>) -> bool {
+        let mut report = MetricsReport::from_abi(sink);
+        catch(|| self.0.report_metrics(&mut report)).unwrap_or(false)
+    }
+
+    fn attach_duration_recorder(
+        &self,
+        recorder: DurationRecorderAbi_TO<'static, RArc<()>>,
+    ) -> bool {
+        let recorder = DurationRecorder::from_abi(recorder);
+        catch(|| self.0.attach_duration_recorder(recorder)).is_ok()
+    }
+
     #[cfg(feature = "next-minor-probe")]
     fn next_minor_probe(&self) -> u32 {
         crate::PROBE_PRESENT
@@ -255,6 +298,18 @@ impl Processor {
     /// Shuts down within `timeout`; errors are the plugin's own or a caught panic.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), String> {
         into_std(self.0.shutdown(timeout.into()))
+    }
+
+    /// Asks the plugin for its figures; `false` if it reports none (built before
+    /// 0.3.1, or it chose not to, or it panicked).
+    pub fn report_metrics(&self, report: MetricsReport<'_>) -> bool {
+        self.0.report_metrics(report.into_abi())
+    }
+
+    /// Hands the plugin the export-duration recorder; `false` if it was built before
+    /// 0.3.1 (it then never records).
+    pub fn attach_duration_recorder(&self, recorder: DurationRecorder) -> bool {
+        self.0.attach_duration_recorder(recorder.into_abi())
     }
 }
 

@@ -20,7 +20,7 @@ mod values;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::exceptions::PyException;
@@ -28,6 +28,7 @@ use pyo3::prelude::*;
 use spanplug_config::TracingConfig;
 use spanplug_loader::span::ResourceRecord;
 use spanplug_loader::Stages;
+use spanplug_self_metrics::SelfMetrics;
 
 use crate::config::read_config;
 use crate::record::span_record;
@@ -55,6 +56,10 @@ struct Pipeline {
     config: TracingConfig,
     /// What factories are told (and told again after `fork()`).
     resource: Arc<ResourceRecord>,
+    /// spanplug's own `otel.sdk.*` metrics when `self_metrics` asks for them: the same
+    /// pipeline (crate spanplug-self-metrics) a Rust service runs. Started again in a
+    /// child after `fork()`, whose copy has no reader thread.
+    self_metrics: Mutex<Option<SelfMetrics>>,
 }
 
 impl Pipeline {
@@ -69,6 +74,20 @@ impl Pipeline {
 fn load(config: &TracingConfig, resource: &Arc<ResourceRecord>) -> PyResult<&'static mut Stages> {
     let stages = config.load_stages(resource).map_err(error)?;
     Ok(Box::leak(Box::new(stages)))
+}
+
+/// Starts self metrics over `stages` when the config asks for them.
+fn watch(
+    config: &TracingConfig,
+    resource: &ResourceRecord,
+    stages: &Stages,
+) -> PyResult<Option<SelfMetrics>> {
+    let metrics =
+        SelfMetrics::start_for_resource(config.self_metrics.as_ref(), resource).map_err(error)?;
+    if let Some(metrics) = &metrics {
+        metrics.watch(stages.components());
+    }
+    Ok(metrics)
 }
 
 #[pymethods]
@@ -108,10 +127,12 @@ impl Pipeline {
         let resource = Arc::new(factory_resource(resource, config.service_name.as_deref())?);
         // Factories may wait (their timeout); other Python threads go on meanwhile.
         let current = py.detach(|| load(&config, &resource))?;
+        let self_metrics = watch(&config, &resource, current)?;
         Ok(Some(Pipeline {
             current: AtomicPtr::new(current),
             config,
             resource,
+            self_metrics: Mutex::new(self_metrics),
         }))
     }
 
@@ -168,11 +189,20 @@ impl Pipeline {
             .err()
     }
 
-    /// Flushes and stops every plugin within `timeout_millis`, without the GIL.
+    /// Flushes and stops every plugin within `timeout_millis`, without the GIL; then
+    /// sends the last self metrics, which carry the plugins' final figures.
     fn shutdown(&self, py: Python<'_>, timeout_millis: u64) -> Option<String> {
         let stages = self.stages();
-        py.detach(|| stages.shutdown(Duration::from_millis(timeout_millis)))
-            .err()
+        py.detach(|| {
+            let result = stages.shutdown(Duration::from_millis(timeout_millis));
+            if let Some(metrics) = spanplug_api::sync::lock(&self.self_metrics).take() {
+                if let Err(failure) = metrics.shutdown() {
+                    log::warn!("self metrics: the last export failed: {failure}");
+                }
+            }
+            result
+        })
+        .err()
     }
 
     /// In a child after `fork()`: the parent's plugin threads are gone, so the
@@ -180,6 +210,10 @@ impl Pipeline {
     /// queue). The parent's copy is abandoned, not dropped.
     fn after_fork_in_child(&self, py: Python<'_>) -> PyResult<()> {
         let current = py.detach(|| load(&self.config, &self.resource))?;
+        let metrics = watch(&self.config, &self.resource, current)?;
+        // The parent's pipeline is forgotten, not shut down: its thread is not here.
+        std::mem::forget(spanplug_api::sync::lock(&self.self_metrics).take());
+        *spanplug_api::sync::lock(&self.self_metrics) = metrics;
         self.current.store(current, Ordering::Release);
         Ok(())
     }

@@ -1,5 +1,5 @@
-"""A real OTLP/HTTP trace receiver on loopback that decodes with opentelemetry-proto
-(shared by the package suite and the Ray suite)."""
+"""A real OTLP/HTTP trace (and metrics) receiver on loopback that decodes with
+opentelemetry-proto (shared by the package suite and the Ray suite)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List
 
 import pytest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 #: The most a receiver reads of one request body.
@@ -21,6 +22,8 @@ class Receiver:
 
     def __init__(self) -> None:
         self.requests: List[ExportTraceServiceRequest] = []
+        #: `/v1/metrics` requests, decoded.
+        self.metrics: List[ExportMetricsServiceRequest] = []
         self.headers: List[Dict[str, str]] = []
         self._arrived = threading.Condition()
         receiver = self
@@ -29,12 +32,18 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 length = min(int(self.headers.get("content-length", "0")), MAX_BODY)
                 body = self.rfile.read(length)
-                request = ExportTraceServiceRequest()
-                request.ParseFromString(body)
-                with receiver._arrived:
-                    receiver.requests.append(request)
-                    receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
-                    receiver._arrived.notify_all()
+                if self.path == "/v1/metrics":
+                    metrics = ExportMetricsServiceRequest()
+                    metrics.ParseFromString(body)
+                    with receiver._arrived:
+                        receiver.metrics.append(metrics)
+                else:
+                    request = ExportTraceServiceRequest()
+                    request.ParseFromString(body)
+                    with receiver._arrived:
+                        receiver.requests.append(request)
+                        receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
+                        receiver._arrived.notify_all()
                 self.send_response(200)
                 self.send_header("content-type", "application/x-protobuf")
                 self.send_header("content-length", "0")
@@ -76,6 +85,24 @@ class Receiver:
                     break
                 self._arrived.wait(left)
             return self._spans()
+
+    def sum_points(self, name: str) -> Dict[tuple, int]:
+        """The last export's data points of the sum `name`: sorted attributes to value."""
+        with self._arrived:
+            found = [
+                metric
+                for request in self.metrics
+                for resource_metrics in request.resource_metrics
+                for scope_metrics in resource_metrics.scope_metrics
+                for metric in scope_metrics.metrics
+                if metric.name == name
+            ]
+        if not found:
+            return {}
+        return {
+            tuple(sorted(f"{kv.key}={kv.value.string_value or kv.value.int_value}" for kv in point.attributes)): point.as_int
+            for point in found[-1].sum.data_points
+        }
 
     def close(self) -> None:
         self._server.shutdown()

@@ -106,3 +106,31 @@ def test_values_python_allows_are_converted_as_its_exporters_convert_them(receiv
     attributes = {kv.key: kv.value for kv in received.attributes}
     assert [v.string_value for v in attributes["as_list"].array_value.values] == ["x", "y"]
     assert "huge" not in attributes
+
+
+def test_self_metrics_from_a_processors_pipeline_reach_a_receiver(receiver, provider_with):
+    """spanplug's own otel.sdk.* metrics, from the same Rust code a Rust service runs:
+    the exporter's figures for the spans it delivered, sent at shutdown."""
+    provider = provider_with(
+        ["otlp_http:otlp"],
+        {
+            "exporter_config": {"endpoint": receiver.endpoint, "schedule_delay": 20},
+            "self_metrics": {"endpoint": receiver.endpoint + "/v1/metrics"},
+        },
+    )
+    tracer = provider.get_tracer("self-metrics")
+    for i in range(5):
+        with tracer.start_as_current_span(f"span-{i}"):
+            pass
+    provider.shutdown()
+
+    component = "otel.component.name=otlp_http:otlp/0"
+    exported = receiver.sum_points("otel.sdk.exporter.span.exported")
+    delivered = [
+        value for attributes, value in exported.items()
+        if component in attributes and "otel.component.type=otlp_http_span_exporter" in attributes
+        and not any(a.startswith("error.type=") for a in attributes)
+    ]
+    assert delivered == [5], exported
+    processed = receiver.sum_points("otel.sdk.processor.span.processed")
+    assert processed[(component, "otel.component.type=batching_span_processor")] == 5, processed

@@ -19,6 +19,12 @@ use opentelemetry_proto::tonic::common::v1::{any_value::Value as Any, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
+mod metrics;
+pub use metrics::{
+    attribute_texts, histogram_points, last_points, last_sum, metrics_named, sum_of,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+
 /// How the receiver answers one request.
 #[derive(Clone, Debug)]
 pub enum Reply {
@@ -92,6 +98,8 @@ struct Shared {
     arrived: Condvar,
     /// Requests that reached the handler, answered or not yet.
     started: Mutex<usize>,
+    /// `/v1/metrics` requests, decoded.
+    metrics: Mutex<Vec<ExportMetricsServiceRequest>>,
 }
 
 #[derive(Debug)]
@@ -243,6 +251,11 @@ impl Receiver {
         self.addr.port()
     }
 
+    /// The `/v1/metrics` requests received so far, decoded.
+    pub fn metrics(&self) -> Vec<ExportMetricsServiceRequest> {
+        self.shared.metrics.lock().unwrap().clone()
+    }
+
     /// The base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` takes it.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
@@ -374,6 +387,10 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if uri.path() == "/v1/metrics" {
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+        return metrics::receive(&shared.metrics, content_type.unwrap_or(""), &body);
+    }
     let (request, json) = match decode(&headers, &body) {
         Ok(decoded) => decoded,
         Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),

@@ -59,6 +59,11 @@ fn compat_dir() -> &'static Path {
     BUILT.get_or_init(|| build("compat"))
 }
 
+/// The 0.3.0 host (tests/fixtures/compat/host_0_3_0.rs), built with the fixtures.
+fn host_0_3_0() -> PathBuf {
+    compat_dir().join("spanplug-host-0-3-0")
+}
+
 /// Builds the probe host once per test process; its executable.
 fn probe_host() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
@@ -109,7 +114,7 @@ fn a_plugin_requiring_a_newer_host_is_refused_naming_both_versions_and_the_need(
     assert_refused(
         "compat_requires_newer",
         spanplug_api::NEXT_MINOR_VERSION,
-        "it requires a host of spanplug-api 0.3.1 or newer",
+        "it requires a host of spanplug-api 0.3.2 or newer",
     );
 }
 
@@ -184,7 +189,7 @@ fn a_plugin_whose_plain_span_view_grew_is_refused_for_its_size() {
     );
     assert!(message.contains("incompatible type size"), "{message}");
     assert!(message.contains("SpanView"), "{message}");
-    assert!(message.contains("0.3.2"), "{message}");
+    assert!(message.contains("0.3.3"), "{message}");
     // The other orientation (the grown view as the interface) is refused as well.
     let header = lib_header_from_path(Path::new(&fixture("compat_grown"))).unwrap();
     let grown = header.layout().expect("it carries its layout");
@@ -197,4 +202,87 @@ fn a_plugin_whose_plain_span_view_grew_is_refused_for_its_size() {
         "{}",
         &report[..2000.min(report.len())]
     );
+}
+
+/// A real plugin of this interface (console_file, 0.3.1: the processor vtable grew by
+/// `report_metrics` and `attach_duration_recorder`) in a host built against the frozen
+/// 0.3.0 copy: it loads, writes the span it is handed, flushes and shuts down; a plugin
+/// that declares it needs a newer host is refused by its declared minimum.
+#[test]
+fn a_0_3_1_plugin_loads_into_a_0_3_0_host_build_and_one_requiring_more_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |library: &Path, function: &str| {
+        let output = Command::new(host_0_3_0())
+            .arg(library)
+            .arg(function)
+            .arg(dir.path())
+            .output()
+            .expect("the 0.3.0 host runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    };
+    let stdout = run(
+        &spanplug_tests::plugin_file("console_file"),
+        "default_tracing_exporter",
+    );
+    assert!(
+        stdout.contains(&format!(
+            "loaded spanplug-api {} into 0.3.0: processors [\"console_file(",
+            spanplug_api::API_VERSION
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("on_end, flush, shutdown ok"), "{stdout}");
+    let records = spanplug_tests::read_records(dir.path());
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].name, "from-a-0.3.0-host");
+
+    let stdout = run(Path::new(&fixture("compat_requires_newer")), "nothing");
+    assert_eq!(
+        stdout.trim(),
+        "refused: it requires a host of spanplug-api 0.3.2 or newer"
+    );
+}
+
+/// With self metrics on, a 0.3.0 plugin (which cannot report) is still a component:
+/// each of its processors named after its module, with the spans the host handed it
+/// counted, and no error. (The recorder's editor and observer each see every span.)
+#[test]
+fn with_self_metrics_on_the_host_reports_the_spans_it_handed_a_0_3_0_plugin() {
+    use opentelemetry::trace::Tracer as _;
+    use spanplug_tests::otlp_receiver::{last_points, Receiver};
+    let metrics = Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = drive::config(Path::new(&fixture("compat_0_3_0")), dir.path()).with_self_metrics(
+        spanplug_config::SelfMetricsConfig::default()
+            .with_endpoint(format!("{}/v1/metrics", metrics.base_url())),
+    );
+    let guard = spanplug_sdk::init(config).unwrap();
+    let names = ["compat_0_3_0:record/0", "compat_0_3_0:record/1"];
+    assert_eq!(guard.plugins()[0].component_names, names);
+    let tracer = guard.tracer("compat");
+    for name in ["one", "two", "three"] {
+        tracer.in_span(name, |_| {});
+    }
+    guard.shutdown().unwrap();
+    let mut points = last_points(&metrics.metrics(), "otel.sdk.processor.span.processed");
+    points.sort();
+    let mut expected = Vec::new();
+    for name in names {
+        let component = [
+            format!("otel.component.name={name}"),
+            "otel.component.type=compat_0_3_0".to_string(),
+        ];
+        let mut panicked = vec!["error.type=plugin_panic".to_string()];
+        panicked.extend(component.iter().cloned());
+        expected.push((panicked, 0));
+        expected.push((component.to_vec(), 3));
+    }
+    expected.sort();
+    assert_eq!(points, expected);
 }

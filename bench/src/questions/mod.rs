@@ -18,6 +18,7 @@ mod python;
 mod python_sdk;
 mod ray_serve;
 mod scale;
+pub(crate) mod self_metrics;
 pub(crate) mod setup;
 pub(crate) mod startup;
 pub(crate) mod wide_spans;
@@ -52,7 +53,7 @@ fn answer<T: fmt::Display + 'static>(figures: anyhow::Result<T>) -> Answer {
 }
 
 /// The questions in their order in `BENCHMARKS.md` (`--only` counts from 1).
-pub(crate) const QUESTIONS: [fn(&Options) -> Answer; 10] = [
+pub(crate) const QUESTIONS: [fn(&Options) -> Answer; 11] = [
     |options| answer(boundary::measure(options)),
     |options| answer(otlp_throughput::measure(options)),
     |options| answer(python_sdk::measure(options)),
@@ -63,6 +64,7 @@ pub(crate) const QUESTIONS: [fn(&Options) -> Answer; 10] = [
     |options| answer(end_to_end::measure(options)),
     |options| answer(from_python::measure(options)),
     |options| answer(ray_serve::measure(options)),
+    |options| answer(self_metrics::measure(options)),
 ];
 
 fn verdict(pass: bool) -> &'static str {

@@ -21,8 +21,19 @@ pub(crate) fn profile(case: &str, count: u64) -> anyhow::Result<()> {
         ("max_queue_size", "1000000"),
         ("log_dir", dir.to_str().unwrap_or("/tmp")),
     ];
+    let self_metrics = case
+        .ends_with("+self-metrics")
+        .then(|| super::self_metrics::start(&receiver))
+        .transpose()?;
     let provider = match case {
         "native-noop" => native_provider(NativeNoop, Sampler::AlwaysOn),
+        "plugin-noop+self-metrics" => {
+            super::self_metrics::provider("bench_noop:noop", self_metrics.as_ref())?
+        }
+        "plugin-reporting" => super::self_metrics::provider("bench_noop:reporting", None)?,
+        "plugin-reporting+self-metrics" => {
+            super::self_metrics::provider("bench_noop:reporting", self_metrics.as_ref())?
+        }
         "plugin-noop" => plugin_provider(&["bench_noop:noop"], &[], Sampler::AlwaysOn)?,
         "console_file" => plugin_provider(
             &["console_file:default_tracing_exporter"],

@@ -73,6 +73,12 @@ fn check_loads_every_plugin_and_fails_on_any_error() {
         "{text}"
     );
     assert!(text.contains("processor: console_file("), "{text}");
+    // Each processor's self-metrics component: its types and its unique name.
+    assert!(text.contains("component: batching_span_processor + console_file_span_exporter console_file:default_tracing_exporter/0"), "{text}");
+    assert!(
+        text.contains("component: test_plugins test_plugins:recorder/0"),
+        "{text}"
+    );
     assert!(text.contains("FAIL  test_plugins:factory_error\n        factory test_plugins:factory_error failed: missing setting `endpoint`"), "{text}");
     assert!(stderr(&output).contains("error: 1 of 3 exporter import paths failed"));
     // Each plugin load is logged once, with its path and API version.

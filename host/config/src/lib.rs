@@ -61,6 +61,7 @@ mod nesting;
 mod otel_file;
 mod plugins;
 mod sampling;
+mod self_metrics;
 mod substitute;
 mod tracing_config;
 mod yaml;
@@ -71,4 +72,5 @@ pub use file_spec::{
 };
 pub use otel_file::{OtelConfigFile, CONFIG_FILE_VAR};
 pub use sampling::{OtelSampler, LOW_SAMPLING_RATIO};
+pub use self_metrics::SelfMetricsConfig;
 pub use tracing_config::{Propagator, TracingConfig};

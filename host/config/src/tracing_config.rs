@@ -78,6 +78,8 @@ pub struct TracingConfig {
     /// `attribute_limits`, `propagator`, `resource`): a front end that only adds
     /// processors to a provider it does not build (Python) names them in a warning.
     pub provider_settings: Vec<String>,
+    /// `self_metrics`: spanplug's own `otel.sdk.*` metrics; `None` (the default) is off.
+    pub self_metrics: Option<crate::SelfMetricsConfig>,
 }
 
 impl Default for TracingConfig {
@@ -103,6 +105,7 @@ impl Default for TracingConfig {
             span_limits: SpanLimitsSpec::default(),
             resource: None,
             provider_settings: Vec::new(),
+            self_metrics: None,
         }
     }
 }
@@ -140,6 +143,12 @@ impl TracingConfig {
     /// Adds a folder to `plugin_path`.
     pub fn with_plugin_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.plugin_path.push(dir.into());
+        self
+    }
+
+    /// Turns self metrics on, sent as `metrics` says.
+    pub fn with_self_metrics(mut self, metrics: crate::SelfMetricsConfig) -> Self {
+        self.self_metrics = Some(metrics);
         self
     }
 

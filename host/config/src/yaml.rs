@@ -13,7 +13,7 @@ use crate::sampling::check_ratio;
 use crate::{ConfigError, TracingConfig};
 use fields::{config_map, exporter_entries, yaml_bool, yaml_kind, yaml_string, yaml_strings};
 
-mod fields;
+pub(crate) mod fields;
 #[cfg(test)]
 mod tests;
 
@@ -40,6 +40,7 @@ struct RawTracingConfig {
     on_error: Option<Value>,
     /// An OpenTelemetry configuration file that is the whole tracing configuration.
     config_file: Option<Value>,
+    self_metrics: Option<Value>,
 }
 
 impl TracingConfig {
@@ -190,6 +191,9 @@ impl TracingConfig {
             let key = "tracing_config.on_error";
             config.on_error =
                 OnError::parse(&yaml_string(key, value)?).map_err(|e| format!("{key}: {e}"))?;
+        }
+        if let Some(value) = &raw.self_metrics {
+            config.self_metrics = crate::self_metrics::parse(value)?;
         }
         Ok(config)
     }

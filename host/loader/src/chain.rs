@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use spanplug_api::{EndingSpan, Processor, SpanView};
 
+use crate::component::HandOver;
+
 mod edits;
 mod overlay;
 
@@ -46,11 +48,16 @@ pub(crate) struct Stage {
     pub(crate) transforms: bool,
     pub(crate) failures: AtomicU64,
     slow_calls: AtomicU64,
+    /// `otel.component.name`, unique in the chain.
+    pub(crate) component_name: String,
+    pub(crate) hand_over: HandOver,
 }
 
 impl Stage {
-    pub(crate) fn new(import_path: String, processor: Processor) -> Self {
+    pub(crate) fn new(import_path: String, processor: Processor, component_name: String) -> Self {
         Stage {
+            component_name,
+            hand_over: HandOver::default(),
             import_path,
             name: processor.name(),
             needs_on_start: processor.needs_on_start(),
@@ -96,7 +103,9 @@ impl Stage {
 
     fn on_end(&self, view: &SpanView<'_>, timed: bool) {
         let started = timed.then(Instant::now);
-        if let Err(error) = self.processor.on_end(view) {
+        let result = self.processor.on_end(view);
+        self.hand_over.count(result.is_ok());
+        if let Err(error) = result {
             self.record_failure("on_end", &error);
         }
         if let Some(elapsed) = started.map(|s| s.elapsed()).filter(|e| *e > SLOW_ON_END) {

@@ -19,6 +19,8 @@
 // The loading path's types are at the root; `env`, `span`, `stderr_log` and
 // `trust` are subsystems a front end uses by module.
 mod chain;
+mod component;
+pub mod counters;
 mod elf;
 mod entry;
 pub mod env;
@@ -36,6 +38,7 @@ pub mod stderr_log;
 pub mod trust;
 mod version;
 
+pub use component::{component_names, component_types, Component, PLUGIN_PANIC};
 pub use elf::check_shared_object;
 pub use entry::{ConfigMap, OnError, ProcessorEntry};
 pub use error::{LoadError, LoadErrorKind};

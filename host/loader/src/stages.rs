@@ -5,12 +5,14 @@
 use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use spanplug_api::settings::deadline_after;
 use spanplug_api::{Processor, RequestContextView, SpanView, StartingSpan};
 
 use crate::chain::{deliver, unrepresentable_values, Stage};
+use crate::component::{component_names, Component};
 use crate::entry::{OnError, ProcessorEntry};
 use crate::error::LoadError;
 use crate::factory::{load_import_path, FactoryInput, Pins};
@@ -28,6 +30,8 @@ pub struct InstalledPlugin {
     pub api_version: String,
     /// The names of the processors its factory returned.
     pub processors: Vec<String>,
+    /// Each processor's `otel.component.name` (since 0.3.1's self metrics), in order.
+    pub component_names: Vec<String>,
 }
 
 thread_local! {
@@ -41,7 +45,7 @@ const SLOW_SAMPLE_EVERY: u64 = 32;
 /// The loaded processors, in list order.
 #[derive(Debug, Default)]
 pub struct Stages {
-    stages: Vec<Stage>,
+    stages: Arc<Vec<Stage>>,
     plugins: Vec<InstalledPlugin>,
     any_on_start: bool,
     any_transformer: bool,
@@ -129,12 +133,13 @@ impl Stages {
                 library: loaded.library,
                 api_version: loaded.api_version,
                 processors: loaded.processors.iter().map(Processor::name).collect(),
+                component_names: Vec::new(),
             });
             stages.extend(
                 loaded
                     .processors
                     .into_iter()
-                    .map(|p| Stage::new(loaded.import_path.clone(), p)),
+                    .map(|p| Stage::new(loaded.import_path.clone(), p, String::new())),
             );
         }
         if skipped > 0 && skipped == plan.entries.len() {
@@ -156,15 +161,26 @@ impl Stages {
         self.append_stages(
             processors
                 .into_iter()
-                .map(|p| Stage::new(import_path.to_string(), p))
+                .map(|p| Stage::new(import_path.to_string(), p, String::new()))
                 .collect(),
         );
     }
 
     fn append_stages(&mut self, stages: Vec<Stage>) {
-        self.stages.extend(stages);
+        // Self metrics share the chain only once it runs, after every append.
+        let Some(all) = Arc::get_mut(&mut self.stages) else {
+            log::error!("processors appended to a running chain were not added");
+            return;
+        };
+        all.extend(stages);
+        name_components(all, &mut self.plugins);
         self.any_on_start = self.stages.iter().any(|s| s.needs_on_start);
         self.any_transformer = self.stages.iter().any(|s| s.transforms);
+    }
+
+    /// Every processor as an SDK component, in order (for self metrics).
+    pub fn components(&self) -> Vec<Component> {
+        Component::all(&self.stages)
     }
 
     /// What was installed, in order.
@@ -222,7 +238,7 @@ impl Stages {
                 spanplug_api::API_VERSION
             );
         }
-        for stage in &self.stages {
+        for stage in self.stages.iter() {
             let failures = stage.failures.load(Ordering::Relaxed);
             if failures > 0 {
                 log::warn!(
@@ -256,5 +272,18 @@ impl Stages {
         } else {
             Err(errors.join("; "))
         }
+    }
+}
+
+/// Gives every stage its `otel.component.name` and lists them per plugin.
+fn name_components(stages: &mut [Stage], plugins: &mut [InstalledPlugin]) {
+    let names = component_names(stages.iter().map(|s| s.import_path.as_str()));
+    for (stage, name) in stages.iter_mut().zip(names) {
+        stage.component_name = name;
+    }
+    // Each plugin's processors are the next ones of the chain, in order.
+    let mut names = stages.iter().map(|s| s.component_name.clone());
+    for plugin in plugins.iter_mut() {
+        plugin.component_names = names.by_ref().take(plugin.processors.len()).collect();
     }
 }

@@ -3,6 +3,7 @@
 
 use spanplug_config::ConfigError;
 use spanplug_loader::LoadError;
+use spanplug_self_metrics::SelfMetricsError;
 
 /// Why tracing could not be set up: the config ([`ConfigError`]) or a plugin
 /// ([`LoadError`]), whose message it shows. Transparent, as thiserror's
@@ -19,12 +20,15 @@ pub enum InitErrorKind {
     Config,
     /// A plugin: see [`InitError::as_load`].
     Load,
+    /// The self-metrics pipeline (`self_metrics`, `OTEL_METRICS_EXPORTER`).
+    SelfMetrics,
 }
 
 #[derive(Debug)]
 enum InitRepr {
     Config(ConfigError),
     Load(LoadError),
+    SelfMetrics(SelfMetricsError),
 }
 
 impl InitError {
@@ -33,6 +37,7 @@ impl InitError {
         match &self.0 {
             InitRepr::Config(_) => InitErrorKind::Config,
             InitRepr::Load(_) => InitErrorKind::Load,
+            InitRepr::SelfMetrics(_) => InitErrorKind::SelfMetrics,
         }
     }
 
@@ -40,7 +45,7 @@ impl InitError {
     pub fn as_config(&self) -> Option<&ConfigError> {
         match &self.0 {
             InitRepr::Config(error) => Some(error),
-            InitRepr::Load(_) => None,
+            _ => None,
         }
     }
 
@@ -48,7 +53,7 @@ impl InitError {
     pub fn as_load(&self) -> Option<&LoadError> {
         match &self.0 {
             InitRepr::Load(error) => Some(error),
-            InitRepr::Config(_) => None,
+            _ => None,
         }
     }
 }
@@ -58,6 +63,7 @@ impl std::fmt::Display for InitError {
         match &self.0 {
             InitRepr::Config(error) => error.fmt(f),
             InitRepr::Load(error) => error.fmt(f),
+            InitRepr::SelfMetrics(error) => error.fmt(f),
         }
     }
 }
@@ -67,6 +73,7 @@ impl std::error::Error for InitError {
         match &self.0 {
             InitRepr::Config(error) => error.source(),
             InitRepr::Load(error) => error.source(),
+            InitRepr::SelfMetrics(error) => error.source(),
         }
     }
 }
@@ -80,5 +87,11 @@ impl From<ConfigError> for InitError {
 impl From<LoadError> for InitError {
     fn from(error: LoadError) -> Self {
         InitError(InitRepr::Load(error))
+    }
+}
+
+impl From<SelfMetricsError> for InitError {
+    fn from(error: SelfMetricsError) -> Self {
+        InitError(InitRepr::SelfMetrics(error))
     }
 }

@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use spanplug_config::{Propagator, SpanLimitsSpec, TracingConfig};
 use spanplug_loader::InstalledPlugin;
+use spanplug_self_metrics::SelfMetrics;
 
 use crate::error::InitError;
 use crate::from_file::{self, FileSampler};
@@ -36,6 +37,8 @@ pub struct TracingGuard {
     shutdown_timeout: Duration,
     shut_down: bool,
     processor_errors: Arc<Mutex<Option<String>>>,
+    /// Shut down after the tracer provider, so its last export has the final figures.
+    self_metrics: Option<SelfMetrics>,
 }
 
 /// Sets up tracing from `config` (after applying environment overrides): loads every
@@ -58,10 +61,16 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
             shutdown_timeout: config.shutdown_timeout,
             shut_down: false,
             processor_errors: Arc::default(),
+            self_metrics: None,
         });
     }
 
-    let processor = SpanplugProcessor::load(&config, &resource)?;
+    let self_metrics = SelfMetrics::start(config.self_metrics.as_ref(), resource.clone())?;
+    let mut processor = SpanplugProcessor::load(&config, &resource)?;
+    if let Some(metrics) = &self_metrics {
+        metrics.watch(processor.components());
+        processor = processor.with_span_counts(metrics.span_counts());
+    }
     let plugins = processor.plugins().to_vec();
     let processor_errors = processor.error_slot();
     let mut builder = SdkTracerProvider::builder();
@@ -85,6 +94,7 @@ pub fn init(config: TracingConfig) -> Result<TracingGuard, InitError> {
         shutdown_timeout: config.shutdown_timeout,
         shut_down: false,
         processor_errors,
+        self_metrics,
     })
 }
 
@@ -157,9 +167,16 @@ impl TracingGuard {
         if std::mem::replace(&mut self.shut_down, true) {
             return Ok(());
         }
-        self.provider
+        let traces = self
+            .provider
             .shutdown_with_timeout(self.shutdown_timeout)
-            .map_err(|e| self.explain(e))
+            .map_err(|e| self.explain(e));
+        if let Some(metrics) = &self.self_metrics {
+            if let Err(error) = metrics.shutdown() {
+                log::warn!("self metrics: the last export failed: {error}");
+            }
+        }
+        traces
     }
 
     /// A `tracing` layer that turns `tracing` spans into spans of this provider.

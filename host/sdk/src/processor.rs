@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use abi_stable::std_types::{RSlice, RStr};
-use opentelemetry::trace::Span as _;
+use opentelemetry::trace::{Span as _, TraceContextExt as _};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
@@ -19,7 +19,8 @@ use spanplug_api::{
 use spanplug_config::TracingConfig;
 use spanplug_loader::span::count_unrepresentable;
 use spanplug_loader::span::{intern, with_attribute_views, ResourceRecord};
-use spanplug_loader::{InstalledPlugin, LoadError, Stages};
+use spanplug_loader::{Component, InstalledPlugin, LoadError, Stages};
+use spanplug_self_metrics::{ParentOrigin, SpanCounts};
 
 use crate::request_context::RequestContext;
 use crate::span_view::{ordered_resource, span_context, span_kind, SdkAttributes, SdkSpan};
@@ -38,6 +39,8 @@ pub struct SpanplugProcessor {
     resource: Arc<ResourceRecord>,
     /// The last flush or shutdown failure, in the loader's words (the SDK wraps them).
     last_errors: Arc<Mutex<Option<String>>>,
+    /// `otel.sdk.span.started` / `.live`, when self metrics are on.
+    span_counts: Option<Arc<SpanCounts>>,
 }
 
 impl fmt::Debug for SpanplugProcessor {
@@ -58,7 +61,19 @@ impl SpanplugProcessor {
             stages: config.load_stages(&ordered)?,
             resource: ordered,
             last_errors: Arc::default(),
+            span_counts: None,
         })
+    }
+
+    /// Counts spans as they start and end into `counts` (self metrics).
+    pub fn with_span_counts(mut self, counts: Arc<SpanCounts>) -> Self {
+        self.span_counts = Some(counts);
+        self
+    }
+
+    /// Every processor as an SDK component, in order (for self metrics).
+    pub fn components(&self) -> Vec<Component> {
+        self.stages.components()
     }
 
     /// The plugins loaded, in config order.
@@ -163,6 +178,9 @@ fn otel_value(value: &ViewValue<'_>) -> Option<Value> {
 
 impl SpanProcessor for SpanplugProcessor {
     fn on_start(&self, span: &mut Span, cx: &Context) {
+        if let Some(counts) = &self.span_counts {
+            counts.started(span.span_context().is_sampled(), parent_origin(cx));
+        }
         if !self.stages.any_on_start() {
             return;
         }
@@ -182,6 +200,9 @@ impl SpanProcessor for SpanplugProcessor {
     }
 
     fn on_end(&self, mut span: SpanData) {
+        if let Some(counts) = &self.span_counts {
+            counts.ended(span.span_context.is_sampled());
+        }
         self.stages.on_end_span(&mut SdkSpan {
             data: &mut span,
             resource: &self.resource,
@@ -198,5 +219,18 @@ impl SpanProcessor for SpanplugProcessor {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.resource = Arc::new(ordered_resource(resource));
+    }
+}
+
+/// `otel.span.parent.origin` of a span started in `cx`.
+fn parent_origin(cx: &Context) -> ParentOrigin {
+    let parent = cx.span();
+    let parent = parent.span_context();
+    if !parent.is_valid() {
+        ParentOrigin::None
+    } else if parent.is_remote() {
+        ParentOrigin::Remote
+    } else {
+        ParentOrigin::Local
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use spanplug_api::{Logger, SpanProcessor, SpanView};
+use spanplug_api::{Logger, MetricsReport, SpanProcessor, SpanView};
 
 use crate::folders::Folders;
 use crate::format::{write_span, Layout};
@@ -147,6 +147,11 @@ impl SpanProcessor for ConsoleProcessor {
                 *record = String::with_capacity(4096);
             }
         });
+    }
+
+    fn report_metrics(&self, report: &mut MetricsReport<'_>) -> bool {
+        self.shared.report(report);
+        true
     }
 
     fn force_flush(&self, timeout: Duration) -> Result<(), String> {

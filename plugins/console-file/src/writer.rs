@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use spanplug_api::Logger;
 
+mod metrics;
+
 use crate::format::Layout;
 use crate::handoff::{Buffer, Queue, Refused, MAX_HELD_BYTES};
 use crate::span_file::{block_file_size_signal, SpanFile};

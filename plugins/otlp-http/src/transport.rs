@@ -10,6 +10,7 @@ mod replies;
 
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -58,6 +59,8 @@ pub struct Transport {
     /// Credentials redacted from what a backend says ([`replies::secrets`]).
     secrets: Vec<String>,
     protocol: Protocol,
+    /// The HTTP status of the last response to the current or last `send` (0: none).
+    last_status: AtomicU16,
     logger: Logger,
     /// Non-retryable statuses already logged, so each is logged once.
     logged_statuses: Mutex<HashSet<u16>>,
@@ -166,6 +169,7 @@ impl Transport {
             logger,
             logged_statuses: Mutex::new(HashSet::new()),
             logged_messages: MessageLog::default(),
+            last_status: AtomicU16::new(0),
         })
     }
 
@@ -175,6 +179,7 @@ impl Transport {
     pub fn send(&self, body: &[u8], spans: u64, deadline: &dyn Fn() -> Instant) -> Outcome {
         let mut backoff = INITIAL_BACKOFF;
         let mut attempts = 0;
+        self.last_status.store(0, Ordering::Relaxed);
         loop {
             attempts += 1;
             let left = deadline().saturating_duration_since(Instant::now());
@@ -190,6 +195,10 @@ impl Transport {
                 .timeout(left.min(self.timeout))
                 .body(body.to_vec())
                 .send();
+            if let Ok(response) = &result {
+                self.last_status
+                    .store(response.status().as_u16(), Ordering::Relaxed);
+            }
             let (retry_after, last_error) = match result {
                 Ok(response) if response.status().is_success() => {
                     return self.delivered(response, spans)
@@ -222,6 +231,19 @@ impl Transport {
             }
             sleep_until(Instant::now() + wait, deadline);
         }
+    }
+}
+
+impl Transport {
+    /// The HTTP status of the last `send`'s last response; `None` if none came.
+    pub fn last_status(&self) -> Option<u16> {
+        Some(self.last_status.load(Ordering::Relaxed)).filter(|status| *status != 0)
+    }
+
+    /// The endpoint's host and port (the scheme's default when none is given).
+    pub fn server(&self) -> Option<(String, u16)> {
+        let url = reqwest::Url::parse(&self.endpoint).ok()?;
+        Some((url.host_str()?.to_string(), url.port_or_known_default()?))
     }
 }
 

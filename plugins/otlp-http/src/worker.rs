@@ -4,19 +4,20 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use spanplug_api::settings::deadline_after;
 use spanplug_api::sync::{lock, wait_timeout};
-use spanplug_api::{Logger, SpanProcessor, SpanView};
+use spanplug_api::{DurationRecorder, Logger, MetricsReport, SpanProcessor, SpanView};
 
 use crate::batch::{FactoryResource, Queued};
 use crate::settings::Settings;
 use crate::transport::Transport;
 
 mod export_thread;
+mod metrics;
 
 /// At most this much of a shutdown's time is kept back from the worker's sending.
 const SHUTDOWN_MARGIN: Duration = Duration::from_millis(100);
@@ -51,6 +52,8 @@ struct Shared {
     queued: AtomicUsize,
     counts: Counts,
     last_failure_log: Mutex<Option<Instant>>,
+    /// The host's export-duration recorder, when self metrics are on.
+    durations: OnceLock<DurationRecorder>,
 }
 
 #[derive(Default)]
@@ -106,6 +109,7 @@ impl Exporter {
             queued: AtomicUsize::new(0),
             counts: Counts::default(),
             last_failure_log: Mutex::new(None),
+            durations: OnceLock::new(),
         });
         let worker = {
             let shared = Arc::clone(&shared);
@@ -210,6 +214,15 @@ impl SpanProcessor for Exporter {
         if queued == shared.settings.batch.max_export_batch_size {
             shared.work.notify_one();
         }
+    }
+
+    fn report_metrics(&self, report: &mut MetricsReport<'_>) -> bool {
+        self.shared.report(report);
+        true
+    }
+
+    fn attach_duration_recorder(&self, recorder: DurationRecorder) {
+        let _ = self.shared.durations.set(recorder);
     }
 
     fn force_flush(&self, timeout: Duration) -> Result<(), String> {

@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use spanplug_api::{
-    EndingSpan, Logger, PluginContext, Processor, SpanKind, SpanProcessor, SpanView, StatusCode,
-    ValueRef,
+    EndingSpan, Logger, MetricsReport, PluginContext, Processor, SpanKind, SpanProcessor, SpanView,
+    StatusCode, ValueRef,
 };
 use spanplug_glob::{list, Glob};
 
@@ -149,6 +149,15 @@ impl SpanProcessor for SpanFilter {
             span.drop_span();
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Self metrics: the spans its rules dropped (`error.type` `dropped_by_filter`); the
+    /// spans it let through are not counted (that would cost every span an atomic add).
+    fn report_metrics(&self, report: &mut MetricsReport<'_>) -> bool {
+        report.component_types("span_filter", "");
+        let dropped = self.dropped.load(Ordering::Relaxed);
+        report.processed(Some("dropped_by_filter"), dropped);
+        true
     }
 
     fn shutdown(&self, _timeout: Duration) -> Result<(), String> {

@@ -138,7 +138,7 @@ fn a_plugin_of_the_next_minor_sees_the_probe_absent_in_this_host_and_present_in_
         .collect();
     assert_eq!(probes, probe_lines("Some(1)", "1"), "in the probe host");
     assert!(
-        log.contains("next-minor probe of record (0.3.1): root module field Some(1), factory field Some(1), processor methods [1, 1]"),
+        log.contains("next-minor probe of record (0.3.2): root module field Some(1), factory field Some(1), processor methods [1, 1]"),
         "{log}"
     );
 }

@@ -185,6 +185,18 @@ fn list(plugin: &str, plugin_path: &[PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `<type>[ + <exporter type>] <otel.component.name>` of the last of `named`'s
+/// processors (`named`: each processor's import path so far, as a host names them).
+fn component(processor: &spanplug_api::Processor, named: &[String]) -> String {
+    let import_path = named.last().map(String::as_str).unwrap_or_default();
+    let (own, exporter) = spanplug_sdk::loader::component_types(processor, import_path);
+    let names = spanplug_sdk::loader::component_names(named.iter().map(String::as_str));
+    let name = names.last().cloned().unwrap_or_default();
+    let exporter = Some(exporter).filter(|t| !t.is_empty());
+    let exporter = exporter.map(|t| format!(" + {t}")).unwrap_or_default();
+    escape(&format!("{own}{exporter} {name}")).into_owned()
+}
+
 fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     let mut config = TracingConfig::from_yaml_file(path)?.with_env_overrides()?;
     config.service_name = service_name.or(config.service_name);
@@ -210,6 +222,8 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     if entries.is_empty() {
         println!("exporters: none (OTEL_TRACES_EXPORTER=none)");
     }
+    // Each processor's import path so far: its otel.component.name, as a running host names it.
+    let mut named: Vec<String> = Vec::new();
     for entry in &entries {
         match load_import_path(entry, &search, config.pins(), &input) {
             Ok(loaded) => {
@@ -221,6 +235,8 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
                 );
                 for processor in &loaded.processors {
                     println!("        processor: {}", escape(&processor.name()));
+                    named.push(loaded.import_path.to_string());
+                    println!("        component: {}", component(processor, &named));
                     if let Err(error) = processor.shutdown(config.shutdown_timeout) {
                         let error = escape_lines(&error.to_string(), "\n        ");
                         println!("        warning: shutdown: {error}");

@@ -6,13 +6,13 @@ use spanplug_loader::{ConfigMap, ProcessorEntry};
 
 use crate::substitute::substitute_env;
 
-pub(super) fn yaml_bool(key: &str, value: &Value) -> Result<bool, String> {
+pub(crate) fn yaml_bool(key: &str, value: &Value) -> Result<bool, String> {
     value
         .as_bool()
         .ok_or_else(|| format!("{key}: expected true or false, got {}", yaml_kind(value)))
 }
 
-pub(super) fn yaml_string(key: &str, value: &Value) -> Result<String, String> {
+pub(crate) fn yaml_string(key: &str, value: &Value) -> Result<String, String> {
     value
         .as_str()
         .map(str::to_string)
@@ -20,7 +20,7 @@ pub(super) fn yaml_string(key: &str, value: &Value) -> Result<String, String> {
 }
 
 /// One string or a list of strings.
-pub(super) fn yaml_strings(key: &str, value: &Value) -> Result<Vec<String>, String> {
+pub(crate) fn yaml_strings(key: &str, value: &Value) -> Result<Vec<String>, String> {
     match value {
         Value::Sequence(items) => items
             .iter()
@@ -49,7 +49,7 @@ fn scalar_text(key: &str, value: &Value) -> Result<String, String> {
     }
 }
 
-pub(super) fn yaml_kind(value: &Value) -> &'static str {
+pub(crate) fn yaml_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "nothing",
         Value::Bool(_) => "a boolean",
@@ -62,7 +62,7 @@ pub(super) fn yaml_kind(value: &Value) -> &'static str {
 }
 
 /// A `key: value` map of settings, with `${...}` references resolved.
-pub(super) fn config_map(key: &str, value: &Value) -> Result<ConfigMap, String> {
+pub(crate) fn config_map(key: &str, value: &Value) -> Result<ConfigMap, String> {
     let Value::Mapping(map) = value else {
         return Err(format!(
             "{key}: expected a map of settings, got {}",

@@ -109,7 +109,10 @@ impl Shared {
             Some(shutdown) => shutdown.min(export_deadline),
             None => export_deadline,
         };
-        match self.transport.send(&body, count, &deadline) {
+        let started = Instant::now();
+        let outcome = self.transport.send(&body, count, &deadline);
+        self.record_duration(started, &outcome);
+        match outcome {
             Outcome::Delivered { rejected } => {
                 self.counts
                     .delivered
@@ -133,6 +136,19 @@ impl Shared {
         }
         lock(&self.state).settled += count;
         self.progress.notify_all();
+    }
+
+    /// `otel.sdk.exporter.operation.duration` of one export, when self metrics are on.
+    fn record_duration(&self, started: Instant, outcome: &Outcome) {
+        if let Some(recorder) = self.durations.get() {
+            let error_type = match outcome {
+                Outcome::Delivered { rejected: 0 } => None,
+                Outcome::Delivered { .. } => Some("rejected"),
+                Outcome::Failed { .. } => Some("failed"),
+            };
+            let seconds = started.elapsed().as_secs_f64();
+            recorder.record(seconds, self.transport.last_status(), error_type);
+        }
     }
 
     fn report_drops(&self, last: &mut (Instant, u64)) {
