@@ -72,5 +72,5 @@ pub use file_spec::{
 };
 pub use otel_file::{OtelConfigFile, CONFIG_FILE_VAR};
 pub use sampling::{OtelSampler, LOW_SAMPLING_RATIO};
-pub use self_metrics::SelfMetricsConfig;
+pub use self_metrics::{HistogramAggregation, MetricsTemporality, SelfMetricsConfig};
 pub use tracing_config::{Propagator, TracingConfig};

@@ -1,8 +1,9 @@
 //! OpenTelemetry's declarative configuration file (`OTEL_CONFIG_FILE`), `file_format`
 //! 1.0 and 1.1, read into a [`TracingConfig`]: environment substitution as the data
 //! model says, validation against the vendored JSON schema, then every field either
-//! applied or refused with its YAML path and line. Fields of other signals
-//! (`meter_provider`, `logger_provider`, ...) are warnings naming them.
+//! applied or refused with its YAML path and line. `meter_provider` configures
+//! spanplug's own metrics where it can and warns, by path, about the rest (the same
+//! file configures the application's metrics); `logger_provider` is a warning.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use crate::{ConfigError, TracingConfig};
 
 mod components;
 mod map;
+mod metrics;
 mod node;
 mod resource;
 mod schema;
@@ -141,6 +143,9 @@ impl OtelConfigFile {
         config.config_dir = path
             .parent()
             .map(|dir| std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()));
+        if let (Some(metrics), Some(dir)) = (&mut config.self_metrics, &config.config_dir) {
+            metrics.resolve_files(dir);
+        }
         config.config_file = Some(path);
         Ok(OtelConfigFile {
             config,

@@ -1,8 +1,10 @@
 //! `tracing_config.self_metrics`: whether and where spanplug sends its own
 //! `otel.sdk.*` metrics. Off unless asked for; the `OTEL_METRICS_EXPORTER`,
 //! `OTEL_EXPORTER_OTLP_METRICS_*` and `OTEL_METRIC_EXPORT_INTERVAL` variables are read
-//! by spanplug-self-metrics when the pipeline starts, and win over these values.
+//! by spanplug-self-metrics when the pipeline starts, and win over these values,
+//! except for a configuration file's `meter_provider` ([`SelfMetricsConfig::from_file`]).
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_yaml_ng::Value;
@@ -26,6 +28,43 @@ pub struct SelfMetricsConfig {
     pub interval: Option<Duration>,
     /// How long one export may take.
     pub timeout: Option<Duration>,
+    /// Set for a configuration file's `meter_provider`: the file is the whole
+    /// configuration, so no `OTEL_*` variable applies (file-mode precedence).
+    pub from_file: bool,
+    /// Aggregation temporality; `None` leaves it to the variable, then cumulative.
+    pub temporality: Option<MetricsTemporality>,
+    /// How histograms are aggregated; `None` is explicit buckets.
+    pub histogram_aggregation: Option<HistogramAggregation>,
+    /// Request bodies gzip-compressed.
+    pub gzip: bool,
+    /// PEM file of the certificates that verify the server.
+    pub certificate: Option<PathBuf>,
+    /// PEM file of the client certificate (mTLS), with `client_key`.
+    pub client_certificate: Option<PathBuf>,
+    /// PEM file of the client key (mTLS), with `client_certificate`.
+    pub client_key: Option<PathBuf>,
+}
+
+/// The temporality metrics are exported with (`temporality_preference`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MetricsTemporality {
+    /// Every point covers the whole life of its instrument.
+    Cumulative,
+    /// Points cover the last interval (up-down counters stay cumulative).
+    Delta,
+    /// Delta for counters and histograms, cumulative for the rest.
+    LowMemory,
+}
+
+/// The default aggregation of histograms (`default_histogram_aggregation`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HistogramAggregation {
+    /// Fixed bucket boundaries (the instrument's advice, else the SDK's defaults).
+    ExplicitBucket,
+    /// Base-2 exponential buckets (160 at most, scale 20 at most: the spec's defaults).
+    Base2Exponential,
 }
 
 impl std::fmt::Debug for SelfMetricsConfig {
@@ -36,6 +75,13 @@ impl std::fmt::Debug for SelfMetricsConfig {
             .field("headers", &self.headers)
             .field("interval", &self.interval)
             .field("timeout", &self.timeout)
+            .field("from_file", &self.from_file)
+            .field("temporality", &self.temporality)
+            .field("histogram_aggregation", &self.histogram_aggregation)
+            .field("gzip", &self.gzip)
+            .field("certificate", &self.certificate)
+            .field("client_certificate", &self.client_certificate)
+            .field("client_key", &self.client_key)
             .finish()
     }
 }
@@ -69,6 +115,22 @@ impl SelfMetricsConfig {
     pub fn with_interval(mut self, interval: Duration) -> Self {
         self.interval = Some(interval);
         self
+    }
+
+    /// The TLS files, relative ones taken against `dir` (a configuration file's folder).
+    pub(crate) fn resolve_files(&mut self, dir: &Path) {
+        for file in [
+            &mut self.certificate,
+            &mut self.client_certificate,
+            &mut self.client_key,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if file.is_relative() {
+                *file = dir.join(&*file);
+            }
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use crate::TracingConfig;
 use super::map::{entries, int, single, text, Mapper};
 use super::node::{Node, Value};
 use super::schema::{join, to_json};
+use super::Problem;
 
 /// `console`: spans to standard output.
 const CONSOLE_IMPORT_PATH: &str = "console_file:debug_span_processor";
@@ -231,35 +232,8 @@ impl Mapper {
 
     /// `headers_list`, then `headers` over it, as `name=value,...` (values encoded).
     fn headers(&mut self, path: &str, props: &Node) -> String {
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        if let Some(list) = props.get("headers_list") {
-            let at = join(path, "headers_list");
-            match key_value_pairs(&at, text(Some(list)).unwrap_or_default()) {
-                Ok(found) => pairs.extend(
-                    found
-                        .into_iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string())),
-                ),
-                Err(error) => self.refuse(
-                    &at,
-                    list,
-                    error
-                        .trim_start_matches(&at)
-                        .trim_start_matches(": ")
-                        .to_string(),
-                ),
-            }
-        }
-        if let Some(Value::List(items)) = props.get("headers").map(|n| &n.value) {
-            for item in items {
-                let (Some(name), Some(value)) = (text(item.get("name")), text(item.get("value")))
-                else {
-                    continue;
-                };
-                pairs.retain(|(k, _)| k != name);
-                pairs.push((name.to_string(), percent_encode(value)));
-            }
-        }
+        let (pairs, problem) = header_pairs(path, props);
+        self.errors.extend(problem);
         pairs
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -307,6 +281,38 @@ impl Mapper {
         }
         Some(entry)
     }
+}
+
+/// An exporter's `headers_list`, then its `headers` over it, values percent-encoded
+/// (as `headers_list` has them); a malformed `headers_list` is the problem returned.
+pub(super) fn header_pairs(path: &str, props: &Node) -> (Vec<(String, String)>, Option<Problem>) {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut problem = None;
+    if let Some(list) = props.get("headers_list") {
+        let at = join(path, "headers_list");
+        match key_value_pairs(&at, text(Some(list)).unwrap_or_default()) {
+            Ok(found) => pairs.extend(
+                found
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string())),
+            ),
+            Err(error) => {
+                let message = error.trim_start_matches(&at).trim_start_matches(": ");
+                problem = Some(Problem::new(&at, list.line, message.to_string()));
+            }
+        }
+    }
+    if let Some(Value::List(items)) = props.get("headers").map(|n| &n.value) {
+        for item in items {
+            let (Some(name), Some(value)) = (text(item.get("name")), text(item.get("value")))
+            else {
+                continue;
+            };
+            pairs.retain(|(k, _)| k != name);
+            pairs.push((name.to_string(), percent_encode(value)));
+        }
+    }
+    (pairs, problem)
 }
 
 /// The node as a plugin setting.

@@ -98,8 +98,9 @@ impl Mapper {
                     self.refuse_value_length("attribute_limits", node);
                     general_count = int(node.get("attribute_count_limit"));
                 }
-                // The seam for issue 23's `self_metrics`: until it lands, a warning.
-                "meter_provider" | "logger_provider" => self.warn(key, node, format!(
+                // spanplug's own metrics, as far as they can be; the rest is the app's.
+                "meter_provider" => self.meter_provider(node, &mut config),
+                "logger_provider" => self.warn(key, node, format!(
                     "not applied: spanplug configures traces only ({key} is for another signal)"
                 )),
                 "log_level" => self.warn(key, node, "not applied: spanplug logs through the application's `log` logger, whose level the application sets"),
