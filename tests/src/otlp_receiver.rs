@@ -100,6 +100,8 @@ struct Shared {
     started: Mutex<usize>,
     /// `/v1/metrics` requests, decoded.
     metrics: Mutex<Vec<ExportMetricsServiceRequest>>,
+    /// Each `/v1/metrics` request's headers (names lowercase), in arrival order.
+    metrics_headers: Mutex<Vec<Vec<(String, String)>>>,
 }
 
 #[derive(Debug)]
@@ -256,6 +258,11 @@ impl Receiver {
         self.shared.metrics.lock().unwrap().clone()
     }
 
+    /// The headers of each `/v1/metrics` request received so far.
+    pub fn metrics_headers(&self) -> Vec<Vec<(String, String)>> {
+        self.shared.metrics_headers.lock().unwrap().clone()
+    }
+
     /// The base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` takes it.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
@@ -342,6 +349,18 @@ impl Drop for Receiver {
     }
 }
 
+/// The body, gunzipped when its content encoding says gzip.
+fn plain_body(headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>, String> {
+    if headers.get("content-encoding").map(|v| v.as_bytes()) != Some(b"gzip") {
+        return Ok(body.to_vec());
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("bad gzip: {e}"))?;
+    Ok(out)
+}
+
 fn decode(headers: &HeaderMap, body: &[u8]) -> Result<(ExportTraceServiceRequest, bool), String> {
     let header = |name: &str| {
         headers
@@ -349,15 +368,7 @@ fn decode(headers: &HeaderMap, body: &[u8]) -> Result<(ExportTraceServiceRequest
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     };
-    let plain = if header("content-encoding") == "gzip" {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(body)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("bad gzip: {e}"))?;
-        out
-    } else {
-        body.to_vec()
-    };
+    let plain = plain_body(headers, body)?;
     match header("content-type") {
         "application/x-protobuf" => ExportTraceServiceRequest::decode(plain.as_slice())
             .map(|r| (r, false))
@@ -388,8 +399,7 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     if uri.path() == "/v1/metrics" {
-        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
-        return metrics::receive(&shared.metrics, content_type.unwrap_or(""), &body);
+        return metrics::receive(&shared, &headers, &body);
     }
     let (request, json) = match decode(&headers, &body) {
         Ok(decoded) => decoded,

@@ -86,13 +86,19 @@ fn the_getting_started_example_applies_its_trace_fields() {
     use ResourceDetector::*;
     assert_eq!(resource.detectors, vec![Service, Host, Process, Container]);
     let warnings = file.warnings.join("\n");
-    for named in [
-        "resource.detection (line 17)",
-        "meter_provider (line 43)",
-        "logger_provider (line 50)",
-    ] {
+    for named in ["resource.detection (line 17)", "logger_provider (line 50)"] {
         assert!(warnings.contains(named), "{named} in\n{warnings}");
     }
+    // Its one periodic otlp_http reader is spanplug's own metrics, whole.
+    assert!(!warnings.contains("meter_provider"), "{warnings}");
+    let metrics = config.self_metrics.as_ref().unwrap();
+    assert!(metrics.from_file);
+    assert_eq!(
+        metrics.endpoint.as_deref(),
+        Some("http://localhost:4318/v1/metrics")
+    );
+    assert_eq!(metrics.interval, Some(Duration::from_secs(60)));
+    assert_eq!(metrics.timeout, Some(Duration::from_secs(10)));
 }
 
 #[test]
@@ -134,14 +140,35 @@ fn the_sdk_config_example_applies_its_trace_fields() {
         )]
     );
     let warnings = file.warnings.join("\n");
+    let the_apps =
+        "not applied: it configures the application's own metrics SDK, not spanplug's own metrics";
     for named in [
-        "log_level (line 12)",
-        "meter_provider (line 59)",
-        "meter_provider.view_matching_mode/development (line 75)",
-        "logger_provider (line 91)",
+        "log_level (line 12)".to_string(),
+        "meter_provider.view_matching_mode/development (line 75)".to_string(),
+        format!("meter_provider.views (line 76): {the_apps}"),
+        format!("meter_provider.exemplar_filter (line 90): {the_apps}"),
+        "logger_provider (line 91)".to_string(),
     ] {
-        assert!(warnings.contains(named), "{named} in\n{warnings}");
+        assert!(warnings.contains(&named), "{named} in\n{warnings}");
     }
+    // Every meter_provider field but those is applied to spanplug's own metrics.
+    assert_eq!(warnings.matches("meter_provider").count(), 4, "{warnings}");
+    let metrics = config.self_metrics.as_ref().unwrap();
+    assert_eq!(
+        metrics.endpoint.as_deref(),
+        Some("http://localhost:4318/v1/metrics")
+    );
+    assert_eq!(metrics.interval, Some(Duration::from_secs(60)));
+    // The reader's 30 s and the exporter's 10 s: the shorter bounds each export.
+    assert_eq!(metrics.timeout, Some(Duration::from_secs(10)));
+    assert!(metrics.gzip);
+    use spanplug_config::{HistogramAggregation, MetricsTemporality};
+    assert_eq!(metrics.temporality, Some(MetricsTemporality::Cumulative));
+    assert_eq!(
+        metrics.histogram_aggregation,
+        Some(HistogramAggregation::ExplicitBucket)
+    );
+    assert_eq!(metrics.certificate, None);
 }
 
 #[test]
@@ -164,6 +191,19 @@ fn the_migration_example_follows_its_variables_and_refuses_what_it_cannot_apply(
         "{:?}",
         file.warnings
     );
+    let metrics = config.self_metrics.as_ref().unwrap();
+    assert_eq!(metrics.interval, Some(Duration::from_secs(60)));
+    assert!(metrics.gzip && metrics.headers.iter().next().is_none());
+    let meter_warnings: Vec<&String> = file
+        .warnings
+        .iter()
+        .filter(|w| w.starts_with("meter_provider"))
+        .collect();
+    assert_eq!(meter_warnings.len(), 1, "{meter_warnings:?}");
+    assert!(
+        meter_warnings[0].starts_with("meter_provider.exemplar_filter (line "),
+        "{meter_warnings:?}"
+    );
 
     let vars = [
         ("OTEL_SDK_DISABLED", "true"),
@@ -172,6 +212,9 @@ fn the_migration_example_follows_its_variables_and_refuses_what_it_cannot_apply(
         ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-key=s3cret"),
         ("OTEL_PROPAGATORS", "baggage"),
         ("OTEL_SPAN_EVENT_COUNT_LIMIT", "9"),
+        // Through the file's own references, as the migration example means them.
+        ("OTEL_METRIC_EXPORT_INTERVAL", "500"),
+        ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "x-m=a%20b"),
     ];
     let config = load("otel-sdk-migration-config.yaml", &vars)
         .unwrap()
@@ -186,6 +229,14 @@ fn the_migration_example_follows_its_variables_and_refuses_what_it_cannot_apply(
     assert_eq!(setting(&entry, "headers"), Some("x-key=s3cret"));
     assert_eq!(config.propagators, Some(vec![Propagator::Baggage]));
     assert_eq!(config.span_limits.event_count, Some(9));
+    let metrics = config.self_metrics.as_ref().unwrap();
+    assert_eq!(
+        metrics.endpoint.as_deref(),
+        Some("https://collector:4318/v1/metrics")
+    );
+    assert_eq!(metrics.headers.get("x-key"), None);
+    assert_eq!(metrics.headers.get("x-m"), Some("a b"));
+    assert_eq!(metrics.interval, Some(Duration::from_millis(500)));
 
     let refused = load(
         "otel-sdk-migration-config.yaml",
@@ -297,4 +348,80 @@ fn config_file_variable_replaces_tracing_config_child() {
         guard.tracer("t").in_span(name, |_| {});
         guard.shutdown().unwrap();
     }
+}
+
+/// The parent of [`meter_provider_sends_spanplugs_own_metrics_child`].
+#[test]
+fn a_files_meter_provider_sends_spanplugs_own_metrics_and_no_variable_applies() {
+    let receiver = Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("otel.yaml");
+    std::fs::write(&file, format!(
+        "file_format: \"1.0\"\ntracer_provider:\n  processors:\n    - simple:\n        exporter:\n          \"test_plugins:settings_recorder\":\n            record_file: {}\nmeter_provider:\n  readers:\n    - periodic:\n        interval: 100\n        exporter:\n          otlp_http:\n            endpoint: {}/v1/metrics\n            headers:\n              - name: x-file\n                value: from-file\n            compression: gzip\n",
+        dir.path().join("spans.txt").display(),
+        receiver.base_url()
+    )).unwrap();
+    let output = child_test("meter_provider_sends_spanplugs_own_metrics_child")
+        .env("OTEL_CONFIG_FILE", &file)
+        .env("SPANPLUG_PLUGIN_PATH", plugin_dir())
+        .env("OTEL_METRICS_EXPORTER", "none")
+        .env(
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            "http://127.0.0.1:9/nowhere",
+        )
+        .env("OTEL_METRIC_EXPORT_INTERVAL", "3600000")
+        .env("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "x-env=leaked")
+        .env("OTEL_EXPORTER_OTLP_HEADERS", "x-env-general=leaked")
+        .env("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")
+        .env(
+            "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+            "/nonexistent/ca.pem",
+        )
+        .output()
+        .unwrap();
+    assert_child_passed(&output);
+    let received = receiver.metrics();
+    // The file's 100 ms interval: exports while the child ran, then the final one.
+    assert!(received.len() >= 2, "{} metrics requests", received.len());
+    let started = spanplug_tests::otlp_receiver::sum_of(&received, "otel.sdk.span.started", &[]);
+    assert_eq!(started, 3);
+    let counter = spanplug_tests::otlp_receiver::metrics_named(&received, "otel.sdk.span.started")
+        .last()
+        .unwrap();
+    let Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Sum(sum)) = &counter.data
+    else {
+        panic!("{counter:?}")
+    };
+    assert_eq!(
+        sum.aggregation_temporality, 2,
+        "cumulative, as the file defaults"
+    );
+    for headers in receiver.metrics_headers() {
+        let get = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("x-file"), Some("from-file"), "{headers:?}");
+        assert_eq!(get("content-encoding"), Some("gzip"), "{headers:?}");
+        assert_eq!(get("x-env"), None, "{headers:?}");
+        assert_eq!(get("x-env-general"), None, "{headers:?}");
+    }
+}
+
+#[test]
+#[ignore = "run by its parent, in a child process"]
+fn meter_provider_sends_spanplugs_own_metrics_child() {
+    assert_in_child();
+    spanplug_loader::stderr_log::init();
+    let file = std::env::var("OTEL_CONFIG_FILE").unwrap();
+    let config = TracingConfig::from_otel_config_file(file).unwrap();
+    assert!(config.self_metrics.as_ref().unwrap().from_file);
+    let guard = spanplug_sdk::init(config).unwrap();
+    for name in ["one", "two", "three"] {
+        guard.tracer("t").in_span(name, |_| {});
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    guard.shutdown().unwrap();
 }

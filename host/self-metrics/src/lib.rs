@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+mod client;
 mod export;
 mod figures;
 mod instruments;
@@ -26,12 +27,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use opentelemetry::metrics::{Histogram, MeterProvider as _};
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::metrics::{
+    Aggregation, Instrument, InstrumentKind, PeriodicReader, SdkMeterProvider, Stream,
+};
 use opentelemetry_sdk::Resource;
 use spanplug_api::sync::lock;
 use spanplug_api::DurationRecorder;
 use spanplug_api::ValueRef;
-use spanplug_config::SelfMetricsConfig;
+use spanplug_config::{HistogramAggregation, SelfMetricsConfig};
 use spanplug_loader::span::ResourceRecord;
 use spanplug_loader::Component;
 
@@ -66,6 +69,22 @@ impl SelfMetricsError {
     pub fn kind(&self) -> SelfMetricsErrorKind {
         self.kind
     }
+}
+
+/// `default_histogram_aggregation: base2_exponential_bucket_histogram`: every histogram
+/// with the spec's default exponential buckets (160 at most, scale 20 at most).
+fn exponential_histograms(instrument: &Instrument) -> Option<Stream> {
+    if instrument.kind() != InstrumentKind::Histogram {
+        return None;
+    }
+    Stream::builder()
+        .with_aggregation(Aggregation::Base2ExponentialHistogram {
+            max_size: 160,
+            max_scale: 20,
+            record_min_max: true,
+        })
+        .build()
+        .ok()
 }
 
 /// The running pipeline: its meter provider, the span counts, and the components
@@ -103,10 +122,13 @@ impl SelfMetrics {
         let reader = PeriodicReader::builder(resolved.exporter()?)
             .with_interval(resolved.interval)
             .build();
-        let provider = SdkMeterProvider::builder()
+        let mut builder = SdkMeterProvider::builder()
             .with_reader(reader)
-            .with_resource(resource)
-            .build();
+            .with_resource(resource);
+        if resolved.histogram_aggregation() == Some(HistogramAggregation::Base2Exponential) {
+            builder = builder.with_view(exponential_histograms);
+        }
+        let provider = builder.build();
         let meter = provider.meter("spanplug");
         let counts = Arc::new(SpanCounts::default());
         let registry: Registry = Arc::new(Mutex::new(Vec::new()));

@@ -10,20 +10,36 @@ use prost::Message;
 
 use axum::response::{IntoResponse, Response};
 
-/// Decodes and keeps one metrics request; 400 for anything but OTLP protobuf.
+/// Decodes and keeps one metrics request (gzip or not) and its headers; 400 for
+/// anything but OTLP protobuf.
 pub(super) fn receive(
-    kept: &std::sync::Mutex<Vec<ExportMetricsServiceRequest>>,
-    content_type: &str,
+    shared: &super::Shared,
+    headers: &axum::http::HeaderMap,
     body: &[u8],
 ) -> Response {
-    if content_type != "application/x-protobuf" {
+    let named: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    shared.metrics_headers.lock().unwrap().push(named);
+    let kept = &shared.metrics;
+    if headers.get("content-type").map(|v| v.as_bytes()) != Some(b"application/x-protobuf") {
         return (
             axum::http::StatusCode::BAD_REQUEST,
             "metrics must be protobuf",
         )
             .into_response();
     }
-    match ExportMetricsServiceRequest::decode(body) {
+    let body = match super::plain_body(headers, body) {
+        Ok(body) => body,
+        Err(message) => return (axum::http::StatusCode::BAD_REQUEST, message).into_response(),
+    };
+    match ExportMetricsServiceRequest::decode(body.as_slice()) {
         Ok(request) => {
             kept.lock().unwrap().push(request);
             (
