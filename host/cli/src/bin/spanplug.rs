@@ -197,6 +197,19 @@ fn component(processor: &spanplug_api::Processor, named: &[String]) -> String {
     escape(&format!("{own}{exporter} {name}")).into_owned()
 }
 
+/// Whether spanplug's own metrics are on, and what decides.
+fn describe_self_metrics(config: &TracingConfig) -> String {
+    match (&config.self_metrics, config.config_file.is_some()) {
+        (Some(metrics), _) if metrics.from_file => format!(
+            "on, every {:?}, from the configuration file's meter_provider (no OTEL_* variable applies)",
+            metrics.interval.unwrap_or_default()
+        ),
+        (Some(_), _) => "on (self_metrics; the OTEL_METRICS_* variables apply over it)".into(),
+        (None, true) => "off (the configuration file has no periodic otlp_http reader)".into(),
+        (None, false) => "off unless OTEL_METRICS_EXPORTER=otlp".into(),
+    }
+}
+
 fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     let mut config = TracingConfig::from_yaml_file(path)?.with_env_overrides()?;
     config.service_name = service_name.or(config.service_name);
@@ -217,6 +230,7 @@ fn check(path: &Path, service_name: Option<String>) -> anyhow::Result<()> {
     let input = config.factory_input(&resource).dry_run();
     println!("service.name: {}", escape(input.service_name));
     println!("on_error: {:?}", config.on_error);
+    println!("self metrics: {}", describe_self_metrics(&config));
     let mut failures = 0;
     let entries = config.entries();
     if entries.is_empty() {
