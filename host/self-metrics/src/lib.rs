@@ -12,8 +12,9 @@
 //!   and records each export call's duration through the recorder it was handed. For a
 //!   plugin built against 0.3.0 the host reports the spans it handed over.
 //!
-//! Off unless asked for (`self_metrics` in `tracing_config`, or
-//! `OTEL_METRICS_EXPORTER=otlp`); see the README's "Watching spanplug itself".
+//! Off unless asked for (`self_metrics` in `tracing_config`, `OTEL_METRICS_EXPORTER=otlp`,
+//! or a configuration file's `meter_provider`, which no variable overrides); see the
+//! README's "Watching spanplug itself".
 
 #![warn(missing_docs)]
 
