@@ -29,7 +29,9 @@ fn the_configuration_examples_check_with_their_warnings() {
         assert!(out.contains("(configuration file)"), "{out}");
         // Each example's periodic otlp_http reader is spanplug's own metrics.
         assert!(
-            out.contains("self metrics: on, every 60s, from the configuration file's meter_provider"),
+            out.contains(
+                "self metrics: on, every 60s, from the configuration file's meter_provider"
+            ),
             "{out}"
         );
         assert!(!err.contains("meter_provider.readers"), "{err}");
