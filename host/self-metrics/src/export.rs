@@ -225,3 +225,34 @@ fn http_client(config: &SelfMetricsConfig) -> Result<reqwest::blocking::Client, 
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_files_tls_files_are_read_and_named_when_missing() {
+        let mut config = SelfMetricsConfig::default().with_endpoint("https://m:4318/v1/metrics");
+        config.from_file = true;
+        config.certificate = Some(PathBuf::from("/nonexistent/spanplug-ca.pem"));
+        let resolved = resolve(Some(&config)).unwrap().unwrap();
+        assert_eq!(resolved.interval, DEFAULT_INTERVAL);
+        let error = resolved.exporter().unwrap_err();
+        assert_eq!(error.kind(), SelfMetricsErrorKind::InvalidSetting);
+        let message = error.to_string();
+        assert!(
+            message.contains("self metrics certificate")
+                && message.contains("/nonexistent/spanplug-ca.pem"),
+            "{message}"
+        );
+        config.client_key = Some(PathBuf::from("/k.pem"));
+        config.certificate = None;
+        let message = resolve(Some(&config))
+            .unwrap()
+            .unwrap()
+            .exporter()
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("must be set together"), "{message}");
+    }
+}
