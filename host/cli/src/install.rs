@@ -7,15 +7,19 @@
 //! process (a library's constructors run when it loads: not in the installer), and
 //! only when all of them load are they renamed into place. A target folder the host
 //! would refuse to load from is refused up front; two sources with one file name
-//! are refused.
+//! are refused. A source that is a bundle's manifest (or a folder holding one, see
+//! [`crate::manifest`]) stands for the libraries it lists, and each staged copy must
+//! have the SHA-256 the manifest gives it.
 
 use std::fs::{self, File};
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest as _, Sha256};
 use thiserror::Error;
 
+use crate::manifest::{Manifest, MANIFEST_FILE};
 use crate::staged;
 
 /// The symbol every spanplug plugin exports (abi_stable's root-module loader).
@@ -46,6 +50,10 @@ pub enum InstallErrorKind {
     UnsafeTarget,
     /// Some library failed to load in the probe, so none was installed.
     NotLoadable,
+    /// A bundle's manifest cannot be read or is not one this version reads.
+    BadManifest,
+    /// A library does not have the SHA-256 its manifest gives it.
+    ChecksumMismatch,
 }
 
 impl InstallError {
@@ -58,6 +66,8 @@ impl InstallError {
             Repr::DuplicateName { .. } => InstallErrorKind::DuplicateName,
             Repr::UnsafeTarget { .. } => InstallErrorKind::UnsafeTarget,
             Repr::NotLoadable { .. } => InstallErrorKind::NotLoadable,
+            Repr::BadManifest { .. } => InstallErrorKind::BadManifest,
+            Repr::ChecksumMismatch { .. } => InstallErrorKind::ChecksumMismatch,
         }
     }
 
@@ -65,7 +75,10 @@ impl InstallError {
     /// second; for a failed probe, none).
     pub fn path(&self) -> Option<&Path> {
         match &*self.0 {
-            Repr::Io { path, .. } | Repr::BadSource { path, .. } => Some(path),
+            Repr::Io { path, .. }
+            | Repr::BadSource { path, .. }
+            | Repr::BadManifest { path, .. }
+            | Repr::ChecksumMismatch { path, .. } => Some(path),
             Repr::NoPlugins { dir } | Repr::UnsafeTarget { dir, .. } => Some(dir),
             Repr::DuplicateName { second, .. } => Some(second),
             Repr::NotLoadable { .. } => None,
@@ -109,6 +122,14 @@ enum Repr {
     UnsafeTarget { dir: PathBuf, reason: String },
     #[error("nothing installed: {} of {} libraries failed to load{}", failed(outcomes), outcomes.len(), outcome_lines(outcomes))]
     NotLoadable { outcomes: Vec<Outcome> },
+    #[error("{}: not a spanplug bundle manifest: {reason}", path.display())]
+    BadManifest { path: PathBuf, reason: String },
+    #[error("nothing installed: {} has SHA-256 {actual}, but its manifest says {expected}; the bundle is damaged or was changed: download it again", path.display())]
+    ChecksumMismatch {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
 }
 
 /// What the probe made of one library.
@@ -160,6 +181,8 @@ pub struct Installed {
     pub api_version: String,
     /// The factories it exports.
     pub functions: Vec<String>,
+    /// Its SHA-256 (of the bytes installed), as `sha256sum` prints it.
+    pub sha256: String,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Repr + '_ {
@@ -217,10 +240,37 @@ fn plugins_in(dir: &Path) -> Result<Vec<PathBuf>, InstallError> {
     Ok(found)
 }
 
+/// The libraries `source` stands for, each with the SHA-256 it must have when a
+/// manifest gives one: a manifest's (or a folder's manifest's) list, a folder's
+/// plugins, or the file itself.
+fn expand(source: &Path) -> Result<Vec<(PathBuf, Option<String>)>, InstallError> {
+    let manifest = if source.is_dir() {
+        Some(source.join(MANIFEST_FILE)).filter(|m| m.is_file())
+    } else {
+        Some(source.to_path_buf()).filter(|s| s.extension().is_some_and(|e| e == "json"))
+    };
+    if let Some(path) = manifest {
+        let read = Manifest::read(&path).map_err(|reason| Repr::BadManifest {
+            path: path.clone(),
+            reason,
+        })?;
+        return Ok(read
+            .sources(&path)
+            .into_iter()
+            .map(|(library, sha256)| (library, Some(sha256)))
+            .collect());
+    }
+    if source.is_dir() {
+        return Ok(plugins_in(source)?.into_iter().map(|p| (p, None)).collect());
+    }
+    Ok(vec![(source.to_path_buf(), None)])
+}
+
 /// A staged copy in the target folder, removed unless it is renamed into place.
 struct Staged {
     source: PathBuf,
     copy: staged::Staged,
+    sha256: String,
 }
 
 fn stage(source: &Path, dest: &Path) -> Result<Staged, InstallError> {
@@ -229,12 +279,17 @@ fn stage(source: &Path, dest: &Path) -> Result<Staged, InstallError> {
     let target = dest.join(name);
     let (copy, mut written) = staged::Staged::create(&target, 0o755).map_err(io(&target))?;
     let staging = copy.staging().to_path_buf();
+    // One read: the bytes hashed are the bytes written.
+    let mut bytes = Vec::new();
+    std::io::Seek::rewind(&mut file).map_err(io(source))?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, MAX_LIBRARY_BYTES), &mut bytes)
+        .map_err(io(source))?;
     let staged = Staged {
         source: source.to_path_buf(),
         copy,
+        sha256: hex(&Sha256::digest(&bytes)),
     };
-    std::io::Seek::rewind(&mut file).map_err(io(source))?;
-    std::io::copy(&mut file, &mut written).map_err(io(&staging))?;
+    written.write_all(&bytes).map_err(io(&staging))?;
     // Not writable by group or others whatever the umask: the host refuses such plugins.
     written
         .set_permissions(fs::Permissions::from_mode(0o755))
@@ -253,14 +308,11 @@ pub fn install_plugins(
     dest: &Path,
     probe: impl Fn(&Path) -> Result<Probed, String>,
 ) -> Result<Vec<Installed>, InstallError> {
-    let mut libraries = Vec::new();
+    let mut expected = Vec::new();
     for source in sources {
-        if source.is_dir() {
-            libraries.extend(plugins_in(source)?);
-        } else {
-            libraries.push(source.clone());
-        }
+        expected.extend(expand(source)?);
     }
+    let libraries: Vec<PathBuf> = expected.iter().map(|(l, _)| l.clone()).collect();
     for (i, library) in libraries.iter().enumerate() {
         let name = library.file_name().unwrap_or_default();
         if let Some(other) = libraries[..i].iter().find(|o| o.file_name() == Some(name)) {
@@ -288,6 +340,17 @@ pub fn install_plugins(
         .iter()
         .map(|library| stage(library, dest))
         .collect::<Result<Vec<_>, _>>()?;
+    for (staged, (_, sha256)) in staged.iter().zip(&expected) {
+        if let Some(sha256) = sha256.as_ref().filter(|s| !s.eq_ignore_ascii_case(&staged.sha256)) {
+            // Dropping `staged` removes every staged copy.
+            return Err(Repr::ChecksumMismatch {
+                path: staged.source.clone(),
+                expected: sha256.clone(),
+                actual: staged.sha256.clone(),
+            }
+            .into());
+        }
+    }
     let outcomes: Vec<Outcome> = staged
         .iter()
         .map(|s| Outcome {
@@ -308,6 +371,7 @@ pub fn install_plugins(
             path: target,
             api_version: probed.api_version,
             functions: probed.functions,
+            sha256: staged.sha256,
         });
     }
     // The renames themselves survive a crash once the folder is synced.
@@ -315,4 +379,8 @@ pub fn install_plugins(
         .and_then(|dir| dir.sync_all())
         .map_err(io(dest))?;
     Ok(installed)
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
