@@ -33,7 +33,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 if ! command -v debootstrap >/dev/null 2>&1 && [ ! -x /usr/sbin/debootstrap ]; then
     command -v apt-get >/dev/null 2>&1 || skip "no debootstrap, and no apt-get to install it"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null \
+    { "${sudo[@]}" apt-get update -qq \
+        && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; } >/dev/null \
         || skip "debootstrap is not installed and apt-get could not install it"
 fi
 ls target/dist/*.whl target/dist/spanplug-*-linux-gnu.tar.gz >/dev/null \

@@ -32,14 +32,14 @@ def test_installed_sdk_has_every_internal_the_bridge_reads() -> None:
 def test_sdk_whose_spans_lack_an_internal_is_refused_by_name(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    class RenamedEvents(sdk_trace.Span):
+    class RenamedEvents(sdk_trace._Span):  # the class the SDK's tracers make
         """A span as a future SDK might keep it: `_events` under another name."""
 
         def __init__(self, *args: object, **kwargs: object) -> None:
             super().__init__(*args, **kwargs)  # type: ignore[arg-type]
             self._span_events = self.__dict__.pop("_events")
 
-    monkeypatch.setattr(sdk_trace, "Span", RenamedEvents)
+    monkeypatch.setattr(sdk_trace, "_Span", RenamedEvents)
     _sdk.sdk_problem.cache_clear()
     try:
         with pytest.raises(spanplug.SpanplugError) as raised:

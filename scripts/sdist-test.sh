@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The sdist scripts/dist.sh built installs from itself in a fresh venv: the extension
+# and the shipped plugins build from the sdist's own sources (maturin's PEP 517 build,
+# zig and the dist build folder, so only what changed is compiled), and the installed
+# package loads its plugins and reports the crate's version.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export CARGO_INCREMENTAL=0
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' python/Cargo.toml | head -n 1)
+sdist=$root/target/dist/spanplug-$version.tar.gz
+[ -f "$sdist" ] || { echo "no $sdist: run scripts/dist.sh first" >&2; exit 1; }
+venv=$root/target/dist-tools/sdist-venv
+rm -rf "$venv"
+python3 -m venv "$venv"
+# zig comes from dist.sh's tools venv; pip builds in isolation with the maturin pyproject names.
+PATH=$root/target/dist-tools/venv/bin:$PATH CARGO_TARGET_DIR=$root/target/dist-build \
+    MATURIN_PEP517_ARGS="--zig --target x86_64-unknown-linux-gnu --compatibility manylinux_2_17" \
+    "$venv/bin/pip" install -q "$sdist"
+cd "$root/target/dist-tools"
+"$venv/bin/python" - "$version" <<'PY'
+import sys
+import tempfile
+from pathlib import Path
+
+import spanplug
+
+assert spanplug.__version__ == sys.argv[1], (spanplug.__version__, sys.argv[1])
+assert Path(spanplug.__file__).parent.joinpath("py.typed").is_file()
+with tempfile.TemporaryDirectory() as logs:
+    Path(logs).chmod(0o700)
+    processors = spanplug.processors(
+        ["console_file:default_tracing_exporter", "otlp_http:otlp"],
+        {"exporter_config": {"log_dir": logs, "endpoint": "http://127.0.0.1:9"}},
+    )
+    names = processors[0].names()
+    for processor in processors:
+        processor.shutdown()
+assert [n.split(":")[0] for n in names] == ["console_file", "otlp_http"], names
+print("sdist", spanplug.__version__, "installed from itself; its plugins load:", names)
+PY
