@@ -13,10 +13,16 @@ sdist=$root/target/dist/spanplug-$version.tar.gz
 venv=$root/target/dist-tools/sdist-venv
 rm -rf "$venv"
 python3 -m venv "$venv"
+# Unpacked at a fixed place (pip's would be a new temporary folder each time): the crates'
+# paths, so cargo's fingerprints and build.rs's plugin build, stay the same from run to run.
+src=$root/target/dist-tools/sdist-src
+rm -rf "$src"
+mkdir -p "$src"
+tar -xzf "$sdist" -C "$src"
 # zig comes from dist.sh's tools venv; pip builds in isolation with the maturin pyproject names.
 PATH=$root/target/dist-tools/venv/bin:$PATH CARGO_TARGET_DIR=$root/target/dist-build \
     MATURIN_PEP517_ARGS="--zig --target x86_64-unknown-linux-gnu --compatibility manylinux_2_17" \
-    "$venv/bin/pip" install -q "$sdist"
+    "$venv/bin/pip" install -q "$src/spanplug-$version"
 cd "$root/target/dist-tools"
 "$venv/bin/python" - "$version" <<'PY'
 import sys

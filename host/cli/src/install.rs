@@ -282,8 +282,11 @@ fn stage(source: &Path, dest: &Path) -> Result<Staged, InstallError> {
     // One read: the bytes hashed are the bytes written.
     let mut bytes = Vec::new();
     std::io::Seek::rewind(&mut file).map_err(io(source))?;
-    std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, MAX_LIBRARY_BYTES), &mut bytes)
-        .map_err(io(source))?;
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(&mut file, MAX_LIBRARY_BYTES),
+        &mut bytes,
+    )
+    .map_err(io(source))?;
     let staged = Staged {
         source: source.to_path_buf(),
         copy,
@@ -341,7 +344,10 @@ pub fn install_plugins(
         .map(|library| stage(library, dest))
         .collect::<Result<Vec<_>, _>>()?;
     for (staged, (_, sha256)) in staged.iter().zip(&expected) {
-        if let Some(sha256) = sha256.as_ref().filter(|s| !s.eq_ignore_ascii_case(&staged.sha256)) {
+        if let Some(sha256) = sha256
+            .as_ref()
+            .filter(|s| !s.eq_ignore_ascii_case(&staged.sha256))
+        {
             // Dropping `staged` removes every staged copy.
             return Err(Repr::ChecksumMismatch {
                 path: staged.source.clone(),

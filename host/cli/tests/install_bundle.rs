@@ -59,25 +59,35 @@ fn a_bundle_installs_every_library_it_lists_and_prints_pins_that_load() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = bundle(dir.path());
     let dest = dir.path().join("opt/plugins");
-    let output = spanplug(&["install-plugins", dest.to_str().unwrap(), bundle.to_str().unwrap()]);
+    let output = spanplug(&[
+        "install-plugins",
+        dest.to_str().unwrap(),
+        bundle.to_str().unwrap(),
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let printed = stdout(&output);
     let console_pin = format!(
         "    console_file: {}\n",
         sha256sum(&library("console_file"))
     );
-    assert!(printed.contains("  require_sha256: true\n  exporter_sha256:\n"), "{printed}");
+    assert!(
+        printed.contains("  require_sha256: true\n  exporter_sha256:\n"),
+        "{printed}"
+    );
     assert!(printed.contains(&console_pin), "{printed}");
     assert!(dest.join("libspan_filter.so").is_file());
 
     // The printed section, pasted under tracing_config, loads what was installed.
-    let pins = printed.split_once("pin them (tracing_config):\n").unwrap().1;
+    let pins = printed
+        .split_once("pin them (tracing_config):\n")
+        .unwrap()
+        .1;
     let config = dir.path().join("service.yaml");
     let logs = dir.path().join("logs");
     std::fs::write(
         &config,
         format!(
-            "tracing_config:\n  exporter_import_path: [span_filter:drop, console_file:default_tracing_exporter]\n  exporter_config: {{log_dir: {}}}\n{pins}",
+            "tracing_config:\n  exporter_import_path: [span_filter:drop, console_file:default_tracing_exporter]\n  exporter_config: {{log_dir: {}, names: \"GET /health*\"}}\n{pins}",
             logs.display()
         ),
     )
@@ -87,7 +97,12 @@ fn a_bundle_installs_every_library_it_lists_and_prints_pins_that_load() {
         .env("SPANPLUG_PLUGIN_PATH", &dest)
         .output()
         .unwrap();
-    assert!(check.status.success(), "{}{}", stdout(&check), stderr(&check));
+    assert!(
+        check.status.success(),
+        "{}{}",
+        stdout(&check),
+        stderr(&check)
+    );
     assert!(stdout(&check).contains("ok    console_file:default_tracing_exporter"));
 }
 
@@ -101,7 +116,11 @@ fn a_library_whose_checksum_differs_installs_nothing_and_names_both_sums() {
     std::fs::copy(library("context_enricher"), &swapped).unwrap();
     let dest = dir.path().join("opt/plugins");
     let manifest = bundle.join(MANIFEST_FILE);
-    let output = spanplug(&["install-plugins", dest.to_str().unwrap(), manifest.to_str().unwrap()]);
+    let output = spanplug(&[
+        "install-plugins",
+        dest.to_str().unwrap(),
+        manifest.to_str().unwrap(),
+    ]);
     assert!(!output.status.success());
     let text = stderr(&output);
     let expected = sha256sum(&library("span_filter"));
@@ -123,10 +142,17 @@ fn a_manifest_naming_a_file_outside_its_folder_is_refused() {
     let bundle = bundle(dir.path());
     let manifest = bundle.join(MANIFEST_FILE);
     let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(&manifest, text.replace("plugins/libspan_filter.so", "../libspan_filter.so"))
-        .unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("plugins/libspan_filter.so", "../libspan_filter.so"),
+    )
+    .unwrap();
     let dest = dir.path().join("opt/plugins");
-    let output = spanplug(&["install-plugins", dest.to_str().unwrap(), bundle.to_str().unwrap()]);
+    let output = spanplug(&[
+        "install-plugins",
+        dest.to_str().unwrap(),
+        bundle.to_str().unwrap(),
+    ]);
     assert!(!output.status.success());
     assert!(
         stderr(&output).contains(&format!(
