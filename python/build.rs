@@ -43,7 +43,7 @@ fn main() {
         }
         None => build_plugins(workspace),
     };
-    let bundle = manifest.join("spanplug").join("plugins");
+    let bundle = python_package(&manifest).join("plugins");
     std::fs::create_dir_all(&bundle).expect("create spanplug/plugins");
     for (_, file) in PLUGINS {
         let bundled = bundle.join(file);
@@ -51,6 +51,21 @@ fn main() {
         // The copies live outside OUT_DIR: a checkout whose copies are missing (a
         // second clone sharing this target folder) must run this script again.
         println!("cargo:rerun-if-changed={}", bundled.display());
+    }
+}
+
+/// The Python package's folder: beside this crate in a clone, at the root of an sdist
+/// (maturin moves pyproject.toml and the package there, and the crate to `python/`).
+fn python_package(manifest: &Path) -> PathBuf {
+    let beside = manifest.join("spanplug");
+    let sdist_root = manifest.parent().map(|root| root.join("spanplug"));
+    match sdist_root {
+        Some(root)
+            if !beside.join("__init__.py").is_file() && root.join("__init__.py").is_file() =>
+        {
+            root
+        }
+        _ => beside,
     }
 }
 

@@ -16,10 +16,9 @@ use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest as _, Sha256};
 use thiserror::Error;
 
-use crate::manifest::{Manifest, MANIFEST_FILE};
+use crate::manifest::{sha256_hex, Manifest, MANIFEST_FILE};
 use crate::staged;
 
 /// The symbol every spanplug plugin exports (abi_stable's root-module loader).
@@ -273,7 +272,9 @@ struct Staged {
     sha256: String,
 }
 
-fn stage(source: &Path, dest: &Path) -> Result<Staged, InstallError> {
+/// Copies `source` into `dest` under a temporary name; with `expected`, the copy must
+/// have that SHA-256.
+fn stage(source: &Path, expected: Option<&str>, dest: &Path) -> Result<Staged, InstallError> {
     let mut file = open_source(source)?;
     let name = source.file_name().expect("a regular file has a name");
     let target = dest.join(name);
@@ -290,8 +291,16 @@ fn stage(source: &Path, dest: &Path) -> Result<Staged, InstallError> {
     let staged = Staged {
         source: source.to_path_buf(),
         copy,
-        sha256: hex(&Sha256::digest(&bytes)),
+        sha256: sha256_hex(&bytes),
     };
+    if let Some(expected) = expected.filter(|e| !e.eq_ignore_ascii_case(&staged.sha256)) {
+        return Err(Repr::ChecksumMismatch {
+            path: source.to_path_buf(),
+            expected: expected.to_string(),
+            actual: staged.sha256,
+        }
+        .into());
+    }
     written.write_all(&bytes).map_err(io(&staging))?;
     // Not writable by group or others whatever the umask: the host refuses such plugins.
     written
@@ -304,7 +313,27 @@ fn stage(source: &Path, dest: &Path) -> Result<Staged, InstallError> {
     Ok(staged)
 }
 
-/// Installs each library in `sources` (files, or folders of plugins) into `dest`, or
+/// Two libraries that would be installed under one name are refused.
+fn refuse_duplicate_names(libraries: &[(PathBuf, Option<String>)]) -> Result<(), InstallError> {
+    for (i, (library, _)) in libraries.iter().enumerate() {
+        let name = library.file_name().unwrap_or_default();
+        if let Some((other, _)) = libraries[..i]
+            .iter()
+            .find(|(o, _)| o.file_name() == Some(name))
+        {
+            return Err(Repr::DuplicateName {
+                name: name.to_string_lossy().into_owned(),
+                first: other.clone(),
+                second: library.clone(),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Installs each library in `sources` (files, folders of plugins, or bundle manifests or
+/// their folders) into `dest`, or
 /// none of them: `probe` loads each staged copy (in another process) and reports it.
 pub fn install_plugins(
     sources: &[PathBuf],
@@ -315,18 +344,7 @@ pub fn install_plugins(
     for source in sources {
         expected.extend(expand(source)?);
     }
-    let libraries: Vec<PathBuf> = expected.iter().map(|(l, _)| l.clone()).collect();
-    for (i, library) in libraries.iter().enumerate() {
-        let name = library.file_name().unwrap_or_default();
-        if let Some(other) = libraries[..i].iter().find(|o| o.file_name() == Some(name)) {
-            return Err(Repr::DuplicateName {
-                name: name.to_string_lossy().into_owned(),
-                first: other.clone(),
-                second: library.clone(),
-            }
-            .into());
-        }
-    }
+    refuse_duplicate_names(&expected)?;
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o755)
@@ -339,24 +357,11 @@ pub fn install_plugins(
         }
         .into());
     }
-    let staged = libraries
+    // On an error, dropping what was staged removes every staged copy.
+    let staged = expected
         .iter()
-        .map(|library| stage(library, dest))
+        .map(|(library, sha256)| stage(library, sha256.as_deref(), dest))
         .collect::<Result<Vec<_>, _>>()?;
-    for (staged, (_, sha256)) in staged.iter().zip(&expected) {
-        if let Some(sha256) = sha256
-            .as_ref()
-            .filter(|s| !s.eq_ignore_ascii_case(&staged.sha256))
-        {
-            // Dropping `staged` removes every staged copy.
-            return Err(Repr::ChecksumMismatch {
-                path: staged.source.clone(),
-                expected: sha256.clone(),
-                actual: staged.sha256.clone(),
-            }
-            .into());
-        }
-    }
     let outcomes: Vec<Outcome> = staged
         .iter()
         .map(|s| Outcome {
@@ -385,8 +390,4 @@ pub fn install_plugins(
         .and_then(|dir| dir.sync_all())
         .map_err(io(dest))?;
     Ok(installed)
-}
-
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }

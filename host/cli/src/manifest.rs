@@ -124,6 +124,13 @@ impl Manifest {
     }
 }
 
+/// The SHA-256 of `bytes` as `sha256sum` prints it.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The module name the loader resolves to `path` (`libotlp_http.so` → `otlp_http`).
 pub fn module_name(path: &Path) -> String {
     let stem = path
