@@ -9,8 +9,10 @@ step "$PRETTY_NAME, $(ldd --version | head -n 1), $(python3 --version)"
 wheel=$(ls dist/*.whl)
 
 # The core of the suite: processors, errors, console output byte for byte as the SDK's
-# own exporter writes it, OTLP decoded by a real receiver, resources and request context.
-core=(test_api.py test_errors.py test_output.py test_resources.py test_request_context.py test_sdk_versions.py)
+# own exporter writes it, OTLP decoded by a real receiver, resources, request context, forks
+# and exits, and the SDK check.
+core=(test_api.py test_errors.py test_output.py test_resources.py test_request_context.py
+    test_processes.py test_sdk_versions.py)
 # The oldest opentelemetry-sdk the package claims, and the newest pip offers Python 3.9.
 for sdk in 1.20.0 1.41.1; do
     step "the wheel with opentelemetry-sdk $sdk: pytest ${core[*]}"
