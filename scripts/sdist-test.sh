@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The sdist scripts/dist.sh built installs from itself in a fresh venv: the extension
-# and the shipped plugins build from the sdist's own sources (maturin's PEP 517 build,
-# zig and the dist build folder, so only what changed is compiled), and the installed
-# package loads its plugins and reports the crate's version.
+# and the shipped plugins build from the sdist's own sources (maturin's PEP 517 build),
+# and the installed package loads its plugins and reports the crate's version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -19,10 +18,9 @@ src=$root/target/dist-tools/sdist-src
 rm -rf "$src"
 mkdir -p "$src"
 tar -xzf "$sdist" -C "$src"
-# zig comes from dist.sh's tools venv; pip builds in isolation with the maturin pyproject names.
-PATH=$root/target/dist-tools/venv/bin:$PATH CARGO_TARGET_DIR=$root/target/dist-build \
-    MATURIN_PEP517_ARGS="--zig --target x86_64-unknown-linux-gnu --compatibility manylinux_2_17" \
-    "$venv/bin/pip" install -q "$src/spanplug-$version"
+# As a user's pip builds it (for this machine; pip fetches the maturin pyproject.toml names),
+# in a build folder of its own that later runs reuse.
+CARGO_TARGET_DIR=$root/target/sdist-build "$venv/bin/pip" install -q "$src/spanplug-$version"
 cd "$root/target/dist-tools"
 "$venv/bin/python" - "$version" <<'PY'
 import sys
@@ -39,7 +37,7 @@ with tempfile.TemporaryDirectory() as logs:
         ["console_file:default_tracing_exporter", "otlp_http:otlp"],
         {"exporter_config": {"log_dir": logs, "endpoint": "http://127.0.0.1:9"}},
     )
-    names = processors[0].names()
+    names = processors[0].names
     for processor in processors:
         processor.shutdown()
 assert [n.split(":")[0] for n in names] == ["console_file", "otlp_http"], names
