@@ -65,7 +65,7 @@ for p in "${plugins[@]}"; do libraries+=("$release/lib${p//-/_}.so"); done
 tar -C "$build/bundle" --sort=name --owner=0 --group=0 --numeric-owner \
     --mtime="@${SOURCE_DATE_EPOCH:-0}" -cf - "$name" | gzip -n > "$out/$name.tar.gz"
 
-step "wheel (maturin, zig, manylinux_$floor, abi3)"
+step "wheel (maturin, zig, manylinux_${floor/./_}, abi3)"
 # python/build.rs copies these plugins into the package instead of building its own.
 SPANPLUG_PREBUILT_PLUGINS=$release CARGO_TARGET_DIR=$build \
     maturin build --quiet --release --locked -m python/Cargo.toml --target "$triple" \
