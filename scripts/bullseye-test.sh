@@ -37,6 +37,8 @@ if ! command -v debootstrap >/dev/null 2>&1 && [ ! -x /usr/sbin/debootstrap ]; t
         && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; } >/dev/null \
         || skip "debootstrap is not installed and apt-get could not install it"
 fi
+# As root without /usr/sbin on PATH, `command -v` misses it.
+debootstrap=$(command -v debootstrap || echo /usr/sbin/debootstrap)
 ls target/dist/*.whl target/dist/spanplug-*-linux-gnu.tar.gz >/dev/null \
     || { echo "no artifacts in target/dist: run scripts/dist.sh first" >&2; exit 1; }
 
@@ -53,7 +55,7 @@ if [ "$(cat "$rootfs/.spanplug-packages" 2>/dev/null)" != "$packages" ]; then
     start=$SECONDS
     "${sudo[@]}" rm -rf "$rootfs" "$cache/rootfs.partial"
     mkdir -p "$cache"
-    "${sudo[@]}" debootstrap --variant=minbase --include="$packages" bullseye \
+    "${sudo[@]}" "$debootstrap" --variant=minbase --include="$packages" bullseye \
         "$cache/rootfs.partial" "$mirror" > "$cache/debootstrap.log" 2>&1 \
         || { tail -n 20 "$cache/debootstrap.log" >&2; skip "debootstrap failed (log: $cache/debootstrap.log)"; }
     echo "$packages" | "${sudo[@]}" tee "$cache/rootfs.partial/.spanplug-packages" >/dev/null
