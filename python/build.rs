@@ -3,6 +3,9 @@
 //! `spanplug/plugins/`, so that the wheel carries them and the package finds them
 //! with no setting. Cargo cannot depend on a cdylib's file, so this runs a cargo of
 //! its own, in a target folder of its own (no lock shared with the outer build).
+//! `scripts/dist.sh` sets `SPANPLUG_PREBUILT_PLUGINS` to the folder of the plugins it
+//! built for the glibc floor: those are copied instead, so the wheel carries the very
+//! files of the bundle.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,6 +32,45 @@ fn main() {
             workspace.join(watched).display()
         );
     }
+    println!("cargo:rerun-if-env-changed=SPANPLUG_PREBUILT_PLUGINS");
+    let built = match std::env::var_os("SPANPLUG_PREBUILT_PLUGINS") {
+        Some(prebuilt) => {
+            let prebuilt = PathBuf::from(prebuilt);
+            for (_, file) in PLUGINS {
+                println!("cargo:rerun-if-changed={}", prebuilt.join(file).display());
+            }
+            prebuilt
+        }
+        None => build_plugins(workspace),
+    };
+    let bundle = python_package(&manifest).join("plugins");
+    std::fs::create_dir_all(&bundle).expect("create spanplug/plugins");
+    for (_, file) in PLUGINS {
+        let bundled = bundle.join(file);
+        copy(&built.join(file), &bundled);
+        // The copies live outside OUT_DIR: a checkout whose copies are missing (a
+        // second clone sharing this target folder) must run this script again.
+        println!("cargo:rerun-if-changed={}", bundled.display());
+    }
+}
+
+/// The Python package's folder: beside this crate in a clone, at the root of an sdist
+/// (maturin moves pyproject.toml and the package there, and the crate to `python/`).
+fn python_package(manifest: &Path) -> PathBuf {
+    let beside = manifest.join("spanplug");
+    let sdist_root = manifest.parent().map(|root| root.join("spanplug"));
+    match sdist_root {
+        Some(root)
+            if !beside.join("__init__.py").is_file() && root.join("__init__.py").is_file() =>
+        {
+            root
+        }
+        _ => beside,
+    }
+}
+
+/// Builds the shipped plugins for this machine; the folder holding them.
+fn build_plugins(workspace: &Path) -> PathBuf {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
     let target = out.join("plugins-target");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -56,15 +98,7 @@ fn main() {
         status.success(),
         "building the shipped plugins failed: {status}"
     );
-    let bundle = manifest.join("spanplug").join("plugins");
-    std::fs::create_dir_all(&bundle).expect("create spanplug/plugins");
-    for (_, file) in PLUGINS {
-        let bundled = bundle.join(file);
-        copy(&target.join("release").join(file), &bundled);
-        // The copies live outside OUT_DIR: a checkout whose copies are missing (a
-        // second clone sharing this target folder) must run this script again.
-        println!("cargo:rerun-if-changed={}", bundled.display());
-    }
+    target.join("release")
 }
 
 /// Copies through a temporary name, so an interrupted build never leaves half a library

@@ -36,8 +36,10 @@ from ._native import API_VERSION
 from ._native import Pipeline as _Pipeline
 from ._native import SpanplugError
 from ._native import SpanResource as _SpanResource
+from ._native import __version__
+from ._sdk import sdk_problem as _sdk_problem
 
-__all__ = ["API_VERSION", "processors", "request_context", "SpanplugError", "SpanplugProcessor"]
+__all__ = ["API_VERSION", "__version__", "processors", "request_context", "SpanplugError", "SpanplugProcessor"]
 
 _logger = logging.getLogger("spanplug")
 
@@ -216,8 +218,12 @@ def processors(
     Returns one :class:`SpanplugProcessor` running every entry in order, or an empty
     list when tracing is disabled. Raises :class:`SpanplugError` with the host's
     message (every folder searched, both ABI versions, the key at fault) when a
-    plugin cannot be loaded, unless ``on_error: warn``.
+    plugin cannot be loaded, unless ``on_error: warn``, or when the installed
+    opentelemetry-sdk's spans lack the internals spanplug reads.
     """
+    problem = _sdk_problem()
+    if problem is not None:
+        raise SpanplugError(problem)
     pipeline = _load_pipeline(import_paths, config, exporter_defaults)
     if pipeline is None:
         return []

@@ -10,10 +10,12 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span
 from opentelemetry.util.types import AttributeValue
 
-__all__ = ["Pipeline", "SpanResource", "SpanplugError", "API_VERSION"]
+__all__ = ["Pipeline", "SpanResource", "SpanplugError", "API_VERSION", "__version__"]
 
 #: The spanplug-api version the bundled plugins and the loader were built against.
 API_VERSION: Final[str]
+#: This package's version (the crate's, which the wheel's metadata also carries).
+__version__: Final[str]
 
 class SpanplugError(Exception):
     """A tracing config or plugin that cannot be used; the message says what was

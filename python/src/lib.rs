@@ -225,5 +225,6 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<SpanResource>()?;
     module.add("SpanplugError", module.py().get_type::<SpanplugError>())?;
     module.add("API_VERSION", spanplug_api::API_VERSION)?;
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -7,7 +7,9 @@
 //! process (a library's constructors run when it loads: not in the installer), and
 //! only when all of them load are they renamed into place. A target folder the host
 //! would refuse to load from is refused up front; two sources with one file name
-//! are refused.
+//! are refused. A source that is a bundle's manifest (or a folder holding one, see
+//! [`crate::manifest`]) stands for the libraries it lists, and each staged copy must
+//! have the SHA-256 the manifest gives it.
 
 use std::fs::{self, File};
 use std::io::Write as _;
@@ -16,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use crate::manifest::{sha256_hex, Manifest, MANIFEST_FILE};
 use crate::staged;
 
 /// The symbol every spanplug plugin exports (abi_stable's root-module loader).
@@ -46,6 +49,10 @@ pub enum InstallErrorKind {
     UnsafeTarget,
     /// Some library failed to load in the probe, so none was installed.
     NotLoadable,
+    /// A bundle's manifest cannot be read or is not one this version reads.
+    BadManifest,
+    /// A library does not have the SHA-256 its manifest gives it.
+    ChecksumMismatch,
 }
 
 impl InstallError {
@@ -58,6 +65,8 @@ impl InstallError {
             Repr::DuplicateName { .. } => InstallErrorKind::DuplicateName,
             Repr::UnsafeTarget { .. } => InstallErrorKind::UnsafeTarget,
             Repr::NotLoadable { .. } => InstallErrorKind::NotLoadable,
+            Repr::BadManifest { .. } => InstallErrorKind::BadManifest,
+            Repr::ChecksumMismatch { .. } => InstallErrorKind::ChecksumMismatch,
         }
     }
 
@@ -65,7 +74,10 @@ impl InstallError {
     /// second; for a failed probe, none).
     pub fn path(&self) -> Option<&Path> {
         match &*self.0 {
-            Repr::Io { path, .. } | Repr::BadSource { path, .. } => Some(path),
+            Repr::Io { path, .. }
+            | Repr::BadSource { path, .. }
+            | Repr::BadManifest { path, .. }
+            | Repr::ChecksumMismatch { path, .. } => Some(path),
             Repr::NoPlugins { dir } | Repr::UnsafeTarget { dir, .. } => Some(dir),
             Repr::DuplicateName { second, .. } => Some(second),
             Repr::NotLoadable { .. } => None,
@@ -109,6 +121,14 @@ enum Repr {
     UnsafeTarget { dir: PathBuf, reason: String },
     #[error("nothing installed: {} of {} libraries failed to load{}", failed(outcomes), outcomes.len(), outcome_lines(outcomes))]
     NotLoadable { outcomes: Vec<Outcome> },
+    #[error("{}: not a spanplug bundle manifest: {reason}", path.display())]
+    BadManifest { path: PathBuf, reason: String },
+    #[error("nothing installed: {} has SHA-256 {actual}, but its manifest says {expected}; the bundle is damaged or was changed: download it again", path.display())]
+    ChecksumMismatch {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
 }
 
 /// What the probe made of one library.
@@ -160,6 +180,8 @@ pub struct Installed {
     pub api_version: String,
     /// The factories it exports.
     pub functions: Vec<String>,
+    /// Its SHA-256 (of the bytes installed), as `sha256sum` prints it.
+    pub sha256: String,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Repr + '_ {
@@ -217,24 +239,69 @@ fn plugins_in(dir: &Path) -> Result<Vec<PathBuf>, InstallError> {
     Ok(found)
 }
 
+/// The libraries `source` stands for, each with the SHA-256 it must have when a
+/// manifest gives one: a manifest's (or a folder's manifest's) list, a folder's
+/// plugins, or the file itself.
+fn expand(source: &Path) -> Result<Vec<(PathBuf, Option<String>)>, InstallError> {
+    let manifest = if source.is_dir() {
+        Some(source.join(MANIFEST_FILE)).filter(|m| m.is_file())
+    } else {
+        Some(source.to_path_buf()).filter(|s| s.extension().is_some_and(|e| e == "json"))
+    };
+    if let Some(path) = manifest {
+        let read = Manifest::read(&path).map_err(|reason| Repr::BadManifest {
+            path: path.clone(),
+            reason,
+        })?;
+        return Ok(read
+            .sources(&path)
+            .into_iter()
+            .map(|(library, sha256)| (library, Some(sha256)))
+            .collect());
+    }
+    if source.is_dir() {
+        return Ok(plugins_in(source)?.into_iter().map(|p| (p, None)).collect());
+    }
+    Ok(vec![(source.to_path_buf(), None)])
+}
+
 /// A staged copy in the target folder, removed unless it is renamed into place.
 struct Staged {
     source: PathBuf,
     copy: staged::Staged,
+    sha256: String,
 }
 
-fn stage(source: &Path, dest: &Path) -> Result<Staged, InstallError> {
+/// Copies `source` into `dest` under a temporary name; with `expected`, the copy must
+/// have that SHA-256.
+fn stage(source: &Path, expected: Option<&str>, dest: &Path) -> Result<Staged, InstallError> {
     let mut file = open_source(source)?;
     let name = source.file_name().expect("a regular file has a name");
     let target = dest.join(name);
     let (copy, mut written) = staged::Staged::create(&target, 0o755).map_err(io(&target))?;
     let staging = copy.staging().to_path_buf();
+    // One read: the bytes hashed are the bytes written.
+    let mut bytes = Vec::new();
+    std::io::Seek::rewind(&mut file).map_err(io(source))?;
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(&mut file, MAX_LIBRARY_BYTES),
+        &mut bytes,
+    )
+    .map_err(io(source))?;
     let staged = Staged {
         source: source.to_path_buf(),
         copy,
+        sha256: sha256_hex(&bytes),
     };
-    std::io::Seek::rewind(&mut file).map_err(io(source))?;
-    std::io::copy(&mut file, &mut written).map_err(io(&staging))?;
+    if let Some(expected) = expected.filter(|e| !e.eq_ignore_ascii_case(&staged.sha256)) {
+        return Err(Repr::ChecksumMismatch {
+            path: source.to_path_buf(),
+            expected: expected.to_string(),
+            actual: staged.sha256,
+        }
+        .into());
+    }
+    written.write_all(&bytes).map_err(io(&staging))?;
     // Not writable by group or others whatever the umask: the host refuses such plugins.
     written
         .set_permissions(fs::Permissions::from_mode(0o755))
@@ -246,24 +313,14 @@ fn stage(source: &Path, dest: &Path) -> Result<Staged, InstallError> {
     Ok(staged)
 }
 
-/// Installs each library in `sources` (files, or folders of plugins) into `dest`, or
-/// none of them: `probe` loads each staged copy (in another process) and reports it.
-pub fn install_plugins(
-    sources: &[PathBuf],
-    dest: &Path,
-    probe: impl Fn(&Path) -> Result<Probed, String>,
-) -> Result<Vec<Installed>, InstallError> {
-    let mut libraries = Vec::new();
-    for source in sources {
-        if source.is_dir() {
-            libraries.extend(plugins_in(source)?);
-        } else {
-            libraries.push(source.clone());
-        }
-    }
-    for (i, library) in libraries.iter().enumerate() {
+/// Two libraries that would be installed under one name are refused.
+fn refuse_duplicate_names(libraries: &[(PathBuf, Option<String>)]) -> Result<(), InstallError> {
+    for (i, (library, _)) in libraries.iter().enumerate() {
         let name = library.file_name().unwrap_or_default();
-        if let Some(other) = libraries[..i].iter().find(|o| o.file_name() == Some(name)) {
+        if let Some((other, _)) = libraries[..i]
+            .iter()
+            .find(|(o, _)| o.file_name() == Some(name))
+        {
             return Err(Repr::DuplicateName {
                 name: name.to_string_lossy().into_owned(),
                 first: other.clone(),
@@ -272,6 +329,22 @@ pub fn install_plugins(
             .into());
         }
     }
+    Ok(())
+}
+
+/// Installs each library in `sources` (files, folders of plugins, or bundle manifests or
+/// their folders) into `dest`, or
+/// none of them: `probe` loads each staged copy (in another process) and reports it.
+pub fn install_plugins(
+    sources: &[PathBuf],
+    dest: &Path,
+    probe: impl Fn(&Path) -> Result<Probed, String>,
+) -> Result<Vec<Installed>, InstallError> {
+    let mut expected = Vec::new();
+    for source in sources {
+        expected.extend(expand(source)?);
+    }
+    refuse_duplicate_names(&expected)?;
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o755)
@@ -284,9 +357,10 @@ pub fn install_plugins(
         }
         .into());
     }
-    let staged = libraries
+    // On an error, dropping what was staged removes every staged copy.
+    let staged = expected
         .iter()
-        .map(|library| stage(library, dest))
+        .map(|(library, sha256)| stage(library, sha256.as_deref(), dest))
         .collect::<Result<Vec<_>, _>>()?;
     let outcomes: Vec<Outcome> = staged
         .iter()
@@ -308,6 +382,7 @@ pub fn install_plugins(
             path: target,
             api_version: probed.api_version,
             functions: probed.functions,
+            sha256: staged.sha256,
         });
     }
     // The renames themselves survive a crash once the folder is synced.

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use spanplug_cli::install::{install_plugins, Probed};
+use spanplug_cli::manifest::{pins_yaml, Manifest};
 use spanplug_cli::terminal::{escape, escape_lines};
 use spanplug_cli::{spans_file, tree, waterfall};
 use spanplug_config::{TracingConfig, LOW_SAMPLING_RATIO};
@@ -51,13 +52,17 @@ enum Command {
         input: SpanInput,
     },
     /// Copy plugin libraries into a plugin folder (e.g. /opt/spanplug/plugins), checking each
-    /// loads as a spanplug plugin and replacing files atomically.
+    /// loads as a spanplug plugin and replacing files atomically; print their SHA-256 pins.
     InstallPlugins {
         /// The plugin folder to install into (created if missing).
         dest: PathBuf,
-        /// Plugin libraries, or folders holding them (non-plugin libraries there are skipped).
+        /// Plugin libraries, folders holding them (non-plugin libraries there are skipped), or a
+        /// bundle's manifest.json or folder (every library it lists, checked against its SHA-256).
         #[arg(required = true)]
         sources: Vec<PathBuf>,
+        /// Also write a manifest of what was installed here (files relative to its folder).
+        #[arg(long = "write-manifest", value_name = "FILE")]
+        write_manifest: Option<PathBuf>,
     },
     /// Write a new plugin crate (a factory that checks its keys and honours dry runs, one
     /// processor, a unit test and a load test) that builds and passes `cargo test` as written.
@@ -114,7 +119,11 @@ fn main() -> ExitCode {
         } => check(&config, service_name),
         Command::Tree { input } => print_tree(&input),
         Command::View { input, output } => write_view(&input, &output),
-        Command::InstallPlugins { dest, sources } => install(&dest, &sources),
+        Command::InstallPlugins {
+            dest,
+            sources,
+            write_manifest,
+        } => install(&dest, &sources, write_manifest.as_deref()),
         Command::NewPlugin {
             name,
             transformer,
@@ -348,8 +357,9 @@ fn probe(library: &Path) -> Result<Probed, String> {
     })
 }
 
-fn install(dest: &Path, sources: &[PathBuf]) -> anyhow::Result<()> {
-    for plugin in install_plugins(sources, dest, probe)? {
+fn install(dest: &Path, sources: &[PathBuf], manifest: Option<&Path>) -> anyhow::Result<()> {
+    let installed = install_plugins(sources, dest, probe)?;
+    for plugin in &installed {
         println!(
             "installed {} (spanplug-api {}): {}",
             plugin.path.display(),
@@ -357,10 +367,19 @@ fn install(dest: &Path, sources: &[PathBuf]) -> anyhow::Result<()> {
             plugin.functions.join(", ")
         );
     }
+    if let Some(path) = manifest {
+        let dir = std::path::absolute(path.parent().unwrap_or(Path::new(".")))?;
+        Manifest::of(&installed, &dir)
+            .map_err(anyhow::Error::msg)?
+            .write(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
     println!(
         "use it with SPANPLUG_PLUGIN_PATH={} or tracing_config.plugin_path",
         dest.display()
     );
+    println!("pin them (tracing_config):\n{}", pins_yaml(&installed));
     Ok(())
 }
 
