@@ -127,7 +127,10 @@ impl fmt::Display for SelfMetricsCost {
                 "reports its own figures (as the shipped exporters)",
                 reporting,
             ),
-            ("reports nothing (0.3.0 plugins, transformers)", silent),
+            (
+                "reports nothing (0.3.0 plugins, `redact`, `context_enricher`)",
+                silent,
+            ),
         ] {
             writeln!(
                 f,

@@ -37,12 +37,12 @@ fn span_log(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
     ctx.check_keys(KEYS)?;
     // Errors name the setting and what it expects. The host shows them after
     // `factory custom_plugin:span_log failed: `, so they do not repeat it.
-    // Used as written: a relative path is relative to the service's working directory.
-    // (Hosts of spanplug-api 0.3.1 and later tell the config file's folder,
-    // `ctx.config_dir()`, to resolve it against.)
-    let path = ctx
+    // A relative path means the config file's folder, as the user expects;
+    // without one (no file, or a host older than 0.3.1) the working directory.
+    let value = ctx
         .config_value("file")
         .ok_or("`file` is required: the file spans are appended to")?;
+    let path = ctx.resolve_path(value);
     let min_duration_ms: u64 = match ctx.config_value("min_duration_ms") {
         None => DEFAULT_MIN_DURATION_MS,
         Some(text) => text.parse().map_err(|_| {
@@ -56,12 +56,12 @@ fn span_log(ctx: &PluginContext<'_>) -> Result<Vec<Processor>, String> {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
-            .open(path)
-            .map_err(|e| format!("`file`: cannot open {path}: {e}"))?;
+            .open(&path)
+            .map_err(|e| format!("`file`: cannot open {}: {e}", path.display()))?;
         Some(BufWriter::new(file))
     };
     Ok(vec![Processor::new(SpanLog {
-        path: path.to_string(),
+        path: path.display().to_string(),
         min_duration_nanos: min_duration_ms.saturating_mul(1_000_000),
         file: Mutex::new(file),
         logger: ctx.logger(),
