@@ -33,12 +33,17 @@ fn eight_threads_times_ten_thousand_spans_lose_and_tear_nothing() {
             });
         }
     });
-    guard.shutdown().unwrap();
+    // On a loaded machine the writer can fall behind and the 8 MiB hand-off then drops
+    // spans on the application thread, by design: each must be counted and reported.
+    let dropped = match guard.shutdown() {
+        Ok(()) => 0,
+        Err(error) => dropped_behind(&format!("{error:?}")),
+    };
 
     assert_eq!(span_files(dir.path()).len(), 1);
     // read_records fails the test on any record that does not parse.
     let records = read_records(dir.path());
-    assert_eq!(records.len() as i64, THREADS * SPANS_PER_THREAD);
+    assert_eq!(records.len() as i64 + dropped, THREADS * SPANS_PER_THREAD);
     let pairs: HashSet<(i64, i64)> = records
         .iter()
         .map(|r| {
@@ -48,10 +53,24 @@ fn eight_threads_times_ten_thousand_spans_lose_and_tear_nothing() {
             )
         })
         .collect();
-    assert_eq!(pairs.len() as i64, THREADS * SPANS_PER_THREAD);
+    assert_eq!(pairs.len(), records.len());
     let span_ids: HashSet<&str> = records.iter().map(|r| r.span_id.as_str()).collect();
     assert_eq!(span_ids.len(), records.len());
     assert!(records
         .iter()
         .all(|r| r.attributes["payload"].as_str() == Some(&"données ✓ ".repeat(8))));
+}
+
+/// The spans a shutdown report says were dropped because writing fell behind; any
+/// other failure (a write error, a torn record) fails the test.
+fn dropped_behind(report: &str) -> i64 {
+    assert!(
+        report.contains(" because writing fell behind, 0 to write errors"),
+        "{report}"
+    );
+    let (_, after) = report
+        .split_once("spans dropped (not written): ")
+        .unwrap_or_else(|| panic!("{report}"));
+    let count: String = after.chars().take_while(char::is_ascii_digit).collect();
+    count.parse().unwrap_or_else(|_| panic!("{report}"))
 }
